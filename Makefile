@@ -1,0 +1,38 @@
+# BirthdayBuddy: `make run` starts the service on its embedded default, `make test` runs the tests.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' && echo $$p && break; done)
+PROD_CHECK_ENV := PRODUCTION=1 DEBUG=0 SECRET_KEY=check-deploy-$(shell printf '%064d' 0 | tr 0 x) ALLOWED_HOSTS=birthdaybuddy.example.com
+
+.PHONY: install run test lint bench clean
+
+$(VENV)/.installed: requirements.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) manage.py runstack
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: install
+	$(PY) scripts/check_services.py
+	$(VENV)/bin/ruff check .
+	BB_TESTING=1 $(PY) manage.py check --fail-level WARNING
+	BB_TESTING=1 $(PY) manage.py makemigrations --check --dry-run
+	$(PROD_CHECK_ENV) $(PY) manage.py check --deploy --fail-level WARNING
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf var

@@ -1,0 +1,56 @@
+"""drf-spectacular post-processing: document the error responses every operation can give.
+
+drf-spectacular documents only success responses by default; clients (and schemathesis'
+conformance checks) need the 4xx shapes too. All errors share one ``Error`` component.
+"""
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string", "description": "What went wrong, for a person."},
+        "code": {"type": "string", "description": "A stable machine-readable code."},
+        "errors": {
+            "type": "object",
+            "description": "Validation errors: a list of messages per field.",
+            "additionalProperties": True,
+        },
+        "retry_after": {"type": "integer", "description": "Seconds to wait (429 only)."},
+    },
+    "required": ["detail", "code"],
+    "additionalProperties": True,
+}
+
+_DESCRIPTIONS = {
+    "400": "Invalid input: `errors` names each problem.",
+    "401": "Missing, invalid or expired credentials.",
+    "403": "Authenticated, but not allowed to do this.",
+    "404": "Not found (or not visible to you).",
+    "405": "Method not allowed.",
+    "409": "Conflicts with the current state.",
+    "413": "Request body too large.",
+    "415": "Unsupported media type.",
+    "429": "Too many requests; see `Retry-After`.",
+}
+
+
+def add_error_responses(result, generator, request, public):
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Error"}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            responses = operation.setdefault("responses", {})
+            public_op = operation.get("security") in ([], [{}]) or {} in operation.get("security", [])
+            codes = ["400", "404", "405", "413", "415", "429"]
+            if not public_op:
+                codes += ["401", "403"]
+            else:
+                codes += ["401"]  # a bad bearer token is refused even where none is needed
+            for code in codes:
+                responses.setdefault(
+                    code,
+                    {"description": _DESCRIPTIONS[code], "content": {"application/json": {"schema": ref}}},
+                )
+    return result

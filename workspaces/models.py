@@ -1,0 +1,219 @@
+import calendar
+import uuid
+from datetime import time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone as dj_timezone
+
+from birthdaybuddy.validators import validate_phone, validate_timezone
+from workspaces.querysets import WorkspaceOwnedQuerySet, WorkspaceQuerySet
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+
+
+ADMIN_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+
+
+class LeapDayPolicy(models.TextChoices):
+    FEB28 = "feb28", "Celebrate Feb 29 on Feb 28 in common years"
+    MAR1 = "mar1", "Celebrate Feb 29 on Mar 1 in common years"
+
+
+class Channel(models.TextChoices):
+    SLACK = "slack", "Slack"
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    WHATSAPP = "whatsapp", "WhatsApp"
+
+
+class Workspace(models.Model):
+    """A team, company or firm: the tenant that owns people, events and reminders."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    notify_at = models.TimeField(default=time(9, 0), help_text="Local time of the daily announcements.")
+    leap_day_policy = models.CharField(max_length=8, choices=LeapDayPolicy.choices, default=LeapDayPolicy.FEB28)
+    locale = models.CharField(max_length=16, default="en")
+    sender_name = models.CharField(max_length=120, blank=True, help_text="From-name of emails.")
+    sender_email = models.EmailField(blank=True, help_text="Reply-to address of emails.")
+    sms_sender = models.CharField(max_length=32, blank=True, help_text="SMS/WhatsApp sender id or number.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=dj_timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkspaceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's role in a workspace."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    objects = WorkspaceOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("created_at",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=("workspace", "user"),
+                name="membership_unique_user_per_workspace",
+                violation_error_message="This user is already a member of the workspace.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} ({self.role})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in ADMIN_ROLES
+
+
+class Invitation(models.Model):
+    """An emailed invitation to join a workspace. Only the token's SHA-256 is stored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WorkspaceOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"invitation of {self.email} to {self.workspace}"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= dj_timezone.now():
+            return "expired"
+        return "pending"
+
+
+class Person(models.Model):
+    """Anyone the workspace remembers: a member (linked ``user``) or an external client."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="people")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="people"
+    )
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=20, blank=True, validators=[validate_phone])
+    slack_user_id = models.CharField(max_length=32, blank=True)
+    birth_month = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    birth_day = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(31)]
+    )
+    birth_year = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1900)])
+    joined_on = models.DateField(null=True, blank=True, help_text="Start date, for work anniversaries.")
+    preferred_channels = models.JSONField(default=list, blank=True, help_text="Channels in order of preference.")
+    opted_out_channels = models.JSONField(default=list, blank=True)
+    show_age = models.BooleanField(default=False, help_text="Whether other members may see the birth year and age.")
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkspaceOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name_plural = "people"
+        indexes = [
+            models.Index(fields=("workspace", "birth_month", "birth_day"), name="person_ws_birthday_idx"),
+            models.Index(fields=("workspace", "email"), name="person_ws_email_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=("workspace", "user"),
+                condition=Q(user__isnull=False),
+                name="person_unique_user_per_workspace",
+                violation_error_message="This member already has a person in the workspace.",
+            ),
+            models.CheckConstraint(
+                condition=Q(birth_month__isnull=True, birth_day__isnull=True, birth_year__isnull=True)
+                | Q(birth_month__isnull=False, birth_day__isnull=False),
+                name="person_birthday_month_and_day_together",
+                violation_error_message="A birthday needs both a month and a day.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = validate_birthday(self.birth_month, self.birth_day, self.birth_year)
+        if errors:
+            raise ValidationError(errors)
+
+
+def validate_birthday(month: int | None, day: int | None, year: int | None, *, today=None) -> dict[str, str]:
+    """Field errors for a birthday given as month/day/optional year (empty dict if valid).
+
+    Feb 29 is accepted without a year (or with a leap year); Feb 30, Apr 31 are not, and
+    neither is a year in the future.
+    """
+    errors: dict[str, str] = {}
+    if month is None and day is None:
+        if year is not None:
+            errors["birth_year"] = "A birth year needs a month and a day."
+        return errors
+    if month is None or day is None:
+        errors["birth_month" if month is None else "birth_day"] = "A birthday needs both a month and a day."
+        return errors
+    if not 1 <= month <= 12:
+        errors["birth_month"] = "Month must be between 1 and 12."
+        return errors
+    days_in_month = calendar.monthrange(year if year else 2000, month)[1]
+    if not 1 <= day <= days_in_month:
+        errors["birth_day"] = f"Day {day} does not exist in {calendar.month_name[month]}" + (
+            f" {year}." if year else "."
+        )
+    if year is not None:
+        today = today or dj_timezone.localdate()
+        if year < 1900:
+            errors["birth_year"] = "Birth year must be 1900 or later."
+        elif year > today.year or (year == today.year and (month, day) > (today.month, today.day)):
+            errors["birth_year"] = "A birthday cannot be in the future."
+    return errors
