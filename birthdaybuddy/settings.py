@@ -212,6 +212,8 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "workspaces.models.Role",
         "LeapDayPolicyEnum": "workspaces.models.LeapDayPolicy",
         "UserStatusEnum": "accounts.models.User.Status",
+        "ChannelEnum": "workspaces.models.Channel",
+        "InvitationStatusEnum": "workspaces.models.InvitationStatus",
     },
 }
 
@@ -262,7 +264,9 @@ SLACK_TIMEOUT_SECONDS = env.int("SLACK_TIMEOUT_SECONDS", default=10)
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+# Channel secrets are encrypted with Fernet keys derived from SECRET_KEY (+ SECRET_KEY_FALLBACKS
+# for rotation) and this salt list (django-fernet-encrypted-fields).
+SALT_KEY = env.list("FIELD_ENCRYPTION_SALT", default=["birthdaybuddy-channel-secrets"])
 
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str(
@@ -341,6 +345,13 @@ if LOG_DIR:
     LOGGING["root"]["handlers"].append("file")
 
 # --- Domain defaults ----------------------------------------------------------------------
+# An occurrence missed by less than this (after downtime) still fires, once; older ones are
+# recorded as missed. A digest never fires after its local day has ended.
+SCHEDULING_GRACE = timedelta(hours=env.int("SCHEDULING_GRACE_HOURS", default=6))
+TICK_BATCH_SIZE = env.int("TICK_BATCH_SIZE", default=500)
+# Without a channel configured, messages go to the console/outbox (var/outbox/) instead of
+# failing with "channel_not_configured": the embedded default's way to show deliveries.
+NOTIFICATIONS_CONSOLE_FALLBACK = env.bool("NOTIFICATIONS_CONSOLE_FALLBACK", default=EMBEDDED and not TESTING)
 DEFAULT_WORKSPACE_TIMEZONE = "UTC"
 ADMIN_EMAIL = env.str("ADMIN_EMAIL", default="")
 ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", default="")

@@ -1,4 +1,5 @@
 import calendar
+import re
 import uuid
 from datetime import time
 
@@ -10,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone as dj_timezone
 
 from birthdaybuddy.validators import validate_phone, validate_timezone
-from workspaces.querysets import WorkspaceOwnedQuerySet, WorkspaceQuerySet
+from workspaces.querysets import InvitationQuerySet, MembershipQuerySet, PersonQuerySet, WorkspaceQuerySet
 
 
 class Role(models.TextChoices):
@@ -32,6 +33,18 @@ class Channel(models.TextChoices):
     EMAIL = "email", "Email"
     SMS = "sms", "SMS"
     WHATSAPP = "whatsapp", "WhatsApp"
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    REVOKED = "revoked", "Revoked"
+    EXPIRED = "expired", "Expired"
+
+
+# A BCP 47-ish language tag: "en", "de-AT", "pt-BR", "zh-Hant".
+LOCALE_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}")
+LOCALE_MESSAGE = "Enter a language tag such as 'en', 'de-AT' or 'pt-BR'."
 
 
 class Workspace(models.Model):
@@ -61,6 +74,10 @@ class Workspace(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        if self.locale and not LOCALE_RE.fullmatch(self.locale):
+            raise ValidationError({"locale": ValidationError(LOCALE_MESSAGE, code="invalid_locale")})
+
 
 class Membership(models.Model):
     """A user's role in a workspace."""
@@ -71,7 +88,7 @@ class Membership(models.Model):
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(default=dj_timezone.now)
 
-    objects = WorkspaceOwnedQuerySet.as_manager()
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ("created_at",)
@@ -110,7 +127,7 @@ class Invitation(models.Model):
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
 
-    objects = WorkspaceOwnedQuerySet.as_manager()
+    objects = InvitationQuerySet.as_manager()
 
     class Meta:
         ordering = ("-created_at",)
@@ -120,13 +137,16 @@ class Invitation(models.Model):
 
     @property
     def status(self) -> str:
+        return self.status_at(dj_timezone.now())
+
+    def status_at(self, now) -> str:
         if self.accepted_at:
-            return "accepted"
+            return InvitationStatus.ACCEPTED
         if self.revoked_at:
-            return "revoked"
-        if self.expires_at <= dj_timezone.now():
-            return "expired"
-        return "pending"
+            return InvitationStatus.REVOKED
+        if self.expires_at <= now:
+            return InvitationStatus.EXPIRED
+        return InvitationStatus.PENDING
 
 
 class Person(models.Model):
@@ -155,7 +175,7 @@ class Person(models.Model):
     created_at = models.DateTimeField(default=dj_timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = WorkspaceOwnedQuerySet.as_manager()
+    objects = PersonQuerySet.as_manager()
 
     class Meta:
         ordering = ("name",)
@@ -184,6 +204,7 @@ class Person(models.Model):
 
     def clean(self) -> None:
         errors = validate_birthday(self.birth_month, self.birth_day, self.birth_year)
+        errors.update(validate_channels(self.preferred_channels, self.opted_out_channels))
         if errors:
             raise ValidationError(errors)
 
@@ -216,4 +237,23 @@ def validate_birthday(month: int | None, day: int | None, year: int | None, *, t
             errors["birth_year"] = "Birth year must be 1900 or later."
         elif year > today.year or (year == today.year and (month, day) > (today.month, today.day)):
             errors["birth_year"] = "A birthday cannot be in the future."
+    return errors
+
+
+def validate_channels(preferred, opted_out) -> dict[str, str]:
+    """Field errors for the two channel lists: known channels, no repeats, no channel in both."""
+    errors: dict[str, str] = {}
+    lists = {"preferred_channels": preferred, "opted_out_channels": opted_out}
+    for field, value in lists.items():
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            errors[field] = "Must be a list of channel names."
+            continue
+        unknown = [item for item in value if item not in Channel.values]
+        if unknown:
+            errors[field] = f"Unknown channel {unknown[0]!r}; choose from {', '.join(Channel.values)}."
+        elif len(set(value)) != len(value):
+            errors[field] = "A channel may appear only once."
+    if not errors and set(preferred) & set(opted_out):
+        both = sorted(set(preferred) & set(opted_out))
+        errors["opted_out_channels"] = f"{', '.join(both)} cannot be both preferred and opted out."
     return errors

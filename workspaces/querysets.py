@@ -1,4 +1,6 @@
 from django.db import models
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone as dj_timezone
 
 
 class WorkspaceQuerySet(models.QuerySet):
@@ -8,9 +10,50 @@ class WorkspaceQuerySet(models.QuerySet):
             return self
         return self.filter(memberships__user=user)
 
+    def with_role_of(self, user):
+        """Annotates ``caller_role``: ``user``'s role in each workspace (``None`` if not a member)."""
+        from workspaces.models import Membership
+
+        role = Membership.objects.filter(workspace=OuterRef("pk"), user=user).values("role")[:1]
+        return self.annotate(caller_role=Subquery(role))
+
 
 class WorkspaceOwnedQuerySet(models.QuerySet):
     """Vocabulary for every model that belongs to one workspace."""
 
     def for_workspace(self, workspace):
         return self.filter(workspace=workspace)
+
+
+class MembershipQuerySet(WorkspaceOwnedQuerySet):
+    def owners(self):
+        from workspaces.models import Role
+
+        return self.filter(role=Role.OWNER)
+
+
+class InvitationQuerySet(WorkspaceOwnedQuerySet):
+    def pending(self, *, now=None):
+        now = now or dj_timezone.now()
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now)
+
+    def with_status(self, status: str, *, now=None):
+        now = now or dj_timezone.now()
+        if status == "pending":
+            return self.pending(now=now)
+        if status == "accepted":
+            return self.filter(accepted_at__isnull=False)
+        if status == "revoked":
+            return self.filter(accepted_at__isnull=True, revoked_at__isnull=False)
+        if status == "expired":
+            return self.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__lte=now)
+        return self.none()
+
+
+class PersonQuerySet(WorkspaceOwnedQuerySet):
+    def with_birthday(self):
+        return self.filter(birth_month__isnull=False, birth_day__isnull=False)
+
+    def members(self):
+        """People linked to a user account."""
+        return self.filter(user__isnull=False)

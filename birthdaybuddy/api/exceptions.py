@@ -56,7 +56,11 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.APIException):
         detail = exc.detail
-        message = detail if isinstance(detail, str) else str(detail)
+        if isinstance(detail, dict):  # e.g. simplejwt: {"detail": …, "code": …, "messages": […]}
+            detail = detail.get("detail", next(iter(detail.values()), ""))
+        if isinstance(detail, list):
+            detail = detail[0] if detail else ""
+        message = str(detail)
         response.data = {"detail": message, "code": getattr(detail, "code", None) or exc.default_code}
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
             response.data["retry_after"] = int(exc.wait)

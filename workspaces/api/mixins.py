@@ -4,18 +4,24 @@ Every workspace-scoped view inherits :class:`WorkspaceScopedMixin`. It resolves
 ``{workspace_id}`` from the URL before anything else runs, answers 404 to anyone who is
 not a member (the workspace's existence is not revealed), enforces the role the action
 needs, and scopes querysets and creates to the workspace. Views never filter by
-workspace themselves: they return ``Model.objects.all()``-style querysets from
-``get_scoped_queryset`` and the mixin narrows them.
+workspace themselves: they declare ``queryset = Model.objects...`` (or override
+``get_scoped_queryset``) and the mixin narrows it.
+
+``tests/test_tenancy.py`` walks every URL with ``workspace_id`` in it and fails if a view
+serves another workspace's data, so a view that forgets this mixin is caught.
 """
 
 import uuid
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions
 
 from workspaces.models import ADMIN_ROLES, Membership, Role, Workspace
+from workspaces.selectors import effective_role
 
 READ_ACTIONS = frozenset({"list", "retrieve", "metadata"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class WorkspaceScopedMixin:
@@ -23,11 +29,13 @@ class WorkspaceScopedMixin:
 
     ``read_roles``: roles that may use safe actions (default: every member).
     ``write_roles``: roles that may change things (default: owner and admin).
-    ``action_roles``: per-action overrides, e.g. ``{"leave": {...}}``.
-    Staff act as admins in every workspace.
+    ``action_roles``: per-action overrides, e.g. ``{"destroy": {Role.OWNER}}``.
+    ``workspace_field``: the lookup from this view's model to its workspace.
+    Staff act as (at least) admins in every workspace.
     """
 
     workspace_url_kwarg = "workspace_id"
+    workspace_field = "workspace"
     read_roles: frozenset[str] = frozenset(Role.values)
     write_roles: frozenset[str] = ADMIN_ROLES
     action_roles: dict[str, frozenset[str]] = {}
@@ -37,8 +45,13 @@ class WorkspaceScopedMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        self.workspace, self.membership = self._resolve_workspace(request)
-        self._check_role(request)
+        if self.resolves_workspace():
+            self.workspace, self.membership = self._resolve_workspace(request)
+            self._check_role(request)
+
+    def resolves_workspace(self) -> bool:
+        """Whether this request is inside a workspace. Only the workspace collection says no."""
+        return True
 
     def _resolve_workspace(self, request) -> tuple[Workspace, Membership | None]:
         raw = self.kwargs.get(self.workspace_url_kwarg)
@@ -47,6 +60,8 @@ class WorkspaceScopedMixin:
         except ValueError as exc:
             raise Http404 from exc
         user = request.user
+        if not user or not user.is_authenticated:
+            raise exceptions.NotAuthenticated
         membership = Membership.objects.select_related("workspace").filter(workspace_id=workspace_id, user=user).first()
         if membership is not None:
             return membership.workspace, membership
@@ -57,10 +72,9 @@ class WorkspaceScopedMixin:
         raise Http404
 
     @property
-    def role(self) -> str:
-        if self.membership is not None:
-            return self.membership.role
-        return Role.ADMIN  # staff
+    def role(self) -> str | None:
+        """The role the caller acts with here (staff: at least admin)."""
+        return effective_role(membership=self.membership, user=self.request.user)
 
     @property
     def is_workspace_admin(self) -> bool:
@@ -70,7 +84,7 @@ class WorkspaceScopedMixin:
         action = getattr(self, "action", None)
         if action in self.action_roles:
             return self.action_roles[action]
-        if action in READ_ACTIONS or (action is None and self.request.method in ("GET", "HEAD", "OPTIONS")):
+        if action in READ_ACTIONS or (action is None and self.request.method in SAFE_METHODS):
             return self.read_roles
         return self.write_roles
 
@@ -88,7 +102,17 @@ class WorkspaceScopedMixin:
         queryset = self.get_scoped_queryset()
         if getattr(self, "swagger_fake_view", False):
             return queryset.none()
-        return queryset.filter(workspace=self.workspace)
+        if self.workspace_field == "workspace" and hasattr(queryset, "for_workspace"):
+            # The model's own vocabulary, for models tied to a workspace in a less direct way.
+            return queryset.for_workspace(self.workspace)
+        return queryset.filter(**{self.workspace_field: self.workspace})
+
+    def get_object(self):
+        # A malformed id (when a route does not use the uuid converter) is "not found", not a 400/500.
+        try:
+            return super().get_object()
+        except (DjangoValidationError, ValueError, TypeError) as exc:
+            raise Http404 from exc
 
     def perform_create(self, serializer):
         serializer.save(workspace=self.workspace)

@@ -1,0 +1,291 @@
+"""Input and output shapes of the accounts API. Business rules live in ``accounts.services``."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import update_last_login
+from rest_framework import exceptions, serializers
+from rest_framework_simplejwt.serializers import (
+    TokenBlacklistSerializer,
+    TokenObtainPairSerializer,
+    TokenObtainSerializer,
+    TokenRefreshSerializer,
+)
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+
+from accounts.models import User
+from workspaces.models import Invitation, Membership, Person
+
+
+class StrictStringMixin:
+    """Refuses numbers and booleans instead of quietly turning them into text (DRF's default)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(StrictStringMixin, serializers.CharField):
+    default_error_messages = {"not_a_string": "Not a valid string."}
+
+
+class StrictRegexField(StrictStringMixin, serializers.RegexField):
+    default_error_messages = {"not_a_string": "Not a valid string."}
+
+
+class StrictEmailField(StrictStringMixin, serializers.EmailField):
+    default_error_messages = {"not_a_string": "Enter a valid email address."}
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(data).strip().lower()
+
+
+def password_field(**kwargs) -> StrictCharField:
+    return StrictCharField(
+        write_only=True, trim_whitespace=False, max_length=256, style={"input_type": "password"}, **kwargs
+    )
+
+
+class AccountMessageSerializer(serializers.Serializer):
+    detail = serializers.CharField(read_only=True, help_text="What happened, for a person.")
+
+
+# --- Profile ------------------------------------------------------------------------------
+
+
+class ProfileSerializer(serializers.ModelSerializer):
+    """The signed-in user's own account."""
+
+    class Meta:
+        model = User
+        fields = (
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "timezone",
+            "phone",
+            "slack_user_id",
+            "status",
+            "created_at",
+        )
+        read_only_fields = fields
+
+
+class ProfileUpdateSerializer(serializers.Serializer):
+    """The fields a user may change about themselves; ``email`` and ``status`` are not among them."""
+
+    first_name = StrictCharField(max_length=150, allow_blank=True, required=False)
+    last_name = StrictCharField(max_length=150, allow_blank=True, required=False)
+    date_of_birth = serializers.DateField(allow_null=True, required=False)
+    timezone = StrictCharField(max_length=64, required=False, help_text="IANA time zone, e.g. Europe/Berlin.")
+    phone = StrictCharField(max_length=32, allow_blank=True, required=False, help_text="E.164, e.g. +14155550100.")
+    slack_user_id = StrictCharField(max_length=32, allow_blank=True, required=False)
+
+
+class AccountDeleteSerializer(serializers.Serializer):
+    password = password_field(help_text="The current password, to confirm the deletion.")
+
+
+class AccountWorkspaceRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class LastOwnerErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(read_only=True)
+    code = serializers.CharField(read_only=True, help_text="`last_owner`")
+    workspaces = AccountWorkspaceRefSerializer(many=True, read_only=True, help_text="Workspaces with no other owner.")
+
+
+# --- Sign-up, verification, password reset ------------------------------------------------
+
+
+class RegisterSerializer(serializers.Serializer):
+    email = StrictEmailField(max_length=254)
+    password = password_field(help_text="Checked against the password rules (length, common, similarity).")
+    first_name = StrictCharField(max_length=150)
+    last_name = StrictCharField(max_length=150, allow_blank=True)
+    date_of_birth = serializers.DateField(required=False, allow_null=True, help_text="YYYY-MM-DD, not in the future.")
+    timezone = StrictCharField(max_length=64, required=False, default="UTC", help_text="IANA time zone name.")
+
+
+class VerifySerializer(serializers.Serializer):
+    email = StrictEmailField(max_length=254)
+    code = StrictRegexField(
+        r"^\d{6}$",
+        max_length=6,
+        help_text="The 6-digit code from the email.",
+        error_messages={"invalid": "Enter the 6 digits of the code."},
+    )
+
+
+class EmailSerializer(serializers.Serializer):
+    email = StrictEmailField(max_length=254)
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    uid = StrictCharField(max_length=128, help_text="The `uid` parameter of the emailed link.")
+    token = StrictCharField(max_length=128, help_text="The `token` parameter of the emailed link.")
+    new_password = password_field()
+
+
+# --- Tokens -------------------------------------------------------------------------------
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField(read_only=True, help_text="Short-lived JWT for `Authorization: Bearer …`.")
+    refresh = serializers.CharField(read_only=True, help_text="Single-use JWT for `POST /api/v1/auth/refresh`.")
+
+
+class LoginSerializer(TokenObtainPairSerializer):
+    """Email and password in, a token pair out; unverified accounts are refused with 403."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"] = StrictEmailField(write_only=True, max_length=254)
+        self.fields["password"] = password_field()
+
+    def validate(self, attrs):
+        try:
+            TokenObtainSerializer.validate(self, attrs)
+        except exceptions.AuthenticationFailed as exc:
+            raise exceptions.AuthenticationFailed(
+                "Email or password is incorrect.", code="invalid_credentials"
+            ) from exc
+        if not self.user.is_verified:
+            raise exceptions.PermissionDenied(
+                "Verify your email address first: enter the code we emailed you.", code="email_not_verified"
+            )
+        refresh = self.get_token(self.user)
+        if jwt_settings.UPDATE_LAST_LOGIN:
+            update_last_login(None, self.user)
+        return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+class RefreshSerializer(TokenRefreshSerializer):
+    """Rotates the refresh token; the old one is blacklisted."""
+
+    refresh = StrictCharField()
+
+    def validate(self, attrs):
+        try:
+            return super().validate(attrs)
+        except get_user_model().DoesNotExist as exc:  # the account was deleted since the token was issued
+            raise exceptions.AuthenticationFailed(
+                self.error_messages["no_active_account"], code="no_active_account"
+            ) from exc
+
+
+class LogoutSerializer(TokenBlacklistSerializer):
+    refresh = StrictCharField(write_only=True, help_text="The refresh token to revoke.")
+
+    def validate(self, attrs):
+        token = self.token_class(attrs["refresh"])
+        request = self.context["request"]
+        if str(token.payload.get(jwt_settings.USER_ID_CLAIM)) != str(request.user.pk):
+            raise exceptions.PermissionDenied("This refresh token belongs to another account.", code="token_not_yours")
+        return {"token": token}
+
+
+# --- Staff --------------------------------------------------------------------------------
+
+
+class StaffUserSerializer(serializers.ModelSerializer):
+    """A user as staff see it."""
+
+    class Meta:
+        model = User
+        fields = (
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "timezone",
+            "phone",
+            "slack_user_id",
+            "status",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "last_login",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+
+class StaffUserUpdateSerializer(serializers.Serializer):
+    first_name = StrictCharField(max_length=150, allow_blank=True, required=False)
+    last_name = StrictCharField(max_length=150, allow_blank=True, required=False)
+    status = serializers.ChoiceField(choices=User.Status.choices, required=False)
+    is_active = serializers.BooleanField(required=False, help_text="False deactivates the account.")
+    is_staff = serializers.BooleanField(required=False, help_text="Only superusers may change this.")
+
+
+# --- Personal-data export -----------------------------------------------------------------
+
+
+class ExportProfileSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = (*ProfileSerializer.Meta.fields, "is_staff", "last_login", "updated_at")
+        read_only_fields = fields
+
+
+class ExportMembershipSerializer(serializers.ModelSerializer):
+    workspace = AccountWorkspaceRefSerializer(read_only=True)
+    joined_at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ("workspace", "role", "joined_at")
+        read_only_fields = fields
+
+
+class ExportPersonSerializer(serializers.ModelSerializer):
+    workspace = AccountWorkspaceRefSerializer(read_only=True)
+    preferred_channels = serializers.ListField(child=serializers.CharField(), read_only=True)
+    opted_out_channels = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = Person
+        fields = (
+            "id",
+            "workspace",
+            "name",
+            "email",
+            "phone",
+            "slack_user_id",
+            "birth_month",
+            "birth_day",
+            "birth_year",
+            "joined_on",
+            "preferred_channels",
+            "opted_out_channels",
+            "show_age",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+
+class ExportInvitationSerializer(serializers.ModelSerializer):
+    workspace = AccountWorkspaceRefSerializer(read_only=True)
+    status = serializers.CharField(read_only=True, help_text="pending, accepted, revoked or expired.")
+
+    class Meta:
+        model = Invitation
+        fields = ("workspace", "email", "role", "status", "created_at", "expires_at", "accepted_at")
+        read_only_fields = fields
+
+
+class UserExportSerializer(serializers.Serializer):
+    """Everything BirthdayBuddy keeps about the caller."""
+
+    exported_at = serializers.DateTimeField(read_only=True)
+    profile = ExportProfileSerializer(read_only=True)
+    memberships = ExportMembershipSerializer(many=True, read_only=True)
+    people = ExportPersonSerializer(many=True, read_only=True, help_text="Person records linked to the account.")
+    invitations = ExportInvitationSerializer(many=True, read_only=True, help_text="Invitations sent to the address.")

@@ -1,0 +1,169 @@
+"""Admin for workspaces, memberships, invitations and people, across every tenant.
+
+Platform staff use it to inspect and fix. Invitation tokens exist only as hashes and are
+never shown; invitations are created through the API (which mails the token) and can be
+revoked here.
+"""
+
+import calendar
+
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.utils import timezone as dj_timezone
+
+from accounts.admin import TimezoneChoiceAdminMixin
+from birthdaybuddy.errors import ApplicationError
+from workspaces import services
+from workspaces.models import Invitation, InvitationStatus, Membership, Person, Workspace
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ("user", "role", "created_at")
+    readonly_fields = ("created_at",)
+    autocomplete_fields = ("user",)
+    show_change_link = True
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(TimezoneChoiceAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "slug", "timezone", "notify_at", "leap_day_policy", "locale", "member_count", "created_at")
+    list_filter = ("leap_day_policy", "locale", "timezone", "created_at")
+    search_fields = ("name", "slug", "sender_email")
+    date_hierarchy = "created_at"
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("id", "created_by", "created_at", "updated_at")
+    inlines = (MembershipInline,)
+    fieldsets = (
+        (None, {"fields": ("id", "name", "slug")}),
+        ("Schedule", {"fields": ("timezone", "notify_at", "leap_day_policy", "locale")}),
+        ("Sender identity", {"fields": ("sender_name", "sender_email", "sms_sender")}),
+        ("Audit", {"fields": ("created_by", "created_at", "updated_at")}),
+    )
+
+    def get_queryset(self, request) -> QuerySet[Workspace]:
+        return super().get_queryset(request).annotate(member_count=Count("memberships", distinct=True))
+
+    @admin.display(description="Members", ordering="member_count")
+    def member_count(self, workspace: Workspace) -> int:
+        return workspace.member_count
+
+    def save_model(self, request, obj: Workspace, form, change: bool) -> None:
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "workspace", "role", "created_at")
+    list_filter = ("role", "created_at")
+    search_fields = ("user__email", "user__first_name", "user__last_name", "workspace__name", "workspace__slug")
+    list_select_related = ("user", "workspace")
+    autocomplete_fields = ("workspace", "user")
+    readonly_fields = ("id", "created_at")
+    fields = ("id", "workspace", "user", "role", "created_at")
+
+
+class InvitationStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return InvitationStatus.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in InvitationStatus.values:
+            return queryset.with_status(self.value())
+        return queryset
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Read-only apart from revoking; the token hash is never displayed."""
+
+    list_display = ("email", "workspace", "role", "invitation_status", "invited_by", "created_at", "expires_at")
+    list_filter = (InvitationStatusFilter, "role", "created_at")
+    search_fields = ("email", "workspace__name", "workspace__slug", "invited_by__email")
+    list_select_related = ("workspace", "invited_by")
+    date_hierarchy = "created_at"
+    fields = (
+        "id",
+        "workspace",
+        "email",
+        "role",
+        "invitation_status",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+        "revoked_at",
+    )
+    readonly_fields = fields
+    actions = ("revoke",)
+
+    @admin.display(description="Status")
+    def invitation_status(self, invitation: Invitation) -> str:
+        return InvitationStatus(invitation.status_at(dj_timezone.now())).label
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm("workspaces.change_invitation")
+
+    @admin.action(description="Revoke selected invitations", permissions=("revoke",))
+    def revoke(self, request, queryset: QuerySet[Invitation]) -> None:
+        revoked, refused = 0, []
+        for invitation in queryset:
+            try:
+                services.invitation_revoke(invitation=invitation)
+            except ApplicationError as exc:
+                refused.append(f"{invitation.email}: {exc.message}")
+            else:
+                revoked += 1
+        if revoked:
+            self.message_user(request, f"Revoked {revoked} invitation(s).", messages.SUCCESS)
+        for problem in refused:
+            self.message_user(request, problem, messages.WARNING)
+
+
+class BirthMonthFilter(admin.SimpleListFilter):
+    title = "birth month"
+    parameter_name = "birth_month"
+
+    def lookups(self, request, model_admin):
+        return [(str(month), calendar.month_name[month]) for month in range(1, 13)]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(birth_month=int(self.value()))
+        return queryset
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    list_display = ("name", "workspace", "birthday", "joined_on", "email", "user", "show_age")
+    list_filter = (("workspace", admin.RelatedOnlyFieldListFilter), BirthMonthFilter, "show_age", "joined_on")
+    search_fields = ("name", "email", "phone", "slack_user_id", "workspace__name", "workspace__slug", "user__email")
+    list_select_related = ("workspace", "user")
+    autocomplete_fields = ("workspace", "user")
+    readonly_fields = ("id", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("id", "workspace", "user", "name")}),
+        ("Contact", {"fields": ("email", "phone", "slack_user_id", "preferred_channels", "opted_out_channels")}),
+        ("Dates", {"fields": ("birth_month", "birth_day", "birth_year", "show_age", "joined_on")}),
+        ("Audit", {"fields": ("created_at", "updated_at")}),
+    )
+
+    @admin.display(description="Birthday", ordering="birth_month")
+    def birthday(self, person: Person) -> str:
+        if person.birth_month is None or person.birth_day is None:
+            return "-"
+        text = f"{calendar.month_abbr[person.birth_month]} {person.birth_day}"
+        return f"{text}, {person.birth_year}" if person.birth_year else text

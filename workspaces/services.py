@@ -1,0 +1,425 @@
+"""Every write to workspaces, memberships, invitations and people goes through here.
+
+Services are keyword-only and atomic. They raise Django's ``ValidationError`` for bad
+values and ``ApplicationError`` (or a subclass) when a business rule says no; the API's
+exception handler turns both into JSON. Role checks that depend on *whom* an action
+targets (only an owner may make an owner, the last owner stays) live here; the coarse
+"may this role call this endpoint" check lives in ``WorkspaceScopedMixin``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone as dj_timezone
+from django.utils.text import slugify
+
+from birthdaybuddy.errors import ApplicationError, Conflict, PermissionDeniedError
+from birthdaybuddy.validators import normalize_phone
+from workspaces.models import (
+    ADMIN_ROLES,
+    Invitation,
+    LeapDayPolicy,
+    Membership,
+    Person,
+    Role,
+    Workspace,
+    validate_birthday,
+)
+from workspaces.selectors import workspace_role_of
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+logger = logging.getLogger(__name__)
+
+WORKSPACE_EDITABLE_FIELDS = frozenset({"name", "slug", "timezone", "notify_at", "leap_day_policy", "locale"})
+PERSON_EDITABLE_FIELDS = frozenset(
+    {
+        "name",
+        "email",
+        "phone",
+        "slack_user_id",
+        "birth_month",
+        "birth_day",
+        "birth_year",
+        "joined_on",
+        "show_age",
+        "preferred_channels",
+        "opted_out_channels",
+    }
+)
+SLUG_MAX_LENGTH = Workspace._meta.get_field("slug").max_length
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- Workspaces ---------------------------------------------------------------------------
+
+
+def _require_verified(user: User) -> None:
+    if not getattr(user, "is_verified", False):
+        raise PermissionDeniedError("Verify your email address first.", code="email_not_verified")
+
+
+def _slug_candidates(name: str):
+    base = slugify(name)[: SLUG_MAX_LENGTH - 7].strip("-") or "workspace"
+    yield base
+    for number in range(2, 100):
+        yield f"{base}-{number}"
+    while True:
+        yield f"{base}-{secrets.token_hex(3)}"
+
+
+def _unique_slug(name: str) -> str:
+    for candidate in _slug_candidates(name):
+        if not Workspace.objects.filter(slug=candidate).exists():
+            return candidate
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@transaction.atomic
+def workspace_create(
+    *,
+    creator: User,
+    name: str,
+    slug: str | None = None,
+    timezone: str | None = None,
+    notify_at: time | None = None,
+    leap_day_policy: str = LeapDayPolicy.FEB28,
+    locale: str = "en",
+) -> Workspace:
+    """Creates a workspace owned by ``creator`` and the creator's own Person in it.
+
+    Without a ``slug`` one is derived from the name and made unique; an explicit slug
+    that is taken is a validation error.
+    """
+    _require_verified(creator)
+    explicit_slug = bool(slug)
+    workspace = Workspace(
+        name=name,
+        slug=slug or _unique_slug(name),
+        timezone=timezone or settings.DEFAULT_WORKSPACE_TIMEZONE,
+        leap_day_policy=leap_day_policy,
+        locale=locale,
+        created_by=creator,
+    )
+    if notify_at is not None:
+        workspace.notify_at = notify_at
+    workspace.full_clean()
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                workspace.save(force_insert=True)
+            break
+        except IntegrityError:
+            # Another request took the slug between our check and the insert.
+            if explicit_slug or attempt == 2:
+                raise ValidationError({"slug": ValidationError("This slug is already taken.", code="unique")}) from None
+            workspace.slug = _unique_slug(f"{name} {secrets.token_hex(2)}")
+    Membership.objects.create(workspace=workspace, user=creator, role=Role.OWNER)
+    _person_for_member(workspace=workspace, user=creator)
+    return workspace
+
+
+@transaction.atomic
+def workspace_update(*, workspace: Workspace, data: Mapping[str, Any]) -> Workspace:
+    unknown = set(data) - WORKSPACE_EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    for field, value in data.items():
+        setattr(workspace, field, value)
+    workspace.full_clean()
+    try:
+        with transaction.atomic():
+            workspace.save()
+    except IntegrityError:
+        raise ValidationError({"slug": ValidationError("This slug is already taken.", code="unique")}) from None
+    return workspace
+
+
+@transaction.atomic
+def workspace_delete(*, workspace: Workspace) -> None:
+    """Deletes the workspace with its memberships, invitations and people."""
+    workspace.delete()
+
+
+# --- Memberships --------------------------------------------------------------------------
+
+
+def _lock_workspace(workspace_id) -> Workspace:
+    """Serialises membership changes of one workspace, so two demotions cannot both pass."""
+    return Workspace.objects.select_for_update().get(pk=workspace_id)
+
+
+def _actor_role(*, workspace: Workspace, actor: User) -> str | None:
+    return workspace_role_of(workspace=workspace, user=actor)
+
+
+def _other_owners_exist(membership: Membership) -> bool:
+    return Membership.objects.for_workspace(membership.workspace_id).owners().exclude(pk=membership.pk).exists()
+
+
+@transaction.atomic
+def membership_change_role(*, membership: Membership, role: str, actor: User) -> Membership:
+    """Gives ``membership`` a new role.
+
+    Owners and admins may change roles; only an owner may grant or take away the owner
+    role; the last owner cannot be demoted.
+    """
+    if role not in Role.values:
+        raise ValidationError({"role": ValidationError(f"'{role}' is not a valid role.", code="invalid_choice")})
+    workspace = _lock_workspace(membership.workspace_id)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    actor_role = _actor_role(workspace=workspace, actor=actor)
+    if actor_role not in ADMIN_ROLES:
+        raise PermissionDeniedError("Only a workspace owner or admin can change roles.", code="role_required")
+    if role == membership.role:
+        return membership
+    if Role.OWNER in (role, membership.role) and actor_role != Role.OWNER:
+        raise PermissionDeniedError("Only an owner can grant or revoke the owner role.", code="owner_required")
+    if membership.role == Role.OWNER and not _other_owners_exist(membership):
+        raise Conflict(
+            "The workspace's last owner cannot be demoted; make someone else an owner first.", code="last_owner"
+        )
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor: User) -> None:
+    """Removes a member (or lets a member leave).
+
+    Owners and admins may remove members; anyone may remove themself; only an owner may
+    remove another owner; the last owner cannot be removed. The member's Person stays in
+    the workspace, unlinked from their account (owners/admins may delete it).
+    """
+    workspace = _lock_workspace(membership.workspace_id)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    is_self = membership.user_id == actor.pk
+    actor_role = _actor_role(workspace=workspace, actor=actor)
+    if not is_self and actor_role not in ADMIN_ROLES:
+        raise PermissionDeniedError("Only a workspace owner or admin can remove other members.", code="role_required")
+    if membership.role == Role.OWNER and not is_self and actor_role != Role.OWNER:
+        raise PermissionDeniedError("Only an owner can remove an owner.", code="owner_required")
+    if membership.role == Role.OWNER and not _other_owners_exist(membership):
+        raise Conflict(
+            "The workspace's last owner cannot be removed; make someone else an owner first or delete the workspace.",
+            code="last_owner",
+        )
+    Person.objects.for_workspace(workspace).filter(user_id=membership.user_id).update(
+        user=None, updated_at=dj_timezone.now()
+    )
+    membership.delete()
+
+
+# --- Invitations --------------------------------------------------------------------------
+
+
+def _accept_url(token: str) -> str:
+    return f"{settings.FRONTEND_URL.rstrip('/')}/invitations/accept?{urlencode({'token': token})}"
+
+
+def _send_invitation_email(*, invitation: Invitation, token: str, inviter_name: str) -> None:
+    context = {
+        "workspace": invitation.workspace,
+        "inviter_name": inviter_name,
+        "role": invitation.get_role_display().lower(),
+        "accept_url": _accept_url(token),
+        "token": token,
+        "expires_at": invitation.expires_at,
+    }
+    subject = " ".join(render_to_string("workspaces/email/invitation_subject.txt", context).split())
+    body = render_to_string("workspaces/email/invitation_body.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
+
+
+@transaction.atomic
+def invitation_create(*, workspace: Workspace, email: str, role: str, invited_by: User) -> Invitation:
+    """Invites ``email`` to ``workspace`` and mails the token after commit.
+
+    Only the token's SHA-256 is stored; the returned instance carries the raw token in
+    ``.token`` for the caller's eyes only. A pending invitation of the same address is
+    revoked (inviting again = resending). Only owners may invite owners.
+    """
+    email = (email or "").strip().lower()
+    if role not in Role.values:
+        raise ValidationError({"role": ValidationError(f"'{role}' is not a valid role.", code="invalid_choice")})
+    inviter_role = _actor_role(workspace=workspace, actor=invited_by)
+    if inviter_role not in ADMIN_ROLES:
+        raise PermissionDeniedError("Only a workspace owner or admin can invite.", code="role_required")
+    if role == Role.OWNER and inviter_role != Role.OWNER:
+        raise PermissionDeniedError("Only an owner can invite an owner.", code="owner_required")
+    if Membership.objects.for_workspace(workspace).filter(user__email__iexact=email).exists():
+        raise ValidationError(
+            {"email": ValidationError("This person is already a member of the workspace.", code="already_member")}
+        )
+    now = dj_timezone.now()
+    Invitation.objects.for_workspace(workspace).pending(now=now).filter(email__iexact=email).update(revoked_at=now)
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        workspace=workspace,
+        email=email,
+        role=role,
+        token_hash=hash_token(token),
+        invited_by=invited_by,
+        created_at=now,
+        expires_at=now + settings.INVITATION_TTL,
+    )
+    invitation.full_clean()
+    invitation.save(force_insert=True)
+    inviter_name = invited_by.get_full_name()
+    transaction.on_commit(
+        lambda: _send_invitation_email(invitation=invitation, token=token, inviter_name=inviter_name),
+        robust=True,
+    )
+    invitation.token = token
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation) -> Invitation:
+    """Revokes a pending (or expired) invitation; revoking twice is a no-op."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is not None:
+        raise Conflict("This invitation has already been accepted.", code="invitation_used")
+    if invitation.revoked_at is None:
+        invitation.revoked_at = dj_timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: User, now: datetime | None = None) -> Membership:
+    """Makes ``user`` a member of the invitation's workspace.
+
+    The token must belong to a pending invitation addressed to ``user``'s email (case
+    does not matter). Someone who is already a member keeps their role; the invitation
+    is used up either way.
+    """
+    now = now or dj_timezone.now()
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("workspace")
+        .filter(token_hash=hash_token(token or ""))
+        .first()
+    )
+    if invitation is None or not token:
+        raise ApplicationError("This invitation token is not valid.", code="invalid_token")
+    if invitation.accepted_at is not None:
+        raise ApplicationError("This invitation has already been used.", code="invitation_used")
+    if invitation.revoked_at is not None:
+        raise ApplicationError("This invitation has been revoked.", code="invitation_revoked")
+    if invitation.expires_at <= now:
+        raise ApplicationError("This invitation has expired; ask for a new one.", code="invitation_expired")
+    _require_verified(user)
+    if invitation.email.lower() != (user.email or "").lower():
+        raise PermissionDeniedError(
+            "This invitation was sent to a different email address.", code="invitation_email_mismatch"
+        )
+    workspace = _lock_workspace(invitation.workspace_id)
+    membership, _ = Membership.objects.get_or_create(workspace=workspace, user=user, defaults={"role": invitation.role})
+    _person_for_member(workspace=workspace, user=user)
+    invitation.accepted_at = now
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return membership
+
+
+# --- People -------------------------------------------------------------------------------
+
+
+def _birthday_from_profile(user: User) -> dict[str, int | None]:
+    born: date | None = getattr(user, "date_of_birth", None)
+    if born is None or validate_birthday(born.month, born.day, born.year):
+        return {}
+    return {"birth_month": born.month, "birth_day": born.day, "birth_year": born.year}
+
+
+def _person_for_member(*, workspace: Workspace, user: User) -> Person:
+    """The member's Person in ``workspace``, linked to their account.
+
+    An existing unlinked Person with the same email (say, added as a client earlier) is
+    linked rather than duplicated; empty birthday fields are filled from the profile.
+    Otherwise a Person is created from the profile, with the age hidden.
+    """
+    existing = Person.objects.for_workspace(workspace).filter(user=user).first()
+    if existing is not None:
+        return existing
+    profile_birthday = _birthday_from_profile(user)
+    person = (
+        Person.objects.for_workspace(workspace)
+        .filter(user__isnull=True, email__iexact=user.email)
+        .order_by("created_at")
+        .first()
+    )
+    if person is not None:
+        person.user = user
+        if person.birth_month is None and profile_birthday:
+            for field, value in profile_birthday.items():
+                setattr(person, field, value)
+        person.save()
+        return person
+    return Person.objects.create(
+        workspace=workspace,
+        user=user,
+        name=user.get_full_name()[:200],
+        email=user.email,
+        phone=getattr(user, "phone", "") or "",
+        slack_user_id=getattr(user, "slack_user_id", "") or "",
+        show_age=False,
+        **profile_birthday,
+    )
+
+
+def _clean_person_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(data) - PERSON_EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    cleaned = dict(data)
+    if "phone" in cleaned:
+        try:
+            cleaned["phone"] = normalize_phone(cleaned["phone"] or "")
+        except ValidationError as exc:
+            raise ValidationError({"phone": exc.error_list}) from None
+    for field in ("name", "email", "slack_user_id"):
+        if isinstance(cleaned.get(field), str):
+            cleaned[field] = cleaned[field].strip()
+    return cleaned
+
+
+@transaction.atomic
+def person_create(*, workspace: Workspace, **data: Any) -> Person:
+    """Adds a person (usually an external client; members get theirs when they join)."""
+    person = Person(workspace=workspace, **_clean_person_data(data))
+    person.full_clean()
+    person.save(force_insert=True)
+    return person
+
+
+@transaction.atomic
+def person_update(*, person: Person, data: Mapping[str, Any]) -> Person:
+    for field, value in _clean_person_data(data).items():
+        setattr(person, field, value)
+    person.full_clean()
+    person.save()
+    return person
+
+
+@transaction.atomic
+def person_delete(*, person: Person) -> None:
+    person.delete()
