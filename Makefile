@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' && echo $$p && break; done)
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo $$p && break; done)
 PROD_CHECK_ENV := PRODUCTION=1 DEBUG=0 SECRET_KEY=check-deploy-$(shell printf '%064d' 0 | tr 0 x) ALLOWED_HOSTS=birthdaybuddy.example.com
 
 .PHONY: install run test lint bench clean
@@ -17,7 +17,7 @@ $(VENV)/.installed: requirements.txt
 install: $(VENV)/.installed
 
 run: install
-	$(PY) manage.py runstack
+	$(PY) manage.py runstack $(RUN_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -38,7 +38,7 @@ class AtomicFilesystemTransport(filesystem.Transport):
 
     def __init__(self, client, **kwargs):
         options = client.transport_options
-        for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
             if options.get(key):
                 os.makedirs(options[key], exist_ok=True)
         super().__init__(client, **kwargs)

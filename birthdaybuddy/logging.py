@@ -6,14 +6,25 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+NO_REQUEST = "-"
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default=NO_REQUEST)
+# The id of the last request this thread served. The development server writes its access
+# line after the response has left the middleware (so ``request_id_var`` is reset by then);
+# it serves one request at a time per thread, so that line belongs to this request.
+last_request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("last_request_id", default=NO_REQUEST)
+
+ACCESS_LOGGERS = frozenset({"django.server"})
 
 
 class RequestIdFilter(logging.Filter):
     """Adds ``record.request_id`` (``-`` outside a request) so every formatter can use it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        request_id = request_id_var.get()
+        if request_id == NO_REQUEST and record.name in ACCESS_LOGGERS:
+            request_id = last_request_id_var.get()
+        record.request_id = request_id
         return True
 
 

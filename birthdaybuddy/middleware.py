@@ -5,25 +5,35 @@ import uuid
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils.log import log_response
 
-from birthdaybuddy.logging import request_id_var
+from birthdaybuddy.logging import last_request_id_var, request_id_var
 
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class RequestIdMiddleware:
-    """Takes a sane ``X-Request-ID`` from the client or makes one, and echoes it back."""
+    """Takes a sane ``X-Request-ID`` from the client or makes one, and echoes it back.
+
+    The id is in ``request_id_var`` while the request is handled, so every log line gets it
+    (``RequestIdFilter``). Django logs 4xx/5xx responses only after the whole middleware
+    chain has returned, when the id would already be gone; this middleware logs them itself
+    (the same message Django would write, once: ``log_response`` marks the response).
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         token = request_id_var.set(request_id)
+        last_request_id_var.set(request_id)
         try:
             response = self.get_response(request)
+            if response.status_code >= 400:
+                log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
         finally:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id

@@ -271,22 +271,28 @@ SALT_KEY = env.list("FIELD_ENCRYPTION_SALT", default=["birthdaybuddy-channel-sec
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str(
     "CELERY_BROKER_URL",
-    default=(REDIS_URL if REDIS_URL and not EMBEDDED else "birthdaybuddy.broker:AtomicFilesystemTransport://"),
+    default=(REDIS_URL if REDIS_URL and not EMBEDDED else "filesystem://localhost/"),
 )
-CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {
-        "data_folder_in": str(VAR_DIR / "broker"),
-        "data_folder_out": str(VAR_DIR / "broker"),
-        "processed_folder": str(VAR_DIR / "broker-processed"),
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu (5.7+) refuses import paths in broker URLs, so the atomic file-system
+    # transport is named here; the URL only says "filesystem".
+    BROKER_DIR = Path(env.str("BROKER_DIR", default=str(VAR_DIR / "broker")))
+    CELERY_BROKER_TRANSPORT = "birthdaybuddy.broker:AtomicFilesystemTransport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR),
+        "data_folder_out": str(BROKER_DIR),
+        "processed_folder": f"{BROKER_DIR}-processed",
+        "control_folder": f"{BROKER_DIR}-control",
         "store_processed": False,
         "polling_interval": 0.1,
     }
-    if "Filesystem" in CELERY_BROKER_URL or CELERY_BROKER_URL.startswith("filesystem")
-    else {
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
         "max_connections": 200,
     }
-)
+# The worker logs through LOGGING (request-id filter, JSON in production, LOG_DIR file).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -330,6 +336,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django.security.DisallowedHost": {"level": "ERROR"},
+        # runserver access lines go to our handlers, so they get the request id and format.
+        "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
     },
 }
 if LOG_DIR:
@@ -352,6 +360,13 @@ TICK_BATCH_SIZE = env.int("TICK_BATCH_SIZE", default=500)
 # Without a channel configured, messages go to the console/outbox (var/outbox/) instead of
 # failing with "channel_not_configured": the embedded default's way to show deliveries.
 NOTIFICATIONS_CONSOLE_FALLBACK = env.bool("NOTIFICATIONS_CONSOLE_FALLBACK", default=EMBEDDED and not TESTING)
+NOTIFICATIONS_RATE_LIMIT_ENABLED = env.bool("NOTIFICATIONS_RATE_LIMIT_ENABLED", default=True)
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
+# From this many notifications queued at once, delivery runs in concurrent batches of BATCH_SIZE.
+NOTIFICATIONS_BATCH_THRESHOLD = env.int("NOTIFICATIONS_BATCH_THRESHOLD", default=50)
+NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=50)
+NOTIFICATIONS_OUTBOX_DIR = env.str("NOTIFICATIONS_OUTBOX_DIR", default=str(VAR_DIR / "outbox"))
+TWILIO_TIMEOUT_SECONDS = env.int("TWILIO_TIMEOUT_SECONDS", default=10)
 DEFAULT_WORKSPACE_TIMEZONE = "UTC"
 ADMIN_EMAIL = env.str("ADMIN_EMAIL", default="")
 ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", default="")

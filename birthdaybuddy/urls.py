@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("workspaces.api.urls")),
+    path("", include("scheduling.api.urls")),
+    path("", include("notifications.api.urls")),
 ]
 
 urlpatterns = [

@@ -1,1 +1,219 @@
-"""Models of this app arrive with their issue."""
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone as dj_timezone
+from encrypted_fields.fields import EncryptedCharField
+
+from notifications.querysets import NotificationQuerySet
+from workspaces.models import Channel
+from workspaces.querysets import WorkspaceOwnedQuerySet
+
+
+class ChannelConfig(models.Model):
+    """How a workspace reaches one channel: Slack webhook or bot, email sender, Twilio SMS/WhatsApp.
+
+    Secrets are encrypted at rest (Fernet, keys derived from ``SECRET_KEY`` and
+    ``FIELD_ENCRYPTION_SALT``), write-only in the API and masked in the admin.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="channel_configs")
+    kind = models.CharField(max_length=10, choices=Channel.choices)
+    active = models.BooleanField(default=True)
+    # Slack: an incoming webhook, or a bot token + channel id (Web API, allows <@U…> mentions).
+    webhook_url = EncryptedCharField(max_length=500, null=True, blank=True)
+    bot_token = EncryptedCharField(max_length=200, null=True, blank=True)
+    channel_id = models.CharField(max_length=40, blank=True)
+    # Twilio SMS / WhatsApp.
+    account_sid = models.CharField(max_length=64, blank=True)
+    auth_token = EncryptedCharField(max_length=200, null=True, blank=True)
+    from_number = models.CharField(max_length=40, blank=True)
+    messaging_service_sid = models.CharField(max_length=64, blank=True)
+    whatsapp_template_sid = models.CharField(max_length=64, blank=True)
+    # Email: the platform's SMTP settings with the workspace's sender name.
+    from_name = models.CharField(max_length=120, blank=True)
+    reply_to = models.EmailField(blank=True)
+    rate_per_second = models.FloatField(null=True, blank=True, help_text="Override of the provider's send rate.")
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkspaceOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("kind",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=("workspace", "kind"),
+                name="channelconfig_one_per_kind",
+                violation_error_message="This workspace already has a channel of this kind.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.workspace_id}"
+
+    def clean(self) -> None:
+        from notifications.validators import channel_config_errors
+
+        errors = channel_config_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
+
+class MessageKind(models.TextChoices):
+    """What a message is about: the kinds with a shipped template under ``templates/messages/``."""
+
+    BIRTHDAY_DIGEST = "birthday_digest", "Birthday and anniversary digest"
+    PERSONAL_GREETING = "personal_greeting", "Personal greeting"
+    EVENT = "event", "Event reminder"
+    ONE_TIME = "one_time", "One-time message"
+    RECURRING = "recurring", "Recurring message"
+
+
+TEMPLATE_BODY_MAX_CHARS = 10_000
+
+
+class Template(models.Model):
+    """A workspace's override of the shipped message template for a reminder kind and channel.
+
+    ``subject`` and ``body`` are Jinja templates rendered in a sandbox; a template that does
+    not compile (or fails on sample data) is rejected by ``clean()``, never at send time.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="templates")
+    reminder_kind = models.CharField(max_length=20, choices=MessageKind.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    subject = models.CharField(max_length=200, blank=True, help_text="Email only.")
+    body = models.TextField(max_length=TEMPLATE_BODY_MAX_CHARS)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkspaceOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("reminder_kind", "channel")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("workspace", "reminder_kind", "channel"),
+                name="template_one_per_kind_and_channel",
+                violation_error_message="This workspace already overrides this template.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reminder_kind}/{self.channel} for {self.workspace_id}"
+
+    def clean(self) -> None:
+        from notifications.rendering import template_errors
+
+        errors = template_errors(
+            reminder_kind=self.reminder_kind, channel=self.channel, subject=self.subject, body=self.body
+        )
+        if errors:
+            raise ValidationError(errors)
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+    UNKNOWN = "unknown", "Outcome unknown"
+
+
+class Notification(models.Model):
+    """One message to one destination (the outbox row).
+
+    ``idempotency_key`` (reminder, occurrence, channel, recipient) is unique: running the
+    same occurrence again creates nothing. Status moves pending → sending → sent (→
+    delivered) or back to pending (retry), failed, skipped or unknown, each move a
+    conditional UPDATE (see ``notifications/delivery.py``).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="notifications")
+    reminder = models.ForeignKey(
+        "reminders.Reminder", null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    person = models.ForeignKey(
+        "workspaces.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    recipient = models.CharField(max_length=320, help_text="Email, phone, Slack channel or 'webhook'.")
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    occurrence_date = models.DateField(null=True, blank=True, help_text="Local date of the occurrence.")
+    status = models.CharField(max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    provider_message_id = models.CharField(max_length=120, blank=True, db_index=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    next_attempt_at = models.DateTimeField(default=dj_timezone.now)
+    # Set by the worker that moved the row to ``sending``; only that worker may finish the attempt.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    # A Slack/email send whose outcome was unknown is retried once; this marks that the retry was used.
+    retried_after_unknown = models.BooleanField(default=False, editable=False)
+    # The rate limiter reserved a send slot for the next attempt: it goes without asking again.
+    rate_reserved = models.BooleanField(default=False, editable=False)
+    resent_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="resends",
+        help_text="The failed notification this one resends.",
+    )
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    updated_at = models.DateTimeField(default=dj_timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-created_at",)
+        indexes = [
+            models.Index(fields=("workspace", "-created_at"), name="notification_ws_created_idx"),
+            models.Index(
+                fields=("next_attempt_at",),
+                condition=Q(status__in=("pending", "sending")),
+                name="notification_open_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.recipient} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at handing a notification to its provider."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        TRANSIENT = "transient", "Transient failure (retried)"
+        PERMANENT = "permanent", "Permanent failure"
+        UNKNOWN = "unknown", "Outcome unknown (timeout or crash)"
+
+    id = models.BigAutoField(primary_key=True)
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="delivery_attempts")
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField(default=dj_timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    provider_message_id = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ("notification", "number")
+        constraints = [
+            models.UniqueConstraint(fields=("notification", "number"), name="attempt_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.notification_id}: {self.outcome or 'running'}"

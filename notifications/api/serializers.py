@@ -1,0 +1,176 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from notifications.models import ChannelConfig, DeliveryAttempt, MessageKind, Notification, NotificationStatus, Template
+from workspaces.models import Channel
+
+MASK = "••••"
+
+
+def mask_secret(value: str | None) -> str | None:
+    """``••••abcd``: enough to recognise a secret, never enough to use it."""
+    if not value:
+        return None
+    return MASK + value[-4:] if len(value) >= 12 else MASK
+
+
+def mask_webhook_url(value: str | None) -> str | None:
+    """``https://hooks.slack.com/••••abcd``: the host shows where it points, the path stays secret."""
+    if not value:
+        return None
+    scheme, _, rest = value.partition("://")
+    host = rest.split("/", 1)[0]
+    return f"{scheme}://{host}/{mask_secret(value)}"
+
+
+class StrictCharField(serializers.CharField):
+    """A ``CharField`` that refuses numbers and booleans instead of turning them into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def _text(**kwargs):
+    return StrictCharField(required=False, allow_blank=True, **kwargs)
+
+
+def _secret(max_length: int, help_text: str):
+    return StrictCharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        write_only=True,
+        max_length=max_length,
+        trim_whitespace=True,
+        help_text=help_text + " Write-only; send null or an empty string to clear it, omit it to keep it.",
+        style={"input_type": "password"},
+    )
+
+
+class ChannelConfigSerializer(serializers.Serializer):
+    """A channel config. Secrets are write-only and come back masked (``…_masked``)."""
+
+    id = serializers.UUIDField(read_only=True)
+    kind = serializers.ChoiceField(choices=Channel.choices, help_text="slack | email | sms | whatsapp")
+    active = serializers.BooleanField(required=False, default=True)
+    webhook_url = _secret(500, "Slack incoming webhook URL (must start with an allowed prefix).")
+    bot_token = _secret(200, "Slack bot token (xoxb-…), used with channel_id.")
+    channel_id = _text(max_length=40, help_text="Slack channel id for the bot, e.g. C0123456789.")
+    account_sid = _text(max_length=64, help_text="Twilio account SID (AC…).")
+    auth_token = _secret(200, "Twilio auth token.")
+    from_number = _text(max_length=40, help_text="Sender number in E.164 (SMS/WhatsApp).")
+    messaging_service_sid = _text(
+        max_length=64, help_text="Twilio messaging service SID (MG…), instead of from_number."
+    )
+    whatsapp_template_sid = _text(max_length=64, help_text="Approved WhatsApp template content SID (HX…).")
+    from_name = _text(max_length=120, help_text="Email sender name (default: the workspace's).")
+    reply_to = _text(max_length=254, help_text="Email reply-to address.")
+    rate_per_second = serializers.FloatField(
+        required=False, allow_null=True, help_text="Send rate override for this destination (messages per second)."
+    )
+    webhook_url_masked = serializers.SerializerMethodField()
+    bot_token_masked = serializers.SerializerMethodField()
+    auth_token_masked = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_webhook_url_masked(self, obj: ChannelConfig) -> str | None:
+        return mask_webhook_url(obj.webhook_url)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_bot_token_masked(self, obj: ChannelConfig) -> str | None:
+        return mask_secret(obj.bot_token)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_auth_token_masked(self, obj: ChannelConfig) -> str | None:
+        return mask_secret(obj.auth_token)
+
+
+class ChannelTestRequestSerializer(serializers.Serializer):
+    recipient = _text(
+        max_length=320,
+        help_text="Email address or E.164 number to send the test to (default: yours). Ignored for Slack.",
+    )
+
+
+class ChannelTestResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField(help_text="Whether the provider accepted the message.")
+    outcome = serializers.ChoiceField(
+        choices=["sent", "transient", "permanent", "unknown"],
+        help_text="sent; or how it failed: transient (try later), permanent, unknown (may have been sent).",
+    )
+    provider = serializers.CharField(help_text="slack_webhook, slack_bot, email, twilio_sms, twilio_whatsapp, console.")
+    recipient = serializers.CharField()
+    status_code = serializers.IntegerField(allow_null=True, help_text="The provider's HTTP (or SMTP) status.")
+    provider_message_id = serializers.CharField(allow_blank=True)
+    detail = serializers.CharField(allow_blank=True, help_text="The provider's answer or error.")
+
+
+class TemplateSerializer(serializers.ModelSerializer):
+    reminder_kind = serializers.ChoiceField(choices=MessageKind.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    subject = StrictCharField(required=False, allow_blank=True, max_length=200, help_text="Email subject template.")
+    body = StrictCharField(max_length=10_000, trim_whitespace=False, help_text="Jinja template (sandboxed).")
+
+    class Meta:
+        model = Template
+        fields = ("id", "reminder_kind", "channel", "subject", "body", "created_at", "updated_at")
+        read_only_fields = ("id", "created_at", "updated_at")
+
+
+class TemplatePreviewRequestSerializer(serializers.Serializer):
+    reminder_kind = serializers.ChoiceField(choices=MessageKind.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    subject = StrictCharField(required=False, allow_blank=True, max_length=200)
+    body = StrictCharField(
+        required=False,
+        max_length=10_000,
+        trim_whitespace=False,
+        help_text="A template to try (not saved); omit it to preview the workspace's current template.",
+    )
+
+
+class TemplatePreviewSerializer(serializers.Serializer):
+    subject = serializers.CharField(allow_blank=True)
+    body = serializers.CharField(allow_blank=True)
+
+
+class DeliveryAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeliveryAttempt
+        fields = ("number", "started_at", "finished_at", "outcome", "status_code", "error", "provider_message_id")
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    status = serializers.ChoiceField(choices=NotificationStatus.choices, read_only=True)
+    delivery_attempts = DeliveryAttemptSerializer(many=True, read_only=True)
+    person_name = serializers.CharField(source="person.name", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = Notification
+        fields = (
+            "id",
+            "channel",
+            "recipient",
+            "subject",
+            "body",
+            "status",
+            "attempts",
+            "last_error",
+            "provider_message_id",
+            "occurrence_date",
+            "reminder",
+            "person",
+            "person_name",
+            "resent_from",
+            "next_attempt_at",
+            "created_at",
+            "updated_at",
+            "sent_at",
+            "delivered_at",
+            "delivery_attempts",
+        )
+        read_only_fields = fields

@@ -1,0 +1,30 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from notifications.api.views import ChannelConfigViewSet, NotificationViewSet, TemplateViewSet
+
+WORKSPACE = "workspaces/<uuid:workspace_id>"
+
+router = SimpleRouter(use_regex_path=False)
+router.register(f"{WORKSPACE}/channels", ChannelConfigViewSet, basename="channel")
+router.register(f"{WORKSPACE}/templates", TemplateViewSet, basename="template")
+router.register(f"{WORKSPACE}/notifications", NotificationViewSet, basename="notification")
+
+urlpatterns = [
+    path(
+        f"{WORKSPACE}/channels/<uuid:pk>/test",
+        ChannelConfigViewSet.as_view({"post": "send_test"}),
+        name="channel-test",
+    ),
+    path(
+        f"{WORKSPACE}/templates/preview",
+        TemplateViewSet.as_view({"post": "preview"}),
+        name="template-preview",
+    ),
+    path(
+        f"{WORKSPACE}/notifications/<uuid:pk>/resend",
+        NotificationViewSet.as_view({"post": "resend"}),
+        name="notification-resend",
+    ),
+    *router.urls,
+]

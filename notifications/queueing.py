@@ -1,0 +1,45 @@
+"""Handing notification ids to Celery, always after the surrounding transaction commits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from functools import partial
+
+from django.db import transaction
+
+from notifications import conf
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_on_commit(ids: Iterable, *, countdown: float | None = None) -> None:
+    """Queues delivery of ``ids`` once the current transaction commits (at once outside one).
+
+    Below ``NOTIFICATIONS_BATCH_THRESHOLD`` ids: one ``notifications.deliver`` task each;
+    from it on: ``notifications.deliver_batch`` tasks of ``NOTIFICATIONS_BATCH_SIZE`` ids.
+    A broker error is logged, not raised: the rows are committed as ``pending`` and the
+    sweeper queues them again.
+    """
+    id_list = [str(pk) for pk in ids]
+    if not id_list:
+        return
+    if countdown is not None:
+        countdown = max(0.0, min(float(countdown), conf.max_countdown_seconds()))
+    transaction.on_commit(partial(dispatch, id_list, countdown=countdown), robust=True)
+
+
+def dispatch(ids: list[str], *, countdown: float | None = None) -> None:
+    from notifications import tasks
+
+    options = {"countdown": countdown} if countdown else {}
+    try:
+        if len(ids) >= conf.batch_threshold():
+            size = conf.batch_size()
+            for start in range(0, len(ids), size):
+                tasks.deliver_batch.apply_async((ids[start : start + size],), **options)
+        else:
+            for pk in ids:
+                tasks.deliver.apply_async((pk,), **options)
+    except Exception:
+        logger.exception("could not queue %d notification(s); the sweeper will pick them up", len(ids))

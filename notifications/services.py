@@ -1,0 +1,351 @@
+"""Every write of the notifications app, and the interface the scheduler calls.
+
+The scheduler writes notifications inside its own transaction (the outbox) and queues
+them after commit::
+
+    with transaction.atomic():
+        ids = notifications_write(notifications=[Notification(...), ...])
+        ...advance next_run_at...
+        notifications_enqueue(notification_ids=ids)
+
+Delivery itself (the state machine) lives in ``notifications/delivery.py``; the functions
+here are its public names.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from birthdaybuddy.errors import ApplicationError, Conflict
+from birthdaybuddy.validators import normalize_phone
+from notifications import conf, delivery, ratelimit
+from notifications.models import ChannelConfig, MessageKind, Notification, NotificationStatus, Template
+from notifications.providers import DeliveryError, Message, OutcomeUnknown, provider_for
+from notifications.queueing import enqueue_on_commit
+from notifications.rendering import (
+    Rendered,
+    TemplateRenderError,
+    default_source,
+    render_source,
+    sample_context,
+    template_errors,
+)
+from workspaces.models import Channel
+
+logger = logging.getLogger(__name__)
+
+SECRET_FIELDS = ("webhook_url", "bot_token", "auth_token")
+CHANNEL_CONFIG_FIELDS = (
+    "kind",
+    "active",
+    "webhook_url",
+    "bot_token",
+    "channel_id",
+    "account_sid",
+    "auth_token",
+    "from_number",
+    "messaging_service_sid",
+    "whatsapp_template_sid",
+    "from_name",
+    "reply_to",
+    "rate_per_second",
+)
+RESENDABLE = frozenset({NotificationStatus.FAILED, NotificationStatus.UNKNOWN})
+_WRITE_CHUNK = 1_000
+
+
+# --- the scheduler's interface ----------------------------------------------------------------
+
+
+def notifications_write(*, notifications: list[Notification]) -> list[uuid.UUID]:
+    """Inserts unsaved notifications, skipping any whose ``idempotency_key`` exists; returns the ids inserted.
+
+    ``INSERT … ON CONFLICT (idempotency_key) DO NOTHING`` (``bulk_create(ignore_conflicts=True)``),
+    then the generated ids that made it in are read back — on PostgreSQL and SQLite alike.
+    Call it inside the transaction that also records why these notifications exist; a
+    concurrent writer of the same key waits for that transaction and then inserts nothing.
+    """
+    unique: dict[str, Notification] = {}
+    for notification in notifications:
+        unique.setdefault(notification.idempotency_key, notification)
+    rows = list(unique.values())
+    if not rows:
+        return []
+    now = timezone.now()
+    for row in rows:
+        row.id = row.id or uuid.uuid4()
+        row.updated_at = row.updated_at or now
+    inserted: set = set()
+    with transaction.atomic(savepoint=False):
+        for start in range(0, len(rows), _WRITE_CHUNK):
+            chunk = rows[start : start + _WRITE_CHUNK]
+            Notification.objects.bulk_create(chunk, ignore_conflicts=True)
+            inserted.update(Notification.objects.filter(pk__in=[row.id for row in chunk]).values_list("pk", flat=True))
+    return [row.id for row in rows if row.id in inserted]
+
+
+def notifications_enqueue(*, notification_ids: Iterable, countdown: float | None = None) -> None:
+    """Queues delivery after the current transaction commits (per message, or in batches from a threshold)."""
+    enqueue_on_commit(notification_ids, countdown=countdown)
+
+
+def notification_deliver(*, notification_id, now: datetime | None = None) -> str:
+    """Claims, sends and records one notification; see ``notifications/delivery.py``."""
+    return delivery.deliver_one(notification_id=notification_id, now=now)
+
+
+def notifications_deliver_batch(*, notification_ids: Iterable, now: datetime | None = None) -> dict[str, int]:
+    """Delivers many notifications concurrently, each through the same claim/state machine."""
+    return delivery.deliver_batch(notification_ids=notification_ids, now=now)
+
+
+def notifications_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Re-queues pending notifications nobody took and settles ``sending`` ones whose worker died."""
+    return delivery.sweep(now=now)
+
+
+@transaction.atomic
+def notification_resend(*, notification: Notification) -> Notification:
+    """A new notification (new idempotency key ``resend:<old id>:<n>``) for a failed or unknown one.
+
+    Raises ``Conflict`` (409) for any other status, or while an earlier resend is still
+    pending, sending or sent.
+    """
+    original = Notification.objects.select_for_update().get(pk=notification.pk)
+    if original.status not in RESENDABLE:
+        raise Conflict(
+            f"Only failed or unknown notifications can be resent; this one is {original.status}.",
+            code="not_resendable",
+        )
+    earlier = list(original.resends.values_list("pk", "status"))
+    for pk, status in earlier:
+        if status not in RESENDABLE | {NotificationStatus.SKIPPED}:
+            raise Conflict(
+                f"This notification was already resent ({status}).",
+                code="already_resent",
+                extra={"resend_id": str(pk)},
+            )
+    copy = Notification(
+        workspace_id=original.workspace_id,
+        reminder_id=original.reminder_id,
+        person_id=original.person_id,
+        channel=original.channel,
+        recipient=original.recipient,
+        subject=original.subject,
+        body=original.body,
+        occurrence_date=original.occurrence_date,
+        idempotency_key=f"resend:{original.pk}:{len(earlier) + 1}",
+        resent_from=original,
+    )
+    if not notifications_write(notifications=[copy]):
+        raise Conflict("This notification was already resent.", code="already_resent")
+    notifications_enqueue(notification_ids=[copy.pk])
+    logger.info("notification %s resent as %s", original.pk, copy.pk)
+    return Notification.objects.get(pk=copy.pk)
+
+
+# --- channel configs --------------------------------------------------------------------------
+
+
+def _normalize_channel_fields(data: dict) -> dict:
+    fields = {}
+    for name, value in data.items():
+        if name not in CHANNEL_CONFIG_FIELDS:
+            continue
+        if isinstance(value, str):
+            value = value.strip()
+        if name in SECRET_FIELDS and not value:
+            value = None
+        fields[name] = value
+    if fields.get("from_number"):
+        try:
+            fields["from_number"] = normalize_phone(fields["from_number"])
+        except ValidationError as exc:
+            raise ValidationError({"from_number": exc.messages}) from exc
+    return fields
+
+
+def _save_channel_config(config: ChannelConfig) -> ChannelConfig:
+    if ChannelConfig.objects.filter(workspace=config.workspace, kind=config.kind).exclude(pk=config.pk).exists():
+        raise ValidationError({"kind": [f"This workspace already has a {config.kind} channel; update that one."]})
+    config.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            config.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"kind": [f"This workspace already has a {config.kind} channel; update that one."]}
+        ) from exc
+    return config
+
+
+def channel_config_create(*, workspace, **data) -> ChannelConfig:
+    config = ChannelConfig(workspace=workspace, **_normalize_channel_fields(data))
+    return _save_channel_config(config)
+
+
+def channel_config_update(*, config: ChannelConfig, **data) -> ChannelConfig:
+    """Changes the given fields; omitted secrets keep their value, ``None``/empty clears one."""
+    fields = _normalize_channel_fields(data)
+    if "kind" in fields and fields["kind"] != config.kind:
+        raise ValidationError({"kind": ["The kind of a channel cannot change; create a new channel instead."]})
+    for name, value in fields.items():
+        setattr(config, name, value)
+    return _save_channel_config(config)
+
+
+def channel_config_delete(*, config: ChannelConfig) -> None:
+    config.delete()
+
+
+@dataclass(frozen=True)
+class ChannelTestResult:
+    ok: bool
+    outcome: str
+    provider: str
+    recipient: str
+    status_code: int | None
+    provider_message_id: str
+    detail: str
+
+
+def _test_recipient(config: ChannelConfig, recipient: str | None, user) -> str:
+    kind = config.kind
+    if kind == Channel.SLACK:
+        return config.channel_id if config.bot_token else "webhook"
+    if kind == Channel.EMAIL:
+        recipient = recipient or getattr(user, "email", "")
+        if not recipient:
+            raise ValidationError({"recipient": ["Give the address to send the test email to."]})
+        try:
+            validate_email(recipient)
+        except ValidationError as exc:
+            raise ValidationError({"recipient": ["Enter a valid email address."]}) from exc
+        return recipient
+    recipient = recipient or getattr(user, "phone", "")
+    if not recipient:
+        raise ValidationError({"recipient": ["Give the phone number (E.164) to send the test message to."]})
+    try:
+        return normalize_phone(recipient)
+    except ValidationError as exc:
+        raise ValidationError({"recipient": exc.messages}) from exc
+
+
+def channel_config_send_test(*, config: ChannelConfig, recipient: str | None = None, user=None) -> ChannelTestResult:
+    """Sends a test message through the real provider now and reports its answer.
+
+    Slack goes to the configured channel; email and SMS/WhatsApp to ``recipient`` (default:
+    the requesting user's address or phone). The destination's rate limit applies (429).
+    """
+    recipient = _test_recipient(config, recipient, user)
+    workspace = config.workspace
+    try:
+        provider = provider_for(channel=config.kind, config=config, workspace=workspace)
+    except DeliveryError as exc:
+        return ChannelTestResult(False, exc.outcome, "", recipient, exc.status_code, "", exc.reason)
+    if conf.rate_limit_enabled() and provider.rate_key and provider.rate_per_second:
+        wait = ratelimit.reserve(provider.rate_key, rate_per_second=provider.rate_per_second, max_wait=0)
+        if wait:
+            raise ApplicationError(
+                "This destination just received a message; try again in a moment.",
+                code="rate_limited",
+                status=429,
+                extra={"retry_after": max(1, round(abs(wait)))},
+            )
+    message = Message(
+        notification_id=str(uuid.uuid4()),
+        channel=config.kind,
+        recipient=recipient,
+        subject=f"BirthdayBuddy test message for {workspace.name}",
+        body=f"✅ BirthdayBuddy test message for {workspace.name}: this channel works.",
+        workspace_name=workspace.name,
+    )
+    try:
+        result = provider.send(message)
+    except DeliveryError as exc:
+        logger.info("test message on %s channel %s: %s %s", config.kind, config.pk, exc.outcome, exc.reason)
+        return ChannelTestResult(False, exc.outcome, provider.name, recipient, exc.status_code, "", exc.reason)
+    except Exception as exc:
+        logger.exception("test message on channel %s failed unexpectedly", config.pk)
+        error = OutcomeUnknown(f"unexpected error: {type(exc).__name__}")
+        return ChannelTestResult(False, error.outcome, provider.name, recipient, None, "", error.reason)
+    logger.info("test message on %s channel %s: sent", config.kind, config.pk)
+    return ChannelTestResult(
+        True, "sent", provider.name, recipient, result.status_code, result.provider_message_id, result.detail
+    )
+
+
+# --- templates --------------------------------------------------------------------------------
+
+
+def _save_template(template: Template) -> Template:
+    duplicate = (
+        Template.objects.filter(
+            workspace=template.workspace, reminder_kind=template.reminder_kind, channel=template.channel
+        )
+        .exclude(pk=template.pk)
+        .exists()
+    )
+    if duplicate:
+        raise ValidationError(
+            f"This workspace already overrides the {template.reminder_kind}/{template.channel} template; "
+            "update that one."
+        )
+    template.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            template.save()
+    except IntegrityError as exc:
+        raise ValidationError("This workspace already overrides this template.") from exc
+    return template
+
+
+def template_create(*, workspace, reminder_kind: str, channel: str, body: str, subject: str = "") -> Template:
+    template = Template(workspace=workspace, reminder_kind=reminder_kind, channel=channel, subject=subject, body=body)
+    return _save_template(template)
+
+
+def template_update(*, template: Template, **fields) -> Template:
+    for name in ("reminder_kind", "channel", "subject", "body"):
+        if name in fields:
+            setattr(template, name, fields[name])
+    return _save_template(template)
+
+
+def template_delete(*, template: Template) -> None:
+    template.delete()
+
+
+def template_preview(
+    *, workspace, reminder_kind: str, channel: str, subject: str | None = None, body: str | None = None
+) -> Rendered:
+    """Renders sample data with ``body``/``subject`` if given, else with the effective template."""
+    if reminder_kind not in MessageKind.values or channel not in Channel.values:
+        errors = template_errors(reminder_kind=reminder_kind, channel=channel, subject="", body="x")
+        raise ValidationError(errors)
+    if body is None:
+        override = Template.objects.filter(workspace=workspace, reminder_kind=reminder_kind, channel=channel).first()
+        default_subject, default_body = default_source(reminder_kind=reminder_kind, channel=channel)
+        body = override.body if override else default_body
+        if subject is None:
+            subject = (override.subject if override else "") or default_subject
+    else:
+        errors = template_errors(reminder_kind=reminder_kind, channel=channel, subject=subject or "", body=body)
+        if errors:
+            raise ValidationError(errors)
+        if subject is None:
+            subject = default_source(reminder_kind=reminder_kind, channel=channel)[0]
+    context = sample_context(workspace_name=workspace.name, reminder_kind=reminder_kind)
+    try:
+        return render_source(subject=subject or "", body=body, channel=channel, context=context)
+    except TemplateRenderError as exc:
+        raise ValidationError({exc.field: [exc.message]}) from exc

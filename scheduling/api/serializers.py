@@ -1,0 +1,67 @@
+from rest_framework import serializers
+
+from scheduling.models import JobRun
+
+
+class RunNowInputSerializer(serializers.Serializer):
+    date = serializers.DateField(required=False, help_text="Local date to run (default: the workspace's today).")
+    dry_run = serializers.BooleanField(default=False, help_text="Show what would be sent; send nothing.")
+
+
+class PlannedMessageSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    recipient = serializers.CharField()
+    person = serializers.UUIDField(allow_null=True)
+    subject = serializers.CharField(allow_blank=True)
+    body = serializers.CharField()
+    already_sent = serializers.BooleanField()
+
+
+class RunNowResultSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    dry_run = serializers.BooleanField()
+    scheduled_for = serializers.DateTimeField(help_text="The UTC instant of this date's digest.")
+    created = serializers.IntegerField(help_text="Notifications written now (0 in a dry run).")
+    would_create = serializers.IntegerField(help_text="Dry run: notifications that would be written.")
+    already_sent = serializers.IntegerField(help_text="Messages of this date that already existed.")
+    detail = serializers.CharField()
+    job_run = serializers.UUIDField(allow_null=True)
+    messages = PlannedMessageSerializer(many=True)
+
+
+class JobRunSerializer(serializers.ModelSerializer):
+    due = serializers.SerializerMethodField()
+    created = serializers.SerializerMethodField()
+    missed = serializers.SerializerMethodField()
+
+    class Meta:
+        model = JobRun
+        fields = ("id", "kind", "dry_run", "started_at", "finished_at", "due", "created", "missed", "error")
+        read_only_fields = fields
+
+    # A tick spans every workspace: only this workspace's share is shown.
+    def _scoped(self, obj, name: str) -> int:
+        if obj.workspace_id is None:
+            return int(getattr(obj, f"ws_{name}", 0) or 0)
+        return getattr(obj, name)
+
+    def get_due(self, obj) -> int:
+        return self._scoped(obj, "due")
+
+    def get_created(self, obj) -> int:
+        return self._scoped(obj, "created")
+
+    def get_missed(self, obj) -> int:
+        return self._scoped(obj, "missed")
+
+
+class UpcomingQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=31, default=7)
+
+
+class UpcomingEntrySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    at = serializers.DateTimeField()
+    reminder = serializers.UUIDField()
+    kind = serializers.CharField()
+    messages = PlannedMessageSerializer(many=True)

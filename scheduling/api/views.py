@@ -1,0 +1,122 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.response import Response
+
+from reminders.models import Reminder
+from scheduling import selectors, services
+from scheduling.api.serializers import (
+    JobRunSerializer,
+    RunNowInputSerializer,
+    RunNowResultSerializer,
+    UpcomingEntrySerializer,
+    UpcomingQuerySerializer,
+)
+from scheduling.models import JobRun
+from workspaces.api.mixins import WorkspaceScopedMixin
+from workspaces.models import ADMIN_ROLES
+
+WORKSPACE_ID = OpenApiParameter("workspace_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
+def _run_detail(run: services.DigestRun, *, created: int, would_create: int, already_sent: int) -> str:
+    day = run.day.isoformat()
+    if run.result is None or (not run.result.planned):
+        return f"Nobody celebrates on {day}: nothing to send."
+    if run.dry_run:
+        return f"Dry run for {day}: {would_create} message(s) would be sent, {already_sent} already sent."
+    if created == 0:
+        return f"Nothing new: all {already_sent} message(s) for {day} were already sent."
+    return f"Created {created} notification(s) for {day}" + (
+        f"; {already_sent} were already sent." if already_sent else "."
+    )
+
+
+@extend_schema(tags=["scheduling"], parameters=[WORKSPACE_ID])
+class RunNowView(WorkspaceScopedMixin, generics.GenericAPIView):
+    """Runs the birthday and anniversary digest for a local date now."""
+
+    serializer_class = RunNowInputSerializer
+    write_roles = ADMIN_ROLES
+
+    @extend_schema(
+        summary="Run the digest now",
+        description=(
+            "Runs the workspace's birthday and anniversary digest for `date` (default: the "
+            "workspace's local today). With `dry_run` it lists exactly what would be sent to whom "
+            "and sends nothing. Running a date twice sends nothing the second time. "
+            "**Permissions:** workspace owner or admin."
+        ),
+        request=RunNowInputSerializer,
+        responses={200: RunNowResultSerializer, 201: RunNowResultSerializer},
+    )
+    def post(self, request, *args, **kwargs):
+        params = RunNowInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        run = services.digest_run_now(
+            workspace=self.workspace, day=params.validated_data.get("date"), dry_run=params.validated_data["dry_run"]
+        )
+        result = run.result
+        planned = result.planned if result else []
+        created = len(result.created_ids) if result and not run.dry_run else 0
+        already_sent = sum(1 for m in planned if m.exists)
+        would_create = len(planned) - already_sent if run.dry_run else 0
+        body = {
+            "date": run.day,
+            "dry_run": run.dry_run,
+            "scheduled_for": result.slot.at,
+            "created": created,
+            "would_create": would_create,
+            "already_sent": already_sent,
+            "detail": _run_detail(run, created=created, would_create=would_create, already_sent=already_sent),
+            "job_run": run.job_run.pk if run.job_run else None,
+            "messages": [m.as_dict() for m in planned],
+        }
+        return Response(
+            RunNowResultSerializer(body).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+@extend_schema(
+    tags=["scheduling"],
+    parameters=[WORKSPACE_ID],
+    summary="Job runs",
+    description=(
+        "Ticks that handled this workspace's reminders and its manual runs, newest first, with "
+        "this workspace's share of each. **Permissions:** workspace owner or admin."
+    ),
+)
+class JobRunViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = JobRunSerializer
+    read_roles = ADMIN_ROLES
+    ordering_fields = ("started_at",)
+    ordering = ("-started_at",)
+    filterset_fields = ("kind",)
+    search_fields = ()
+
+    def get_scoped_queryset(self):
+        return JobRun.objects.all()
+
+
+@extend_schema(tags=["scheduling"], parameters=[WORKSPACE_ID])
+class UpcomingView(WorkspaceScopedMixin, generics.GenericAPIView):
+    serializer_class = UpcomingEntrySerializer
+    pagination_class = None  # a bounded window (at most 31 days), returned whole
+    queryset = Reminder.objects.none()  # for schema introspection only; entries come from the selector
+    read_roles = ADMIN_ROLES
+
+    @extend_schema(
+        summary="Upcoming messages",
+        description=(
+            "What the digest will send in the next `days` local days (default 7, at most 31): "
+            "when (UTC), to whom, through which channel, with the text. "
+            "**Permissions:** workspace owner or admin."
+        ),
+        parameters=[UpcomingQuerySerializer],
+        responses={200: UpcomingEntrySerializer(many=True)},
+    )
+    def get(self, request, *args, **kwargs):
+        params = UpcomingQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        entries = selectors.upcoming_digests(workspace=self.workspace, days=params.validated_data["days"])
+        return Response(UpcomingEntrySerializer(entries, many=True).data)

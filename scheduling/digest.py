@@ -1,0 +1,90 @@
+"""Who is celebrated on a local date, and the digest's content.
+
+Reads only; the tick and manual runs turn the result into notifications.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Q
+
+from scheduling.recurrence import MAR1, celebrates_on
+from workspaces.models import Person, Workspace
+
+
+@dataclass(frozen=True, slots=True)
+class Celebration:
+    person: Person
+    kind: str  # "birthday" | "anniversary"
+    years: int | None  # age (only when the person shows it) or years since joining
+
+    def as_context(self, *, mentions: bool) -> dict:
+        mention = f"<@{self.person.slack_user_id}>" if mentions and self.person.slack_user_id else self.person.name
+        data = {"name": self.person.name, "mention": mention}
+        data["age" if self.kind == "birthday" else "years"] = self.years
+        return data
+
+
+@dataclass(slots=True)
+class Celebrations:
+    day: date
+    birthdays: list[Celebration] = field(default_factory=list)
+    anniversaries: list[Celebration] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.birthdays or self.anniversaries)
+
+    @property
+    def people(self) -> list[Person]:
+        seen: dict = {}
+        for celebration in (*self.birthdays, *self.anniversaries):
+            seen.setdefault(celebration.person.pk, celebration.person)
+        return list(seen.values())
+
+    def context(self, *, workspace: Workspace, mentions: bool) -> dict:
+        return {
+            "workspace": {"name": workspace.name},
+            "date": self.day.isoformat(),
+            "date_display": f"{self.day:%A} {self.day.day} {self.day:%B}",
+            "birthdays": [c.as_context(mentions=mentions) for c in self.birthdays],
+            "anniversaries": [c.as_context(mentions=mentions) for c in self.anniversaries],
+        }
+
+
+def _month_day_q(prefix_month: str, prefix_day: str, *, day: date, leap_day_policy: str) -> Q:
+    """Matches a stored month/day celebrated on ``day``, including Feb 29 in common years."""
+    q = Q(**{prefix_month: day.month, prefix_day: day.day})
+    if not calendar.isleap(day.year):
+        feb29 = Q(**{prefix_month: 2, prefix_day: 29})
+        if (leap_day_policy == MAR1 and (day.month, day.day) == (3, 1)) or (
+            leap_day_policy != MAR1 and (day.month, day.day) == (2, 28)
+        ):
+            q |= feb29
+    return q
+
+
+def celebrations_on(*, workspace: Workspace, day: date) -> Celebrations:
+    """Birthdays and work anniversaries celebrated in ``workspace`` on local date ``day``."""
+    policy = workspace.leap_day_policy
+    birthdays_q = _month_day_q("birth_month", "birth_day", day=day, leap_day_policy=policy)
+    anniversaries_q = _month_day_q("joined_on__month", "joined_on__day", day=day, leap_day_policy=policy) & Q(
+        joined_on__year__lt=day.year
+    )
+    people = Person.objects.filter(workspace=workspace).filter(birthdays_q | anniversaries_q).order_by("name")
+    result = Celebrations(day=day)
+    for person in people:
+        if person.birth_month is not None and celebrates_on(
+            month=person.birth_month, day=person.birth_day, on=day, leap_day_policy=policy
+        ):
+            age = day.year - person.birth_year if person.show_age and person.birth_year else None
+            result.birthdays.append(Celebration(person=person, kind="birthday", years=age))
+        if person.joined_on and person.joined_on.year < day.year:
+            joined = person.joined_on
+            if celebrates_on(month=joined.month, day=joined.day, on=day, leap_day_policy=policy):
+                result.anniversaries.append(
+                    Celebration(person=person, kind="anniversary", years=day.year - joined.year)
+                )
+    return result

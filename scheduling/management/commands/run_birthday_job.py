@@ -1,0 +1,65 @@
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from scheduling import services
+from workspaces.models import Workspace
+
+
+class Command(BaseCommand):
+    help = (
+        "Runs the birthday and anniversary digest now for a local date (default: each workspace's "
+        "today). Idempotent: a date already sent sends nothing. --dry-run prints what would be sent."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--workspace", help="Workspace id or slug (default: every workspace).")
+        parser.add_argument("--date", help="Local date YYYY-MM-DD (default: the workspace's today).")
+        parser.add_argument("--dry-run", action="store_true", help="Print what would be sent; send nothing.")
+
+    def handle(self, *args, workspace=None, date=None, dry_run=False, **options):
+        day = self._parse_date(date)
+        workspaces = Workspace.objects.order_by("name")
+        if workspace:
+            lookup = {"slug": workspace}
+            if len(workspace) == 36:
+                lookup = {"pk": workspace}
+            workspaces = workspaces.filter(**lookup)
+            if not workspaces.exists():
+                raise CommandError(f"No workspace with id or slug {workspace!r}.")
+        totals = {"created": 0, "already_sent": 0}
+        for ws in workspaces:
+            run = services.digest_run_now(workspace=ws, day=day, dry_run=dry_run)
+            planned = run.result.planned if run.result else []
+            created = len(run.result.created_ids) if run.result and not dry_run else 0
+            already = sum(1 for m in planned if m.exists)
+            totals["created"] += created
+            totals["already_sent"] += already
+            if not planned:
+                self.stdout.write(f"{ws.name} [{run.day}]: nobody celebrates; nothing to send.")
+                continue
+            verb = "would send" if dry_run else "created"
+            count = len(planned) - already if dry_run else created
+            self.stdout.write(f"{ws.name} [{run.day}]: {verb} {count}, already sent {already}.")
+            for message in planned:
+                state = "already sent" if message.exists else ("would send" if dry_run else "queued")
+                n = message.notification
+                self.stdout.write(f"  - {n.channel} → {n.recipient} ({state})")
+                if dry_run:
+                    for line in n.body.splitlines():
+                        self.stdout.write(f"      {line}")
+        if not dry_run and totals["created"] == 0 and totals["already_sent"]:
+            self.stdout.write(self.style.WARNING("Nothing new: every message for this date was already sent."))
+        else:
+            self.stdout.write(
+                self.style.SUCCESS(f"Done: {totals['created']} created, {totals['already_sent']} already sent.")
+            )
+
+    @staticmethod
+    def _parse_date(value: str | None) -> date | None:
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError as exc:
+            raise CommandError(f"--date must be YYYY-MM-DD, not {value!r}.") from exc

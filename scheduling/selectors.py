@@ -1,0 +1,45 @@
+"""Reads of the schedule: what the digest will send in the coming days."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from reminders.models import Reminder, ReminderKind
+from scheduling.planning import plan_occurrence
+from scheduling.recurrence import daily_occurrence_on, utc_to_local
+from scheduling.services import reminder_local_time, reminder_time_zone
+from workspaces.models import Workspace
+
+
+def upcoming_digests(*, workspace: Workspace, days: int, now: datetime | None = None) -> list[dict]:
+    """One entry per local day (today included) with the digest's instant and its messages."""
+    now = now or timezone.now()
+    reminder = (
+        Reminder.objects.select_related("workspace")
+        .filter(workspace=workspace, kind=ReminderKind.BIRTHDAY_DIGEST)
+        .first()
+    )
+    if reminder is None or not reminder.active:
+        return []
+    tz = reminder_time_zone(reminder)
+    today = utc_to_local(now, tz).date()
+    entries = []
+    for offset in range(days):
+        day = today + timedelta(days=offset)
+        slot = daily_occurrence_on(day=day, at=reminder_local_time(reminder), tz=tz)
+        if slot.at < now and offset == 0 and (reminder.next_run_at is None or reminder.next_run_at > slot.at):
+            continue  # today's run is already behind us
+        planned = plan_occurrence(reminder=reminder, slot=slot)
+        if planned:
+            entries.append(
+                {
+                    "date": day,
+                    "at": slot.at,
+                    "reminder": reminder.pk,
+                    "kind": reminder.kind,
+                    "messages": [message.as_dict() for message in planned],
+                }
+            )
+    return entries

@@ -1,0 +1,9 @@
+from celery import shared_task
+
+
+@shared_task(name="scheduling.tick", ignore_result=True, acks_late=False)
+def tick() -> None:
+    """Beat runs this every minute. Safe to run twice at once (row claims + unique keys)."""
+    from scheduling import services
+
+    services.tick()

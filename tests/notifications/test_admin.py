@@ -1,0 +1,115 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from notifications.models import ChannelConfig, Notification
+from tests.notifications.factories import AUTH_TOKEN, ChannelConfigFactory, NotificationFactory
+
+pytestmark = pytest.mark.django_db
+
+WEBHOOK = "https://hooks.slack.com/services/T000/B000/XXXXSECRETabcd"
+
+
+@pytest.fixture
+def admin_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+def test_channel_secrets_are_masked_in_list_and_form(admin_client):
+    config = ChannelConfigFactory(webhook_url=WEBHOOK)
+
+    listing = admin_client.get(reverse("admin:notifications_channelconfig_changelist")).content.decode()
+    form = admin_client.get(reverse("admin:notifications_channelconfig_change", args=[config.pk])).content.decode()
+
+    for page in (listing, form):
+        assert WEBHOOK not in page
+        assert "XXXXSECRET" not in page
+    assert "https://hooks.slack.com/••••abcd" in listing
+    assert "••••abcd" in form
+
+
+def test_saving_the_form_without_secrets_keeps_them(admin_client):
+    config = ChannelConfigFactory(
+        kind="sms", webhook_url=None, account_sid="AC" + "a1" * 16, auth_token=AUTH_TOKEN, from_number="+14155550100"
+    )
+    url = reverse("admin:notifications_channelconfig_change", args=[config.pk])
+    data = {
+        "workspace": str(config.workspace_id),
+        "kind": "sms",
+        "active": "on",
+        "account_sid": config.account_sid,
+        "auth_token": "",
+        "from_number": "+14155550100",
+        "created_at_0": "2026-11-22",
+        "created_at_1": "00:00:00",
+    }
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    config.refresh_from_db()
+    assert config.auth_token == AUTH_TOKEN
+
+
+def test_admin_validates_the_webhook_prefix(admin_client, workspace):
+    data = {"workspace": str(workspace.pk), "kind": "slack", "active": "on", "webhook_url": "https://evil.example/x"}
+    response = admin_client.post(reverse("admin:notifications_channelconfig_add"), data)
+    assert response.status_code == 200
+    assert "not an allowed Slack webhook" in response.content.decode()
+    assert not ChannelConfig.objects.exists()
+
+
+def test_notification_admin_resend_action(admin_client):
+    failed = NotificationFactory(status="failed")
+    sent = NotificationFactory(status="sent")
+
+    response = admin_client.post(
+        reverse("admin:notifications_notification_changelist"),
+        {"action": "resend", "_selected_action": [str(failed.pk), str(sent.pk)]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert Notification.objects.filter(resent_from=failed).count() == 1
+    assert not Notification.objects.filter(resent_from=sent).exists()
+
+
+def test_notification_admin_shows_attempts_and_filters(admin_client):
+    notification = NotificationFactory(status="failed", last_error="channel_not_found")
+    notification.delivery_attempts.create(number=1, outcome="permanent", status_code=404, error="channel_not_found")
+
+    page = admin_client.get(reverse("admin:notifications_notification_change", args=[notification.pk]))
+    listing = admin_client.get(reverse("admin:notifications_notification_changelist") + "?status=failed&channel=slack")
+
+    assert page.status_code == 200
+    assert "channel_not_found" in page.content.decode()
+    assert listing.status_code == 200
+    assert str(notification.pk)[:8] in listing.content.decode()
+
+
+def test_channel_admin_send_test_message_action(admin_client, fake_slack):
+    config = ChannelConfigFactory(webhook_url=fake_slack.webhook_url)
+
+    response = admin_client.post(
+        reverse("admin:notifications_channelconfig_changelist"),
+        {"action": "send_test_message", "_selected_action": [str(config.pk)]},
+        follow=True,
+    )
+
+    assert "sent via slack_webhook" in response.content.decode()
+    assert len(fake_slack.received) == 1
+
+
+def test_send_test_notification_command(fake_slack):
+    config = ChannelConfigFactory(webhook_url=fake_slack.webhook_url)
+    out = StringIO()
+
+    call_command("send_test_notification", workspace=config.workspace.slug, channel="slack", stdout=out)
+
+    assert "sent via slack_webhook" in out.getvalue()
+    assert len(fake_slack.received) == 1
+    with pytest.raises(CommandError, match="no sms channel"):
+        call_command("send_test_notification", workspace=str(config.workspace.pk), channel="sms")
