@@ -66,3 +66,24 @@ class BodySizeLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class RejectNulCharactersMiddleware:
+    """Answers 400 to a query string or path containing NUL.
+
+    PostgreSQL text cannot hold U+0000, so a search or filter value with one would fail in
+    the database as a server error. (JSON bodies are covered field by field by DRF.)
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+        ):
+            return JsonResponse(
+                {"detail": "The URL may not contain NUL (%00) characters.", "code": "null_characters_not_allowed"},
+                status=400,
+            )
+        return self.get_response(request)

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "birthdaybuddy.middleware.RequestIdMiddleware",
     "birthdaybuddy.middleware.BodySizeLimitMiddleware",
+    "birthdaybuddy.middleware.RejectNulCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",

@@ -1,11 +1,16 @@
+import uuid
 from contextlib import contextmanager
 
 import pytest
+import redis
 from kombu import pools as kombu_pools
 
 from birthdaybuddy.celery import app as celery_app
 from notifications import ratelimit
 from tests.notifications.fakes import FakeSlack, FakeTwilio, start_smtp
+
+# The broker real-worker tests use (a database of its own; each test a key prefix of its own).
+WORKER_BROKER_URL = "redis://127.0.0.1:6379/14"
 
 
 def _switch_broker(url: str, options: dict) -> None:
@@ -117,3 +122,13 @@ def smtp_server(settings):
     settings.DEFAULT_FROM_EMAIL = "BirthdayBuddy <no-reply@birthdaybuddy.test>"
     yield recorder
     controller.stop()
+
+
+@pytest.fixture
+def broker_prefix():
+    prefix = f"bbnotif-{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    client = redis.Redis.from_url(WORKER_BROKER_URL)
+    keys = list(client.scan_iter(match=prefix + "*"))
+    if keys:
+        client.delete(*keys)

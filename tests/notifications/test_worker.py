@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -24,10 +23,10 @@ from django.db import connection, transaction
 
 from notifications import services
 from notifications.models import DeliveryAttempt, Notification
+from tests.notifications.conftest import WORKER_BROKER_URL as BROKER_URL
 from tests.notifications.conftest import celery_broker
 from tests.notifications.factories import ChannelConfigFactory
 
-BROKER_URL = "redis://127.0.0.1:6379/14"
 COUNT = 30
 
 pytestmark = [
@@ -74,16 +73,6 @@ def wait_for(condition, timeout: float, message: str) -> None:
             return
         time.sleep(0.02)
     raise AssertionError(message)
-
-
-@pytest.fixture
-def broker_prefix():
-    prefix = f"bbnotif-{uuid.uuid4().hex[:10]}:"
-    yield prefix
-    client = redis.Redis.from_url(BROKER_URL)
-    keys = list(client.scan_iter(match=prefix + "*"))
-    if keys:
-        client.delete(*keys)
 
 
 @pytest.fixture

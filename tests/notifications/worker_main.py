@@ -28,6 +28,9 @@ app.conf.broker_transport_options = {
 }
 
 if __name__ == "__main__":
+    beat = (
+        ["-B", "--scheduler=django_celery_beat.schedulers:DatabaseScheduler"] if os.environ.get("BB_TEST_BEAT") else []
+    )
     app.worker_main(
         [
             "worker",
@@ -37,5 +40,6 @@ if __name__ == "__main__":
             "--without-gossip",
             "--without-mingle",
             f"--hostname=bbnotif-test-{os.getpid()}@%h",
+            *beat,
         ]
     )

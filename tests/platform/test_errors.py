@@ -42,3 +42,11 @@ def test_a_disallowed_host_is_a_json_400(client):
     response = client.get("/health/live", HTTP_HOST="evil.example.net")
     assert response.status_code == 400
     assert response.json()["code"] == "bad_request"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["search=a%00b", "ordering=%00", "a%00=1"])
+def test_nul_in_query_string_is_a_400_not_a_database_error(staff_client, query):
+    response = staff_client.get(f"/api/v1/users/?{query}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "null_characters_not_allowed"
