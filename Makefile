@@ -29,7 +29,7 @@ test: install
 	BB_TESTING=1 $(PY) manage.py check --fail-level WARNING
 	BB_TESTING=1 $(PY) manage.py makemigrations --check --dry-run
 	$(PROD_CHECK_ENV) $(PY) manage.py check --deploy --fail-level WARNING
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --create-db $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)
