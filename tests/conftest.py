@@ -3,8 +3,17 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from tests.brokers import celery_broker
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 from workspaces.models import Role
+
+
+@pytest.fixture(autouse=True)
+def _in_memory_broker():
+    """Tasks queued by any test stay in process memory: nothing reaches a shared broker
+    (tests that start a real worker switch to a broker of their own)."""
+    with celery_broker("memory://"):
+        yield
 
 
 @pytest.fixture(autouse=True)

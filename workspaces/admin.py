@@ -15,6 +15,7 @@ from accounts.admin import TimezoneChoiceAdminMixin
 from birthdaybuddy.errors import ApplicationError
 from workspaces import services
 from workspaces.models import Invitation, InvitationStatus, Membership, Person, Workspace
+from workspaces.sync import person_sync_from_members
 
 
 class MembershipInline(admin.TabularInline):
@@ -35,6 +36,7 @@ class WorkspaceAdmin(TimezoneChoiceAdminMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("id", "created_by", "created_at", "updated_at")
     inlines = (MembershipInline,)
+    actions = ("sync_birthdays",)
     fieldsets = (
         (None, {"fields": ("id", "name", "slug")}),
         ("Schedule", {"fields": ("timezone", "notify_at", "leap_day_policy", "locale")}),
@@ -53,6 +55,25 @@ class WorkspaceAdmin(TimezoneChoiceAdminMixin, admin.ModelAdmin):
         if not change and obj.created_by_id is None:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+    def has_sync_birthdays_permission(self, request) -> bool:
+        return request.user.has_perm("workspaces.change_person") and request.user.has_perm("workspaces.add_person")
+
+    @admin.action(description="Sync members' birthdays", permissions=("sync_birthdays",))
+    def sync_birthdays(self, request, queryset: QuerySet[Workspace]) -> None:
+        """Creates or updates each member's Person from their profile (like ``manage.py sync_birthdays``)."""
+        for workspace in queryset.order_by("slug"):
+            report = person_sync_from_members(workspace=workspace)
+            ws = report.workspaces[0]
+            level = messages.WARNING if ws.errors else messages.SUCCESS
+            self.message_user(
+                request,
+                f"{workspace.name}: created {len(ws.created)}, updated {len(ws.updated)}, "
+                f"unchanged {ws.unchanged}" + (f", errors {len(ws.errors)}" if ws.errors else "") + ".",
+                level,
+            )
+            for error in ws.errors:
+                self.message_user(request, f"{workspace.name}: {error['email']}: {error['error']}", messages.WARNING)
 
 
 @admin.register(Membership)

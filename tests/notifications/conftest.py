@@ -1,9 +1,7 @@
 import uuid
-from contextlib import contextmanager
 
 import pytest
 import redis
-from kombu import pools as kombu_pools
 
 from birthdaybuddy.celery import app as celery_app
 from notifications import ratelimit
@@ -11,34 +9,6 @@ from tests.notifications.fakes import FakeSlack, FakeTwilio, start_smtp
 
 # The broker real-worker tests use (a database of its own; each test a key prefix of its own).
 WORKER_BROKER_URL = "redis://127.0.0.1:6379/14"
-
-
-def _switch_broker(url: str, options: dict) -> None:
-    """Points the Celery app's producers at another broker (pools are rebuilt on next use)."""
-    celery_app.conf.broker_url = url
-    celery_app.conf.broker_transport_options = options
-    kombu_pools.reset()  # closes every pooled connection and forgets the pools
-    celery_app._pool = None
-    amqp = celery_app.__dict__.get("amqp")
-    if amqp is not None:
-        amqp._producer_pool = None
-
-
-@contextmanager
-def celery_broker(url: str, options: dict | None = None):
-    saved = (celery_app.conf.broker_url, dict(celery_app.conf.broker_transport_options or {}))
-    _switch_broker(url, options or {})
-    try:
-        yield celery_app
-    finally:
-        _switch_broker(*saved)
-
-
-@pytest.fixture(autouse=True)
-def _in_memory_broker():
-    """Tasks queued by these tests stay in process memory: nothing reaches a shared broker."""
-    with celery_broker("memory://"):
-        yield
 
 
 @pytest.fixture(autouse=True)

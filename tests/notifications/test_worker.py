@@ -23,8 +23,8 @@ from django.db import connection, transaction
 
 from notifications import services
 from notifications.models import DeliveryAttempt, Notification
+from tests.brokers import celery_broker
 from tests.notifications.conftest import WORKER_BROKER_URL as BROKER_URL
-from tests.notifications.conftest import celery_broker
 from tests.notifications.factories import ChannelConfigFactory
 
 COUNT = 30

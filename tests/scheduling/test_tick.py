@@ -250,6 +250,7 @@ def _concurrently(*calls):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="in-memory SQLite cannot hold concurrent writers")
 def test_two_concurrent_ticks_and_run_now_create_each_notification_once(make_workspace):
     """GIVEN 20 workspaces due at the same instant
     WHEN two ticks and a run-now for one of them race, then a third tick runs

@@ -1,6 +1,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from workspaces.api.admin_tools import CacheNamespaceView, CacheView, SyncBirthdaysView
+from workspaces.api.birthdays import BirthdayViewSet
 from workspaces.api.views import (
     InvitationAcceptView,
     InvitationViewSet,
@@ -16,9 +18,14 @@ router.register("workspaces", WorkspaceViewSet, basename="workspace")
 router.register("workspaces/<uuid:workspace_id>/members", MemberViewSet, basename="workspace-member")
 router.register("workspaces/<uuid:workspace_id>/invitations", InvitationViewSet, basename="workspace-invitation")
 router.register("workspaces/<uuid:workspace_id>/people", PersonViewSet, basename="workspace-person")
+router.register("workspaces/<uuid:workspace_id>/birthdays", BirthdayViewSet, basename="workspace-birthday")
 
 urlpatterns = [
     path("invitations/accept", InvitationAcceptView.as_view(), name="invitation-accept"),
     path("timezones", TimezoneListView.as_view(), name="timezones"),
+    # Platform staff tools.
+    path("admin/sync-birthdays", SyncBirthdaysView.as_view(), name="admin-sync-birthdays"),
+    path("admin/cache", CacheView.as_view(), name="admin-cache"),
+    path("admin/cache/<str:namespace>", CacheNamespaceView.as_view(), name="admin-cache-namespace"),
     *router.urls,
 ]
