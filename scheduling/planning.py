@@ -10,9 +10,9 @@ import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
-from notifications.rendering import render_message
 
 from notifications.models import ChannelConfig, Notification
+from notifications.rendering import render_message
 from reminders.models import Reminder, ReminderKind
 from scheduling.digest import Celebrations, celebrations_on
 from scheduling.recurrence import Occurrence as Slot
