@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
+    "auditlog",
     "accounts",
     "workspaces",
     "events",
@@ -67,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The audit log's actor and address (in place of auditlog's middleware: DRF authenticates later).
+    "workspaces.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -179,6 +182,8 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_USER", default="600/min"),
         "auth_ip": env.str("THROTTLE_AUTH_IP", default="5/min"),
         "auth_email": env.str("THROTTLE_AUTH_EMAIL", default="5/min"),
+        "rsvp": env.str("THROTTLE_RSVP", default="30/min"),
+        "calendar": env.str("THROTTLE_CALENDAR", default="60/min"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -215,6 +220,9 @@ SPECTACULAR_SETTINGS = {
         "UserStatusEnum": "accounts.models.User.Status",
         "ChannelEnum": "workspaces.models.Channel",
         "InvitationStatusEnum": "workspaces.models.InvitationStatus",
+        "EventKindEnum": "events.models.EventKind",
+        "EventStatusEnum": "events.models.EventStatus",
+        "RsvpEnum": "events.models.Rsvp",
     },
 }
 
@@ -353,6 +361,16 @@ if LOG_DIR:
     }
     LOGGING["root"]["handlers"].append("file")
 
+# --- Audit log (django-auditlog) ------------------------------------------------------------
+# Which models are audited, and how, is declared in workspaces/audit.py (registered in
+# WorkspacesConfig.ready). Changes are stored as JSON values; fixtures loaded raw are not logged.
+AUDITLOG_STORE_JSON_CHANGES = True
+AUDITLOG_DISABLE_ON_RAW_SAVE = True
+# Secrets are replaced as a whole, never half-shown (auditlog's default mask keeps the second half).
+AUDITLOG_MASK_CALLABLE = "workspaces.audit.mask_secret"
+# The correlation id of an entry is the request id (X-Request-ID) of the request that made it.
+AUDITLOG_CID_GETTER = "workspaces.audit.current_request_id"
+
 # --- Domain defaults ----------------------------------------------------------------------
 # An occurrence missed by less than this (after downtime) still fires, once; older ones are
 # recorded as missed. A digest never fires after its local day has ended.
@@ -368,6 +386,12 @@ NOTIFICATIONS_BATCH_THRESHOLD = env.int("NOTIFICATIONS_BATCH_THRESHOLD", default
 NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=50)
 NOTIFICATIONS_OUTBOX_DIR = env.str("NOTIFICATIONS_OUTBOX_DIR", default=str(VAR_DIR / "outbox"))
 TWILIO_TIMEOUT_SECONDS = env.int("TWILIO_TIMEOUT_SECONDS", default=10)
+# The public https origin Twilio reaches us at (e.g. https://buddy.example.com): signed status
+# callbacks and inbound STOP/START are validated against it, and outgoing SMS/WhatsApp ask
+# for delivery receipts there. Without it, Twilio sends no receipts.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
+WHATSAPP_SESSION_WINDOW_SECONDS = env.int("WHATSAPP_SESSION_WINDOW_SECONDS", default=24 * 3600 - 300)
+TWILIO_HOOK_THROTTLE_RATE = env.str("TWILIO_HOOK_THROTTLE_RATE", default="6000/min")
 DEFAULT_WORKSPACE_TIMEZONE = "UTC"
 ADMIN_EMAIL = env.str("ADMIN_EMAIL", default="")
 ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", default="")

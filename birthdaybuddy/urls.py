@@ -7,6 +7,8 @@ api_v1 = [
     path("", include("workspaces.api.urls")),
     path("", include("scheduling.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("reminders.api.urls")),
+    path("", include("events.api.urls")),
 ]
 
 urlpatterns = [
@@ -16,6 +18,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("", include("events.api.public_urls")),  # /rsvp/<token>, /calendar/<token>.ics
     path("health/", include("birthdaybuddy.health")),
     path("admin/", admin.site.urls),
 ]

@@ -1,11 +1,22 @@
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
+from django.urls import path
 from django.utils.html import format_html
 
 from birthdaybuddy.errors import ApplicationError
 from notifications import services
+from notifications.admin_dashboard import dashboard_view
 from notifications.api.serializers import mask_secret, mask_webhook_url
-from notifications.models import ChannelConfig, DeliveryAttempt, Notification, NotificationStatus, Template
+from notifications.models import (
+    ChannelConfig,
+    DeliveryAttempt,
+    InboundContact,
+    Notification,
+    NotificationStatus,
+    Template,
+)
 
 SECRET_FIELDS = ("webhook_url", "bot_token", "auth_token")
 
@@ -202,6 +213,10 @@ class NotificationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def get_urls(self):
+        dashboard = self.admin_site.admin_view(partial(dashboard_view, model_admin=self))
+        return [path("dashboard/", dashboard, name="notifications_dashboard"), *super().get_urls()]
+
     @admin.display(description="Id")
     def short_id(self, obj):
         return str(obj.pk)[:8]
@@ -254,4 +269,21 @@ class DeliveryAttemptAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(InboundContact)
+class InboundContactAdmin(admin.ModelAdmin):
+    """Who last wrote to which of our numbers (WhatsApp session windows, STOP/START history); read-only."""
+
+    list_display = ("phone", "channel", "to_number", "last_inbound_at", "last_keyword", "account_sid")
+    list_filter = ("channel", "last_keyword")
+    search_fields = ("=phone", "=to_number")
+    date_hierarchy = "last_inbound_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -102,3 +102,49 @@ def max_body_chars(channel: str) -> int:
     """Longest text a channel takes (longer rendered text is cut, with an ellipsis)."""
     limits = {"slack": 39_000, "email": 100_000, "sms": 1_600, "whatsapp": 1_600}
     return _get("NOTIFICATIONS_MAX_BODY_CHARS", {}).get(channel, limits.get(channel, 10_000))
+
+
+def public_base_url() -> str:
+    """The origin Twilio (and other callers from outside) use to reach this service, e.g.
+    ``https://bb.example.com`` — ``PUBLIC_BASE_URL``. Empty: the request's own absolute URL
+    (``build_absolute_uri``, which honours ``SECURE_PROXY_SSL_HEADER`` and ``USE_X_FORWARDED_HOST``).
+
+    Twilio signs the exact URL it called, so behind a proxy that rewrites the scheme, host or
+    port this must be set, or every callback fails its signature check (403).
+    """
+    return (_get("PUBLIC_BASE_URL", "") or "").rstrip("/")
+
+
+def twilio_status_callback_url() -> str:
+    """Where Twilio posts delivery receipts of the messages we send (``StatusCallback``).
+
+    ``TWILIO_STATUS_CALLBACK_URL`` if set, else ``PUBLIC_BASE_URL`` + the hook's path; empty
+    (no ``StatusCallback`` sent, e.g. a messaging service configured with its own) when neither is.
+    """
+    explicit = _get("TWILIO_STATUS_CALLBACK_URL", "")
+    if explicit:
+        return explicit
+    base = public_base_url()
+    if not base:
+        return ""
+    from django.urls import reverse
+
+    return base + reverse("twilio-status-hook")
+
+
+def whatsapp_session_window() -> timedelta:
+    """How long after a person's last WhatsApp message we still send free-form text.
+
+    WhatsApp's window is 24 hours; the default keeps a 5-minute margin for queueing and
+    clock differences, so a message is never refused by Twilio (63016) for being seconds late.
+    """
+    return timedelta(seconds=_get("WHATSAPP_SESSION_WINDOW_SECONDS", 24 * 3600 - 300))
+
+
+def twilio_hook_throttle_rate() -> str:
+    """Requests per client address to the Twilio hooks (DRF rate syntax).
+
+    Twilio posts one status callback per message state change from a handful of addresses,
+    so this is far above the anonymous API rate.
+    """
+    return _get("TWILIO_HOOK_THROTTLE_RATE", "6000/min")

@@ -48,7 +48,7 @@ from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from notifications import conf, ratelimit
+from notifications import conf, ratelimit, twilio_hooks
 from notifications.models import ChannelConfig, DeliveryAttempt, Notification, NotificationStatus
 from notifications.providers import (
     DeliveryError,
@@ -61,6 +61,7 @@ from notifications.providers import (
     provider_for,
 )
 from notifications.providers.slack import SlackWebhookProvider
+from notifications.providers.twilio import TwilioProvider
 from notifications.queueing import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -260,6 +261,9 @@ def _prepare(claimed: list[Notification], *, token: uuid.UUID, now: datetime) ->
     jobs: list[_Job] = []
     outcomes: Counter = Counter()
     limit_rates = conf.rate_limit_enabled()
+    sessions = twilio_hooks.whatsapp_sessions_open(
+        phones=[n.recipient for n in claimed if n.channel == "whatsapp"], now=now
+    )
     for notification in claimed:
         person = notification.person
         if person is not None and notification.channel in (person.opted_out_channels or []):
@@ -304,9 +308,22 @@ def _prepare(claimed: list[Notification], *, token: uuid.UUID, now: datetime) ->
             body=notification.body,
             subject=notification.subject,
             workspace_name=notification.workspace.name,
+            whatsapp_session_open=_whatsapp_session_open(provider, notification, sessions),
         )
         jobs.append(_Job(notification, provider, message, started_at=now))
     return jobs, outcomes
+
+
+def _whatsapp_session_open(provider: Provider, notification: Notification, sessions: dict) -> bool:
+    """Whether the recipient wrote to this WhatsApp sender within the session window (free-form allowed)."""
+    if notification.channel != "whatsapp" or not isinstance(provider, TwilioProvider):
+        return False
+    return twilio_hooks.whatsapp_session_is_open(
+        sessions.get(notification.recipient, ()),
+        account_sid=provider.account_sid,
+        from_number=provider.from_number,
+        messaging_service_sid=provider.messaging_service_sid,
+    )
 
 
 def _release(notification: Notification, *, token: uuid.UUID, now: datetime, status: str, **fields) -> None:
@@ -487,12 +504,17 @@ def _record(jobs: list[_Job], *, token: uuid.UUID, now: datetime) -> Counter:
                 if job.result.provider_message_id:
                     provider_ids[notification.pk] = job.result.provider_message_id
                 continue
-            updated = Notification.objects.filter(pk=notification.pk, claim_token=token).update(
+            mine = Notification.objects.filter(pk=notification.pk, claim_token=token)
+            updated = mine.filter(status=S.SENDING).update(
                 claim_token=None, rate_reserved=False, updated_at=now, **fields
             )
-            if not updated:
+            if not updated and mine.update(claim_token=None, rate_reserved=False):
+                # A Twilio receipt (found by the ?n= id of its callback URL) settled the row while
+                # we were waiting for the provider's answer: the receipt is the better truth.
+                logger.info("notification %s was settled by a delivery receipt during the send", notification.pk)
+            elif not updated:
                 logger.warning("notification %s was taken from this worker before it finished", notification.pk)
-            if delay is not None:
+            if delay is not None and updated:
                 retries.append((notification.pk, delay))
         if sent_ids:
             extra = {}
@@ -501,8 +523,14 @@ def _record(jobs: list[_Job], *, token: uuid.UUID, now: datetime) -> Counter:
                     *(When(pk=pk, then=Value(mid)) for pk, mid in provider_ids.items()),
                     default=F("provider_message_id"),
                 )
+            # ``delivered``/``failed`` set by a receipt that beat this update (see above) stay as they are.
             Notification.objects.filter(pk__in=sent_ids, claim_token=token).update(
-                status=S.SENT, sent_at=now, updated_at=now, claim_token=None, rate_reserved=False, **extra
+                status=Case(When(status=S.SENDING, then=Value(S.SENT)), default=F("status")),
+                sent_at=now,
+                updated_at=now,
+                claim_token=None,
+                rate_reserved=False,
+                **extra,
             )
         DeliveryAttempt.objects.bulk_create(attempts, ignore_conflicts=True)
     for pk, delay in retries:

@@ -70,6 +70,8 @@ class MessageKind(models.TextChoices):
     EVENT = "event", "Event reminder"
     ONE_TIME = "one_time", "One-time message"
     RECURRING = "recurring", "Recurring message"
+    EVENT_INVITATION = "event_invitation", "Event invitation (with the RSVP link)"
+    EVENT_UPDATE = "event_update", "Event changed or cancelled"
 
 
 TEMPLATE_BODY_MAX_CHARS = 10_000
@@ -184,6 +186,12 @@ class Notification(models.Model):
                 condition=Q(status__in=("pending", "sending")),
                 name="notification_open_idx",
             ),
+            # Failure reasons of a workspace's range (stats): failures are few, so is this index.
+            models.Index(
+                fields=("workspace", "created_at"),
+                condition=Q(status="failed"),
+                name="notification_ws_failed_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -217,3 +225,41 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.notification_id}: {self.outcome or 'running'}"
+
+
+class InboundContact(models.Model):
+    """The last message a phone sent to one of our Twilio senders (SMS or WhatsApp).
+
+    One row per (channel, phone, our number, Twilio account), moved forward by each
+    inbound message: WhatsApp allows free-form messages only within 24 hours of the
+    person's last message (the "session window"), so delivery looks here before choosing
+    between free-form text and the channel's approved template. ``last_keyword`` keeps the
+    last opt-out/opt-in keyword seen, for support questions ("why did they stop getting texts?").
+    """
+
+    class Keyword(models.TextChoices):
+        NONE = "", "None"
+        STOP = "stop", "Opt-out (STOP …)"
+        START = "start", "Opt-in (START …)"
+
+    id = models.BigAutoField(primary_key=True)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    phone = models.CharField(max_length=20, help_text="The sender's number (E.164).")
+    to_number = models.CharField(max_length=40, help_text="Our number the message was sent to (E.164).")
+    messaging_service_sid = models.CharField(max_length=64, blank=True)
+    account_sid = models.CharField(max_length=64)
+    last_inbound_at = models.DateTimeField()
+    last_message_sid = models.CharField(max_length=64, blank=True)
+    last_keyword = models.CharField(max_length=5, choices=Keyword.choices, blank=True)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        ordering = ("-last_inbound_at",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=("channel", "phone", "to_number", "account_sid"), name="inboundcontact_one_per_sender"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.phone} → {self.to_number} at {self.last_inbound_at:%Y-%m-%d %H:%M}"

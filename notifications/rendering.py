@@ -195,7 +195,17 @@ def sample_context(*, workspace_name: str, reminder_kind: str) -> dict:
         ],
         "anniversaries": [{"name": "Cy Diaz", "mention": "Cy Diaz", "years": 5}],
         "person": {"name": "Ana Lima", "mention": "<@U012AB3CD>", "age": 30},
-        "event": {"title": "Quarterly tax filing", "when": "Monday 30 November, 10:00", "kind": "deadline"},
+        "event": {
+            "title": "Quarterly tax filing",
+            "when": "Monday 30 November, 10:00",
+            "kind": "deadline",
+            "location": "Main office",
+            "notes": "Bring the signed forms.",
+        },
+        "rsvp_url": "https://birthdaybuddy.example/rsvp/sample-token",
+        "change": "updated",
+        "changes": ["time", "location"],
+        "answer": "yes",
         "message": "This is a sample message.",
         "reminder": {"name": f"Sample {reminder_kind.replace('_', ' ')}"},
     }

@@ -27,9 +27,10 @@ from django.utils import timezone
 
 from birthdaybuddy.errors import ApplicationError, Conflict
 from birthdaybuddy.validators import normalize_phone
-from notifications import conf, delivery, ratelimit
+from notifications import conf, delivery, ratelimit, twilio_hooks
 from notifications.models import ChannelConfig, MessageKind, Notification, NotificationStatus, Template
 from notifications.providers import DeliveryError, Message, OutcomeUnknown, provider_for
+from notifications.providers.twilio import TwilioProvider
 from notifications.queueing import enqueue_on_commit
 from notifications.rendering import (
     Rendered,
@@ -240,11 +241,24 @@ def _test_recipient(config: ChannelConfig, recipient: str | None, user) -> str:
         raise ValidationError({"recipient": exc.messages}) from exc
 
 
+def _whatsapp_test_session_open(provider, recipient: str) -> bool:
+    if not isinstance(provider, TwilioProvider) or provider.channel != Channel.WHATSAPP:
+        return False
+    sessions = twilio_hooks.whatsapp_sessions_open(phones=[recipient], now=timezone.now())
+    return twilio_hooks.whatsapp_session_is_open(
+        sessions.get(recipient, ()),
+        account_sid=provider.account_sid,
+        from_number=provider.from_number,
+        messaging_service_sid=provider.messaging_service_sid,
+    )
+
+
 def channel_config_send_test(*, config: ChannelConfig, recipient: str | None = None, user=None) -> ChannelTestResult:
     """Sends a test message through the real provider now and reports its answer.
 
     Slack goes to the configured channel; email and SMS/WhatsApp to ``recipient`` (default:
     the requesting user's address or phone). The destination's rate limit applies (429).
+    WhatsApp follows the session-window rule of delivery (free-form, template, or refused).
     """
     recipient = _test_recipient(config, recipient, user)
     workspace = config.workspace
@@ -268,6 +282,7 @@ def channel_config_send_test(*, config: ChannelConfig, recipient: str | None = N
         subject=f"BirthdayBuddy test message for {workspace.name}",
         body=f"✅ BirthdayBuddy test message for {workspace.name}: this channel works.",
         workspace_name=workspace.name,
+        whatsapp_session_open=_whatsapp_test_session_open(provider, recipient),
     )
     try:
         result = provider.send(message)

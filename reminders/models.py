@@ -20,6 +20,19 @@ class Audience(models.TextChoices):
     MEMBERS = "members", "Every member"
     PEOPLE = "people", "Chosen people"
     ATTENDEES = "attendees", "Event attendees"
+    HOST = "host", "The event's host"
+    EVENT_PEOPLE = "event_people", "The event's host and attendees"
+
+
+# Audiences that only make sense with an event.
+EVENT_AUDIENCES = frozenset({Audience.ATTENDEES, Audience.HOST, Audience.EVENT_PEOPLE})
+
+
+class MessageType(models.TextChoices):
+    DEADLINE = "deadline", "Deadline"
+    NOTICE = "notice", "Notice"
+    APPOINTMENT = "appointment", "Appointment"
+    CUSTOM = "custom", "Custom"
 
 
 class Reminder(models.Model):
@@ -27,6 +40,8 @@ class Reminder(models.Model):
 
     ``next_run_at`` (UTC) is the schedule: the tick claims reminders whose ``next_run_at``
     has come and advances it in the same transaction that writes their notifications.
+    ``next_occurrence_at`` is the occurrence it stands for; the two differ only while a
+    workspace's quiet hours hold an occurrence back.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -38,13 +53,28 @@ class Reminder(models.Model):
     message = models.TextField(blank=True, help_text="Custom text; empty uses the template for the kind.")
     at_time = models.TimeField(null=True, blank=True, help_text="Local time; empty means the workspace's notify_at.")
     rrule = models.TextField(blank=True, help_text="RFC 5545 RRULE for recurring reminders.")
-    run_at = models.DateTimeField(null=True, blank=True, help_text="The instant of a one-time reminder.")
+    run_at = models.DateTimeField(
+        null=True, blank=True, help_text="One-time: the instant. Recurring: the first occurrence (anchors the RRULE)."
+    )
+    event = models.ForeignKey("events.Event", null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
+    offset_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Event reminders: minutes before the event's start."
+    )
+    recipients = models.ManyToManyField("workspaces.Person", blank=True, related_name="+")
+    message_type = models.CharField(max_length=20, choices=MessageType.choices, blank=True)
     personal_greetings = models.BooleanField(
         default=False, help_text="Digest only: also greet each person on their own preferred channel."
     )
     urgent = models.BooleanField(default=False)
     active = models.BooleanField(default=True)
-    next_run_at = models.DateTimeField(null=True, blank=True)
+    next_run_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the tick takes the next occurrence (UTC; after quiet hours if deferred)."
+    )
+    next_occurrence_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The instant of the occurrence next_run_at stands for (earlier while quiet hours defer it).",
+    )
     last_run_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -65,6 +95,21 @@ class Reminder(models.Model):
                 condition=Q(kind="birthday_digest"),
                 name="reminder_one_digest_per_workspace",
                 violation_error_message="A workspace has one birthday digest.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="event") | Q(event__isnull=False),
+                name="reminder_event_kind_has_event",
+                violation_error_message="An event reminder needs an event.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=("one_time", "recurring")) | Q(run_at__isnull=False),
+                name="reminder_standalone_has_run_at",
+                violation_error_message="One-time and recurring reminders need `at`.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="recurring") | ~Q(rrule=""),
+                name="reminder_recurring_has_rrule",
+                violation_error_message="A recurring reminder needs an RRULE.",
             ),
         ]
 

@@ -11,3 +11,11 @@ class ReminderQuerySet(models.QuerySet):
     def due(self, *, at):
         """Active reminders whose next run is at or before ``at`` (served by ``reminder_due_idx``)."""
         return self.filter(active=True, next_run_at__lte=at)
+
+    def for_event(self, event):
+        return self.filter(event=event)
+
+    def with_recipients(self):
+        from workspaces.models import Person
+
+        return self.prefetch_related(models.Prefetch("recipients", queryset=Person.objects.only("id")))

@@ -6,4 +6,7 @@ class SchedulingConfig(AppConfig):
     name = "scheduling"
 
     def ready(self) -> None:
-        from scheduling import signals  # noqa: F401
+        from scheduling import (
+            event_messages,  # noqa: F401
+            signals,  # noqa: F401
+        )

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from birthdaybuddy.errors import Conflict
 from notifications.services import notifications_enqueue, notifications_write
 from reminders.models import Reminder, ReminderKind
+from scheduling import slots
 from scheduling.models import JobRun, Occurrence
 from scheduling.planning import PlannedMessage, plan_occurrence
 from scheduling.recurrence import Occurrence as Slot
-from scheduling.recurrence import daily_occurrence_on, next_daily, utc_to_local
+from scheduling.recurrence import daily_occurrence_on, local_to_utc, utc_to_local
 from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -30,6 +32,8 @@ logger = logging.getLogger(__name__)
 # After a long outage, at most this many past occurrences of one reminder are looked at
 # (each recorded as fired or missed); the rest are skipped in one step and counted.
 MAX_CATCH_UP = 50
+# Rescheduling looks back this far, so an occurrence due since the last tick still gets its turn.
+RESCHEDULE_LOOKBACK = timedelta(minutes=2)
 
 
 @dataclass(slots=True)
@@ -43,38 +47,67 @@ class OccurrenceResult:
     def already_sent(self) -> int:
         return sum(1 for message in self.planned if message.exists)
 
+    @property
+    def queue_ids(self) -> list:
+        """Created rows to deliver (``skipped`` ones are written as a record, never queued)."""
+        skipped = {m.notification.pk for m in self.planned if m.skipped}
+        return [pk for pk in self.created_ids if pk not in skipped]
+
+    @property
+    def skipped(self) -> int:
+        created = set(self.created_ids)
+        return sum(1 for m in self.planned if m.skipped and m.notification.pk in created)
+
 
 def reminder_time_zone(reminder: Reminder) -> ZoneInfo:
-    return ZoneInfo(reminder.workspace.timezone)
+    return slots.time_zone(reminder)
 
 
 def reminder_local_time(reminder: Reminder):
-    return reminder.at_time or reminder.workspace.notify_at
+    return slots.local_time(reminder)
 
 
 def reminder_next_slot(*, reminder: Reminder, after: datetime) -> Slot | None:
     """The reminder's first occurrence strictly after ``after`` (None when it has none)."""
-    if reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
-        return next_daily(at=reminder_local_time(reminder), tz=reminder_time_zone(reminder), after=after)
-    raise ValueError(f"reminders of kind {reminder.kind!r} are not scheduled by this engine yet")
+    return slots.next_slot(reminder, after=after)
 
 
-def reminder_slot_at(*, reminder: Reminder, instant: datetime) -> Slot:
-    """The occurrence a due ``next_run_at`` stands for."""
+def reminder_slot_at(*, reminder: Reminder, instant: datetime) -> Slot | None:
+    """The occurrence a due instant stands for.
+
+    The digest: the occurrence of ``instant``'s local date. Other kinds: the first occurrence
+    at or after ``instant`` (the same one unless the rule changed since it was scheduled).
+    """
     if reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
         tz = reminder_time_zone(reminder)
         day = utc_to_local(instant, tz).date()
         return daily_occurrence_on(day=day, at=reminder_local_time(reminder), tz=tz)
-    raise ValueError(f"reminders of kind {reminder.kind!r} are not scheduled by this engine yet")
+    return slots.next_slot(reminder, after=instant - slots.TINY)
+
+
+def reminder_due_at(*, reminder: Reminder, slot: Slot) -> datetime:
+    """When the tick takes ``slot``: at once, or at the end of the workspace's quiet hours."""
+    return slots.due_at(reminder, slot)
 
 
 def is_missed(*, reminder: Reminder, slot: Slot, now: datetime) -> bool:
-    """Older than the grace period, or (for a daily digest) its local day has ended."""
-    if now - slot.at > settings.SCHEDULING_GRACE:
-        return True
-    if reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
-        return utc_to_local(now, reminder_time_zone(reminder)).date() > slot.local_date
-    return False
+    """Older than the grace period, (for a daily digest) its local day has ended, or (for an
+    event reminder) its event is over."""
+    return slots.is_missed(reminder, slot, now=now, grace=settings.SCHEDULING_GRACE)
+
+
+def _pending_instant(reminder: Reminder) -> datetime | None:
+    """The occurrence ``next_run_at`` stands for: ``next_occurrence_at`` while quiet hours hold it back."""
+    run, occurrence = reminder.next_run_at, reminder.next_occurrence_at
+    if run is None or occurrence is None or occurrence >= run or reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
+        return run
+    slot = reminder_slot_at(reminder=reminder, instant=occurrence)
+    return occurrence if slot is not None and slot.at == occurrence else run
+
+
+def _set_schedule(reminder: Reminder, slot: Slot | None) -> None:
+    reminder.next_occurrence_at = slot.at if slot else None
+    reminder.next_run_at = reminder_due_at(reminder=reminder, slot=slot) if slot else None
 
 
 def _record_occurrence(*, reminder: Reminder, slot: Slot, outcome: str, count: int, job_run: JobRun | None) -> None:
@@ -123,31 +156,45 @@ def occurrence_fire(
 
 def _process_due(*, reminder: Reminder, now: datetime, job_run: JobRun) -> list[OccurrenceResult]:
     results: list[OccurrenceResult] = []
-    instant = reminder.next_run_at
-    skipped = 0
-    while instant is not None and instant <= now:
-        if len(results) >= MAX_CATCH_UP:
-            nxt = reminder_next_slot(reminder=reminder, after=now)
-            skipped += 1
-            instant = nxt.at if nxt else None
+    if not slots.schedulable(reminder):
+        # The event was cancelled after this reminder was scheduled: nothing is sent.
+        logger.info("reminder %s: its event is cancelled; unscheduled", reminder.pk)
+        _set_schedule(reminder, None)
+        reminder.save(update_fields=["next_run_at", "next_occurrence_at", "updated_at"])
+        return results
+    instant = _pending_instant(reminder)
+    slot = reminder_slot_at(reminder=reminder, instant=instant) if instant is not None else None
+    truncated = False
+    while slot is not None:
+        due = reminder_due_at(reminder=reminder, slot=slot)
+        if due > now:
             break
-        slot = reminder_slot_at(reminder=reminder, instant=instant)
+        if len(results) >= MAX_CATCH_UP:
+            truncated = True
+            slot = reminder_next_slot(reminder=reminder, after=now)
+            continue  # lies after now: the loop ends on it
+        nxt = reminder_next_slot(reminder=reminder, after=slot.at)
         if is_missed(reminder=reminder, slot=slot, now=now):
-            _record_occurrence(
-                reminder=reminder, slot=slot, outcome=Occurrence.Outcome.MISSED, count=0, job_run=job_run
-            )
-            results.append(OccurrenceResult(slot=slot, outcome=Occurrence.Outcome.MISSED))
-            logger.warning("reminder %s: occurrence %s missed (due %s)", reminder.pk, slot.local, slot.at.isoformat())
+            results.append(_missed(reminder=reminder, slot=slot, job_run=job_run))
+            logger.warning("reminder %s: occurrence %s missed (due %s)", reminder.pk, slot.local, due.isoformat())
+        elif due != slot.at and nxt is not None and reminder_due_at(reminder=reminder, slot=nxt) == due:
+            # Several occurrences held back by the same quiet hours go out once, as the latest.
+            results.append(_missed(reminder=reminder, slot=slot, job_run=job_run))
+            job_run.details.setdefault("quiet_hours_merged", []).append(f"{reminder.pk}@{slot.local.isoformat()}")
         else:
             results.append(occurrence_fire(reminder=reminder, slot=slot, job_run=job_run))
-        nxt = reminder_next_slot(reminder=reminder, after=slot.at)
-        instant = nxt.at if nxt else None
-    if skipped:
+        slot = nxt
+    if truncated:
         job_run.details.setdefault("catch_up_truncated", []).append(str(reminder.pk))
-    reminder.next_run_at = instant
+    _set_schedule(reminder, slot)
     reminder.last_run_at = now
-    reminder.save(update_fields=["next_run_at", "last_run_at", "updated_at"])
+    reminder.save(update_fields=["next_run_at", "next_occurrence_at", "last_run_at", "updated_at"])
     return results
+
+
+def _missed(*, reminder: Reminder, slot: Slot, job_run: JobRun | None) -> OccurrenceResult:
+    _record_occurrence(reminder=reminder, slot=slot, outcome=Occurrence.Outcome.MISSED, count=0, job_run=job_run)
+    return OccurrenceResult(slot=slot, outcome=Occurrence.Outcome.MISSED)
 
 
 def tick(*, now: datetime | None = None, limit: int | None = None) -> JobRun:
@@ -162,7 +209,7 @@ def tick(*, now: datetime | None = None, limit: int | None = None) -> JobRun:
                 # NO KEY UPDATE: notifications being inserted elsewhere reference these rows (FK
                 # checks take KEY SHARE locks); a plain FOR UPDATE would deadlock with them.
                 .select_for_update(skip_locked=True, no_key=True, of=("self",))
-                .select_related("workspace")
+                .select_related("workspace", "event")
                 .order_by("next_run_at")[:limit]
             )
             if not batch:
@@ -170,13 +217,15 @@ def tick(*, now: datetime | None = None, limit: int | None = None) -> JobRun:
             if job_run._state.adding:
                 job_run.save()
             created: list = []
+            queued: list = []
             for reminder in batch:
                 for result in _process_due(reminder=reminder, now=now, job_run=job_run):
                     job_run.due += 1
                     job_run.missed += result.outcome == Occurrence.Outcome.MISSED
                     created.extend(result.created_ids)
+                    queued.extend(result.queue_ids)
             job_run.created += len(created)
-            notifications_enqueue(notification_ids=created)
+            notifications_enqueue(notification_ids=queued)
         if len(batch) < limit:
             break
     job_run.finished_at = timezone.now()
@@ -226,7 +275,7 @@ def digest_run_now(*, workspace: Workspace, day: date | None = None, dry_run: bo
         job_run.finished_at = timezone.now()
         job_run.details["already_sent"] = result.already_sent
         job_run.save()
-        notifications_enqueue(notification_ids=result.created_ids)
+        notifications_enqueue(notification_ids=result.queue_ids)
     return DigestRun(workspace=workspace, day=day, dry_run=False, result=result, job_run=job_run)
 
 
@@ -247,14 +296,148 @@ def digest_ensure(*, workspace: Workspace, now: datetime | None = None) -> Remin
     return reminder
 
 
-def reminder_reschedule(*, reminder: Reminder, now: datetime | None = None) -> None:
-    """Recomputes ``next_run_at`` after a change of zone or time.
+def reminder_reschedule(*, reminder: Reminder, now: datetime | None = None, resumed: bool = False) -> None:
+    """Recomputes ``next_run_at`` after a change of the reminder, its event or its workspace.
 
-    Counts from the last run (or creation), not from now, so a reminder that is due but not
-    yet taken by the tick is not pushed to tomorrow; an occurrence already sent is not
-    sent again because its idempotency keys exist.
+    A paused reminder, or one whose event is cancelled, gets none. The digest counts from its
+    last run (or creation), so a digest due but not yet taken by the tick is not pushed to
+    tomorrow. Other kinds count from a moment ago (``RESCHEDULE_LOOKBACK``), or from the
+    occurrence quiet hours are holding back: an occurrence the tick has not taken yet keeps
+    its turn, and one that was already sent is not sent again because its keys exist.
+    ``resumed``: the reminder was just un-paused; what fell due while paused is not caught up.
     """
     now = now or timezone.now()
-    slot = reminder_next_slot(reminder=reminder, after=reminder.last_run_at or min(reminder.created_at, now))
-    reminder.next_run_at = slot.at if slot else None
-    reminder.save(update_fields=["next_run_at", "updated_at"])
+    if not reminder.active or not slots.schedulable(reminder):
+        slot = None
+    elif reminder.kind == ReminderKind.BIRTHDAY_DIGEST and not resumed:
+        slot = reminder_next_slot(reminder=reminder, after=reminder.last_run_at or min(reminder.created_at, now))
+    else:
+        after = now - RESCHEDULE_LOOKBACK
+        pending = None if resumed else _pending_instant(reminder)
+        if pending is not None and reminder.kind != ReminderKind.BIRTHDAY_DIGEST:
+            after = min(after, pending - slots.TINY)
+        slot = reminder_next_slot(reminder=reminder, after=after)
+    _set_schedule(reminder, slot)
+    reminder.save(update_fields=["next_run_at", "next_occurrence_at", "updated_at"])
+
+
+def event_reminders_reschedule(*, event, now: datetime | None = None) -> int:
+    """Moves (or, for a cancelled event, unschedules) every reminder of ``event``; returns how many."""
+    count = 0
+    with transaction.atomic():
+        # Waits for a tick working on one of them, then reads fresh.
+        reminders = (
+            Reminder.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("workspace")
+            .filter(event=event)
+            .order_by("pk")
+        )
+        for reminder in reminders:
+            reminder.event = event
+            reminder_reschedule(reminder=reminder, now=now)
+            count += 1
+    return count
+
+
+SCHEDULE_SETTINGS = ("timezone", "notify_at", "quiet_hours_start", "quiet_hours_end")
+
+
+def workspace_reminders_reschedule(*, workspace: Workspace, before: dict | None, now: datetime | None = None) -> None:
+    """Keeps a workspace's reminders in step with its settings (``before``: the settings as they were).
+
+    The digest is recomputed on every save. Other reminders only when the zone, ``notify_at``
+    or quiet hours changed; a recurring reminder keeps its local wall time in a new zone.
+    """
+    with transaction.atomic():
+        # Locks out a tick processing the same reminder; it commits first, then we read fresh.
+        for reminder in Reminder.objects.select_for_update().filter(
+            workspace=workspace, kind=ReminderKind.BIRTHDAY_DIGEST, active=True
+        ):
+            reminder.workspace = workspace
+            reminder_reschedule(reminder=reminder, now=now)
+        if before is None or all(before.get(name) == getattr(workspace, name) for name in SCHEDULE_SETTINGS):
+            return
+        old_zone = ZoneInfo(before["timezone"]) if before.get("timezone") else None
+        reminders = (
+            Reminder.objects.select_for_update(of=("self",))
+            .select_related("event")
+            .filter(workspace=workspace, active=True)
+            .exclude(kind=ReminderKind.BIRTHDAY_DIGEST)
+            .order_by("pk")
+        )
+        for reminder in reminders:
+            reminder.workspace = workspace
+            if reminder.kind == ReminderKind.RECURRING and old_zone and before["timezone"] != workspace.timezone:
+                wall = utc_to_local(reminder.run_at, old_zone)
+                reminder.run_at = local_to_utc(wall, ZoneInfo(workspace.timezone))
+                reminder.save(update_fields=["run_at", "updated_at"])
+            reminder_reschedule(reminder=reminder, now=now)
+
+
+# --- manual runs ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ReminderRun:
+    reminder: Reminder
+    result: OccurrenceResult
+    job_run: JobRun | None
+
+
+def reminder_upcoming_slot(*, reminder: Reminder, now: datetime) -> Slot | None:
+    """The occurrence the reminder waits for (held back by quiet hours, or not yet taken by the tick),
+    else — paused, or never scheduled — its next one from now."""
+    if not slots.schedulable(reminder):
+        return None
+    instant = _pending_instant(reminder) if reminder.active else None
+    if instant is not None:
+        slot = reminder_slot_at(reminder=reminder, instant=instant)
+        if slot is not None:
+            return slot
+    return reminder_next_slot(reminder=reminder, after=now - RESCHEDULE_LOOKBACK)
+
+
+def _send_now_slot(reminder: Reminder, now: datetime) -> Slot | None:
+    slot = reminder_upcoming_slot(reminder=reminder, now=now)
+    if slot is None and reminder.kind == ReminderKind.ONE_TIME and reminder.run_at is not None:
+        # Already sent: running its one occurrence again is idempotent and creates nothing.
+        slot = Slot(at=reminder.run_at, local=utc_to_local(reminder.run_at, reminder_time_zone(reminder)))
+    return slot
+
+
+def reminder_send_now(*, reminder: Reminder, now: datetime | None = None) -> ReminderRun:
+    """Sends the reminder's current occurrence (the one it is waiting for, or its next) right now.
+
+    Goes through ``occurrence_fire`` with the occurrence's own idempotency keys: a second
+    call, or the tick reaching that occurrence later, creates nothing new. Quiet hours do not
+    hold back a manual send. The digest runs today's digest (``digest_run_now``).
+    Raises ``Conflict`` when the event is cancelled or no occurrence is left.
+    """
+    now = now or timezone.now()
+    if reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
+        run = digest_run_now(workspace=reminder.workspace)
+        return ReminderRun(reminder=reminder, result=run.result, job_run=run.job_run)
+    with transaction.atomic():
+        reminder = (
+            Reminder.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("workspace", "event")
+            .get(pk=reminder.pk)
+        )
+        if not slots.schedulable(reminder):
+            raise Conflict("The event of this reminder is cancelled: nothing is sent.", code="event_cancelled")
+        slot = _send_now_slot(reminder, now)
+        if slot is None:
+            raise Conflict("This reminder has no occurrence left to send.", code="no_occurrence")
+        job_run = JobRun.objects.create(
+            kind=JobRun.Kind.MANUAL,
+            workspace=reminder.workspace,
+            details={"reminder": str(reminder.pk), "occurrence": slot.local.isoformat(), "trigger": "send_now"},
+        )
+        result = occurrence_fire(reminder=reminder, slot=slot, job_run=job_run)
+        job_run.due = 1
+        job_run.created = len(result.created_ids)
+        job_run.finished_at = timezone.now()
+        job_run.details["already_sent"] = result.already_sent
+        job_run.save()
+        notifications_enqueue(notification_ids=result.queue_ids)
+    return ReminderRun(reminder=reminder, result=result, job_run=job_run)

@@ -6,4 +6,6 @@ class WorkspacesConfig(AppConfig):
     name = "workspaces"
 
     def ready(self) -> None:
-        from workspaces import signals  # noqa: F401
+        from workspaces import audit, signals  # noqa: F401
+
+        audit.register_audited_models()

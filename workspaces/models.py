@@ -60,6 +60,10 @@ class Workspace(models.Model):
     sender_name = models.CharField(max_length=120, blank=True, help_text="From-name of emails.")
     sender_email = models.EmailField(blank=True, help_text="Reply-to address of emails.")
     sms_sender = models.CharField(max_length=32, blank=True, help_text="SMS/WhatsApp sender id or number.")
+    quiet_hours_start = models.TimeField(
+        null=True, blank=True, help_text="Local start of quiet hours: reminders due then wait, unless urgent."
+    )
+    quiet_hours_end = models.TimeField(null=True, blank=True, help_text="Local end of quiet hours.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -77,6 +81,19 @@ class Workspace(models.Model):
     def clean(self) -> None:
         if self.locale and not LOCALE_RE.fullmatch(self.locale):
             raise ValidationError({"locale": ValidationError(LOCALE_MESSAGE, code="invalid_locale")})
+        if (self.quiet_hours_start is None) != (self.quiet_hours_end is None):
+            missing = "quiet_hours_end" if self.quiet_hours_end is None else "quiet_hours_start"
+            raise ValidationError(
+                {missing: ValidationError("Quiet hours need both a start and an end.", code="quiet_hours_incomplete")}
+            )
+        if self.quiet_hours_start is not None and self.quiet_hours_start == self.quiet_hours_end:
+            raise ValidationError(
+                {
+                    "quiet_hours_end": ValidationError(
+                        "Quiet hours must not start and end at the same time.", code="quiet_hours_empty"
+                    )
+                }
+            )
 
 
 class Membership(models.Model):
@@ -183,6 +200,7 @@ class Person(models.Model):
         indexes = [
             models.Index(fields=("workspace", "birth_month", "birth_day"), name="person_ws_birthday_idx"),
             models.Index(fields=("workspace", "email"), name="person_ws_email_idx"),
+            models.Index(fields=("workspace", "phone"), name="person_ws_phone_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

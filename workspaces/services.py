@@ -44,7 +44,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-WORKSPACE_EDITABLE_FIELDS = frozenset({"name", "slug", "timezone", "notify_at", "leap_day_policy", "locale"})
+WORKSPACE_EDITABLE_FIELDS = frozenset(
+    {"name", "slug", "timezone", "notify_at", "leap_day_policy", "locale", "quiet_hours_start", "quiet_hours_end"}
+)
 PERSON_EDITABLE_FIELDS = frozenset(
     {
         "name",
@@ -101,6 +103,8 @@ def workspace_create(
     notify_at: time | None = None,
     leap_day_policy: str = LeapDayPolicy.FEB28,
     locale: str = "en",
+    quiet_hours_start: time | None = None,
+    quiet_hours_end: time | None = None,
 ) -> Workspace:
     """Creates a workspace owned by ``creator`` and the creator's own Person in it.
 
@@ -115,6 +119,8 @@ def workspace_create(
         timezone=timezone or settings.DEFAULT_WORKSPACE_TIMEZONE,
         leap_day_policy=leap_day_policy,
         locale=locale,
+        quiet_hours_start=quiet_hours_start,
+        quiet_hours_end=quiet_hours_end,
         created_by=creator,
     )
     if notify_at is not None:

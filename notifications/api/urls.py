@@ -1,6 +1,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from notifications.api.hooks import TwilioInboundHookView, TwilioStatusHookView
+from notifications.api.stats import NotificationStatsView
 from notifications.api.views import ChannelConfigViewSet, NotificationViewSet, TemplateViewSet
 
 WORKSPACE = "workspaces/<uuid:workspace_id>"
@@ -21,6 +23,9 @@ urlpatterns = [
         TemplateViewSet.as_view({"post": "preview"}),
         name="template-preview",
     ),
+    path(f"{WORKSPACE}/notifications/stats", NotificationStatsView.as_view(), name="notification-stats"),
+    path("hooks/twilio/status", TwilioStatusHookView.as_view(), name="twilio-status-hook"),
+    path("hooks/twilio/inbound", TwilioInboundHookView.as_view(), name="twilio-inbound-hook"),
     path(
         f"{WORKSPACE}/notifications/<uuid:pk>/resend",
         NotificationViewSet.as_view({"post": "resend"}),

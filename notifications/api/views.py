@@ -100,8 +100,10 @@ class ChannelConfigViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         description=(
             "Sends a test message now through the real provider and reports its answer (`ok`, `outcome`, "
             "`status_code`, `detail`). Slack posts to the configured channel; email and SMS/WhatsApp go to "
-            "`recipient` (default: your own address or phone). Nothing is stored. 429 if this destination "
-            f"just received a message. {ADMINS}"
+            "`recipient` (default: your own address or phone). WhatsApp follows the 24-hour session rule: "
+            "free-form text if the recipient wrote to the sender in the last 24 hours, else the approved "
+            "template, else `whatsapp_session_closed` and nothing is sent. Nothing is stored. 429 if this "
+            f"destination just received a message. {ADMINS}"
         ),
         request=ChannelTestRequestSerializer,
         responses={200: ChannelTestResultSerializer},

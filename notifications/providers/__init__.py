@@ -40,9 +40,19 @@ __all__ = [
 def provider_for(*, channel: str, config: ChannelConfig | None, workspace: Workspace) -> Provider:
     """The provider for a message on ``channel`` with the workspace's ``config`` (the caller picks an active one).
 
-    Without a config: the console/outbox provider when the console fallback is on (the
-    embedded default), else ``PermanentError("channel_not_configured")``.
+    Without a config: email uses the platform's SMTP settings; other channels use the
+    console/outbox provider when the console fallback is on (the embedded default), else
+    ``PermanentError("channel_not_configured")``.
     """
+    if config is None and channel == "email":
+        # Email needs no channel of its own: the platform's SMTP settings (EMAIL_URL) with the
+        # workspace's sender name. An email channel config only overrides the sender.
+        return EmailProvider(
+            from_name=workspace.sender_name or workspace.name,
+            reply_to=workspace.sender_email,
+            rate_key=f"email:{workspace.pk}",
+            rate_per_second=conf.default_rates().get(channel),
+        )
     if config is None:
         if conf.console_fallback():
             return ConsoleProvider(outbox_dir=conf.outbox_dir())
@@ -84,5 +94,6 @@ def provider_for(*, channel: str, config: ChannelConfig | None, workspace: Works
             base_url=settings.TWILIO_API_BASE_URL,
             timeout=conf.twilio_timeout(),
             rate_per_second=rate,
+            status_callback_url=conf.twilio_status_callback_url(),
         )
     raise PermanentError(f"unknown_channel: {channel}")

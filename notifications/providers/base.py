@@ -54,6 +54,9 @@ class Message:
     body: str
     subject: str = ""
     workspace_name: str = ""
+    #: WhatsApp only: the recipient wrote to this sender within the session window, so
+    #: free-form text is allowed. Closed (the safe default) means template or nothing.
+    whatsapp_session_open: bool = False
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,21 @@ A custom HTTP client points the real twilio library at ``settings.TWILIO_API_BAS
 and never follows redirects. SMS and WhatsApp are billed per message, so anything that may
 have reached Twilio (a read timeout, a dropped connection, error 20500) is "outcome
 unknown" and is not retried automatically.
+
+WhatsApp allows free-form text only within 24 hours of the person's last message (the
+session window, known from inbound messages: ``Message.whatsapp_session_open``); outside
+it only an approved template (``whatsapp_template_sid``) may be sent. Without one, the
+message is refused here (``whatsapp_session_closed``) and Twilio is never called.
+
+With a status callback URL configured, each message asks Twilio to post its delivery
+receipts there, with the notification id in the query (``?n=…``) so a receipt that
+arrives before the worker recorded the message SID still finds its row.
 """
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import requests
 from twilio.base.exceptions import TwilioRestException
@@ -42,6 +52,10 @@ PERMANENT_CODES = {
     63007: "whatsapp_sender_not_found",
     63016: "outside_whatsapp_session_window",
 }
+WHATSAPP_SESSION_CLOSED = (
+    "whatsapp_session_closed: the person has not written to this WhatsApp sender in the last 24 hours "
+    "and the channel has no approved template (whatsapp_template_sid); nothing was sent"
+)
 RATE_LIMIT_CODES = frozenset({20429, 14107})
 UNKNOWN_OUTCOME_CODES = frozenset({20500})
 
@@ -77,6 +91,7 @@ class TwilioProvider:
         base_url: str,
         timeout: float,
         rate_per_second: float | None,
+        status_callback_url: str = "",
     ):
         self.channel = channel
         self.name = f"twilio_{channel}"
@@ -88,6 +103,7 @@ class TwilioProvider:
         self.base_url = base_url
         self.timeout = timeout
         self.rate_per_second = rate_per_second
+        self.status_callback_url = status_callback_url
         self.rate_key = f"twilio:{channel}:{account_sid}:{messaging_service_sid or from_number}"
 
     def _address(self, number: str) -> str:
@@ -99,17 +115,21 @@ class TwilioProvider:
             params["messaging_service_sid"] = self.messaging_service_sid
         else:
             params["from_"] = self._address(self.from_number)
-        if self.channel == "whatsapp" and self.whatsapp_template_sid:
-            # Outside the 24-hour session window only an approved template may be sent; we do
-            # not track sessions yet, so a configured template is always used. Its variable
-            # {{1}} carries the rendered text.
+        if self.status_callback_url:
+            separator = "&" if "?" in self.status_callback_url else "?"
+            params["status_callback"] = self.status_callback_url + separator + urlencode({"n": message.notification_id})
+        if self.channel != "whatsapp" or message.whatsapp_session_open:
+            params["body"] = message.body
+        elif self.whatsapp_template_sid:
+            # Outside the session window: the approved template, its variable {{1}} carrying the text.
             params["content_sid"] = self.whatsapp_template_sid
             params["content_variables"] = json.dumps({"1": message.body})
         else:
-            params["body"] = message.body
+            raise PermanentError(WHATSAPP_SESSION_CLOSED)
         return params
 
     def send(self, message: Message) -> SendResult:
+        params = self.message_params(message)  # may refuse (closed WhatsApp session) before any request
         client = Client(
             username=self.account_sid,
             password=self.auth_token,
@@ -117,7 +137,7 @@ class TwilioProvider:
             http_client=BaseUrlHttpClient(base_url=self.base_url, timeout=self.timeout),
         )
         try:
-            created = client.messages.create(**self.message_params(message))
+            created = client.messages.create(**params)
         except TwilioRestException as exc:
             raise classify_twilio_error(exc) from exc
         except requests.exceptions.ConnectTimeout as exc:

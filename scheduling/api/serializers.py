@@ -65,3 +65,46 @@ class UpcomingEntrySerializer(serializers.Serializer):
     reminder = serializers.UUIDField()
     kind = serializers.CharField()
     messages = PlannedMessageSerializer(many=True)
+
+
+# --- reminders: send now and preview ----------------------------------------------------------
+
+
+class ReminderMessageSerializer(PlannedMessageSerializer):
+    skipped = serializers.BooleanField(help_text="Nobody can be reached: recorded as skipped, not sent.")
+    reason = serializers.CharField(allow_blank=True, help_text="Why it is skipped (opted out, no address).")
+
+
+class OccurrenceRefSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(help_text="The occurrence's scheduled instant (UTC).")
+    local = serializers.CharField(help_text="Its local date and time in the workspace's zone (YYYY-MM-DDTHH:MM).")
+
+
+class SendNowResultSerializer(serializers.Serializer):
+    reminder = serializers.UUIDField()
+    occurrence = OccurrenceRefSerializer()
+    created = serializers.IntegerField(help_text="Notifications queued now.")
+    skipped = serializers.IntegerField(help_text="Recipients recorded as skipped (opted out or unreachable).")
+    already_sent = serializers.IntegerField(help_text="Messages of this occurrence that already existed.")
+    detail = serializers.CharField()
+    job_run = serializers.UUIDField(allow_null=True)
+    messages = ReminderMessageSerializer(many=True)
+
+
+class PreviewQuerySerializer(serializers.Serializer):
+    count = serializers.IntegerField(min_value=1, max_value=50, default=5, help_text="Occurrences to show (1-50).")
+
+
+class PreviewOccurrenceSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(help_text="The occurrence's scheduled instant (UTC).")
+    local = serializers.CharField(help_text="Its local date and time in the workspace's zone (YYYY-MM-DDTHH:MM).")
+    send_at = serializers.DateTimeField(help_text="When it goes out: `at`, or the end of quiet hours.")
+    deferred = serializers.BooleanField(help_text="Held back by the workspace's quiet hours.")
+    messages = ReminderMessageSerializer(many=True)
+
+
+class PreviewSerializer(serializers.Serializer):
+    reminder = serializers.UUIDField()
+    timezone = serializers.CharField()
+    active = serializers.BooleanField()
+    occurrences = PreviewOccurrenceSerializer(many=True)

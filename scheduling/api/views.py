@@ -7,16 +7,21 @@ from reminders.models import Reminder
 from scheduling import selectors, services
 from scheduling.api.serializers import (
     JobRunSerializer,
+    PreviewQuerySerializer,
+    PreviewSerializer,
     RunNowInputSerializer,
     RunNowResultSerializer,
+    SendNowResultSerializer,
     UpcomingEntrySerializer,
     UpcomingQuerySerializer,
 )
 from scheduling.models import JobRun
 from workspaces.api.mixins import WorkspaceScopedMixin
+from workspaces.api.schema import CONFLICT
 from workspaces.models import ADMIN_ROLES
 
 WORKSPACE_ID = OpenApiParameter("workspace_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+REMINDER_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The reminder's id.")
 
 
 def _run_detail(run: services.DigestRun, *, created: int, would_create: int, already_sent: int) -> str:
@@ -120,3 +125,88 @@ class UpcomingView(WorkspaceScopedMixin, generics.GenericAPIView):
         params.is_valid(raise_exception=True)
         entries = selectors.upcoming_digests(workspace=self.workspace, days=params.validated_data["days"])
         return Response(UpcomingEntrySerializer(entries, many=True).data)
+
+
+def _send_now_detail(*, created: int, skipped: int, already_sent: int, planned: int) -> str:
+    if not planned:
+        return "Nothing to send for this occurrence."
+    if created == 0 and skipped == 0:
+        return f"Nothing new: all {already_sent} message(s) of this occurrence were already sent."
+    text = f"Queued {created - skipped} notification(s)"
+    if skipped:
+        text += f"; {skipped} recipient(s) skipped (opted out or unreachable)"
+    if already_sent:
+        text += f"; {already_sent} already sent"
+    return text + "."
+
+
+@extend_schema(tags=["reminders"], parameters=[WORKSPACE_ID, REMINDER_ID])
+class ReminderRunViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
+    """A reminder's manual trigger and its dry-run preview, through the same engine as the tick."""
+
+    queryset = Reminder.objects.all()
+    serializer_class = SendNowResultSerializer
+    lookup_value_converter = "uuid"
+    pagination_class = None
+    filter_backends = ()
+    action_roles = {"send_now": ADMIN_ROLES, "preview": ADMIN_ROLES}
+
+    def get_scoped_queryset(self):
+        return Reminder.objects.select_related("workspace", "event")
+
+    @extend_schema(
+        summary="Send a reminder now",
+        description=(
+            "Sends the reminder's current occurrence — the one it is waiting for (also when held back by quiet "
+            "hours), or its next — right now, through the same pipeline as the scheduler. Idempotent: calling it "
+            "again, or the scheduler reaching that occurrence later, sends nothing twice. The birthday digest "
+            "runs today's digest. 409 `event_cancelled` when the event is cancelled, `no_occurrence` when "
+            "nothing is left to send. **Permissions:** workspace owner or admin."
+        ),
+        request=None,
+        responses={200: SendNowResultSerializer, 201: SendNowResultSerializer, 409: CONFLICT},
+    )
+    def send_now(self, request, *args, **kwargs):
+        reminder = self.get_object()
+        run = services.reminder_send_now(reminder=reminder)
+        result = run.result
+        planned = result.planned
+        created = len(result.created_ids)
+        body = {
+            "reminder": reminder.pk,
+            "occurrence": {"at": result.slot.at, "local": f"{result.slot.local:%Y-%m-%dT%H:%M}"},
+            "created": created - result.skipped,
+            "skipped": result.skipped,
+            "already_sent": result.already_sent,
+            "detail": _send_now_detail(
+                created=created, skipped=result.skipped, already_sent=result.already_sent, planned=len(planned)
+            ),
+            "job_run": run.job_run.pk if run.job_run else None,
+            "messages": [message.as_dict() for message in planned],
+        }
+        return Response(
+            SendNowResultSerializer(body).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    @extend_schema(
+        summary="Preview a reminder's next occurrences",
+        description=(
+            "A dry run of the next `count` occurrences (default 5, at most 50): each with its UTC instant, local "
+            "time, when it goes out (after quiet hours) and the messages it would send — recipient, channel, text, "
+            "or why a recipient would be skipped. Nothing is written. **Permissions:** workspace owner or admin."
+        ),
+        parameters=[PreviewQuerySerializer],
+        responses={200: PreviewSerializer},
+    )
+    def preview(self, request, *args, **kwargs):
+        params = PreviewQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        reminder = self.get_object()
+        entries = selectors.reminder_preview(reminder=reminder, count=params.validated_data["count"])
+        body = {
+            "reminder": reminder.pk,
+            "timezone": reminder.workspace.timezone,
+            "active": reminder.active,
+            "occurrences": entries,
+        }
+        return Response(PreviewSerializer(body).data)

@@ -88,6 +88,12 @@ class WorkspaceSerializer(StrictModelSerializer):
         help_text="URL-safe name; derived from the name (and made unique) when omitted on create.",
     )
     notify_at = HourMinuteField(required=False, help_text="Local time of the daily announcements (HH:MM).")
+    quiet_hours_start = HourMinuteField(
+        required=False,
+        allow_null=True,
+        help_text="Local start of quiet hours (HH:MM; may wrap past midnight): reminders due then wait, unless urgent.",
+    )
+    quiet_hours_end = HourMinuteField(required=False, allow_null=True, help_text="Local end of quiet hours (HH:MM).")
     role = serializers.ChoiceField(
         choices=Role.choices,
         source="caller_role",
@@ -98,7 +104,19 @@ class WorkspaceSerializer(StrictModelSerializer):
 
     class Meta:
         model = Workspace
-        fields = ("id", "name", "slug", "timezone", "notify_at", "leap_day_policy", "locale", "role", "created_at")
+        fields = (
+            "id",
+            "name",
+            "slug",
+            "timezone",
+            "notify_at",
+            "leap_day_policy",
+            "locale",
+            "quiet_hours_start",
+            "quiet_hours_end",
+            "role",
+            "created_at",
+        )
         read_only_fields = ("id", "created_at")
         extra_kwargs = {"timezone": {"help_text": "IANA time zone, e.g. Europe/Berlin (see GET /api/v1/timezones)."}}
 

@@ -2,7 +2,9 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from workspaces.api.admin_tools import CacheNamespaceView, CacheView, SyncBirthdaysView
+from workspaces.api.audit import AuditEntryViewSet
 from workspaces.api.birthdays import BirthdayViewSet
+from workspaces.api.people_import import PersonImportView
 from workspaces.api.views import (
     InvitationAcceptView,
     InvitationViewSet,
@@ -19,10 +21,18 @@ router.register("workspaces/<uuid:workspace_id>/members", MemberViewSet, basenam
 router.register("workspaces/<uuid:workspace_id>/invitations", InvitationViewSet, basename="workspace-invitation")
 router.register("workspaces/<uuid:workspace_id>/people", PersonViewSet, basename="workspace-person")
 router.register("workspaces/<uuid:workspace_id>/birthdays", BirthdayViewSet, basename="workspace-birthday")
+router.register("workspaces/<uuid:workspace_id>/audit", AuditEntryViewSet, basename="workspace-audit")
 
 urlpatterns = [
     path("invitations/accept", InvitationAcceptView.as_view(), name="invitation-accept"),
     path("timezones", TimezoneListView.as_view(), name="timezones"),
+    # No trailing slash: BodySizeLimitMiddleware allows larger bodies on paths ending in /import.
+    path("workspaces/<uuid:workspace_id>/people/import", PersonImportView.as_view(), name="workspace-person-import"),
+    path(
+        "workspaces/<uuid:workspace_id>/audit/<int:pk>/replay",
+        AuditEntryViewSet.as_view({"post": "replay"}),
+        name="workspace-audit-replay",
+    ),
     # Platform staff tools.
     path("admin/sync-birthdays", SyncBirthdaysView.as_view(), name="admin-sync-birthdays"),
     path("admin/cache", CacheView.as_view(), name="admin-cache"),

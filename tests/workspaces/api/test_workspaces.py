@@ -10,7 +10,19 @@ from tests.workspaces.helpers import assert_error, unchanged
 from workspaces.models import Membership, Person, Role, Workspace
 
 LIST = reverse("workspace-list")
-WORKSPACE_KEYS = {"id", "name", "slug", "timezone", "notify_at", "leap_day_policy", "locale", "role", "created_at"}
+WORKSPACE_KEYS = {
+    "id",
+    "name",
+    "slug",
+    "timezone",
+    "notify_at",
+    "leap_day_policy",
+    "locale",
+    "quiet_hours_start",
+    "quiet_hours_end",
+    "role",
+    "created_at",
+}
 
 
 def detail(workspace_id) -> str:
@@ -303,3 +315,22 @@ def test_admin_and_staff_cannot_delete(admin_client, staff_client, workspace):
         staff_response = staff_client.delete(detail(workspace.id))
     assert_error(admin_response, 403, "role_required")
     assert_error(staff_response, 403, "role_required")
+
+
+@pytest.mark.django_db
+def test_quiet_hours_round_trip_and_need_both_ends(auth_client, workspace):
+    url = f"/api/v1/workspaces/{workspace.pk}/"
+    response = auth_client.patch(url, {"quiet_hours_start": "22:00", "quiet_hours_end": "07:00"}, format="json")
+    assert response.status_code == 200, response.content
+    assert (response.json()["quiet_hours_start"], response.json()["quiet_hours_end"]) == ("22:00", "07:00")
+
+    half = auth_client.patch(url, {"quiet_hours_end": None}, format="json")
+    assert half.status_code == 400
+    assert list(half.json()["errors"]) == ["quiet_hours_end"]
+    workspace.refresh_from_db()
+    assert workspace.quiet_hours_end is not None
+
+    assert auth_client.patch(url, {"quiet_hours_start": "7am"}, format="json").status_code == 400
+    cleared = auth_client.patch(url, {"quiet_hours_start": None, "quiet_hours_end": None}, format="json")
+    assert cleared.status_code == 200
+    assert cleared.json()["quiet_hours_start"] is None

@@ -1,0 +1,252 @@
+"""``python -m bench``: set up the bench database, seed (or reuse) the data set, run scenarios, print JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import environment
+from bench.environment import log
+
+SCENARIO_NAMES = ("idle_tick", "simulated_day", "delivery_per_message", "delivery_batched", "birthdays_api")
+TARGETS = {
+    "idle_tick": "p95 < 20 ms at full size, and not growing with size",
+    "simulated_day": ">= 2,000 notifications created per second per core",
+    "delivery_per_message": ">= 350 messages/s, 0 duplicates, 0 left pending",
+    "delivery_batched": ">= 3,000 messages/s, 0 duplicates, 0 left pending",
+    "birthdays_api": "p95 < 25 ms with 16 concurrent clients, warm cache",
+}
+
+
+def _int_list(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    size = parser.add_argument_group("data set")
+    size.add_argument("--workspaces", type=int, default=10_000)
+    size.add_argument("--people", type=int, default=1_000_000)
+    size.add_argument(
+        "--members-per-workspace",
+        type=int,
+        default=4,
+        help="members (users with a linked person wanting the email digest) per workspace; part of --people",
+    )
+    size.add_argument("--seed", type=int, default=1, help="random seed of the data set")
+    size.add_argument("--reuse", action="store_true", help="skip seeding if a data set of this size exists")
+    run = parser.add_argument_group("scenarios")
+    run.add_argument("--only", default="", help="comma-separated scenarios: " + ", ".join(SCENARIO_NAMES))
+    run.add_argument("--idle-runs", type=int, default=50)
+    run.add_argument("--no-scale-check", action="store_true", help="skip idle_tick's 1/100-size companion run")
+    run.add_argument("--step-minutes", type=int, default=1, help="simulated_day: minutes between ticks")
+    run.add_argument("--profile", action="store_true", help="simulated_day under cProfile (slower; figures noted)")
+    run.add_argument("--messages", type=int, default=5_000, help="delivery_per_message: notifications per variant")
+    run.add_argument("--batch-messages", type=int, default=20_000, help="delivery_batched: notifications per variant")
+    run.add_argument(
+        "--delivery-mode",
+        choices=("prequeued", "live"),
+        default="prequeued",
+        help="prequeued: backlog queued while the worker's consumer is paused; live: queued while it consumes",
+    )
+    run.add_argument("--prefetch", type=_int_list, default=[1, 4], help="worker prefetch multipliers to try (1,4)")
+    run.add_argument("--batch-sizes", type=_int_list, default=[50, 200], help="batch sizes to try (50,200)")
+    run.add_argument("--api-requests", type=int, default=20_000)
+    run.add_argument("--api-seconds", type=float, default=30.0)
+    run.add_argument("--api-concurrency", type=int, default=16)
+    run.add_argument("--api-workspaces", type=int, default=256, help="workspaces (and members) the clients use")
+    run.add_argument("--api-workers", type=int, default=2, help="gunicorn worker processes")
+    run.add_argument("--api-threads", type=int, default=8, help="gunicorn threads per worker (gthread)")
+    run.add_argument(
+        "--quiet-load",
+        type=float,
+        default=None,
+        help="before each scenario, wait (up to --quiet-wait seconds) for the 1-minute load average to fall to this",
+    )
+    run.add_argument("--quiet-wait", type=float, default=300.0)
+    run.add_argument("--max-scenario-seconds", type=float, default=900.0, help="time budget of the simulated day")
+    where = parser.add_argument_group("services")
+    where.add_argument("--database-url", default=environment.DEFAULT_DATABASE_URL)
+    where.add_argument("--redis-url", default=environment.DEFAULT_REDIS_URL, help="server only; dbs 13 and 12 are used")
+    where.add_argument("--slack-port", type=int, default=18765, help="port of the local fake Slack")
+    where.add_argument(
+        "--logs-dir",
+        default=str(Path(tempfile.gettempdir()) / "bb-bench"),
+        help="child process logs, profiles and a copy of the summary go to a new directory in here",
+    )
+    parser.add_argument("--nested", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    only = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = [name for name in only if name not in SCENARIO_NAMES]
+    if unknown:
+        parser.error(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIO_NAMES)}")
+    args.scenarios = [name for name in SCENARIO_NAMES if not only or name in only]
+    return args
+
+
+def _wait_for_quiet(args: argparse.Namespace) -> float | None:
+    """Waits for other work on the machine to calm down (shared machines); returns the seconds waited."""
+    if args.quiet_load is None:
+        return None
+    started = time.monotonic()
+    while os.getloadavg()[0] > args.quiet_load and time.monotonic() - started < args.quiet_wait:
+        time.sleep(5)
+    waited = round(time.monotonic() - started, 1)
+    if waited:
+        log(f"waited {waited:g}s for the load average to fall to {args.quiet_load:g} (now {environment.loadavg()[0]})")
+    return waited
+
+
+def _raise_on_signal(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _met(value, ok: bool) -> dict:
+    return {"value": value, "met": ok}
+
+
+def evaluate(scenarios: dict) -> dict:
+    """Each target with the figure it is judged on and whether it is met."""
+    targets: dict = {}
+    idle = scenarios.get("idle_tick")
+    if idle and "p95_ms" in idle:
+        small = idle.get("at_1_100_size") or {}
+        growing = small.get("median_ms") is not None and idle["median_ms"] > 2 * small["median_ms"] + 1
+        targets["idle_tick"] = {
+            "target": TARGETS["idle_tick"],
+            "p95_ms_full": idle["p95_ms"],
+            "p95_ms_1_100": small.get("p95_ms"),
+            "met": idle["p95_ms"] < 20 and not growing,
+        }
+    day = scenarios.get("simulated_day")
+    if day and "notifications_per_cpu_second" in day:
+        value = day["notifications_per_cpu_second"]
+        targets["simulated_day"] = {"target": TARGETS["simulated_day"], **_met(value, (value or 0) >= 2_000)}
+    for name, floor in (("delivery_per_message", 350), ("delivery_batched", 3_000)):
+        delivery = scenarios.get(name)
+        if delivery and delivery.get("variants"):
+            judged = []
+            for variant in delivery["variants"]:
+                ok = (
+                    (variant.get("messages_per_second") or 0) >= floor
+                    and variant["duplicates"] == 0
+                    and variant["left_pending"] == 0
+                    and variant["missing_at_slack"] == 0
+                )
+                rate = variant.get("messages_per_second")
+                judged.append({"variant": variant["label"], "messages_per_second": rate, "met": ok})
+            targets[name] = {"target": TARGETS[name], "variants": judged, "met": any(v["met"] for v in judged)}
+    api = scenarios.get("birthdays_api")
+    if api and "latency_ms" in api:
+        p95 = api["latency_ms"]["p95"]
+        errors = sum(count for status, count in api["statuses"].items() if status != "200")
+        ok = p95 is not None and p95 < 25 and not errors
+        targets["birthdays_api"] = {"target": TARGETS["birthdays_api"], **_met(p95, ok)}
+    return targets
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    started_at = datetime.now(tz=UTC)
+    environment.check_database_url(args.database_url)
+    if not args.nested and not environment.port_is_free(args.slack_port):
+        raise SystemExit(f"port {args.slack_port} is taken: pass --slack-port with a free one")
+    env = environment.configure(database_url=args.database_url, redis_url=args.redis_url, slack_port=args.slack_port)
+    created = environment.create_database(args.database_url)
+    log(("created" if created else "using") + f" database {environment.database_name(args.database_url)}")
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from bench import seed as seeding
+    from bench.context import Context
+    from bench.procs import stop_all
+    from bench.scenarios import SCENARIOS
+
+    call_command("migrate", verbosity=0, interactive=False)
+    if not args.nested:
+        environment.flush_redis(args.redis_url)
+    size = seeding.Size(
+        workspaces=args.workspaces, people=args.people, members=args.members_per_workspace, seed=args.seed
+    )
+    dataset = seeding.existing(size) if args.reuse else None
+    if dataset is not None:
+        log(f"reusing the data set seeded at {dataset['seeded_at']}")
+        dataset["seeded"] = False
+        if dataset["slack_port"] != args.slack_port:
+            repointed = seeding.repoint_slack(old_port=dataset["slack_port"], new_port=args.slack_port)
+            log(f"webhook URLs of {repointed} channels moved to port {args.slack_port}")
+    else:
+        # A fresh database: migrations still being written elsewhere may have changed since.
+        from django.db import connection
+
+        connection.close()
+        started_migrate = time.perf_counter()
+        environment.recreate_database(args.database_url)
+        call_command("migrate", verbosity=0, interactive=False)
+        log(f"database recreated and migrated in {time.perf_counter() - started_migrate:.1f}s")
+        log(f"seeding {args.workspaces} workspaces, {args.people} people")
+        dataset = seeding.seed(size, slack_port=args.slack_port)
+
+    stamp = started_at.strftime("%Y%m%dT%H%M%S")
+    workdir = Path(args.logs_dir) / f"{stamp}-{os.getpid()}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    ctx = Context(args=args, env=env, workdir=workdir, dataset=dataset)
+    summary: dict = {
+        "bench": {
+            "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "started_at": started_at.isoformat(timespec="seconds"),
+            "database": environment.database_name(args.database_url),
+            "logs": str(workdir),
+        },
+        "machine": environment.machine(redis_url=args.redis_url),
+        "dataset": {
+            "workspaces": args.workspaces,
+            "people": args.people,
+            **{key: value for key, value in dataset.items() if key != "slack_port"},
+        },
+        "scenarios": {},
+    }
+
+    previous = {sig: signal.signal(sig, _raise_on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        for name in args.scenarios:
+            waited = _wait_for_quiet(args)
+            log(f"scenario {name}")
+            before = environment.loadavg()
+            scenario_started = time.perf_counter()
+            try:
+                result = SCENARIOS[name](ctx)
+            except Exception as exc:
+                traceback.print_exc(file=sys.stderr)
+                result = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
+            result["scenario_seconds"] = round(time.perf_counter() - scenario_started, 1)
+            if waited is not None:
+                result["waited_for_quiet_seconds"] = waited
+            result["loadavg_before"] = before
+            result["loadavg_after"] = environment.loadavg()
+            summary["scenarios"][name] = result
+    finally:
+        stop_all()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    summary["targets"] = evaluate(summary["scenarios"])
+    summary["machine"]["loadavg_at_end"] = environment.loadavg()
+    summary["bench"]["finished_at"] = datetime.now(tz=UTC).isoformat(timespec="seconds")
+    summary["bench"]["total_seconds"] = round(time.perf_counter() - started, 1)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    print(json.dumps(summary, indent=2, default=str))
+    return 0

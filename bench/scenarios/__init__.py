@@ -1,0 +1,13 @@
+"""The scenarios, by name, in the order a full run takes them."""
+
+from bench.scenarios.api import birthdays_api
+from bench.scenarios.delivery import delivery_batched, delivery_per_message
+from bench.scenarios.tick import idle_tick, simulated_day
+
+SCENARIOS = {
+    "idle_tick": idle_tick,
+    "simulated_day": simulated_day,
+    "delivery_per_message": delivery_per_message,
+    "delivery_batched": delivery_batched,
+    "birthdays_api": birthdays_api,
+}

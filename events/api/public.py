@@ -1,0 +1,130 @@
+"""Public token URLs: personal RSVP links and iCalendar feeds. No account, no JWT: the token is the key.
+
+Tokens are 256-bit (``secrets.token_urlsafe(32)``) and stored only as SHA-256, so they
+cannot be guessed or read back; each opens exactly one thing (one attendee's answer, one
+feed). Both are throttled per client IP (``rsvp`` and ``calendar`` rates).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.http import HttpResponse
+from django.utils import timezone as dj_timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, permissions
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from events import ical, selectors, services
+from events.api.serializers import RsvpAnswerSerializer, RsvpSerializer
+
+DEFAULT_RATES = {"rsvp": "30/min", "calendar": "60/min"}
+
+TOKEN = OpenApiParameter("token", OpenApiTypes.STR, OpenApiParameter.PATH, description="The secret token.")
+GONE = OpenApiResponse(
+    response=OpenApiTypes.OBJECT,
+    description="`event_cancelled`: the event was cancelled; `event_over`: it is over. Nothing is written.",
+)
+
+
+class _PublicRateThrottle(AnonRateThrottle):
+    """Per client IP; the rate is ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope]`` if set, else a default."""
+
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope) or DEFAULT_RATES[self.scope]
+
+
+class RsvpRateThrottle(_PublicRateThrottle):
+    scope = "rsvp"
+
+
+class CalendarRateThrottle(_PublicRateThrottle):
+    scope = "calendar"
+
+
+class _IgnoreAccept(BaseContentNegotiation):
+    """Calendar clients send all sorts of ``Accept`` headers; the feed is text/calendar, errors JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class RsvpView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [RsvpRateThrottle]
+
+    @extend_schema(
+        tags=["rsvp"],
+        summary="Open a personal RSVP link",
+        description="**Permissions:** public — the token from the invitation is the key (no account needed). "
+        "Shows the event, whom the link is for and their current answer. Unknown token: 404; cancelled or "
+        "finished event: 410. Throttled per IP.",
+        parameters=[TOKEN],
+        responses={200: RsvpSerializer, 410: GONE},
+    )
+    def get(self, request, token: str):
+        attendee = services.rsvp_lookup(token=token)
+        return Response(RsvpSerializer(attendee).data)
+
+    @extend_schema(
+        tags=["rsvp"],
+        summary="Answer an invitation",
+        description="**Permissions:** public — the token from the invitation is the key (no account needed). "
+        "`answer` is `yes`, `no` or `maybe`, with an optional `note`; answering again changes the answer. "
+        "Unknown token: 404; cancelled or finished event: 410 and nothing is written. Throttled per IP.",
+        parameters=[TOKEN],
+        request=RsvpAnswerSerializer,
+        responses={200: RsvpSerializer, 410: GONE},
+    )
+    def post(self, request, token: str):
+        services.rsvp_lookup(token=token)  # an unknown or closed link says so before the body is judged
+        payload = RsvpAnswerSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        attendee = services.rsvp_answer(
+            token=token, answer=payload.validated_data["answer"], note=payload.validated_data.get("note")
+        )
+        return Response(RsvpSerializer(attendee).data)
+
+
+class CalendarFeedIcsView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [CalendarRateThrottle]
+    content_negotiation_class = _IgnoreAccept
+
+    @extend_schema(
+        tags=["calendar feeds"],
+        summary="Read an iCalendar feed",
+        description="**Permissions:** public — the secret token in the URL is the key (calendar apps subscribe "
+        "without an account). An RFC 5545 calendar of the feed's events, birthdays and work anniversaries. A "
+        "revoked or unknown token (or a member feed whose member left) is 404. Supports `If-None-Match`. "
+        "Throttled per IP.",
+        parameters=[TOKEN],
+        responses={
+            (200, "text/calendar"): OpenApiTypes.STR,
+            304: OpenApiResponse(description="Not modified since the `ETag` sent in `If-None-Match`."),
+        },
+    )
+    def get(self, request, token: str):
+        feed = selectors.calendar_feed_for_token(token=token)
+        if feed is None:
+            raise exceptions.NotFound()
+        body = ical.calendar_feed_ics(feed=feed, now=dj_timezone.now())
+        etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        if request.headers.get("If-None-Match") == etag:
+            response = HttpResponse(status=304)
+        else:
+            response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+            response["Content-Disposition"] = 'inline; filename="birthdaybuddy.ics"'
+        response["ETag"] = etag
+        response["Cache-Control"] = "private, max-age=300"
+        return response

@@ -1,0 +1,286 @@
+"""Event JSON (one shape in and out), attendees, RSVP answers and calendar feeds.
+
+Input is checked for shape and type here (strictly: a number where text belongs is a 400);
+the business rules (end after start, RRULE, host, attendees, conflicts) live in
+``events.services``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from events import selectors
+from events.models import Attendee, CalendarFeed, Event, EventKind, EventStatus, Rsvp
+from workspaces.api.serializers import StrictCharField
+from workspaces.models import ADMIN_ROLES
+
+DATETIME_INPUT_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """Only JSON ``true``/``false``: ``"yes"`` or ``1`` are client bugs, not booleans."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID as text only (DRF would also take an integer)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class StrictDateField(serializers.DateField):
+    default_error_messages = {"invalid": "Enter a date as YYYY-MM-DD."}
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", input_formats=["%Y-%m-%d"], **kwargs)
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or len(value) != len("YYYY-MM-DD"):
+            self.fail("invalid")
+        return super().to_internal_value(value)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "date-time",
+        "example": "2026-11-30T09:00:00Z",
+        "description": "ISO 8601. Input with an offset (`Z`, `+01:00`) or without one, meaning the "
+        "workspace's time zone. Output in UTC.",
+    }
+)
+class EventDateTimeField(serializers.Field):
+    """An instant: with an offset as given, or naive (wall-clock time in the workspace's zone; the service converts)."""
+
+    default_error_messages = {
+        "invalid": "Enter an ISO 8601 date-time such as 2026-11-30T09:00:00+01:00 "
+        "(without an offset it is read in the workspace's time zone)."
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or len(data) > 40 or not DATETIME_INPUT_RE.match(data.strip()):
+            self.fail("invalid")
+        try:
+            value = parse_datetime(data.strip())
+        except (ValueError, OverflowError):
+            value = None
+        if value is None:
+            self.fail("invalid")
+        return value
+
+    def to_representation(self, value):
+        return iso_utc(value)
+
+
+class RsvpCountsSerializer(serializers.Serializer):
+    yes = serializers.IntegerField()
+    no = serializers.IntegerField()
+    maybe = serializers.IntegerField()
+    pending = serializers.IntegerField()
+
+
+class OccurrenceSerializer(serializers.Serializer):
+    """One occurrence inside the requested window."""
+
+    starts_at = EventDateTimeField(allow_null=True, help_text="Timed events: the start (UTC).")
+    ends_at = EventDateTimeField(allow_null=True, help_text="Timed events: the end (UTC), or null.")
+    date = StrictDateField(allow_null=True, help_text="All-day events: the local date.")
+
+
+class EventSerializer(serializers.Serializer):
+    """An event. ``host`` is a member's user id; ``attendees`` are person ids of this workspace."""
+
+    id = serializers.UUIDField(read_only=True)
+    title = StrictCharField(max_length=200)
+    kind = serializers.ChoiceField(choices=EventKind.choices, required=False, help_text="Default `custom`.")
+    starts_at = EventDateTimeField(required=False, allow_null=True, help_text="Timed events: the start.")
+    ends_at = EventDateTimeField(
+        required=False, allow_null=True, help_text="Timed events: the end (after the start); required for appointments."
+    )
+    all_day = StrictBooleanField(
+        required=False,
+        help_text="All-day events have a `date` and no start/end. Inferred from which of `date`/`starts_at` is given.",
+    )
+    date = StrictDateField(required=False, allow_null=True, help_text="All-day events: the local date.")
+    rrule = StrictCharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=500,
+        help_text="RFC 5545 RRULE repeating the event from its start (which must be the rule's first "
+        "occurrence), e.g. `FREQ=WEEKLY;BYDAY=MO`; at most daily; unbounded rules are allowed. Null: once.",
+    )
+    location = StrictCharField(required=False, allow_blank=True, max_length=300)
+    notes = StrictCharField(required=False, allow_blank=True, max_length=5000)
+    host = StrictUUIDField(
+        source="host_id",
+        required=False,
+        allow_null=True,
+        help_text="The hosting member's user id; required for appointments.",
+    )
+    attendees = serializers.ListField(
+        source="attendee_ids",
+        child=StrictUUIDField(),
+        required=False,
+        max_length=1000,
+        help_text="Person ids of this workspace; appointments need at least one.",
+    )
+    status = serializers.ChoiceField(choices=EventStatus.choices, read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    rsvp_counts = serializers.SerializerMethodField(
+        help_text="Answers so far; shown to workspace owners/admins and the host, null for others."
+    )
+    occurrences = serializers.SerializerMethodField(
+        help_text="With `from`/`to`: this event's occurrences inside that window (recurring events expanded); "
+        "otherwise null."
+    )
+
+    def to_representation(self, instance: Event) -> dict:
+        instance.attendee_ids = [attendance.person_id for attendance in instance.attendances.all()]
+        data = super().to_representation(instance)
+        data["rrule"] = instance.rrule or None
+        return data
+
+    @extend_schema_field(RsvpCountsSerializer(allow_null=True))
+    def get_rsvp_counts(self, instance: Event) -> dict | None:
+        user = getattr(self.context.get("request"), "user", None)
+        role = self.context.get("workspace_role")
+        if role in ADMIN_ROLES or (instance.host_id and instance.host_id == getattr(user, "pk", None)):
+            return selectors.rsvp_counts(instance)
+        return None
+
+    @extend_schema_field(OccurrenceSerializer(many=True, allow_null=True))
+    def get_occurrences(self, instance: Event) -> list | None:
+        spans = getattr(instance, "window_occurrences", None)
+        if spans is None:
+            return None
+        return OccurrenceSerializer([span.as_dict() for span in spans], many=True).data
+
+    def service_data(self) -> dict:
+        """The validated fields, named as ``events.services`` takes them."""
+        data = dict(self.validated_data)
+        if "host_id" in data:
+            data["host"] = data.pop("host_id")
+        if "attendee_ids" in data:
+            data["attendees"] = data.pop("attendee_ids")
+        if "rrule" in data and data["rrule"] is None:
+            data["rrule"] = ""
+        return data
+
+
+class AttendeeSerializer(serializers.ModelSerializer):
+    """An invited person and their answer."""
+
+    person = serializers.UUIDField(source="person_id", read_only=True)
+    name = serializers.CharField(source="person.name", read_only=True)
+    # Plain text in the schema: the enum is documented once, on the RSVP link's answer.
+    answer = serializers.CharField(read_only=True, help_text="`pending`, `yes`, `no` or `maybe`.")
+
+    class Meta:
+        model = Attendee
+        fields = ("id", "person", "name", "answer", "note", "invited_at", "responded_at")
+        read_only_fields = fields
+
+
+class RsvpEventSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    # Plain text in the schema: the enums are documented once, on the Event.
+    kind = serializers.CharField(help_text="`deadline`, `appointment`, `gathering` or `custom`.")
+    starts_at = EventDateTimeField(allow_null=True)
+    ends_at = EventDateTimeField(allow_null=True)
+    all_day = serializers.BooleanField()
+    date = serializers.DateField(allow_null=True)
+    rrule = serializers.CharField(allow_null=True)
+    location = serializers.CharField()
+    notes = serializers.CharField()
+    timezone = serializers.CharField(help_text="The organising workspace's time zone.")
+    organiser = serializers.CharField(help_text="The organising workspace's name.")
+    status = serializers.CharField(help_text="`active` or `cancelled`.")
+
+
+class RsvpSerializer(serializers.Serializer):
+    """What an RSVP link shows: the event, whom the link is for, and their current answer."""
+
+    event = RsvpEventSerializer()
+    name = serializers.CharField(help_text="The invited person's name.")
+    answer = serializers.ChoiceField(choices=Rsvp.choices)
+    note = serializers.CharField()
+    responded_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, attendee: Attendee) -> dict:
+        event = attendee.event
+        return {
+            "event": {
+                "id": str(event.id),
+                "title": event.title,
+                "kind": event.kind,
+                "starts_at": iso_utc(event.starts_at),
+                "ends_at": iso_utc(event.ends_at),
+                "all_day": event.all_day,
+                "date": event.date.isoformat() if event.date else None,
+                "rrule": event.rrule or None,
+                "location": event.location,
+                "notes": event.notes,
+                "timezone": event.workspace.timezone,
+                "organiser": event.workspace.name,
+                "status": event.status,
+            },
+            "name": attendee.person.name,
+            "answer": attendee.answer,
+            "note": attendee.note,
+            "responded_at": iso_utc(attendee.responded_at),
+        }
+
+
+class RsvpAnswerSerializer(serializers.Serializer):
+    answer = serializers.ChoiceField(choices=[(Rsvp.YES, "Yes"), (Rsvp.NO, "No"), (Rsvp.MAYBE, "Maybe")])
+    note = StrictCharField(required=False, allow_blank=True, max_length=500)
+
+
+class CalendarFeedSerializer(serializers.ModelSerializer):
+    """A calendar feed. ``url`` (with the secret token) is returned once, when the feed is created."""
+
+    scope = serializers.ChoiceField(choices=[("member", "member"), ("workspace", "workspace")], read_only=True)
+    user = serializers.UUIDField(source="user_id", read_only=True, allow_null=True)
+    url = serializers.SerializerMethodField(help_text="The subscription URL: only in the response that creates it.")
+    url_hint = serializers.SerializerMethodField(help_text="The URL with the token masked, to tell feeds apart.")
+
+    class Meta:
+        model = CalendarFeed
+        fields = ("id", "scope", "user", "url", "url_hint", "created_at", "revoked_at")
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, feed: CalendarFeed) -> str | None:
+        return self.context.get("feed_urls", {}).get(feed.pk)
+
+    def get_url_hint(self, feed: CalendarFeed) -> str:
+        return f"…/calendar/{feed.token_hint}….ics"
+
+
+class CalendarFeedCreateSerializer(serializers.Serializer):
+    scope = serializers.ChoiceField(
+        choices=[("member", "member"), ("workspace", "workspace")],
+        default="member",
+        help_text="`member`: your own feed (events you host or attend); `workspace`: every event (owners/admins).",
+    )

@@ -1,0 +1,266 @@
+"""Events and calendar feeds of a workspace. Every view inherits ``WorkspaceScopedMixin``; writes call services."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from django.db.models import DateTimeField, Prefetch
+from django.db.models.functions import Cast, Coalesce
+from django.urls import reverse
+from django.utils import timezone as dj_timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from birthdaybuddy.errors import PermissionDeniedError
+from events import selectors, services
+from events.api.filters import EventFilterSet
+from events.api.serializers import (
+    AttendeeSerializer,
+    CalendarFeedCreateSerializer,
+    CalendarFeedSerializer,
+    EventSerializer,
+)
+from events.api.window import parse_window
+from events.models import Attendee, CalendarFeed, Event, EventStatus
+from events.selectors import MAX_WINDOW_DAYS
+from workspaces.api.mixins import WorkspaceScopedMixin
+from workspaces.api.schema import CONFLICT, NO_CONTENT, WORKSPACE_ID
+from workspaces.models import Role
+
+ALL_ROLES = frozenset(Role.values)
+NO_PUT = ("get", "post", "patch", "delete", "head", "options")
+
+ANY_MEMBER = "**Permissions:** any member of the workspace (staff: any workspace)."
+WRITERS = "**Permissions:** workspace owners and admins (and staff)."
+EDITORS = (
+    "**Permissions:** workspace owners and admins (and staff); a member may also change or cancel an event "
+    "they host (but not hand it to another host)."
+)
+ORGANISERS = "**Permissions:** workspace owners and admins (and staff), and the event's host."
+
+HOST_CONFLICT = OpenApiResponse(
+    response=OpenApiTypes.OBJECT,
+    description="`host_conflict`: the host already has an active appointment at that time. `conflict` is that "
+    "event (Event JSON) and `conflict_occurrence` its overlapping occurrence; `event_cancelled`: a cancelled "
+    "event cannot change.",
+)
+WINDOW_PARAMETERS = [
+    OpenApiParameter(
+        "from",
+        OpenApiTypes.STR,
+        description="Calendar mode: window start, a date (`YYYY-MM-DD`, local day) or an ISO 8601 date-time "
+        "(with an offset, or naive = the workspace's zone). Default: now.",
+    ),
+    OpenApiParameter(
+        "to",
+        OpenApiTypes.STR,
+        description="Calendar mode: window end (a date is included; a date-time is exclusive). Default: 31 days "
+        f"after `from`; at most {MAX_WINDOW_DAYS} days after it.",
+    ),
+]
+
+EVENT_RULES = (
+    "Times: `starts_at`/`ends_at` with an offset, or without one meaning the workspace's time zone; an all-day "
+    "event has a `date` instead. The end must be after the start. `rrule` (RFC 5545, e.g. `FREQ=WEEKLY;BYDAY=MO`) "
+    "repeats the event in the workspace's wall-clock time; its start must be the rule's first occurrence; at "
+    "most daily; unbounded rules are allowed. `host` must be a member; `attendees` people of this workspace. "
+    "Appointments are timed with an end, a host and at least one attendee, and the host may not have another "
+    "active appointment overlapping it (409 `host_conflict`; recurring appointments are checked over the next "
+    "12 months). Gathering attendees are sent an invitation with a personal RSVP link."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List events (or a calendar)",
+        description=f"{ANY_MEMBER}\n\nFilter by `kind`, `status`, `host` (a member's user id) and `attendee` "
+        "(a person id); search `title`/`location`; order by `starts_at`, `date`, `created_at` or `title` "
+        "(default: by start, all-day events by their date).\n\n"
+        "**Calendar mode** (`from` and/or `to`, e.g. `?host=<user id>&from=2026-03-01&to=2026-03-31` for a "
+        "member's calendar): only events with an occurrence in the window, each with `occurrences` listing them "
+        "(recurring events expanded in the workspace's zone, DST-aware), ordered by first occurrence; only "
+        "active events unless `status` is given. Outside calendar mode `occurrences` is null.",
+        parameters=WINDOW_PARAMETERS,
+    ),
+    retrieve=extend_schema(
+        summary="Get an event",
+        description=f"{ANY_MEMBER} `rsvp_counts` is shown to owners/admins and the host.",
+    ),
+    create=extend_schema(
+        summary="Create an event",
+        description=f"{WRITERS}\n\n{EVENT_RULES}",
+        responses={201: EventSerializer, 409: HOST_CONFLICT},
+    ),
+    partial_update=extend_schema(
+        summary="Change an event",
+        description=f"{EDITORS}\n\nThe same rules as on create. Changing a gathering's time or place re-notifies "
+        "attendees who answered yes or maybe; new attendees of a gathering are invited. A cancelled event "
+        "cannot change (409 `event_cancelled`).",
+        responses={200: EventSerializer, 409: HOST_CONFLICT},
+    ),
+    destroy=extend_schema(
+        summary="Cancel an event",
+        description=f"{EDITORS}\n\nCancels the event: it stays (with `status` `cancelled`) for history, its "
+        "RSVP links answer 410 `event_cancelled`, its reminders stop, and attendees of a gathering who had "
+        "not declined are told. Cancelling twice is harmless.",
+        responses={204: NO_CONTENT},
+    ),
+    attendees=extend_schema(
+        summary="List an event's attendees and their answers",
+        description=f"{ORGANISERS} Members who do not host the event get 403.",
+        responses={200: AttendeeSerializer(many=True)},
+    ),
+)
+@extend_schema(tags=["events"], parameters=[WORKSPACE_ID])
+class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
+    queryset = Event.objects.all()
+    serializer_class = EventSerializer
+    filterset_class = EventFilterSet
+    lookup_value_converter = "uuid"
+    http_method_names = NO_PUT
+    search_fields = ("title", "location")
+    ordering_fields = ("starts_at", "date", "created_at", "title")
+    # The view's own default order (by start or date) is set in get_scoped_queryset.
+    ordering = None
+    # Hosts who are plain members may change and cancel their own events (checked per object).
+    action_roles = {"partial_update": ALL_ROLES, "destroy": ALL_ROLES, "attendees": ALL_ROLES}
+
+    def get_scoped_queryset(self):
+        attendances = Prefetch("attendances", queryset=Attendee.objects.only("id", "event_id", "person_id"))
+        return (
+            Event.objects.with_rsvp_counts()
+            .prefetch_related(attendances)
+            .annotate(sort_at=Coalesce("starts_at", Cast("date", DateTimeField())))
+            .order_by("sort_at", "id")
+        )
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        window = parse_window(request.query_params, tz=ZoneInfo(self.workspace.timezone), now=dj_timezone.now())
+        if window is None:
+            return super().list(request, *args, **kwargs)
+        if "status" not in request.query_params:
+            queryset = queryset.filter(status=EventStatus.ACTIVE)
+        start, end = window
+        events = selectors.event_list_in_window(queryset=queryset, workspace=self.workspace, start=start, end=end)
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def _fresh(self, event: Event) -> Event:
+        return self.get_queryset().get(pk=event.pk)
+
+    def _conflict_body(self, exc: services.HostConflict) -> None:
+        other = self.get_queryset().filter(pk=exc.event.pk).first() or exc.event
+        exc.extra = {"conflict": self.get_serializer(other).data, **exc.extra}
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            event = services.event_create(
+                workspace=self.workspace, created_by=request.user, data=serializer.service_data()
+            )
+        except services.HostConflict as exc:
+            self._conflict_body(exc)
+            raise
+        return Response(self.get_serializer(self._fresh(event)).data, status=status.HTTP_201_CREATED)
+
+    def _require_editor(self, event: Event) -> None:
+        if not services.event_may_edit(event=event, user=self.request.user, role=self.role):
+            raise PermissionDeniedError(
+                "Only a workspace owner or admin, or the event's host, can change this event.", code="role_required"
+            )
+
+    def partial_update(self, request, *args, **kwargs):
+        event = self.get_object()
+        self._require_editor(event)
+        serializer = self.get_serializer(event, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.service_data()
+        if not self.is_workspace_admin and "host" in data and data["host"] != request.user.pk:
+            raise PermissionDeniedError(
+                "Only a workspace owner or admin can hand an event to another host.", code="role_required"
+            )
+        try:
+            event = services.event_update(event=event, data=data)
+        except services.HostConflict as exc:
+            self._conflict_body(exc)
+            raise
+        return Response(self.get_serializer(self._fresh(event)).data)
+
+    def perform_destroy(self, instance):
+        self._require_editor(instance)
+        services.event_cancel(event=instance)
+
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def attendees(self, request, *args, **kwargs):
+        event = self.get_object()
+        if not services.event_may_edit(event=event, user=request.user, role=self.role):
+            raise PermissionDeniedError(
+                "Only a workspace owner or admin, or the event's host, can see the answers.", code="role_required"
+            )
+        rows = Attendee.objects.filter(event=event).select_related("person").order_by("person__name", "id")
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(AttendeeSerializer(page, many=True).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List calendar feeds",
+        description="**Permissions:** any member of the workspace: members see their own feeds, owners/admins "
+        "every feed of the workspace. Tokens are never shown again (`url_hint` masks them).",
+    ),
+    retrieve=extend_schema(summary="Get a calendar feed", description="**Permissions:** as for the list."),
+    create=extend_schema(
+        summary="Create a calendar feed (.ics subscription URL)",
+        description="**Permissions:** any member for `scope` `member` (their own feed: events they host or attend, "
+        "plus the workspace's birthdays and anniversaries); owners/admins for `scope` `workspace` (every active "
+        "event, birthdays, anniversaries). The response carries the secret `url` **once**; anyone with it can "
+        "read the feed until it is revoked. Birth years appear only for people who show their age. At most "
+        f"{services.MAX_LIVE_FEEDS_PER_USER} live feeds per member (or for the workspace): 409 `too_many_feeds`.",
+        request=CalendarFeedCreateSerializer,
+        responses={201: CalendarFeedSerializer, 409: CONFLICT},
+    ),
+    destroy=extend_schema(
+        summary="Revoke a calendar feed",
+        description="**Permissions:** the feed's owner or a workspace owner/admin. The URL answers 404 from then "
+        "on; revoking twice is harmless.",
+        responses={204: NO_CONTENT},
+    ),
+)
+@extend_schema(tags=["calendar feeds"], parameters=[WORKSPACE_ID])
+class CalendarFeedViewSet(
+    WorkspaceScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = CalendarFeed.objects.all()
+    serializer_class = CalendarFeedSerializer
+    lookup_value_converter = "uuid"
+    filter_backends: list = []
+    action_roles = {"create": ALL_ROLES, "destroy": ALL_ROLES}
+
+    def get_scoped_queryset(self):
+        feeds = CalendarFeed.objects.order_by("-created_at", "id")
+        if getattr(self, "swagger_fake_view", False) or self.is_workspace_admin:
+            return feeds
+        return feeds.filter(user=self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        payload = CalendarFeedCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        feed, token = services.calendar_feed_create(
+            workspace=self.workspace, scope=payload.validated_data["scope"], actor=request.user
+        )
+        url = request.build_absolute_uri(reverse("calendar-feed-ics", kwargs={"token": token}))
+        context = {**self.get_serializer_context(), "feed_urls": {feed.pk: url}}
+        return Response(CalendarFeedSerializer(feed, context=context).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        services.calendar_feed_revoke(feed=instance, actor=self.request.user, role=self.role)

@@ -1,0 +1,175 @@
+"""iCalendar (RFC 5545) feeds, built with the ``icalendar`` library.
+
+- Events: one VEVENT each (UID ``<id>@birthdaybuddy``, SEQUENCE bumped by every move).
+  All-day events are DATE values; one-off timed events are UTC. A recurring timed event
+  keeps ``DTSTART;TZID=<workspace zone>`` (with its VTIMEZONE) and a ``DURATION``, so
+  calendar clients expand the RRULE in the same wall-clock time as this service does
+  across DST; ``UNTIL`` is written in UTC (DATE for all-day events), as RFC 5545 requires.
+- Birthdays and work anniversaries: yearly all-day VEVENTs. Feb 29 follows the workspace's
+  leap-day policy with a rule that is exact in every year: ``BYMONTH=2;BYMONTHDAY=-1``
+  (the last day of February: Feb 29, else Feb 28) or ``BYYEARDAY=60`` (Feb 29, else Mar 1).
+- Privacy: a birth year (or anything that reveals it: the DTSTART year, an age) appears
+  only for people who show their age; otherwise the series starts in the year 2000.
+"""
+
+from __future__ import annotations
+
+import calendar as pycalendar
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, vRecur
+from icalendar import Event as VEvent
+
+from events import selectors
+from events.models import CalendarFeed, Event
+from scheduling.recurrence import local_to_utc, utc_to_local
+from workspaces.models import LeapDayPolicy, Person
+
+PRODID = "-//BirthdayBuddy//Calendar feed 1.0//EN"
+UID_DOMAIN = "birthdaybuddy"
+HIDDEN_YEAR = 2000  # a leap year, so Feb 29 exists
+REFRESH_INTERVAL = timedelta(hours=1)
+TIMEZONE_YEARS_AHEAD = 20
+
+
+def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
+    """The feed's calendar as RFC 5545 text."""
+    workspace = feed.workspace
+    tz = ZoneInfo(workspace.timezone)
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    name = workspace.name if feed.user_id is None else f"{workspace.name} — {feed.user.get_full_name()}"
+    cal.add("x-wr-calname", name)
+    cal.add("x-wr-timezone", workspace.timezone)
+    cal.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", "PT1H")
+    zoned_from = now.date()
+    for event in selectors.calendar_feed_events(feed=feed):
+        cal.add_component(_event_component(event, tz=tz, now=now))
+        if event.rrule and not event.all_day:
+            zoned_from = min(zoned_from, utc_to_local(event.starts_at, tz).date())
+    policy = workspace.leap_day_policy
+    for person in selectors.calendar_feed_people(feed=feed):
+        if person.birth_month and person.birth_day:
+            cal.add_component(_birthday_component(person, policy=policy, now=now))
+        if person.joined_on:
+            cal.add_component(_anniversary_component(person, policy=policy, now=now))
+    # VTIMEZONE for the TZID of recurring timed events, with its transitions from the earliest
+    # such event until TIMEZONE_YEARS_AHEAD from now (clients extend the last rule after that).
+    cal.add_missing_timezones(
+        first_date=zoned_from - timedelta(days=1), last_date=date(now.year + TIMEZONE_YEARS_AHEAD, 1, 1)
+    )
+    return cal.to_ical()
+
+
+def _stamp(value: datetime | None, now: datetime) -> datetime:
+    return (value or now).astimezone(UTC).replace(microsecond=0)
+
+
+def _event_component(event: Event, *, tz: ZoneInfo, now: datetime) -> VEvent:
+    component = VEvent()
+    component.add("uid", f"{event.id}@{UID_DOMAIN}")
+    component.add("dtstamp", _stamp(event.updated_at, now))
+    component.add("created", _stamp(event.created_at, now))
+    component.add("last-modified", _stamp(event.updated_at, now))
+    component.add("sequence", event.sequence)
+    component.add("summary", event.title)
+    component.add("status", "CONFIRMED")
+    component.add("categories", [event.kind.upper()])
+    if event.location:
+        component.add("location", event.location)
+    if event.notes:
+        component.add("description", event.notes)
+    if event.all_day:
+        component.add("dtstart", event.date)
+        component.add("dtend", event.date + timedelta(days=1))
+        component.add("transp", "TRANSPARENT")
+    elif event.rrule:
+        component.add("dtstart", utc_to_local(event.starts_at, tz).replace(tzinfo=tz))
+        if event.ends_at:
+            component.add("duration", event.ends_at - event.starts_at)
+    else:
+        component.add("dtstart", event.starts_at.astimezone(UTC))
+        if event.ends_at:
+            component.add("dtend", event.ends_at.astimezone(UTC))
+    if event.rrule:
+        component.add("rrule", _recurrence(event.rrule, all_day=event.all_day, tz=tz))
+    return component
+
+
+def _recurrence(text: str, *, all_day: bool, tz: ZoneInfo) -> vRecur:
+    """The stored rule with ``UNTIL`` as RFC 5545 wants it next to our DTSTART (stored UNTIL is local)."""
+    rule = vRecur.from_ical(text)
+    until = rule.get("UNTIL")
+    if until:
+        value = until[0]
+        if all_day:
+            value = value.date() if isinstance(value, datetime) else value
+        else:
+            if not isinstance(value, datetime):
+                value = datetime.combine(value, time(23, 59, 59))
+            value = value.astimezone(UTC) if value.tzinfo else local_to_utc(value, tz)
+        rule["UNTIL"] = [value]
+    return rule
+
+
+def _yearly_rule(month: int, day: int, policy: str) -> vRecur:
+    if (month, day) != (2, 29):
+        return vRecur({"FREQ": "YEARLY"})
+    if policy == LeapDayPolicy.MAR1:
+        return vRecur({"FREQ": "YEARLY", "BYYEARDAY": [60]})
+    return vRecur({"FREQ": "YEARLY", "BYMONTH": [2], "BYMONTHDAY": [-1]})
+
+
+def _first_date(year: int, month: int, day: int, policy: str) -> date:
+    if (month, day) == (2, 29) and not pycalendar.isleap(year):
+        return date(year, 3, 1) if policy == LeapDayPolicy.MAR1 else date(year, 2, 28)
+    return date(year, month, day)
+
+
+def _all_day_yearly(*, uid: str, summary: str, start: date, rule: vRecur, stamp: datetime, category: str) -> VEvent:
+    component = VEvent()
+    component.add("uid", uid)
+    component.add("dtstamp", stamp)
+    component.add("summary", summary)
+    component.add("dtstart", start)
+    component.add("dtend", start + timedelta(days=1))
+    component.add("rrule", rule)
+    component.add("transp", "TRANSPARENT")
+    component.add("categories", [category])
+    return component
+
+
+def _birthday_component(person: Person, *, policy: str, now: datetime) -> VEvent:
+    month, day = person.birth_month, person.birth_day
+    year_shown = bool(person.show_age and person.birth_year)
+    start = _first_date(person.birth_year if year_shown else HIDDEN_YEAR, month, day, policy)
+    component = _all_day_yearly(
+        uid=f"birthday-{person.id}@{UID_DOMAIN}",
+        summary=f"🎂 Birthday: {person.name}",
+        start=start,
+        rule=_yearly_rule(month, day, policy),
+        stamp=_stamp(person.updated_at, now),
+        category="BIRTHDAY",
+    )
+    if year_shown:
+        component.add("description", f"Born in {person.birth_year}.")
+    return component
+
+
+def _anniversary_component(person: Person, *, policy: str, now: datetime) -> VEvent:
+    joined = person.joined_on
+    start = _first_date(joined.year + 1, joined.month, joined.day, policy)
+    component = _all_day_yearly(
+        uid=f"anniversary-{person.id}@{UID_DOMAIN}",
+        summary=f"🎉 Work anniversary: {person.name}",
+        start=start,
+        rule=_yearly_rule(joined.month, joined.day, policy),
+        stamp=_stamp(person.updated_at, now),
+        category="ANNIVERSARY",
+    )
+    component.add("description", f"With us since {joined:%-d %B %Y}.")
+    return component

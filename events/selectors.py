@@ -1,0 +1,85 @@
+"""Reads with a rule in them: calendar windows, RSVP counts, feeds and what they contain."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from django.db.models import Q, QuerySet
+
+from events.models import CalendarFeed, Event, EventStatus, Rsvp
+from events.occurrences import local_days, spans_between
+from events.services import TOKEN_RE, hash_token, workspace_zone
+from scheduling.recurrence import local_to_utc
+from workspaces.models import Membership, Person, Workspace
+
+# A calendar window may span at most this long (so expansion stays cheap), and lists at
+# most this many occurrences per event.
+MAX_WINDOW_DAYS = 366
+WINDOW_OCCURRENCE_LIMIT = 500
+
+
+def event_list_in_window(*, queryset: QuerySet[Event], workspace: Workspace, start: datetime, end: datetime) -> list:
+    """Events of ``queryset`` with at least one occurrence overlapping ``[start, end)``.
+
+    Recurring events are expanded (windowed) in the workspace's zone. Each event gets
+    ``window_occurrences`` (a list of ``Span``); the list is ordered by first occurrence.
+    """
+    tz = workspace_zone(workspace)
+    first_day, last_day = local_days(tz=tz, start=start, end=end)
+    found = []
+    for event in queryset.may_occur_between(start=start, end=end, first_day=first_day, last_day=last_day):
+        spans = spans_between(event, tz=tz, start=start, end=end, limit=WINDOW_OCCURRENCE_LIMIT)
+        if spans:
+            event.window_occurrences = spans
+            found.append(event)
+
+    def sort_key(event: Event):
+        span = event.window_occurrences[0]
+        return (span.starts_at or _day_start(span.date, tz), str(event.pk))
+
+    return sorted(found, key=sort_key)
+
+
+def _day_start(day, tz) -> datetime:
+    return local_to_utc(datetime.combine(day, time()), tz)
+
+
+def rsvp_counts(event: Event) -> dict[str, int]:
+    """``{yes, no, maybe, pending}``: from the queryset's annotation when present, else counted."""
+    answers = (Rsvp.YES, Rsvp.NO, Rsvp.MAYBE, Rsvp.PENDING)
+    if all(hasattr(event, f"rsvp_{answer}") for answer in answers):
+        return {answer: getattr(event, f"rsvp_{answer}") for answer in answers}
+    counts = dict.fromkeys(answers, 0)
+    for answer in event.attendances.values_list("answer", flat=True):
+        counts[answer] = counts.get(answer, 0) + 1
+    return counts
+
+
+def calendar_feed_for_token(*, token: str) -> CalendarFeed | None:
+    """The live feed a token opens, or None (unknown, revoked, or its member has left the workspace)."""
+    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
+        return None
+    feed = CalendarFeed.objects.select_related("workspace", "user").live().filter(token_hash=hash_token(token)).first()
+    if feed is None:
+        return None
+    if feed.user_id is not None and not Membership.objects.filter(workspace=feed.workspace, user=feed.user).exists():
+        return None
+    return feed
+
+
+def calendar_feed_events(*, feed: CalendarFeed) -> QuerySet[Event]:
+    """The active events a feed shows: all of the workspace's, or those its member hosts or attends."""
+    events = Event.objects.for_workspace(feed.workspace).filter(status=EventStatus.ACTIVE)
+    if feed.user_id is not None:
+        mine = Q(host=feed.user) | Q(attendances__person__user=feed.user)
+        events = events.filter(mine).distinct()
+    return events.order_by("created_at", "id")
+
+
+def calendar_feed_people(*, feed: CalendarFeed) -> QuerySet[Person]:
+    """People of the feed's workspace with a birthday or a work anniversary."""
+    return (
+        Person.objects.for_workspace(feed.workspace)
+        .filter(Q(birth_month__isnull=False, birth_day__isnull=False) | Q(joined_on__isnull=False))
+        .order_by("name", "id")
+    )

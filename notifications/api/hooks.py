@@ -1,0 +1,174 @@
+"""Twilio's webhooks: delivery receipts and inbound messages (``/api/v1/hooks/twilio/…``).
+
+Public (no JWT): Twilio authenticates each request by ``X-Twilio-Signature``, an HMAC of
+the exact URL it called and the form parameters, keyed with the account's auth token.
+That URL is ``PUBLIC_BASE_URL`` + the request's path and query when the setting is set
+(it must be behind a proxy or load balancer that changes scheme, host or port), else the
+URL the request itself names (``build_absolute_uri``: ``X-Forwarded-Proto`` is honoured
+through ``SECURE_PROXY_SSL_HEADER``). A missing or wrong signature gets 403 and nothing
+is written.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import FormParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+from twilio.twiml.messaging_response import MessagingResponse
+
+from notifications import conf, twilio_hooks
+from notifications.api.views import ErrorSerializer
+
+PUBLIC = "**Permissions:** Public (Twilio-signed). A missing or invalid `X-Twilio-Signature` gets 403."
+TAGS = ["hooks"]
+
+
+class TwilioHookThrottle(AnonRateThrottle):
+    scope = "twilio_hook"
+
+    def get_rate(self):
+        return conf.twilio_hook_throttle_rate()
+
+
+class FirstRendererNegotiation(DefaultContentNegotiation):
+    """Twilio's ``Accept`` header decides nothing: the answer is JSON (or TwiML) whatever it asks for."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class InvalidSignature(exceptions.PermissionDenied):
+    default_detail = "The request is not signed by Twilio (X-Twilio-Signature missing or invalid)."
+    default_code = "invalid_signature"
+
+
+def public_url(request) -> str:
+    """The URL Twilio called, as it signed it."""
+    base = conf.public_base_url()
+    return base + request.get_full_path() if base else request.build_absolute_uri()
+
+
+class TwilioHookView(APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    parser_classes = (FormParser,)
+    throttle_classes = (TwilioHookThrottle,)
+    content_negotiation_class = FirstRendererNegotiation
+
+    def signed(self, request) -> tuple[twilio_hooks.TwilioScope, object]:
+        """The signed form parameters and what they may touch; 403 before anything is parsed or written."""
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature:
+            raise InvalidSignature
+        params = request.data
+        scope = twilio_hooks.twilio_signature_scope(url=public_url(request), params=params, signature=signature)
+        if scope is None:
+            raise InvalidSignature
+        return scope, params
+
+
+SIGNATURE_HEADER = OpenApiParameter(
+    "X-Twilio-Signature",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="Twilio's HMAC-SHA1 signature of the URL and the form parameters (base64).",
+)
+
+
+class TwilioStatusCallbackSerializer(serializers.Serializer):
+    """The fields of Twilio's message status callback that we read (it sends more; all are signed)."""
+
+    AccountSid = serializers.CharField()  # Twilio's parameter names
+    MessageSid = serializers.CharField()
+    MessageStatus = serializers.CharField(help_text="queued, sent, delivered, read, undelivered, failed, canceled …")
+    ErrorCode = serializers.CharField(required=False)
+    ErrorMessage = serializers.CharField(required=False)
+
+
+class TwilioStatusResultSerializer(serializers.Serializer):
+    result = serializers.ChoiceField(
+        choices=("delivered", "failed", "sent", "unchanged", "unknown_sid", "ignored"),
+        help_text="What the receipt did to its notification (for logs; Twilio ignores the body).",
+    )
+
+
+class TwilioInboundSerializer(serializers.Serializer):
+    """The fields of Twilio's incoming-message webhook that we read."""
+
+    AccountSid = serializers.CharField()
+    MessageSid = serializers.CharField()
+    From = serializers.CharField(help_text="E.164 number, or `whatsapp:+…` for WhatsApp.")
+    To = serializers.CharField(help_text="Our number, or `whatsapp:+…`.")
+    Body = serializers.CharField(required=False, allow_blank=True)
+    MessagingServiceSid = serializers.CharField(required=False)
+    OptOutType = serializers.CharField(required=False, help_text="STOP/START/HELP (Advanced Opt-Out).")
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+class TwilioStatusHookView(TwilioHookView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Twilio message status callback",
+        operation_id="hooks_twilio_status",
+        description=(
+            "Twilio posts each message's progress here (the `StatusCallback` we send with every SMS/WhatsApp "
+            "message when `PUBLIC_BASE_URL` is set; the optional `n` query parameter is our notification id). "
+            "`delivered`/`read` → the notification becomes `delivered`; `undelivered`/`failed` → `failed` with "
+            "the error code in `last_error`; `queued`/`sent` only settle an `unknown` one as `sent`. A delivered "
+            "notification never goes back; replays change nothing; an unknown message SID is ignored (200, so "
+            f"Twilio stops retrying). {PUBLIC}"
+        ),
+        auth=[],
+        parameters=[
+            SIGNATURE_HEADER,
+            OpenApiParameter("n", OpenApiTypes.UUID, OpenApiParameter.QUERY, description="Our notification id."),
+        ],
+        request={FORM: TwilioStatusCallbackSerializer},
+        responses={
+            200: TwilioStatusResultSerializer,
+            403: OpenApiResponse(ErrorSerializer, description="Missing or invalid signature: nothing was written."),
+        },
+    )
+    def post(self, request, *args, **kwargs):
+        scope, params = self.signed(request)
+        result = twilio_hooks.twilio_status_apply(
+            scope=scope, params=params, notification_hint=str(request.query_params.get("n", ""))
+        )
+        return Response({"result": result})
+
+
+class TwilioInboundHookView(TwilioHookView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Twilio incoming message",
+        operation_id="hooks_twilio_inbound",
+        description=(
+            "Configure it as the number's (or messaging service's) incoming-message webhook. A body of STOP, "
+            "STOPALL, UNSUBSCRIBE, CANCEL, END or QUIT adds the channel (`sms`, or `whatsapp` when `From` "
+            "starts with `whatsapp:`) to the opt-outs of every person with that phone, in every workspace "
+            "whose channel sends from the `To` number (or the messaging service) with the signing account; "
+            "START, YES or UNSTOP removes it. Every message opens the sender's WhatsApp 24-hour session "
+            f"window. The answer is empty TwiML (`<Response/>`): no automatic reply. {PUBLIC}"
+        ),
+        auth=[],
+        parameters=[SIGNATURE_HEADER],
+        request={FORM: TwilioInboundSerializer},
+        responses={
+            (200, "text/xml"): OpenApiResponse(OpenApiTypes.STR, description="Empty TwiML: `<Response/>`."),
+            403: OpenApiResponse(ErrorSerializer, description="Missing or invalid signature: nothing was written."),
+        },
+    )
+    def post(self, request, *args, **kwargs):
+        scope, params = self.signed(request)
+        twilio_hooks.twilio_inbound_apply(scope=scope, params=params)
+        return HttpResponse(str(MessagingResponse()), content_type="text/xml; charset=utf-8")

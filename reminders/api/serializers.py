@@ -1,0 +1,144 @@
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from reminders.models import Audience, MessageType, Reminder, ReminderKind
+from scheduling.recurrence import local_to_utc
+from workspaces.api.serializers import ChannelListField, HourMinuteField, StrictCharField
+
+
+class WorkspaceDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 instant. With an offset (``Z``, ``+02:00``) it is taken as is; without one it is
+    a wall-clock time in the workspace's zone (a time skipped by a DST jump means the jump)."""
+
+    default_error_messages = {
+        "invalid": "Enter an ISO 8601 date-time, e.g. 2026-12-01T09:00 (workspace time) or 2026-12-01T08:00Z.",
+    }
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str):
+            self.fail("invalid")
+        try:
+            parsed = parse_datetime(value.strip())
+            if parsed is None:
+                self.fail("invalid")
+            if parsed.tzinfo is None:
+                return local_to_utc(parsed, ZoneInfo(self.context["workspace"].timezone))
+            return parsed.astimezone(UTC)
+        except (ValueError, OverflowError):
+            self.fail("invalid")
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string", "format": "uuid"}, "maxItems": 1000})
+class PersonIdsField(serializers.ListField):
+    child = serializers.UUIDField()
+
+    def get_attribute(self, instance):
+        return [person.pk for person in instance.recipients.all()]
+
+
+class ReminderSerializer(serializers.ModelSerializer):
+    """A reminder: what is sent, to whom, when and through which channels.
+
+    ``at`` is a one-time reminder's instant, or a recurring reminder's first occurrence which
+    anchors its ``rrule`` (expanded in the workspace's zone at ``at``'s local time).
+    """
+
+    kind = serializers.ChoiceField(
+        choices=ReminderKind.choices,
+        help_text="event, one_time or recurring (birthday_digest is the workspace's own, one per workspace). "
+        "Cannot change after creation.",
+    )
+    name = StrictCharField(max_length=200, required=False, allow_blank=True, help_text="Defaults from the kind/event.")
+    event = serializers.UUIDField(
+        source="event_id", required=False, allow_null=True, help_text="Event reminders: the event (of this workspace)."
+    )
+    offset_minutes = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=-(10**9),
+        max_value=10**9,
+        help_text="Event reminders: minutes before the event's start (0 = at the start; at most 366 days). "
+        "All-day events, or with at_time: counted back to a local day, sent at at_time (or notify_at).",
+    )
+    at = WorkspaceDateTimeField(
+        source="run_at",
+        required=False,
+        allow_null=True,
+        help_text="One-time: when to send. Recurring: the first occurrence, which anchors the rrule. "
+        "ISO 8601 with an offset, or local time in the workspace's zone. Whole minutes.",
+    )
+    at_time = HourMinuteField(
+        required=False,
+        allow_null=True,
+        help_text="Digest and event reminders: local HH:MM to send at (default: the workspace's notify_at).",
+    )
+    rrule = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="Recurring: RFC 5545 RRULE, e.g. FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=15 (at most hourly).",
+    )
+    recipients = PersonIdsField(required=False, max_length=1000, help_text="Audience 'people': person ids.")
+    audience = serializers.ChoiceField(
+        choices=Audience.choices,
+        required=False,
+        help_text="Who is told. Default: people when recipients are given, else attendees for event reminders, "
+        "else the workspace's Slack channel.",
+    )
+    channels = ChannelListField(
+        help_text="Channels in order of preference: each recipient gets the first they have not opted out of "
+        "and can be reached on. Empty: each person's own preferred channels."
+    )
+    template = StrictCharField(
+        source="message",
+        required=False,
+        allow_blank=True,
+        max_length=10_000,
+        help_text="The message text; a sandboxed Jinja template with {{ person.name }}, {{ event.title }}, "
+        "{{ event.when }}, {{ date }}, {{ workspace.name }}. Required for one-time and recurring reminders.",
+    )
+    message_type = serializers.ChoiceField(
+        choices=MessageType.choices,
+        required=False,
+        allow_blank=True,
+        help_text="deadline, notice, appointment or custom (default from the event's kind, else custom).",
+    )
+    urgent = serializers.BooleanField(required=False, help_text="Sent even during the workspace's quiet hours.")
+    active = serializers.BooleanField(required=False, help_text="false pauses the reminder.")
+    personal_greetings = serializers.BooleanField(
+        required=False, help_text="Digest only: also greet each celebrated person on their own channel."
+    )
+    next_run_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When it is sent next (UTC, after quiet hours); null: never."
+    )
+    last_run_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Reminder
+        fields = (
+            "id",
+            "kind",
+            "name",
+            "event",
+            "offset_minutes",
+            "at",
+            "at_time",
+            "rrule",
+            "recipients",
+            "audience",
+            "channels",
+            "template",
+            "message_type",
+            "urgent",
+            "active",
+            "personal_greetings",
+            "next_run_at",
+            "last_run_at",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("id", "next_run_at", "last_run_at", "created_at", "updated_at")

@@ -1,0 +1,287 @@
+"""Event messages through the one delivery pipeline: gathering invitations (with a personal RSVP
+link), change notices and cancellation notices.
+
+The events app announces (``events.signals``, after commit); this module listens, writes
+``Notification`` rows with ``notifications_write`` (unique idempotency keys, so a repeated
+signal sends nothing twice) and queues them with ``notifications_enqueue``. Keys:
+
+- ``event:<event>:invite:<attendee>:<channel>``: one invitation per attendee, ever;
+- ``event:<event>:update:<sequence>:<attendee>:<channel>``: one notice per change, to attendees
+  who answered yes or maybe;
+- ``event:<event>:cancel:<attendee>:<channel>``: one notice, to invited attendees who had
+  not declined.
+
+Each attendee is reached on the first channel of their ``preferred_channels`` (default
+email) that they have not opted out of and that can reach them (an address, and for
+SMS/WhatsApp/Slack a configured channel). Appointments and deadlines send nothing here:
+their reminders do.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.dispatch import receiver
+from django.utils import timezone as dj_timezone
+
+from events import services as event_services
+from events import signals as event_signals
+from events.models import Attendee, Event, EventKind, EventStatus, Rsvp
+from notifications.models import ChannelConfig, Notification
+from notifications.rendering import Rendered, render_message
+from notifications.services import notifications_enqueue, notifications_write
+from scheduling.recurrence import utc_to_local
+from workspaces.models import Channel, Person
+
+logger = logging.getLogger(__name__)
+
+INVITATION = "event_invitation"
+UPDATE = "event_update"
+CHANGE_NAMES = {
+    "starts_at": "time",
+    "ends_at": "time",
+    "all_day": "time",
+    "date": "date",
+    "rrule": "repetition",
+    "location": "place",
+}
+
+
+# --- receivers --------------------------------------------------------------------------------
+
+
+@receiver(event_signals.invitations_requested, dispatch_uid="scheduling.event_invitations")
+def on_invitations_requested(sender, event: Event, attendee_ids: Iterable, **kwargs) -> None:
+    event_invitations_write(event_id=event.pk, attendee_ids=list(attendee_ids))
+
+
+@receiver(event_signals.event_changed, dispatch_uid="scheduling.event_changed")
+def on_event_changed(sender, event: Event, changed_fields: frozenset, **kwargs) -> None:
+    if changed_fields & event_signals.SCHEDULE_FIELDS:
+        event_update_notices_write(event_id=event.pk, changed_fields=changed_fields)
+
+
+@receiver(event_signals.event_cancelled, dispatch_uid="scheduling.event_cancelled")
+def on_event_cancelled(sender, event: Event, **kwargs) -> None:
+    event_cancel_notices_write(event_id=event.pk)
+
+
+# --- writers ----------------------------------------------------------------------------------
+
+
+def event_invitations_write(*, event_id, attendee_ids: list, now: datetime | None = None) -> list[uuid.UUID]:
+    """Invites the given attendees of an active gathering who were not invited yet; returns the notification ids.
+
+    The RSVP token is issued here, with the message that carries it (only its hash is
+    stored). Attendee rows are locked, so a repeated or concurrent call issues no second
+    token and writes no second invitation.
+    """
+    now = now or dj_timezone.now()
+    with transaction.atomic():
+        event = Event.objects.select_related("workspace").filter(pk=event_id).first()
+        if event is None or event.kind != EventKind.GATHERING or event.status != EventStatus.ACTIVE:
+            return []
+        attendees = list(
+            Attendee.objects.select_for_update(of=("self",))
+            .select_related("person")
+            .filter(event=event, pk__in=attendee_ids)
+            .order_by("created_at", "id")
+        )
+        prefix = f"event:{event.pk}:invite:"
+        # Exact keys (on any channel), so the unique index answers: a LIKE prefix would not use it.
+        possible = [f"{prefix}{attendee.pk}:{channel}" for attendee in attendees for channel in Channel.values]
+        existing = Notification.objects.filter(idempotency_key__in=possible).values_list("idempotency_key", flat=True)
+        invited = {key.removeprefix(prefix).split(":", 1)[0] for key in existing}
+        configs = _configs(event.workspace)
+        base = _event_context(event)
+        rows = []
+        for attendee in attendees:
+            if str(attendee.pk) in invited:
+                continue
+            destination = _destination(attendee.person, configs)
+            if destination is None:
+                logger.info("attendee %s of event %s has no reachable channel; not invited", attendee.pk, event.pk)
+                continue
+            channel, recipient = destination
+            token = event_services.attendee_rsvp_token_issue(attendee=attendee, now=now)
+            context = {**base, "person": {"name": attendee.person.name}, "rsvp_url": rsvp_url(token)}
+            rows.append(
+                _notification(
+                    event=event,
+                    person=attendee.person,
+                    channel=channel,
+                    recipient=recipient,
+                    rendered=_render(event.workspace, INVITATION, channel, context),
+                    key=f"{prefix}{attendee.pk}:{channel}",
+                )
+            )
+        ids = notifications_write(notifications=rows)
+        notifications_enqueue(notification_ids=ids)
+    if ids:
+        logger.info("event %s: %d invitation(s) written", event_id, len(ids))
+    return ids
+
+
+def event_update_notices_write(*, event_id, changed_fields: Iterable[str]) -> list[uuid.UUID]:
+    """Tells attendees of an active gathering who answered yes or maybe that its time or place changed."""
+    changes = sorted({CHANGE_NAMES[name] for name in changed_fields if name in CHANGE_NAMES})
+    with transaction.atomic():
+        event = Event.objects.select_related("workspace").filter(pk=event_id).first()
+        if event is None or event.kind != EventKind.GATHERING or event.status != EventStatus.ACTIVE:
+            return []
+        attendees = Attendee.objects.select_related("person").filter(event=event, answer__in=(Rsvp.YES, Rsvp.MAYBE))
+        ids = _write_notices(
+            event=event,
+            attendees=attendees,
+            context={"change": "updated", "changes": changes},
+            key=lambda attendee, channel: f"event:{event.pk}:update:{event.sequence}:{attendee.pk}:{channel}",
+        )
+    return ids
+
+
+def event_cancel_notices_write(*, event_id) -> list[uuid.UUID]:
+    """Tells invited attendees of a cancelled gathering who had not declined that it is off."""
+    with transaction.atomic():
+        event = Event.objects.select_related("workspace").filter(pk=event_id).first()
+        if event is None or event.kind != EventKind.GATHERING or event.status != EventStatus.CANCELLED:
+            return []
+        attendees = (
+            Attendee.objects.select_related("person")
+            .filter(event=event, invited_at__isnull=False)
+            .exclude(answer=Rsvp.NO)
+        )
+        ids = _write_notices(
+            event=event,
+            attendees=attendees,
+            context={"change": "cancelled", "changes": []},
+            key=lambda attendee, channel: f"event:{event.pk}:cancel:{attendee.pk}:{channel}",
+        )
+    return ids
+
+
+def _write_notices(*, event: Event, attendees, context: dict, key) -> list[uuid.UUID]:
+    configs = _configs(event.workspace)
+    base = {**_event_context(event), **context}
+    rows = []
+    for attendee in attendees.order_by("created_at", "id"):
+        destination = _destination(attendee.person, configs)
+        if destination is None:
+            continue
+        channel, recipient = destination
+        message_context = {**base, "person": {"name": attendee.person.name}, "answer": attendee.answer}
+        rows.append(
+            _notification(
+                event=event,
+                person=attendee.person,
+                channel=channel,
+                recipient=recipient,
+                rendered=_render(event.workspace, UPDATE, channel, message_context),
+                key=key(attendee, channel),
+            )
+        )
+    ids = notifications_write(notifications=rows)
+    notifications_enqueue(notification_ids=ids)
+    if ids:
+        logger.info("event %s: %d %s notice(s) written", event.pk, len(ids), context["change"])
+    return ids
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def rsvp_url(token: str) -> str:
+    return f"{settings.FRONTEND_URL.rstrip('/')}/rsvp/{token}"
+
+
+def _configs(workspace) -> dict[str, ChannelConfig]:
+    return {config.kind: config for config in ChannelConfig.objects.filter(workspace=workspace, active=True)}
+
+
+def _address(person: Person, channel: str, configs: dict[str, ChannelConfig]) -> str | None:
+    """Where ``person`` is reached on ``channel``, or None (the digest planner's rule)."""
+    fallback = settings.NOTIFICATIONS_CONSOLE_FALLBACK
+    if channel == Channel.EMAIL:
+        return person.email or None
+    if channel in (Channel.SMS, Channel.WHATSAPP):
+        return person.phone if person.phone and (channel in configs or fallback) else None
+    if channel == Channel.SLACK:
+        config = configs.get(Channel.SLACK)
+        # A direct message needs a bot token; a webhook posts only to its own channel.
+        if person.slack_user_id and ((config and config.bot_token) or (config is None and fallback)):
+            return person.slack_user_id
+    return None
+
+
+def _destination(person: Person, configs: dict[str, ChannelConfig]) -> tuple[str, str] | None:
+    opted_out = set(person.opted_out_channels or [])
+    for channel in person.preferred_channels or [Channel.EMAIL]:
+        if channel in opted_out:
+            continue
+        recipient = _address(person, channel, configs)
+        if recipient:
+            return channel, recipient
+    return None
+
+
+def _when(event: Event, tz: ZoneInfo) -> str:
+    if event.all_day:
+        day = event.date
+        text = f"{day:%A} {day.day} {day:%B %Y} (all day)"
+    else:
+        start = utc_to_local(event.starts_at, tz)
+        text = f"{start:%A} {start.day} {start:%B %Y}, {start:%H:%M}"
+        if event.ends_at:
+            end = utc_to_local(event.ends_at, tz)
+            same_day = end.date() == start.date()
+            text += f" to {end:%H:%M}" if same_day else f" to {end:%A} {end.day} {end:%B}, {end:%H:%M}"
+        text += f" ({tz.key})"
+    if event.rrule:
+        text += f", repeating ({event.rrule})"
+    return text
+
+
+def _event_context(event: Event) -> dict:
+    tz = ZoneInfo(event.workspace.timezone)
+    return {
+        "event": {
+            "title": event.title,
+            "kind": event.kind,
+            "when": _when(event, tz),
+            "location": event.location,
+            "notes": event.notes,
+            "starts_at": event.starts_at,
+            "ends_at": event.ends_at,
+            "date": event.date,
+            "rrule": event.rrule,
+            "timezone": tz.key,
+        },
+    }
+
+
+def _render(workspace, kind: str, channel: str, context: dict) -> Rendered:
+    return render_message(workspace=workspace, reminder_kind=kind, channel=channel, context=context)
+
+
+def _occurrence_date(event: Event):
+    if event.all_day:
+        return event.date
+    return utc_to_local(event.starts_at, ZoneInfo(event.workspace.timezone)).date()
+
+
+def _notification(*, event: Event, person: Person, channel: str, recipient: str, rendered: Rendered, key: str):
+    return Notification(
+        workspace=event.workspace,
+        person=person,
+        channel=channel,
+        recipient=recipient,
+        subject=rendered.subject,
+        body=rendered.body,
+        occurrence_date=_occurrence_date(event),
+        idempotency_key=key,
+    )

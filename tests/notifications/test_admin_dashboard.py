@@ -1,0 +1,126 @@
+"""The staff delivery dashboard: today's counts per channel and the failing workspaces."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from django.utils import timezone
+
+from notifications import selectors
+from tests.factories import UserFactory, WorkspaceFactory
+from tests.notifications.factories import NotificationFactory
+
+pytestmark = pytest.mark.django_db
+
+DASHBOARD = "admin:notifications_dashboard"
+
+
+@pytest.fixture
+def today():
+    start, _ = selectors.utc_day_bounds(timezone.now())
+    return start + timedelta(minutes=1)
+
+
+@pytest.fixture
+def deliveries(today):
+    """Two failing workspaces (3 and 1 failures today), one healthy one, and yesterday's failures."""
+    noisy = WorkspaceFactory(name="Noisy Accountants")
+    quiet = WorkspaceFactory(name="Quiet Dentists")
+    healthy = WorkspaceFactory(name="Healthy Bakery")
+    for _ in range(3):
+        NotificationFactory(
+            workspace=noisy,
+            channel="sms",
+            status="failed",
+            created_at=today,
+            last_error="recipient_unsubscribed (twilio 21610: x)",
+        )
+    NotificationFactory(workspace=noisy, channel="sms", status="delivered", created_at=today)
+    NotificationFactory(workspace=quiet, channel="email", status="failed", created_at=today, last_error="smtp 550")
+    NotificationFactory(workspace=healthy, channel="slack", status="sent", created_at=today)
+    NotificationFactory(workspace=healthy, channel="slack", status="failed", created_at=today - timedelta(days=1))
+    return noisy, quiet, healthy
+
+
+def test_superuser_sees_todays_counts_and_failing_workspaces(client, staff_user, deliveries):
+    client.force_login(staff_user)
+
+    response = client.get(reverse(DASHBOARD))
+
+    assert response.status_code == 200
+    channels = {row["channel"]: row for row in response.context["channels"]}
+    assert (channels["sms"]["sent"], channels["sms"]["delivered"], channels["sms"]["failed"]) == (1, 1, 3)
+    assert (channels["email"]["sent"], channels["email"]["failed"]) == (0, 1)
+    assert (channels["slack"]["sent"], channels["slack"]["failed"]) == (1, 0)  # yesterday's failure not counted
+    failing = response.context["failing"]
+    assert [row["name"] for row in failing] == ["Noisy Accountants", "Quiet Dentists"]
+    assert (failing[0]["failed"], failing[0]["total"], failing[0]["top_reason"]) == (3, 4, "recipient_unsubscribed")
+    page = response.content.decode()
+    assert "Noisy Accountants" in page
+    assert "Healthy Bakery" not in page
+    assert failing[0]["url"] in page.replace("&amp;", "&")
+
+
+def test_the_failing_workspace_link_lists_its_failures(client, staff_user, deliveries):
+    noisy, *_ = deliveries
+    client.force_login(staff_user)
+    url = client.get(reverse(DASHBOARD)).context["failing"][0]["url"]
+
+    listing = client.get(url)
+
+    assert listing.status_code == 200
+    result = listing.context["cl"].result_list
+    assert len(result) == 3
+    assert {row.workspace_id for row in result} == {noisy.pk}
+    assert {row.status for row in result} == {"failed"}
+
+
+def test_empty_day(client, staff_user):
+    client.force_login(staff_user)
+
+    response = client.get(reverse(DASHBOARD))
+
+    assert response.status_code == 200
+    assert "No failed notifications today." in response.content.decode()
+
+
+def test_the_admin_index_links_to_the_dashboard(client, staff_user):
+    client.force_login(staff_user)
+
+    page = client.get(reverse("admin:index")).content.decode()
+
+    assert reverse(DASHBOARD) in page
+
+
+def test_non_staff_are_refused(client, user):
+    client.force_login(user)
+
+    response = client.get(reverse(DASHBOARD))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_anonymous_are_sent_to_login(client):
+    response = client.get(reverse(DASHBOARD))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_staff_without_notification_permission_get_403(client):
+    staff = UserFactory(is_staff=True)
+    client.force_login(staff)
+
+    assert client.get(reverse(DASHBOARD)).status_code == 403
+    assert reverse(DASHBOARD) not in client.get(reverse("admin:index")).content.decode()
+
+    staff.user_permissions.add(Permission.objects.get(codename="view_notification"))
+    assert client.get(reverse(DASHBOARD)).status_code == 200
+
+
+def test_a_constant_number_of_queries(client, staff_user, deliveries, django_assert_max_num_queries):
+    client.force_login(staff_user)
+    with django_assert_max_num_queries(8):  # session + user + 3 counting queries + admin context
+        client.get(reverse(DASHBOARD))
