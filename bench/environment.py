@@ -115,6 +115,7 @@ def free_port() -> int:
 
 def port_is_free(port: int) -> bool:
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the fake binds: TIME_WAIT is fine
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

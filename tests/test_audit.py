@@ -437,3 +437,39 @@ def test_staff_changes_in_the_django_admin_name_the_staff_member(staff_user, wor
     entry = LogEntry.objects.get(action=LogEntry.Action.DELETE, object_pk=str(person.pk))
     assert entry.actor_id == staff_user.pk
     assert entry.additional_data["workspace_id"] == str(workspace.pk)
+
+
+def test_reminder_recipients_and_tick_bookkeeping(workspace, django_assert_num_queries):
+    from reminders.models import Reminder
+
+    ada = PersonFactory(workspace=workspace, name="Ada")
+    reminder = Reminder.objects.create(
+        workspace=workspace, kind="one_time", name="Tax deadline", run_at=timezone.now() + timedelta(days=3)
+    )
+    reminder.recipients.add(ada)
+    added = LogEntry.objects.filter(object_pk=str(reminder.pk)).latest("pk")
+    assert added.changes == {"recipients": {"type": "m2m", "operation": "add", "objects": ["Ada"]}}
+    assert added.additional_data["workspace_id"] == str(workspace.pk)
+
+    last = LogEntry.objects.latest("pk").pk
+    reminder.next_run_at = timezone.now()
+    with django_assert_num_queries(1):  # what the tick does: no audit read, no audit entry
+        reminder.save(update_fields=["next_run_at", "updated_at"])
+    assert not LogEntry.objects.filter(pk__gt=last).exists()
+
+
+@pytest.mark.django_db
+def test_manual_run_now_is_audited_with_its_actor(auth_client, workspace, user):
+    from auditlog.models import LogEntry
+
+    before = LogEntry.objects.count()
+    response = auth_client.post(f"/api/v1/workspaces/{workspace.pk}/run-now", {"date": "2026-05-17"}, format="json")
+    assert response.status_code in (200, 201)
+    entries = auth_client.get(f"/api/v1/workspaces/{workspace.pk}/audit/").json()["results"]
+    manual = [e for e in entries if e["action"] == "manual"]
+    assert LogEntry.objects.count() == before + 1
+    assert manual
+    assert manual[0]["actor"]["email"] == user.email
+    dry = auth_client.post(f"/api/v1/workspaces/{workspace.pk}/run-now", {"dry_run": True}, format="json")
+    assert dry.status_code == 200
+    assert LogEntry.objects.count() == before + 1  # a dry run sends nothing and records nothing

@@ -18,6 +18,7 @@ from scheduling.api.serializers import (
 from scheduling.models import JobRun
 from workspaces.api.mixins import WorkspaceScopedMixin
 from workspaces.api.schema import CONFLICT
+from workspaces.audit import audit_manual_send
 from workspaces.models import ADMIN_ROLES
 
 WORKSPACE_ID = OpenApiParameter("workspace_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -77,6 +78,18 @@ class RunNowView(WorkspaceScopedMixin, generics.GenericAPIView):
             "job_run": run.job_run.pk if run.job_run else None,
             "messages": [m.as_dict() for m in planned],
         }
+        if not run.dry_run:
+            audit_manual_send(
+                workspace=self.workspace,
+                actor=request.user,
+                action="digest.run_now",
+                details={
+                    "date": run.day.isoformat(),
+                    "created": created,
+                    "already_sent": already_sent,
+                    "job_run": str(run.job_run.pk) if run.job_run else None,
+                },
+            )
         return Response(
             RunNowResultSerializer(body).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -184,6 +197,18 @@ class ReminderRunViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
             "job_run": run.job_run.pk if run.job_run else None,
             "messages": [message.as_dict() for message in planned],
         }
+        audit_manual_send(
+            workspace=self.workspace,
+            actor=request.user,
+            action="reminder.send_now",
+            target=reminder,
+            details={
+                "occurrence": f"{result.slot.local:%Y-%m-%dT%H:%M}",
+                "created": created - result.skipped,
+                "skipped": result.skipped,
+                "already_sent": result.already_sent,
+            },
+        )
         return Response(
             SendNowResultSerializer(body).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
