@@ -1,4 +1,4 @@
-"""``python -m bench``: set up the bench database, seed (or reuse) the data set, run scenarios, print JSON."""
+"""python -m bench: set up the bench database, seed (or reuse) the data set, run scenarios, print JSON."""
 
 from __future__ import annotations
 
