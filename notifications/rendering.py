@@ -158,18 +158,27 @@ def _render(template, data: dict, limit: int, *, field: str) -> str:
 
 
 def render_message(*, workspace, reminder_kind: str, channel: str, context: dict) -> Rendered:
-    """The message for ``reminder_kind`` on ``channel``: the workspace's override, else the default.
+    """The message for ``reminder_kind`` on ``channel``: the workspace's override, else the default."""
+    override = (
+        Template.objects.filter(workspace=workspace, reminder_kind=reminder_kind, channel=channel)
+        .only("subject", "body")
+        .first()
+    )
+    return render_with_override(
+        override=override, workspace=workspace, reminder_kind=reminder_kind, channel=channel, context=context
+    )
+
+
+def render_with_override(
+    *, override: Template | None, workspace, reminder_kind: str, channel: str, context: dict
+) -> Rendered:
+    """Like :func:`render_message` with the override already looked up (None: the shipped default).
 
     An override that fails at render time (it passed validation on save, so this means
     unexpected data) falls back to the shipped default, logged, rather than losing the
     message.
     """
     context = {"workspace": {"name": workspace.name}, **context}
-    override = (
-        Template.objects.filter(workspace=workspace, reminder_kind=reminder_kind, channel=channel)
-        .only("subject", "body")
-        .first()
-    )
     default_subject, default_body = default_source(reminder_kind=reminder_kind, channel=channel)
     if override is not None:
         try:

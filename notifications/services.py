@@ -25,6 +25,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from birthdaybuddy.db import insert_ignoring_conflicts
 from birthdaybuddy.errors import ApplicationError, Conflict
 from birthdaybuddy.validators import normalize_phone
 from notifications import conf, delivery, ratelimit, twilio_hooks
@@ -61,7 +62,6 @@ CHANNEL_CONFIG_FIELDS = (
     "rate_per_second",
 )
 RESENDABLE = frozenset({NotificationStatus.FAILED, NotificationStatus.UNKNOWN})
-_WRITE_CHUNK = 1_000
 
 
 # --- the scheduler's interface ----------------------------------------------------------------
@@ -70,8 +70,8 @@ _WRITE_CHUNK = 1_000
 def notifications_write(*, notifications: list[Notification]) -> list[uuid.UUID]:
     """Inserts unsaved notifications, skipping any whose ``idempotency_key`` exists; returns the ids inserted.
 
-    ``INSERT … ON CONFLICT (idempotency_key) DO NOTHING`` (``bulk_create(ignore_conflicts=True)``),
-    then the generated ids that made it in are read back — on PostgreSQL and SQLite alike.
+    ``INSERT … ON CONFLICT DO NOTHING`` (see ``birthdaybuddy.db``): the ids that made it in
+    come back from the same statement on PostgreSQL (read back on SQLite).
     Call it inside the transaction that also records why these notifications exist; a
     concurrent writer of the same key waits for that transaction and then inserts nothing.
     """
@@ -85,12 +85,8 @@ def notifications_write(*, notifications: list[Notification]) -> list[uuid.UUID]
     for row in rows:
         row.id = row.id or uuid.uuid4()
         row.updated_at = row.updated_at or now
-    inserted: set = set()
     with transaction.atomic(savepoint=False):
-        for start in range(0, len(rows), _WRITE_CHUNK):
-            chunk = rows[start : start + _WRITE_CHUNK]
-            Notification.objects.bulk_create(chunk, ignore_conflicts=True)
-            inserted.update(Notification.objects.filter(pk__in=[row.id for row in chunk]).values_list("pk", flat=True))
+        inserted = set(insert_ignoring_conflicts(Notification, rows))
     return [row.id for row in rows if row.id in inserted]
 
 

@@ -6,6 +6,8 @@ Reads only; the tick and manual runs turn the result into notifications.
 from __future__ import annotations
 
 import calendar
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -68,23 +70,49 @@ def _month_day_q(prefix_month: str, prefix_day: str, *, day: date, leap_day_poli
 
 def celebrations_on(*, workspace: Workspace, day: date) -> Celebrations:
     """Birthdays and work anniversaries celebrated in ``workspace`` on local date ``day``."""
-    policy = workspace.leap_day_policy
-    birthdays_q = _month_day_q("birth_month", "birth_day", day=day, leap_day_policy=policy)
-    anniversaries_q = _month_day_q("joined_on__month", "joined_on__day", day=day, leap_day_policy=policy) & Q(
-        joined_on__year__lt=day.year
-    )
-    people = Person.objects.filter(workspace=workspace).filter(birthdays_q | anniversaries_q).order_by("name")
-    result = Celebrations(day=day)
-    for person in people:
-        if person.birth_month is not None and celebrates_on(
-            month=person.birth_month, day=person.birth_day, on=day, leap_day_policy=policy
-        ):
-            age = day.year - person.birth_year if person.show_age and person.birth_year else None
-            result.birthdays.append(Celebration(person=person, kind="birthday", years=age))
-        if person.joined_on and person.joined_on.year < day.year:
+    return celebrations_for(pairs=[(workspace, day)])[(workspace.pk, day)]
+
+
+def celebrations_for(*, pairs: Iterable[tuple[Workspace, date]]) -> dict[tuple, Celebrations]:
+    """``celebrations_on`` for many (workspace, local date) pairs with one query.
+
+    Keyed by ``(workspace id, date)``; every pair has an entry, empty when nobody celebrates.
+    The query selects people whose stored month/day matches one of the dates of their
+    workspace (grouped by date and leap-day policy); Python then decides per pair.
+    """
+    workspaces: dict = {}
+    days_of: dict = defaultdict(set)
+    groups: dict[tuple[date, str], set] = defaultdict(set)
+    for workspace, day in pairs:
+        workspaces[workspace.pk] = workspace
+        days_of[workspace.pk].add(day)
+        groups[(day, workspace.leap_day_policy)].add(workspace.pk)
+    result = {(pk, day): Celebrations(day=day) for pk, days in days_of.items() for day in days}
+    if not groups:
+        return result
+    condition = Q()
+    for (day, policy), workspace_ids in groups.items():
+        birthdays_q = _month_day_q("birth_month", "birth_day", day=day, leap_day_policy=policy)
+        anniversaries_q = _month_day_q("joined_on__month", "joined_on__day", day=day, leap_day_policy=policy) & Q(
+            joined_on__year__lt=day.year
+        )
+        condition |= Q(workspace_id__in=workspace_ids) & (birthdays_q | anniversaries_q)
+    for person in Person.objects.filter(condition).order_by("name", "pk"):
+        policy = workspaces[person.workspace_id].leap_day_policy
+        for day in days_of[person.workspace_id]:
+            celebrations = result[(person.workspace_id, day)]
+            if person.birth_month is not None and celebrates_on(
+                month=person.birth_month, day=person.birth_day, on=day, leap_day_policy=policy
+            ):
+                age = day.year - person.birth_year if person.show_age and person.birth_year else None
+                celebrations.birthdays.append(Celebration(person=person, kind="birthday", years=age))
             joined = person.joined_on
-            if celebrates_on(month=joined.month, day=joined.day, on=day, leap_day_policy=policy):
-                result.anniversaries.append(
+            if (
+                joined
+                and joined.year < day.year
+                and celebrates_on(month=joined.month, day=joined.day, on=day, leap_day_policy=policy)
+            ):
+                celebrations.anniversaries.append(
                     Celebration(person=person, kind="anniversary", years=day.year - joined.year)
                 )
     return result

@@ -9,25 +9,31 @@ out of and that reaches them (an email address, a phone number with SMS/WhatsApp
 Slack id with a bot token). A reminder without channels follows each person's own
 ``preferred_channels``, then email, SMS, WhatsApp, Slack. A recipient no channel reaches
 still gets a row, ``skipped`` with the reason, so nobody is dropped silently.
+
+A :class:`Planner` plans many occurrences together (the tick's whole claimed batch): it
+reads who celebrates, the workspaces' channel configs, members and template overrides,
+and the reminders' audiences with one query each for the batch, never one per reminder.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Exists, F, OuterRef
 
 from events.models import Attendee, Rsvp
 from notifications.models import ChannelConfig, Notification, NotificationStatus, Template
-from notifications.rendering import Rendered, TemplateRenderError, default_source, render_message, render_source
-from reminders.models import Audience, MessageType, Reminder, ReminderKind
+from notifications.rendering import Rendered, TemplateRenderError, default_source, render_source, render_with_override
+from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
 from scheduling import slots
-from scheduling.digest import Celebrations, celebrations_on
+from scheduling.digest import Celebrations, celebrations_for
 from scheduling.recurrence import Occurrence as Slot
 from workspaces.models import Channel, Membership, Person
 
@@ -67,15 +73,292 @@ def idempotency_key(*, reminder: Reminder, slot: Slot, purpose: str, channel: st
 
 
 def plan_occurrence(*, reminder: Reminder, slot: Slot) -> list[PlannedMessage]:
-    if reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
-        planned = _plan_digest(reminder=reminder, slot=slot)
-    else:
-        planned = _plan_reminder(reminder=reminder, slot=slot)
+    """The messages of one occurrence, each marked ``exists`` when its key was already written."""
+    return plan_occurrences(items=[(reminder, slot)])[0]
+
+
+def plan_occurrences(*, items: Sequence[tuple[Reminder, Slot]]) -> list[list[PlannedMessage]]:
+    """``plan_occurrence`` for many (reminder, occurrence) pairs, reading each kind of data once."""
+    planner = Planner(items)
+    plans = [planner.plan(reminder=reminder, slot=slot) for reminder, slot in items]
+    mark_existing([message for planned in plans for message in planned])
+    return plans
+
+
+def mark_existing(planned: list[PlannedMessage]) -> None:
+    """Sets ``exists`` on the planned messages whose idempotency key is already written."""
     keys = [message.notification.idempotency_key for message in planned]
-    existing = set(Notification.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+    existing: set = set()
+    for start in range(0, len(keys), 5_000):
+        chunk = keys[start : start + 5_000]
+        found = Notification.objects.filter(idempotency_key__in=chunk).values_list("idempotency_key", flat=True)
+        existing.update(found)
     for message in planned:
         message.exists = message.notification.idempotency_key in existing
-    return planned
+
+
+class Planner:
+    """Plans the occurrences of a batch of reminders from data read once for the whole batch.
+
+    Construction reads, with one query each (and only what the batch needs): who celebrates
+    on each digest's local date, then — for the workspaces with something to send — their
+    active channel configs, template overrides and members, and the audiences of the other
+    reminders (chosen people, event attendees and hosts). :meth:`plan` reads nothing more.
+    The reminders must come with ``workspace`` (and, for event reminders, ``event``) loaded.
+    """
+
+    def __init__(self, items: Sequence[tuple[Reminder, Slot]]):
+        digests = [(reminder, slot) for reminder, slot in items if reminder.kind == ReminderKind.BIRTHDAY_DIGEST]
+        others = [reminder for reminder, _ in items if reminder.kind != ReminderKind.BIRTHDAY_DIGEST]
+        pairs = [(reminder.workspace, slot.local_date) for reminder, slot in digests]
+        self.celebrations = celebrations_for(pairs=pairs)
+        busy = {
+            reminder.workspace_id
+            for reminder, slot in digests
+            if self.celebrations[(reminder.workspace_id, slot.local_date)]
+        }
+        busy.update(reminder.workspace_id for reminder in others)
+        member_workspaces = {
+            reminder.workspace_id
+            for reminder, slot in digests
+            if reminder.workspace_id in busy and Channel.EMAIL in (reminder.channels or [Channel.EMAIL])
+        }
+        member_workspaces.update(r.workspace_id for r in others if r.audience == Audience.MEMBERS)
+        self.configs: dict = defaultdict(dict)
+        self.overrides: dict[tuple, Template] = {}
+        self.members: dict = defaultdict(list)
+        self.audiences: dict = {}
+        if busy:
+            for config in ChannelConfig.objects.filter(workspace_id__in=busy, active=True):
+                self.configs[config.workspace_id][config.kind] = config
+            templates = Template.objects.filter(workspace_id__in=busy).only(
+                "workspace_id", "reminder_kind", "channel", "subject", "body"
+            )
+            self.overrides = {(t.workspace_id, t.reminder_kind, t.channel): t for t in templates}
+        if member_workspaces:
+            is_member = Membership.objects.filter(workspace_id=OuterRef("workspace_id"), user_id=OuterRef("user_id"))
+            for person in Person.objects.filter(Exists(is_member), workspace_id__in=member_workspaces).order_by(
+                "name", "pk"
+            ):
+                self.members[person.workspace_id].append(person)
+        self._load_audiences(others)
+
+    def _load_audiences(self, reminders: list[Reminder]) -> None:
+        chosen = [r.pk for r in reminders if r.audience == Audience.PEOPLE]
+        with_event = [
+            r
+            for r in reminders
+            if r.kind == ReminderKind.EVENT and r.event is not None and r.audience in EVENT_AUDIENCES
+        ]
+        event_reminders = {r.pk for r in with_event}
+        people: dict = defaultdict(list)
+        if chosen:
+            through = Reminder.recipients.through
+            rows = (
+                through.objects.filter(reminder_id__in=chosen, person__workspace_id=F("reminder__workspace_id"))
+                .select_related("person")
+                .order_by("person__name", "person__pk")
+            )
+            for row in rows:
+                people[row.reminder_id].append(row.person)
+        attending: dict = defaultdict(list)
+        hosts: dict = {}
+        if with_event:
+            event_ids = {r.event_id for r in with_event}
+            # Attendees who declined are not reminded.
+            for attendee in (
+                Attendee.objects.filter(event_id__in=event_ids).exclude(answer=Rsvp.NO).select_related("person")
+            ):
+                attending[attendee.event_id].append(attendee.person)
+            host_ids = {r.event.host_id for r in with_event if r.event.host_id}
+            workspace_ids = {r.workspace_id for r in with_event}
+            if host_ids:
+                for person in Person.objects.filter(workspace_id__in=workspace_ids, user_id__in=host_ids):
+                    hosts.setdefault((person.workspace_id, person.user_id), []).append(person)
+        for reminder in reminders:
+            if reminder.audience == Audience.PEOPLE:
+                self.audiences[reminder.pk] = people.get(reminder.pk, [])
+            elif reminder.audience == Audience.MEMBERS:
+                self.audiences[reminder.pk] = self.members.get(reminder.workspace_id, [])
+            elif reminder.pk in event_reminders:
+                event = reminder.event
+                found: dict = {}
+                if reminder.audience in (Audience.ATTENDEES, Audience.EVENT_PEOPLE):
+                    attendees = attending.get(event.pk, [])
+                    found.update((p.pk, p) for p in attendees if p.workspace_id == reminder.workspace_id)
+                if reminder.audience in (Audience.HOST, Audience.EVENT_PEOPLE) and event.host_id:
+                    found.update((p.pk, p) for p in hosts.get((reminder.workspace_id, event.host_id), []))
+                self.audiences[reminder.pk] = sorted(found.values(), key=lambda p: (p.name, str(p.pk)))
+            else:
+                self.audiences[reminder.pk] = []
+
+    def plan(self, *, reminder: Reminder, slot: Slot) -> list[PlannedMessage]:
+        """The messages of one occurrence (``exists`` not yet known: see :func:`mark_existing`)."""
+        if reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
+            return self._plan_digest(reminder=reminder, slot=slot)
+        return self._plan_reminder(reminder=reminder, slot=slot)
+
+    def render(self, *, workspace, kind: str, channel: str, context: dict) -> Rendered:
+        return render_with_override(
+            override=self.overrides.get((workspace.pk, kind, channel)),
+            workspace=workspace,
+            reminder_kind=kind,
+            channel=channel,
+            context=context,
+        )
+
+    def _plan_digest(self, *, reminder: Reminder, slot: Slot) -> list[PlannedMessage]:
+        workspace = reminder.workspace
+        celebrations = self.celebrations[(workspace.pk, slot.local_date)]
+        if not celebrations:
+            return []
+        configs = self.configs.get(workspace.pk, {})
+        channels = reminder.channels or [Channel.SLACK, Channel.EMAIL]
+        planned: list[PlannedMessage] = []
+
+        def add(
+            *,
+            purpose: str,
+            channel: str,
+            recipient: str,
+            kind: str,
+            context: dict,
+            person: Person | None = None,
+            rendered: Rendered | None = None,
+        ):
+            if rendered is None:
+                rendered = self.render(workspace=workspace, kind=kind, channel=channel, context=context)
+            notification = Notification(
+                workspace=workspace,
+                reminder=reminder,
+                person=person,
+                channel=channel,
+                recipient=recipient,
+                subject=rendered.subject,
+                body=rendered.body,
+                occurrence_date=slot.local_date,
+                idempotency_key=idempotency_key(
+                    reminder=reminder, slot=slot, purpose=purpose, channel=channel, recipient=recipient
+                ),
+            )
+            planned.append(PlannedMessage(notification=notification))
+
+        if Channel.SLACK in channels:
+            recipient = _slack_recipient(configs.get(Channel.SLACK))
+            if recipient:
+                context = celebrations.context(workspace=workspace, mentions=True)
+                add(purpose="digest", channel=Channel.SLACK, recipient=recipient, kind=reminder.kind, context=context)
+
+        if Channel.EMAIL in channels:
+            members = [p for p in self.members.get(workspace.pk, []) if p.email and _wants(p, Channel.EMAIL)]
+            if members:
+                context = celebrations.context(workspace=workspace, mentions=False)
+                # Every member gets the same text: render it once, not once per member.
+                rendered = self.render(workspace=workspace, kind=reminder.kind, channel=Channel.EMAIL, context=context)
+                for person in members:
+                    add(
+                        purpose="digest",
+                        channel=Channel.EMAIL,
+                        recipient=person.email,
+                        kind=reminder.kind,
+                        context=context,
+                        person=person,
+                        rendered=rendered,
+                    )
+
+        if reminder.personal_greetings:
+            _plan_greetings(workspace=workspace, celebrations=celebrations, configs=configs, add=add)
+        return planned
+
+    def _plan_reminder(self, *, reminder: Reminder, slot: Slot) -> list[PlannedMessage]:
+        workspace = reminder.workspace
+        context: dict = {
+            "date": slot.local_date.isoformat(),
+            "time": f"{slot.local:%H:%M}",
+            "reminder": {"name": reminder.name, "message_type": reminder.message_type or MessageType.CUSTOM},
+        }
+        if reminder.kind == ReminderKind.EVENT:
+            event = reminder.event
+            if not slots.event_is_live(event):
+                return []  # re-checked at fire time: a cancelled event sends nothing
+            occurrence = slots.event_occurrence_for(reminder, slot)
+            context["event"] = _event_context(event, occurrence, slots.time_zone(reminder))
+        configs = self.configs.get(workspace.pk, {})
+        planned: list[PlannedMessage] = []
+        texts: dict = {}
+
+        def add(*, channel: str, recipient: str, person: Person | None, reason: str = "") -> None:
+            person_context = None
+            if person is not None:
+                slack = channel == Channel.SLACK and person.slack_user_id
+                person_context = {
+                    "name": person.name,
+                    "mention": f"<@{person.slack_user_id}>" if slack else person.name,
+                }
+            # The text depends only on the channel and the person's name and mention.
+            key = (channel, None if person_context is None else (person_context["name"], person_context["mention"]))
+            rendered = texts.get(key)
+            if rendered is None:
+                rendered = texts[key] = self._render_reminder(
+                    reminder=reminder, channel=channel, context={**context, "person": person_context}
+                )
+            notification = Notification(
+                workspace=workspace,
+                reminder=reminder,
+                person=person,
+                channel=channel,
+                recipient=recipient,
+                subject=rendered.subject,
+                body=rendered.body,
+                occurrence_date=slot.local_date,
+                idempotency_key=idempotency_key(
+                    reminder=reminder, slot=slot, purpose="reminder", channel=channel, recipient=recipient
+                ),
+            )
+            if reason:
+                notification.status = NotificationStatus.SKIPPED
+                notification.last_error = reason
+            planned.append(PlannedMessage(notification=notification))
+
+        if reminder.audience == Audience.WORKSPACE_CHANNEL:
+            # No Slack set up (and no console fallback): the row fails visibly with "channel_not_configured".
+            recipient = _slack_recipient(configs.get(Channel.SLACK)) or WEBHOOK_RECIPIENT
+            add(channel=Channel.SLACK, recipient=recipient, person=None)
+            return planned
+
+        for person in self.audiences.get(reminder.pk, []):
+            route = route_person(person, reminder.channels or [], configs)
+            if route.address:
+                add(channel=route.channel, recipient=route.address, person=person)
+            else:
+                add(channel=route.channel, recipient=_skip_recipient(person), person=person, reason=route.reason)
+        return planned
+
+    def _render_reminder(self, *, reminder: Reminder, channel: str, context: dict) -> Rendered:
+        """The kind's template (the workspace's override or the default) with the reminder's text as ``{{ message }}``.
+
+        The reminder's own text (``Reminder.message``, the API's ``template``) is itself a
+        sandboxed template over the same data.
+        """
+        workspace = reminder.workspace
+        context = {"workspace": {"name": workspace.name}, **context, "message": ""}
+        text = reminder.message
+        if text:
+            try:
+                context["message"] = render_source(subject="", body=text, channel=channel, context=context).body
+            except TemplateRenderError:
+                logger.warning("reminder text failed to render; sending it as written", exc_info=True)
+                context["message"] = text
+        subject, body = default_source(reminder_kind=reminder.kind, channel=channel)
+        override = self.overrides.get((workspace.pk, reminder.kind, channel))
+        if override is not None:
+            try:
+                return render_source(
+                    subject=override.subject or subject, body=override.body, channel=channel, context=context
+                )
+            except TemplateRenderError:
+                logger.warning("template override %s failed to render; using the default", override.pk, exc_info=True)
+        return render_source(subject=subject, body=body, channel=channel, context=context)
 
 
 def _slack_recipient(config: ChannelConfig | None) -> str | None:
@@ -103,78 +386,6 @@ def _address(person: Person, channel: str, configs: dict[str, ChannelConfig]) ->
 
 def _wants(person: Person, channel: str) -> bool:
     return channel in (person.preferred_channels or []) and channel not in (person.opted_out_channels or [])
-
-
-def _plan_digest(*, reminder: Reminder, slot: Slot) -> list[PlannedMessage]:
-    workspace = reminder.workspace
-    celebrations = celebrations_on(workspace=workspace, day=slot.local_date)
-    if not celebrations:
-        return []
-    configs = {config.kind: config for config in ChannelConfig.objects.filter(workspace=workspace, active=True)}
-    channels = reminder.channels or [Channel.SLACK, Channel.EMAIL]
-    planned: list[PlannedMessage] = []
-
-    def add(
-        *,
-        purpose: str,
-        channel: str,
-        recipient: str,
-        kind: str,
-        context: dict,
-        person: Person | None = None,
-        rendered: Rendered | None = None,
-    ):
-        if rendered is None:
-            rendered = render_message(workspace=workspace, reminder_kind=kind, channel=channel, context=context)
-        notification = Notification(
-            workspace=workspace,
-            reminder=reminder,
-            person=person,
-            channel=channel,
-            recipient=recipient,
-            subject=rendered.subject,
-            body=rendered.body,
-            occurrence_date=slot.local_date,
-            idempotency_key=idempotency_key(
-                reminder=reminder, slot=slot, purpose=purpose, channel=channel, recipient=recipient
-            ),
-        )
-        planned.append(PlannedMessage(notification=notification))
-
-    if Channel.SLACK in channels:
-        recipient = _slack_recipient(configs.get(Channel.SLACK))
-        if recipient:
-            context = celebrations.context(workspace=workspace, mentions=True)
-            add(purpose="digest", channel=Channel.SLACK, recipient=recipient, kind=reminder.kind, context=context)
-
-    if Channel.EMAIL in channels:
-        members = _members_wanting(workspace=workspace, channel=Channel.EMAIL)
-        if members:
-            context = celebrations.context(workspace=workspace, mentions=False)
-            # Every member gets the same text: render it once, not once per member.
-            rendered = render_message(
-                workspace=workspace, reminder_kind=reminder.kind, channel=Channel.EMAIL, context=context
-            )
-            for person in members:
-                add(
-                    purpose="digest",
-                    channel=Channel.EMAIL,
-                    recipient=person.email,
-                    kind=reminder.kind,
-                    context=context,
-                    person=person,
-                    rendered=rendered,
-                )
-
-    if reminder.personal_greetings:
-        _plan_greetings(workspace=workspace, celebrations=celebrations, configs=configs, add=add)
-    return planned
-
-
-def _members_wanting(*, workspace, channel: str) -> list[Person]:
-    member_ids = Membership.objects.filter(workspace=workspace).values("user_id")
-    people = Person.objects.filter(workspace=workspace, user_id__in=member_ids).exclude(email="").order_by("name")
-    return [person for person in people if _wants(person, channel)]
 
 
 def _plan_greetings(*, workspace, celebrations: Celebrations, configs: dict[str, ChannelConfig], add) -> None:
@@ -243,74 +454,8 @@ def route_person(person: Person, channels: list[str], configs: dict[str, Channel
     return Route(channel=candidates[0], address=None, reason=f"{code}: {'; '.join(parts)}")
 
 
-def audience_people(reminder: Reminder) -> list[Person]:
-    """The people a (non-digest) reminder speaks to, each once, by name."""
-    workspace = reminder.workspace
-    audience = reminder.audience
-    event = reminder.event if reminder.kind == ReminderKind.EVENT else None
-    if audience == Audience.PEOPLE:
-        return list(reminder.recipients.filter(workspace=workspace).order_by("name", "pk"))
-    if audience == Audience.MEMBERS:
-        members = Membership.objects.filter(workspace=workspace).values("user_id")
-        return list(Person.objects.filter(workspace=workspace, user_id__in=members).order_by("name", "pk"))
-    if event is None:
-        return []
-    condition = Q()
-    if audience in (Audience.ATTENDEES, Audience.EVENT_PEOPLE):
-        # Attendees who declined are not reminded.
-        attending = Attendee.objects.filter(event=event).exclude(answer=Rsvp.NO).values("person_id")
-        condition |= Q(pk__in=attending)
-    if audience in (Audience.HOST, Audience.EVENT_PEOPLE) and event.host_id:
-        condition |= Q(user_id=event.host_id)
-    if not condition:
-        return []
-    return list(Person.objects.filter(condition, workspace=workspace).order_by("name", "pk"))
-
-
 def _skip_recipient(person: Person) -> str:
     return person.email or person.phone or person.slack_user_id or f"person:{person.pk}"
-
-
-class _Renderer:
-    """Renders one kind's messages for one plan: the workspace's override (looked up once) or the default.
-
-    The reminder's own text (``Reminder.message``, the API's ``template``) is itself a sandboxed
-    template over the same data; its result is ``{{ message }}`` in the kind's template.
-    """
-
-    def __init__(self, *, workspace, kind: str):
-        self.workspace = workspace
-        self.kind = kind
-        self._overrides: dict[str, Template] | None = None
-
-    def _override(self, channel: str) -> Template | None:
-        if self._overrides is None:
-            self._overrides = {
-                template.channel: template
-                for template in Template.objects.filter(workspace=self.workspace, reminder_kind=self.kind).only(
-                    "channel", "subject", "body"
-                )
-            }
-        return self._overrides.get(channel)
-
-    def render(self, *, channel: str, context: dict, text: str) -> Rendered:
-        context = {"workspace": {"name": self.workspace.name}, **context, "message": ""}
-        if text:
-            try:
-                context["message"] = render_source(subject="", body=text, channel=channel, context=context).body
-            except TemplateRenderError:
-                logger.warning("reminder text failed to render; sending it as written", exc_info=True)
-                context["message"] = text
-        subject, body = default_source(reminder_kind=self.kind, channel=channel)
-        override = self._override(channel)
-        if override is not None:
-            try:
-                return render_source(
-                    subject=override.subject or subject, body=override.body, channel=channel, context=context
-                )
-            except TemplateRenderError:
-                logger.warning("template override %s failed to render; using the default", override.pk, exc_info=True)
-        return render_source(subject=subject, body=body, channel=channel, context=context)
 
 
 def _when(local: datetime, *, all_day: bool) -> str:
@@ -328,61 +473,3 @@ def _event_context(event, occurrence: slots.EventOccurrence | None, tz: ZoneInfo
             "starts_at": occurrence.starts_at.isoformat(),
         }
     return data
-
-
-def _plan_reminder(*, reminder: Reminder, slot: Slot) -> list[PlannedMessage]:
-    workspace = reminder.workspace
-    context: dict = {
-        "date": slot.local_date.isoformat(),
-        "time": f"{slot.local:%H:%M}",
-        "reminder": {"name": reminder.name, "message_type": reminder.message_type or MessageType.CUSTOM},
-    }
-    if reminder.kind == ReminderKind.EVENT:
-        event = reminder.event
-        if not slots.event_is_live(event):
-            return []  # re-checked at fire time: a cancelled event sends nothing
-        occurrence = slots.event_occurrence_for(reminder, slot)
-        context["event"] = _event_context(event, occurrence, slots.time_zone(reminder))
-    configs = {config.kind: config for config in ChannelConfig.objects.filter(workspace=workspace, active=True)}
-    renderer = _Renderer(workspace=workspace, kind=reminder.kind)
-    planned: list[PlannedMessage] = []
-
-    def add(*, channel: str, recipient: str, person: Person | None, reason: str = "") -> None:
-        person_context = None
-        if person is not None:
-            mention = f"<@{person.slack_user_id}>" if channel == Channel.SLACK and person.slack_user_id else person.name
-            person_context = {"name": person.name, "mention": mention}
-        rendered = renderer.render(
-            channel=channel, context={**context, "person": person_context}, text=reminder.message
-        )
-        notification = Notification(
-            workspace=workspace,
-            reminder=reminder,
-            person=person,
-            channel=channel,
-            recipient=recipient,
-            subject=rendered.subject,
-            body=rendered.body,
-            occurrence_date=slot.local_date,
-            idempotency_key=idempotency_key(
-                reminder=reminder, slot=slot, purpose="reminder", channel=channel, recipient=recipient
-            ),
-        )
-        if reason:
-            notification.status = NotificationStatus.SKIPPED
-            notification.last_error = reason
-        planned.append(PlannedMessage(notification=notification))
-
-    if reminder.audience == Audience.WORKSPACE_CHANNEL:
-        # No Slack set up (and no console fallback): the row fails visibly with "channel_not_configured".
-        recipient = _slack_recipient(configs.get(Channel.SLACK)) or WEBHOOK_RECIPIENT
-        add(channel=Channel.SLACK, recipient=recipient, person=None)
-        return planned
-
-    for person in audience_people(reminder):
-        route = route_person(person, reminder.channels or [], configs)
-        if route.address:
-            add(channel=route.channel, recipient=route.address, person=person)
-        else:
-            add(channel=route.channel, recipient=_skip_recipient(person), person=person, reason=route.reason)
-    return planned

@@ -145,14 +145,12 @@ def next_rrule(*, rule: rrule, tz: tzinfo, after: datetime) -> Occurrence | None
     """
     _require_aware(after)
     cursor = utc_to_local(after, tz) - timedelta(days=1)
-    while True:
-        local = rule.after(cursor, inc=False)
-        if local is None:
-            return None
+    # One pass over the rule: each ``rule.after`` call would expand it again from DTSTART.
+    for local in rule.xafter(cursor, inc=False):
         instant = local_to_utc(local, tz)
         if instant > after:
             return Occurrence(at=instant, local=local)
-        cursor = local
+    return None
 
 
 def occurrences_between(

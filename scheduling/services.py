@@ -14,15 +14,16 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from birthdaybuddy.db import insert_ignoring_conflicts
 from birthdaybuddy.errors import Conflict
 from notifications.services import notifications_enqueue, notifications_write
 from reminders.models import Reminder, ReminderKind
 from scheduling import slots
 from scheduling.models import JobRun, Occurrence
-from scheduling.planning import PlannedMessage, plan_occurrence
+from scheduling.planning import PlannedMessage, Planner, plan_occurrence
 from scheduling.recurrence import Occurrence as Slot
 from scheduling.recurrence import daily_occurrence_on, local_to_utc, utc_to_local
 from workspaces.models import Workspace
@@ -110,20 +111,15 @@ def _set_schedule(reminder: Reminder, slot: Slot | None) -> None:
     reminder.next_run_at = reminder_due_at(reminder=reminder, slot=slot) if slot else None
 
 
-def _record_occurrence(*, reminder: Reminder, slot: Slot, outcome: str, count: int, job_run: JobRun | None) -> None:
-    Occurrence.objects.bulk_create(
-        [
-            Occurrence(
-                reminder=reminder,
-                local_date=slot.local_date,
-                local_time=slot.local.time(),
-                scheduled_at=slot.at,
-                outcome=outcome,
-                notifications=count,
-                job_run=job_run,
-            )
-        ],
-        ignore_conflicts=True,
+def _occurrence_row(*, reminder: Reminder, slot: Slot, outcome: str, count: int, job_run: JobRun | None) -> Occurrence:
+    return Occurrence(
+        reminder=reminder,
+        local_date=slot.local_date,
+        local_time=slot.local.time(),
+        scheduled_at=slot.at,
+        outcome=outcome,
+        notifications=count,
+        job_run=job_run,
     )
 
 
@@ -135,33 +131,62 @@ def occurrence_fire(
     Idempotent: messages whose key already exists are planned with ``exists=True`` and
     not written again.
     """
-    planned = plan_occurrence(reminder=reminder, slot=slot)
-    if not planned:
-        outcome = Occurrence.Outcome.EMPTY
-        if not dry_run:
-            _record_occurrence(reminder=reminder, slot=slot, outcome=outcome, count=0, job_run=job_run)
-        return OccurrenceResult(slot=slot, outcome=outcome)
     if dry_run:
-        return OccurrenceResult(slot=slot, outcome=Occurrence.Outcome.FIRED, planned=planned)
-    created_ids = notifications_write(notifications=[m.notification for m in planned if not m.exists])
-    created = set(created_ids)
-    for message in planned:
-        if not message.exists and message.notification.pk not in created:
-            message.exists = True  # a concurrent run wrote it first
-    _record_occurrence(
-        reminder=reminder, slot=slot, outcome=Occurrence.Outcome.FIRED, count=len(created_ids), job_run=job_run
-    )
-    return OccurrenceResult(slot=slot, outcome=Occurrence.Outcome.FIRED, planned=planned, created_ids=created_ids)
+        planned = plan_occurrence(reminder=reminder, slot=slot)
+        outcome = Occurrence.Outcome.FIRED if planned else Occurrence.Outcome.EMPTY
+        return OccurrenceResult(slot=slot, outcome=outcome, planned=planned)
+    return _fire(steps=[_Step(reminder=reminder, slot=slot, outcome=Occurrence.Outcome.FIRED)], job_run=job_run)[0]
 
 
-def _process_due(*, reminder: Reminder, now: datetime, job_run: JobRun) -> list[OccurrenceResult]:
+@dataclass(slots=True)
+class _Step:
+    """One occurrence the tick settles: fired (planned and written) or recorded as missed."""
+
+    reminder: Reminder
+    slot: Slot
+    outcome: str
+
+
+def _fire(*, steps: list[_Step], job_run: JobRun | None) -> list[OccurrenceResult]:
+    """Plans, writes and records a batch of occurrences with a handful of statements in all.
+
+    One planner reads what every occurrence needs; one ``notifications_write`` inserts all
+    their messages (``ON CONFLICT DO NOTHING`` on the idempotency key: what another run
+    already wrote is reported as existing, not written twice); one insert records the
+    occurrences.
+    """
+    firing = [step for step in steps if step.outcome == Occurrence.Outcome.FIRED]
+    planner = Planner([(step.reminder, step.slot) for step in firing])
+    plans = {id(step): planner.plan(reminder=step.reminder, slot=step.slot) for step in firing}
+    created = set(notifications_write(notifications=[m.notification for p in plans.values() for m in p]))
     results: list[OccurrenceResult] = []
+    rows: list[Occurrence] = []
+    for step in steps:
+        planned = plans.get(id(step), [])
+        created_ids = [m.notification.pk for m in planned if m.notification.pk in created]
+        for message in planned:
+            message.exists = message.notification.pk not in created  # written by an earlier or concurrent run
+        outcome = step.outcome
+        if outcome == Occurrence.Outcome.FIRED and not planned:
+            outcome = Occurrence.Outcome.EMPTY
+        rows.append(
+            _occurrence_row(
+                reminder=step.reminder, slot=step.slot, outcome=outcome, count=len(created_ids), job_run=job_run
+            )
+        )
+        results.append(OccurrenceResult(slot=step.slot, outcome=outcome, planned=planned, created_ids=created_ids))
+    insert_ignoring_conflicts(Occurrence, rows)
+    return results
+
+
+def _due_steps(*, reminder: Reminder, now: datetime, job_run: JobRun) -> list[_Step]:
+    """The occurrences of a due reminder to settle now; advances its schedule in memory (not saved)."""
+    steps: list[_Step] = []
     if not slots.schedulable(reminder):
         # The event was cancelled after this reminder was scheduled: nothing is sent.
         logger.info("reminder %s: its event is cancelled; unscheduled", reminder.pk)
         _set_schedule(reminder, None)
-        reminder.save(update_fields=["next_run_at", "next_occurrence_at", "updated_at"])
-        return results
+        return steps
     instant = _pending_instant(reminder)
     slot = reminder_slot_at(reminder=reminder, instant=instant) if instant is not None else None
     truncated = False
@@ -169,36 +194,67 @@ def _process_due(*, reminder: Reminder, now: datetime, job_run: JobRun) -> list[
         due = reminder_due_at(reminder=reminder, slot=slot)
         if due > now:
             break
-        if len(results) >= MAX_CATCH_UP:
+        if len(steps) >= MAX_CATCH_UP:
             truncated = True
             slot = reminder_next_slot(reminder=reminder, after=now)
             continue  # lies after now: the loop ends on it
         nxt = reminder_next_slot(reminder=reminder, after=slot.at)
         if is_missed(reminder=reminder, slot=slot, now=now):
-            results.append(_missed(reminder=reminder, slot=slot, job_run=job_run))
+            steps.append(_Step(reminder=reminder, slot=slot, outcome=Occurrence.Outcome.MISSED))
             logger.warning("reminder %s: occurrence %s missed (due %s)", reminder.pk, slot.local, due.isoformat())
         elif due != slot.at and nxt is not None and reminder_due_at(reminder=reminder, slot=nxt) == due:
             # Several occurrences held back by the same quiet hours go out once, as the latest.
-            results.append(_missed(reminder=reminder, slot=slot, job_run=job_run))
+            steps.append(_Step(reminder=reminder, slot=slot, outcome=Occurrence.Outcome.MISSED))
             job_run.details.setdefault("quiet_hours_merged", []).append(f"{reminder.pk}@{slot.local.isoformat()}")
         else:
-            results.append(occurrence_fire(reminder=reminder, slot=slot, job_run=job_run))
+            steps.append(_Step(reminder=reminder, slot=slot, outcome=Occurrence.Outcome.FIRED))
         slot = nxt
     if truncated:
         job_run.details.setdefault("catch_up_truncated", []).append(str(reminder.pk))
     _set_schedule(reminder, slot)
     reminder.last_run_at = now
-    reminder.save(update_fields=["next_run_at", "next_occurrence_at", "last_run_at", "updated_at"])
-    return results
+    return steps
 
 
-def _missed(*, reminder: Reminder, slot: Slot, job_run: JobRun | None) -> OccurrenceResult:
-    _record_occurrence(reminder=reminder, slot=slot, outcome=Occurrence.Outcome.MISSED, count=0, job_run=job_run)
-    return OccurrenceResult(slot=slot, outcome=Occurrence.Outcome.MISSED)
+SCHEDULE_FIELDS = ("next_run_at", "next_occurrence_at", "last_run_at")
+
+
+def _save_schedules(reminders: list[Reminder]) -> None:
+    """Writes the batch's advanced schedules with one UPDATE.
+
+    On PostgreSQL the new values travel as arrays (``UPDATE … FROM unnest(…)``): four
+    parameters whatever the batch size, where ``bulk_update`` builds a CASE expression per
+    row and field. Elsewhere (the embedded SQLite default) ``bulk_update`` does the job.
+    """
+    stamp = timezone.now()
+    for reminder in reminders:
+        reminder.updated_at = stamp
+    if connection.vendor != "postgresql":
+        Reminder.objects.bulk_update(reminders, [*SCHEDULE_FIELDS, "updated_at"])
+        return
+    meta = Reminder._meta
+    table = connection.ops.quote_name(meta.db_table)
+    pk = connection.ops.quote_name(meta.pk.column)
+    columns = [connection.ops.quote_name(meta.get_field(name).column) for name in SCHEDULE_FIELDS]
+    updated = connection.ops.quote_name(meta.get_field("updated_at").column)
+    assignments = ", ".join(f"{column} = v.{column}" for column in columns)
+    sql = (
+        f"UPDATE {table} AS r SET {assignments}, {updated} = %s "  # noqa: S608 - identifiers from the model, quoted
+        f"FROM unnest(%s::uuid[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[]) "
+        f"AS v({pk}, {', '.join(columns)}) WHERE r.{pk} = v.{pk}"
+    )
+    params = [stamp, [r.pk for r in reminders], *([getattr(r, name) for r in reminders] for name in SCHEDULE_FIELDS)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def tick(*, now: datetime | None = None, limit: int | None = None) -> JobRun:
-    """Processes every due reminder in batches of ``limit``; records and returns a ``JobRun``."""
+    """Processes every due reminder in batches of ``limit``; records and returns a ``JobRun``.
+
+    Each batch is one transaction: claim (``FOR NO KEY UPDATE SKIP LOCKED``), plan and write
+    every occurrence of the batch together, record the occurrences, advance the schedules,
+    and queue delivery after commit.
+    """
     now = now or timezone.now()
     limit = limit or settings.TICK_BATCH_SIZE
     job_run = JobRun(kind=JobRun.Kind.TICK, started_at=now, details={})
@@ -216,15 +272,15 @@ def tick(*, now: datetime | None = None, limit: int | None = None) -> JobRun:
                 break
             if job_run._state.adding:
                 job_run.save()
-            created: list = []
+            steps = [step for reminder in batch for step in _due_steps(reminder=reminder, now=now, job_run=job_run)]
+            results = _fire(steps=steps, job_run=job_run)
+            _save_schedules(batch)
             queued: list = []
-            for reminder in batch:
-                for result in _process_due(reminder=reminder, now=now, job_run=job_run):
-                    job_run.due += 1
-                    job_run.missed += result.outcome == Occurrence.Outcome.MISSED
-                    created.extend(result.created_ids)
-                    queued.extend(result.queue_ids)
-            job_run.created += len(created)
+            for result in results:
+                job_run.due += 1
+                job_run.missed += result.outcome == Occurrence.Outcome.MISSED
+                job_run.created += len(result.created_ids)
+                queued.extend(result.queue_ids)
             notifications_enqueue(notification_ids=queued)
         if len(batch) < limit:
             break
