@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from reminders.models import ReminderKind
 from scheduling.models import JobRun
 
 
@@ -55,18 +56,6 @@ class JobRunSerializer(serializers.ModelSerializer):
         return self._scoped(obj, "missed")
 
 
-class UpcomingQuerySerializer(serializers.Serializer):
-    days = serializers.IntegerField(min_value=1, max_value=31, default=7)
-
-
-class UpcomingEntrySerializer(serializers.Serializer):
-    date = serializers.DateField()
-    at = serializers.DateTimeField()
-    reminder = serializers.UUIDField()
-    kind = serializers.CharField()
-    messages = PlannedMessageSerializer(many=True)
-
-
 # --- reminders: send now and preview ----------------------------------------------------------
 
 
@@ -108,3 +97,32 @@ class PreviewSerializer(serializers.Serializer):
     timezone = serializers.CharField()
     active = serializers.BooleanField()
     occurrences = PreviewOccurrenceSerializer(many=True)
+
+
+# --- the workspace's upcoming messages --------------------------------------------------------
+
+UPCOMING_MAX_DAYS = 31
+
+
+class UpcomingQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(
+        min_value=1,
+        max_value=UPCOMING_MAX_DAYS,
+        default=7,
+        help_text=f"Local days to look ahead, today included (1-{UPCOMING_MAX_DAYS}).",
+    )
+    kind = serializers.ChoiceField(choices=ReminderKind.choices, required=False, help_text="Only this kind.")
+    reminder = serializers.UUIDField(required=False, help_text="Only this reminder.")
+
+
+class UpcomingEntrySerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="The occurrence's local date in the workspace's zone.")
+    at = serializers.DateTimeField(help_text="The occurrence's scheduled instant (UTC).")
+    local = serializers.CharField(help_text="Its local date and time (YYYY-MM-DDTHH:MM).")
+    send_at = serializers.DateTimeField(help_text="When it goes out (UTC): `at`, or the end of quiet hours.")
+    send_at_local = serializers.CharField(help_text="`send_at` in the workspace's zone (YYYY-MM-DDTHH:MM).")
+    deferred = serializers.BooleanField(help_text="Held back by the workspace's quiet hours.")
+    reminder = serializers.UUIDField(help_text="The reminder's id.")
+    kind = serializers.CharField(help_text="The reminder's kind: " + ", ".join(ReminderKind.values) + ".")
+    name = serializers.CharField(help_text="The reminder's name.")
+    messages = ReminderMessageSerializer(many=True)

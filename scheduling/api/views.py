@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from reminders.models import Reminder
 from scheduling import selectors, services
 from scheduling.api.serializers import (
+    UPCOMING_MAX_DAYS,
     JobRunSerializer,
     PreviewQuerySerializer,
     PreviewSerializer,
@@ -116,28 +117,52 @@ class JobRunViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retrieve
         return JobRun.objects.all()
 
 
+TRUNCATED_HEADER = "X-Truncated"
+
+
 @extend_schema(tags=["scheduling"], parameters=[WORKSPACE_ID])
 class UpcomingView(WorkspaceScopedMixin, generics.GenericAPIView):
     serializer_class = UpcomingEntrySerializer
-    pagination_class = None  # a bounded window (at most 31 days), returned whole
+    pagination_class = None  # a bounded window, capped at UPCOMING_LIMIT entries, returned whole
     queryset = Reminder.objects.none()  # for schema introspection only; entries come from the selector
     read_roles = ADMIN_ROLES
 
     @extend_schema(
         summary="Upcoming messages",
         description=(
-            "What the digest will send in the next `days` local days (default 7, at most 31): "
-            "when (UTC), to whom, through which channel, with the text. "
+            "Every occurrence of the workspace's active reminders — the birthday digest, event reminders, "
+            "one-time and recurring messages — in the next `days` local days "
+            f"(default 7, at most {UPCOMING_MAX_DAYS}), "
+            "in time order: the occurrence (UTC and local), when it goes out after quiet hours, the reminder, and "
+            "each message it would send (recipient, channel, text, or why a recipient is skipped). A digest day "
+            "with nobody to celebrate is not listed; paused reminders and cancelled events are left out. A dry "
+            f"run: nothing is written. At most {selectors.UPCOMING_LIMIT} entries, the earliest; when more fall in "
+            f"the window the `{TRUNCATED_HEADER}` header says `true`. "
             "**Permissions:** workspace owner or admin."
         ),
-        parameters=[UpcomingQuerySerializer],
+        parameters=[
+            UpcomingQuerySerializer,
+            OpenApiParameter(
+                TRUNCATED_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                enum=["true", "false"],
+                response=[200],
+                description=f"`true` when the window holds more than the {selectors.UPCOMING_LIMIT} entries listed.",
+            ),
+        ],
         responses={200: UpcomingEntrySerializer(many=True)},
     )
     def get(self, request, *args, **kwargs):
         params = UpcomingQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        entries = selectors.upcoming_digests(workspace=self.workspace, days=params.validated_data["days"])
-        return Response(UpcomingEntrySerializer(entries, many=True).data)
+        data = params.validated_data
+        upcoming = selectors.upcoming_messages(
+            workspace=self.workspace, days=data["days"], kind=data.get("kind"), reminder_id=data.get("reminder")
+        )
+        response = Response(UpcomingEntrySerializer(upcoming.entries, many=True).data)
+        response[TRUNCATED_HEADER] = "true" if upcoming.truncated else "false"
+        return response
 
 
 def _send_now_detail(*, created: int, skipped: int, already_sent: int, planned: int) -> str:
