@@ -2,6 +2,7 @@
 
 from bench.scenarios.api import birthdays_api
 from bench.scenarios.delivery import delivery_batched, delivery_per_message
+from bench.scenarios.reminders import csv_import, reminders_burst, reminders_idle_tick
 from bench.scenarios.tick import idle_tick, simulated_day
 
 SCENARIOS = {
@@ -10,4 +11,7 @@ SCENARIOS = {
     "delivery_per_message": delivery_per_message,
     "delivery_batched": delivery_batched,
     "birthdays_api": birthdays_api,
+    "reminders_idle_tick": reminders_idle_tick,
+    "reminders_burst": reminders_burst,
+    "csv_import": csv_import,
 }
