@@ -370,6 +370,9 @@ AUDITLOG_DISABLE_ON_RAW_SAVE = True
 AUDITLOG_MASK_CALLABLE = "workspaces.audit.mask_secret"
 # The correlation id of an entry is the request id (X-Request-ID) of the request that made it.
 AUDITLOG_CID_GETTER = "workspaces.audit.current_request_id"
+# Retention (the daily "Prune old history" job and `manage.py prune_history`); 0 keeps forever.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+INBOUND_CONTACT_RETENTION_DAYS = env.int("INBOUND_CONTACT_RETENTION_DAYS", default=7)
 
 # --- Domain defaults ----------------------------------------------------------------------
 # An occurrence missed by less than this (after downtime) still fires, once; older ones are

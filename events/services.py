@@ -17,6 +17,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone as dj_timezone
 
 from birthdaybuddy.errors import ApplicationError, Conflict, PermissionDeniedError
@@ -40,6 +42,7 @@ from events.occurrences import (
     validated_rule,
 )
 from scheduling.recurrence import local_to_utc, utc_to_local
+from workspaces.audit import audit_manual_send
 from workspaces.models import ADMIN_ROLES, Membership, Person, Workspace
 from workspaces.selectors import effective_role
 
@@ -518,6 +521,84 @@ def rsvp_answer(*, token: str, answer: str, note: str | None = None, now: dateti
     attendee.save(update_fields=["answer", "note", "responded_at"])
     logger.info("attendee %s of event %s answered %s", attendee.pk, attendee.event_id, answer)
     return attendee
+
+
+# --- re-sending an invitation ----------------------------------------------------------------
+
+# Sent synchronously, inside the re-send's transaction, with ``sender=Event`` and the locked
+# ``event`` and ``attendee`` (and ``now``): the receiver that writes event messages
+# (``scheduling.event_messages``) issues a new RSVP token, writes the invitation and returns
+# an :class:`InvitationSent`; it raises an ``ApplicationError`` when it cannot (the attendee
+# has no channel that reaches them), which rolls the whole re-send back.
+invitation_resend_requested = Signal()
+
+
+@dataclass(frozen=True)
+class InvitationSent:
+    """The invitation a re-send wrote: its notification and where it goes."""
+
+    notification_id: uuid.UUID
+    channel: str
+    recipient: str
+
+
+@transaction.atomic
+def attendee_invitation_resend(
+    *, event: Event, person_id, actor: User | None, now: datetime | None = None, origin: str | None = None
+) -> InvitationSent:
+    """Sends one attendee of a gathering their invitation again, with a new personal RSVP link.
+
+    A new notification (the earlier ones stay in the history). The RSVP token is rotated:
+    only its hash is stored, so the earlier link cannot be sent again, and an admin re-sends
+    mostly because the first message went astray (a wrong address), whose link should then
+    stop working. The attendee's answer is kept. Audited as ``event.resend_invitation``.
+
+    404 ``not_an_attendee``; 400 ``not_a_gathering`` (only gatherings have invitations);
+    409 ``event_cancelled`` / ``event_over``; 409 ``attendee_unreachable`` (no channel reaches them).
+    """
+    now = now or dj_timezone.now()
+    event = Event.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=event.pk)
+    attendee = (
+        Attendee.objects.select_for_update(of=("self",))
+        .select_related("person")
+        .filter(event=event, person_id=person_id)
+        .first()
+    )
+    if attendee is None:
+        raise ApplicationError("This person is not an attendee of this event.", code="not_an_attendee", status=404)
+    if event.kind != EventKind.GATHERING:
+        raise ApplicationError(
+            f"Only gatherings have invitations; this event's kind is {event.kind}.",
+            code="not_a_gathering",
+        )
+    if event.is_cancelled:
+        raise Conflict("This event was cancelled; its invitations cannot be sent again.", code="event_cancelled")
+    if event_is_over(event, now=now):
+        raise Conflict("This event is over; its invitations cannot be sent again.", code="event_over")
+    sent = [
+        result
+        for _, result in invitation_resend_requested.send(sender=Event, event=event, attendee=attendee, now=now)
+        if isinstance(result, InvitationSent)
+    ]
+    if not sent:
+        raise Conflict("No invitation could be written for this attendee.", code="invitation_not_sent")
+    invitation = sent[0]
+    audit_manual_send(
+        workspace=event.workspace,
+        actor=actor,
+        action="event.resend_invitation",
+        target=attendee,
+        details={
+            "event": str(event.pk),
+            "person": str(attendee.person_id),
+            "notification": str(invitation.notification_id),
+            "channel": invitation.channel,
+            "recipient": invitation.recipient,
+        },
+        origin=origin,
+    )
+    logger.info("event %s: invitation of attendee %s sent again", event.pk, attendee.pk)
+    return invitation
 
 
 # --- calendar feeds ---------------------------------------------------------------------------

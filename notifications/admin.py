@@ -2,6 +2,7 @@ from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.urls import path
 from django.utils.html import format_html
 
@@ -17,6 +18,7 @@ from notifications.models import (
     NotificationStatus,
     Template,
 )
+from workspaces.audit import ADMIN_ORIGIN, audit_manual_send
 
 SECRET_FIELDS = ("webhook_url", "bot_token", "auth_token")
 
@@ -133,6 +135,14 @@ def _report_test(model_admin, request, config, *, recipient):
     except Exception as exc:  # a validation error about the recipient, shown rather than a 500
         model_admin.message_user(request, f"{config}: {exc}", messages.ERROR)
         return
+    audit_manual_send(
+        workspace=config.workspace,
+        actor=request.user,
+        action="channel.test",
+        target=config,
+        details={"recipient": result.recipient, "outcome": result.outcome, "ok": result.ok},
+        origin=ADMIN_ORIGIN,
+    )
     level = messages.SUCCESS if result.ok else messages.ERROR
     model_admin.message_user(
         request,
@@ -234,7 +244,16 @@ class NotificationAdmin(admin.ModelAdmin):
                 refused.append(f"{str(notification.pk)[:8]} is {notification.status}")
                 continue
             try:
-                services.notification_resend(notification=notification)
+                with transaction.atomic():
+                    resent = services.notification_resend(notification=notification)
+                    audit_manual_send(
+                        workspace=notification.workspace,
+                        actor=request.user,
+                        action="notification.resend",
+                        target=notification,
+                        details={"resend_id": str(resent.pk)},
+                        origin=ADMIN_ORIGIN,
+                    )
                 done += 1
             except ApplicationError as exc:
                 refused.append(f"{str(notification.pk)[:8]}: {exc.message}")

@@ -23,3 +23,15 @@ def deliver_batch(notification_ids: list[str]) -> dict[str, int]:
 @shared_task(name="notifications.sweep", ignore_result=True)
 def sweep() -> dict[str, int]:
     return services.notifications_sweep()
+
+
+@shared_task(name="notifications.prune_history", ignore_result=True)
+def prune_history(time_budget: float | None = None, chunk_size: int | None = None) -> dict[str, int]:
+    """The daily retention job; time-boxed, it queues itself again while a backlog is left."""
+    from notifications import retention
+
+    budget = retention.TASK_TIME_BUDGET_SECONDS if time_budget is None else time_budget
+    results = retention.history_prune(time_budget=budget, chunk_size=chunk_size or retention.CHUNK_SIZE)
+    if not all(result.complete for result in results):
+        prune_history.apply_async(kwargs={"time_budget": time_budget, "chunk_size": chunk_size}, countdown=5)
+    return {result.name: result.deleted for result in results}

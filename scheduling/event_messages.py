@@ -6,6 +6,9 @@ The events app announces (``events.signals``, after commit); this module listens
 signal sends nothing twice) and queues them with ``notifications_enqueue``. Keys:
 
 - ``event:<event>:invite:<attendee>:<channel>``: one invitation per attendee, ever;
+- ``event:<event>:invite:<attendee>:<channel>:resend:<n>``: an invitation sent again by an
+  admin (``events.services.attendee_invitation_resend``), ``n`` counting the attendee's earlier
+  invitations, so each re-send is one new message and a retried write still only one;
 - ``event:<event>:update:<sequence>:<attendee>:<channel>``: one notice per change, to attendees
   who answered yes or maybe;
 - ``event:<event>:cancel:<attendee>:<channel>``: one notice, to invited attendees who had
@@ -30,6 +33,7 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone as dj_timezone
 
+from birthdaybuddy.errors import Conflict
 from events import services as event_services
 from events import signals as event_signals
 from events.models import Attendee, Event, EventKind, EventStatus, Rsvp
@@ -59,6 +63,11 @@ CHANGE_NAMES = {
 @receiver(event_signals.invitations_requested, dispatch_uid="scheduling.event_invitations")
 def on_invitations_requested(sender, event: Event, attendee_ids: Iterable, **kwargs) -> None:
     event_invitations_write(event_id=event.pk, attendee_ids=list(attendee_ids))
+
+
+@receiver(event_services.invitation_resend_requested, dispatch_uid="scheduling.event_invitation_resend")
+def on_invitation_resend_requested(sender, event: Event, attendee: Attendee, now: datetime, **kwargs):
+    return event_invitation_resend_write(event=event, attendee=attendee, now=now)
 
 
 @receiver(event_signals.event_changed, dispatch_uid="scheduling.event_changed")
@@ -126,6 +135,56 @@ def event_invitations_write(*, event_id, attendee_ids: list, now: datetime | Non
     if ids:
         logger.info("event %s: %d invitation(s) written", event_id, len(ids))
     return ids
+
+
+def event_invitation_resend_write(
+    *, event: Event, attendee: Attendee, now: datetime | None = None
+) -> event_services.InvitationSent:
+    """Writes ``attendee``'s invitation again with a new RSVP token (the earlier link stops working).
+
+    For the re-send service, which has checked the event (an active gathering, not over) and
+    holds the locks of the event and the attendee row. The channel is chosen as for a first
+    invitation, from the person's current preferences and addresses. Raises ``Conflict``
+    (``attendee_unreachable``) when no channel reaches them; nothing is written then.
+    """
+    now = now or dj_timezone.now()
+    destination = _destination(attendee.person, _configs(event.workspace))
+    if destination is None:
+        raise Conflict(
+            f"No channel reaches {attendee.person.name}: add an email address or phone, or change their "
+            "preferred or opted-out channels.",
+            code="attendee_unreachable",
+        )
+    channel, recipient = destination
+    prefix = f"event:{event.pk}:invite:{attendee.pk}:"
+    # The person's own notifications (an indexed column), then the invitations among them.
+    earlier = set(
+        Notification.objects.filter(person_id=attendee.person_id, idempotency_key__startswith=prefix).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    count = len(earlier)
+    key = f"{prefix}{channel}" if count == 0 else f"{prefix}{channel}:resend:{count}"
+    while key in earlier:
+        count += 1
+        key = f"{prefix}{channel}:resend:{count}"
+    token = event_services.attendee_rsvp_token_issue(attendee=attendee, now=now)
+    context = {**_event_context(event), "person": {"name": attendee.person.name}, "rsvp_url": rsvp_url(token)}
+    row = _notification(
+        event=event,
+        person=attendee.person,
+        channel=channel,
+        recipient=recipient,
+        rendered=_render(event.workspace, INVITATION, channel, context),
+        key=key,
+    )
+    ids = notifications_write(notifications=[row])
+    if not ids:
+        # Another writer took the key between our read and our write (the attendee lock makes this rare).
+        raise Conflict("The invitation is being sent by another request; try again.", code="resend_in_progress")
+    notifications_enqueue(notification_ids=ids)
+    logger.info("event %s: invitation of attendee %s sent again (%s)", event.pk, attendee.pk, key)
+    return event_services.InvitationSent(notification_id=ids[0], channel=channel, recipient=recipient)
 
 
 def event_update_notices_write(*, event_id, changed_fields: Iterable[str]) -> list[uuid.UUID]:

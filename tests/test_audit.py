@@ -473,3 +473,78 @@ def test_manual_run_now_is_audited_with_its_actor(auth_client, workspace, user):
     dry = auth_client.post(f"/api/v1/workspaces/{workspace.pk}/run-now", {"dry_run": True}, format="json")
     assert dry.status_code == 200
     assert LogEntry.objects.count() == before + 1  # a dry run sends nothing and records nothing
+
+
+# --- the workspace filter's index ---------------------------------------------------------
+
+
+def test_the_workspace_filter_compares_text_the_way_the_index_is_built(workspace):
+    sql, _ = audit.audit_entries().for_workspace(workspace).query.sql_with_params()
+    assert "->>" in sql  # the expression of auditlog_entry_ws_ts_idx (->, jsonb, could not use it)
+
+
+def test_the_audit_list_query_uses_the_workspace_index(workspace, auth_client):
+    from django.db import connection, transaction
+
+    other = WorkspaceFactory()
+    for index in range(30):
+        audit.audit_manual_send(workspace=workspace if index % 3 else other, actor=None, action="digest.run_now")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'auditlog_entry_ws_ts_idx'")
+        (definition,) = cursor.fetchone()
+    assert "(additional_data ->> 'workspace_id'::text)" in definition
+    assert '"timestamp" DESC, id DESC' in definition
+
+    page = audit.audit_entries().for_workspace(workspace).order_by("-timestamp", "-id")[:50]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = page.explain()
+    assert "auditlog_entry_ws_ts_idx" in plan, plan
+    assert "Sort" not in plan, plan  # the index gives the newest-first order, no sort step
+
+    listed = auth_client.get(audit_url(workspace), {"operation": "digest.run_now"}).json()
+    assert listed["count"] == 20
+
+
+# --- retention ----------------------------------------------------------------------------
+
+
+def _aged(entry: LogEntry, days: int) -> LogEntry:
+    LogEntry.objects.filter(pk=entry.pk).update(timestamp=timezone.now() - timedelta(days=days))
+    return entry
+
+
+def test_prune_deletes_entries_older_than_the_retention_in_chunks(workspace, settings):
+    settings.AUDIT_RETENTION_DAYS = 30
+    old = [
+        _aged(audit.audit_manual_send(workspace=workspace, actor=None, action="digest.run_now"), 31 + n)
+        for n in range(5)
+    ]
+    recent = _aged(audit.audit_manual_send(workspace=workspace, actor=None, action="digest.run_now"), 29)
+    fresh = audit.audit_manual_send(workspace=workspace, actor=None, action="digest.run_now")
+
+    assert audit.audit_entries_prune(dry_run=True) == (5, True)
+    assert LogEntry.objects.filter(pk__in=[entry.pk for entry in old]).count() == 5
+
+    assert audit.audit_entries_prune(chunk_size=2) == (5, True)
+
+    assert not LogEntry.objects.filter(pk__in=[entry.pk for entry in old]).exists()
+    assert set(LogEntry.objects.filter(pk__in=[recent.pk, fresh.pk]).values_list("pk", flat=True)) == {
+        recent.pk,
+        fresh.pk,
+    }
+    assert audit.audit_entries_prune() == (0, True)
+
+
+def test_prune_stops_between_chunks_at_its_deadline_and_keeps_everything_when_retention_is_off(workspace, settings):
+    import time
+
+    for n in range(4):
+        _aged(audit.audit_manual_send(workspace=workspace, actor=None, action="digest.run_now"), 400 + n)
+
+    assert audit.audit_entries_prune(chunk_size=1, deadline=time.monotonic() - 1) == (1, False)
+    settings.AUDIT_RETENTION_DAYS = 0
+    assert audit.audit_retention() is None
+    assert audit.audit_entries_prune() == (0, True)
+    settings.AUDIT_RETENTION_DAYS = 365  # the default
+    assert audit.audit_entries_prune() == (3, True)

@@ -23,11 +23,22 @@ under "Audit log"). What this module adds, and why:
   ``next_run_at``) neither writes an entry nor costs auditlog's extra SELECT; deleting a
   workspace writes one entry for the workspace, not one per cascaded row.
 - **Manual operations** (:func:`audit_manual_send`): resends, run-now, send-now, channel
-  tests and CSV imports are entries with auditlog's ``ACCESS`` action and
-  ``additional_data["operation"]`` (e.g. ``notification.resend``) plus ``details``; the
-  API shows them as action ``manual``. A notification that ends failed or unknown can be
-  recorded the same way by the delivery code (:func:`audit_notification_failed`, action
-  ``system``), so admins find it in the audit view and replay it from there.
+  tests, invitation re-sends and CSV imports are entries with auditlog's ``ACCESS`` action
+  and ``additional_data["operation"]`` (e.g. ``notification.resend``) plus ``details``; the
+  API shows them as action ``manual``. They are recorded wherever they start: the API, the
+  admin's actions (actor: the staff user, ``details["origin"]`` ``admin``) and the
+  management commands (no user, so ``details["origin"]`` names the command, e.g.
+  ``manage.py run_birthday_job``: auditlog's ``remote_addr`` is an IP address column and
+  cannot hold a label). A notification that ends failed or unknown can be recorded the
+  same way by the delivery code (:func:`audit_notification_failed`, action ``system``), so
+  admins find it in the audit view and replay it from there.
+- **The workspace filter is indexed**: :meth:`AuditEntryQuerySet.for_workspace` compares
+  ``additional_data ->> 'workspace_id'`` as text, the expression of the index
+  ``auditlog_entry_ws_ts_idx`` (``workspaces`` migration 0004, PostgreSQL), which also serves
+  the audit view's newest-first order.
+- **Retention** (:func:`audit_entries_prune`): entries older than ``AUDIT_RETENTION_DAYS``
+  (default 365; 0 keeps them forever) are deleted in small chunks by the daily
+  ``prune_history`` job (``notifications/retention.py``).
 """
 
 from __future__ import annotations
@@ -36,10 +47,11 @@ import functools
 import ipaddress
 import json
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from auditlog.diff import get_mask_function
@@ -52,6 +64,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models, transaction
+from django.db.models.fields.json import KT
 from django.db.models.signals import post_delete, pre_delete, pre_save
 from django.utils import timezone as dj_timezone
 from django.utils.encoding import smart_str
@@ -79,7 +92,18 @@ OPERATIONS = (
     "digest.run_now",
     "channel.test",
     "people.import",
+    "event.resend_invitation",
 )
+# ``details["origin"]`` of entries made outside the API (the API leaves it out).
+ORIGIN_KEY = "origin"
+ADMIN_ORIGIN = "admin"
+
+
+def command_origin(name: str) -> str:
+    """The origin label of entries written by a management command, e.g. ``manage.py run_birthday_job``."""
+    return f"manage.py {name}"
+
+
 # What the system records on its own (audit_notification_failed): shown as action "system".
 NOTIFICATION_FAILED = "notification.failed"
 SYSTEM_OPERATIONS = (NOTIFICATION_FAILED,)
@@ -325,6 +349,7 @@ def audit_manual_send(
     action: str,
     target: models.Model | None = None,
     details: Mapping[str, Any] | None = None,
+    origin: str | None = None,
 ) -> LogEntry:
     """Records a manual operation: a resend, a run-now, a send-now, a channel test, an import.
 
@@ -332,10 +357,14 @@ def audit_manual_send(
     ``target`` is what it acted on (default: the workspace); ``details`` a small JSON-able
     mapping (ids created, counts, the recipient of a test). Call it after the operation
     succeeded, inside its transaction if it has one, so a failed operation leaves no entry.
-    ``actor`` may be ``None`` (a task or a command).
+    ``actor`` may be ``None`` (a task or a command). ``origin`` says where the operation
+    started when that is not the API: :data:`ADMIN_ORIGIN`, or :func:`command_origin` for a
+    command (then the only name of who acted); it is kept as ``details["origin"]``.
     """
     if not action or not isinstance(action, str):
         raise ValueError("audit_manual_send needs an action name such as 'notification.resend'")
+    if origin:
+        details = {**(details or {}), ORIGIN_KEY: origin}
     return _record_operation(
         workspace_id=workspace.pk,
         actor=actor,
@@ -530,8 +559,13 @@ class AuditEntryQuerySet(models.QuerySet):
     """Query vocabulary over auditlog's entries."""
 
     def for_workspace(self, workspace):
+        # ``->>`` (text), the expression of the index ``auditlog_entry_ws_ts_idx``; the plain key
+        # lookup would compile to ``->`` (jsonb), which that index cannot serve.
         workspace_id = workspace.pk if isinstance(workspace, models.Model) else workspace
-        return self.filter(**{f"additional_data__{WORKSPACE_KEY}": str(workspace_id)})
+        return self.alias(_workspace_id=KT(f"additional_data__{WORKSPACE_KEY}")).filter(_workspace_id=str(workspace_id))
+
+    def older_than(self, cutoff: datetime):
+        return self.filter(timestamp__lt=cutoff)
 
     def of_model(self, label: str):
         app_label, _, model = label.lower().partition(".")
@@ -551,6 +585,63 @@ class AuditEntryQuerySet(models.QuerySet):
 
 def audit_entries() -> AuditEntryQuerySet:
     return AuditEntryQuerySet(model=LogEntry)
+
+
+# --- retention ------------------------------------------------------------------------------
+
+PRUNE_CHUNK_SIZE = 5_000
+
+
+def audit_retention() -> timedelta | None:
+    """How long entries are kept (``AUDIT_RETENTION_DAYS``, default 365); None: forever (0 or less)."""
+    days = settings.AUDIT_RETENTION_DAYS
+    return timedelta(days=days) if days and days > 0 else None
+
+
+def audit_entries_prune(
+    *,
+    now: datetime | None = None,
+    retention: timedelta | None = None,
+    chunk_size: int = PRUNE_CHUNK_SIZE,
+    dry_run: bool = False,
+    deadline: float | None = None,
+) -> tuple[int, bool]:
+    """Deletes entries older than ``now - retention`` (default :func:`audit_retention`).
+
+    Oldest first, ``chunk_size`` rows per statement and transaction, so the table is never
+    locked for long and a large backlog does not hold one huge transaction. ``deadline``
+    (a ``time.monotonic()`` value) stops between chunks. Returns ``(deleted, complete)``;
+    with ``dry_run`` the count of what would go, and nothing is deleted.
+    """
+    retention = retention if retention is not None else audit_retention()
+    if retention is None:
+        return 0, True
+    old = audit_entries().older_than((now or dj_timezone.now()) - retention)
+    if dry_run:
+        return old.count(), True
+    return delete_in_chunks(old, order_by="timestamp", chunk_size=chunk_size, deadline=deadline)
+
+
+def delete_in_chunks(
+    queryset: models.QuerySet, *, order_by: str, chunk_size: int, deadline: float | None = None
+) -> tuple[int, bool]:
+    """Deletes ``queryset``'s rows ``chunk_size`` at a time (each chunk its own short transaction).
+
+    Rows are picked in ``order_by`` order (an indexed column, so each pick is an index range
+    scan) and deleted by primary key. For models nothing else refers to (no cascades to collect).
+    Returns ``(deleted, complete)``: complete is False when ``deadline`` stopped it early.
+    """
+    deleted = 0
+    model = queryset.model
+    while True:
+        with transaction.atomic():
+            pks = list(queryset.order_by(order_by).values_list("pk", flat=True)[:chunk_size])
+            if pks:
+                deleted += model._base_manager.using(queryset.db).filter(pk__in=pks).delete()[0]
+        if len(pks) < chunk_size:
+            return deleted, True
+        if deadline is not None and time.monotonic() >= deadline:
+            return deleted, False
 
 
 def entry_action(entry: LogEntry) -> str:

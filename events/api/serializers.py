@@ -201,6 +201,15 @@ class AttendeeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class InvitationResentSerializer(serializers.Serializer):
+    """The invitation sent again: the new notification, where it goes, and the attendee now."""
+
+    notification = serializers.UUIDField(help_text="The new notification (queued); earlier ones stay in the history.")
+    channel = serializers.CharField(help_text="`email`, `sms`, `whatsapp` or `slack`.")
+    recipient = serializers.CharField(help_text="The address, number or Slack id it goes to.")
+    attendee = AttendeeSerializer(help_text="The attendee, with the new `invited_at`; the answer is kept.")
+
+
 class RsvpEventSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     title = serializers.CharField()

@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from events.api.views import CalendarFeedViewSet, EventViewSet
@@ -9,4 +10,11 @@ router = SimpleRouter(use_regex_path=False)
 router.register(f"{WORKSPACE}/events", EventViewSet, basename="workspace-event")
 router.register(f"{WORKSPACE}/calendar-feeds", CalendarFeedViewSet, basename="workspace-calendar-feed")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path(
+        f"{WORKSPACE}/events/<uuid:pk>/attendees/<uuid:person_id>/resend-invitation",
+        EventViewSet.as_view({"post": "resend_invitation"}),
+        name="workspace-event-resend-invitation",
+    ),
+    *router.urls,
+]

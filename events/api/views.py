@@ -22,6 +22,7 @@ from events.api.serializers import (
     CalendarFeedCreateSerializer,
     CalendarFeedSerializer,
     EventSerializer,
+    InvitationResentSerializer,
 )
 from events.api.window import parse_window
 from events.models import Attendee, CalendarFeed, Event, EventStatus
@@ -41,6 +42,15 @@ EDITORS = (
 )
 ORGANISERS = "**Permissions:** workspace owners and admins (and staff), and the event's host."
 
+PERSON_ID = OpenApiParameter(
+    "person_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The attendee's person id."
+)
+RESEND_CONFLICT = OpenApiResponse(
+    response=OpenApiTypes.OBJECT,
+    description="`event_cancelled` / `event_over`: the event was cancelled or is over; `attendee_unreachable`: "
+    "no channel reaches the person (no address for their preferred channels, or they opted out of them); "
+    "`resend_in_progress`: another re-send for this attendee was written at the same moment.",
+)
 HOST_CONFLICT = OpenApiResponse(
     response=OpenApiTypes.OBJECT,
     description="`host_conflict`: the host already has an active appointment at that time. `conflict` is that "
@@ -126,7 +136,12 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
     # The view's own default order (by start or date) is set in get_scoped_queryset.
     ordering = None
     # Hosts who are plain members may change and cancel their own events (checked per object).
-    action_roles = {"partial_update": ALL_ROLES, "destroy": ALL_ROLES, "attendees": ALL_ROLES}
+    action_roles = {
+        "partial_update": ALL_ROLES,
+        "destroy": ALL_ROLES,
+        "attendees": ALL_ROLES,
+        "resend_invitation": ALL_ROLES,
+    }
 
     def get_scoped_queryset(self):
         attendances = Prefetch("attendances", queryset=Attendee.objects.only("id", "event_id", "person_id"))
@@ -205,6 +220,33 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         rows = Attendee.objects.filter(event=event).select_related("person").order_by("person__name", "id")
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(AttendeeSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Send an attendee's invitation again",
+        description=f"{ORGANISERS}\n\nGatherings only (400 `not_a_gathering`). Writes a new invitation for this "
+        "attendee with a **new personal RSVP link** on their preferred reachable channel (as chosen today, so a "
+        "corrected address is used) and queues it; the earlier invitations stay in the notification history, "
+        "but their links stop working (only the token's hash is stored, so an old link cannot be sent again, "
+        "and a message that went to a wrong address should not keep a working link). The attendee's answer "
+        "is kept. Recorded in the audit log as `event.resend_invitation`. 404 `not_an_attendee` if the person "
+        "is not an attendee of the event; 409 `event_cancelled`, `event_over` or `attendee_unreachable`.",
+        parameters=[PERSON_ID],
+        request=None,
+        responses={201: InvitationResentSerializer, 409: RESEND_CONFLICT},
+    )
+    def resend_invitation(self, request, *args, **kwargs):
+        # Routed in events/api/urls.py (…/attendees/<person_id>/resend-invitation, no trailing slash).
+        event = self.get_object()
+        self._require_editor(event)
+        sent = services.attendee_invitation_resend(event=event, person_id=kwargs["person_id"], actor=request.user)
+        attendee = Attendee.objects.select_related("person").get(event=event, person_id=kwargs["person_id"])
+        body = {
+            "notification": sent.notification_id,
+            "channel": sent.channel,
+            "recipient": sent.recipient,
+            "attendee": attendee,
+        }
+        return Response(InvitationResentSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(

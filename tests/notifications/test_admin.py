@@ -5,7 +5,9 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from notifications.models import ChannelConfig, Notification
+from tests.audit_checks import assert_shown_to_workspace_admins_only, latest_operation
 from tests.notifications.factories import AUTH_TOKEN, ChannelConfigFactory, NotificationFactory
+from workspaces import audit
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +115,74 @@ def test_send_test_notification_command(fake_slack):
     assert len(fake_slack.received) == 1
     with pytest.raises(CommandError, match="no sms channel"):
         call_command("send_test_notification", workspace=str(config.workspace.pk), channel="sms")
+
+
+# --- manual operations are audited ---------------------------------------------------------
+
+
+def test_admin_resend_is_audited_with_the_staff_user(admin_client, staff_user):
+    failed = NotificationFactory(status="failed", last_error="channel_not_found")
+    sent = NotificationFactory(workspace=failed.workspace, status="sent")
+
+    response = admin_client.post(
+        reverse("admin:notifications_notification_changelist"),
+        {"action": "resend", "_selected_action": [str(failed.pk), str(sent.pk)]},
+    )
+
+    assert response.status_code == 302
+    resent = Notification.objects.get(resent_from=failed)
+    entry = latest_operation(failed.workspace, "notification.resend")
+    assert entry.actor_id == staff_user.pk
+    assert entry.additional_data["workspace_id"] == str(failed.workspace_id)
+    assert (entry.content_type.model, entry.object_pk) == ("notification", str(failed.pk))
+    assert entry.additional_data["details"] == {"resend_id": str(resent.pk), "origin": "admin"}
+    # The refused one (already sent) left no entry.
+    assert audit.audit_entries().with_operation("notification.resend").count() == 1
+    row = assert_shown_to_workspace_admins_only(entry, failed.workspace)
+    assert row["actor"]["email"] == staff_user.email
+    assert row["details"]["origin"] == "admin"
+
+
+def test_admin_channel_test_is_audited(admin_client, staff_user, fake_slack):
+    config = ChannelConfigFactory(webhook_url=fake_slack.webhook_url)
+
+    admin_client.post(
+        reverse("admin:notifications_channelconfig_changelist"),
+        {"action": "send_test_message", "_selected_action": [str(config.pk)]},
+    )
+
+    entry = latest_operation(config.workspace, "channel.test")
+    assert entry.actor_id == staff_user.pk
+    assert (entry.content_type.model, entry.object_pk) == ("channelconfig", str(config.pk))
+    assert entry.additional_data["details"]["ok"] is True
+    assert entry.additional_data["details"]["origin"] == "admin"
+    assert_shown_to_workspace_admins_only(entry, config.workspace)
+
+
+def test_admin_channel_test_that_is_refused_is_not_audited(admin_client, workspace):
+    ChannelConfigFactory(workspace=workspace, kind="email", webhook_url=None)
+    notification = NotificationFactory(workspace=workspace, channel="email", recipient="not-an-address")
+
+    response = admin_client.post(
+        reverse("admin:notifications_notification_changelist"),
+        {"action": "send_test_message", "_selected_action": [str(notification.pk)]},
+        follow=True,
+    )
+
+    assert "not-an-address" in response.content.decode()
+    assert not audit.audit_entries().with_operation("channel.test").exists()
+
+
+def test_send_test_notification_command_is_audited_under_its_name(fake_slack):
+    config = ChannelConfigFactory(webhook_url=fake_slack.webhook_url)
+
+    call_command("send_test_notification", workspace=config.workspace.slug, channel="slack", stdout=StringIO())
+
+    entry = latest_operation(config.workspace, "channel.test")
+    assert entry.actor_id is None
+    assert entry.actor_email is None
+    assert entry.additional_data["details"]["origin"] == "manage.py send_test_notification"
+    assert entry.additional_data["workspace_id"] == str(config.workspace_id)
+    row = assert_shown_to_workspace_admins_only(entry, config.workspace)
+    assert row["actor"] is None
+    assert row["details"]["origin"] == "manage.py send_test_notification"

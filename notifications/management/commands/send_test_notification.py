@@ -6,7 +6,10 @@ from django.core.management.base import BaseCommand, CommandError
 from birthdaybuddy.errors import ApplicationError
 from notifications import services
 from notifications.models import ChannelConfig
+from workspaces.audit import audit_manual_send, command_origin
 from workspaces.models import Channel, Workspace
+
+ORIGIN = command_origin("send_test_notification")
 
 
 class Command(BaseCommand):
@@ -33,6 +36,14 @@ class Command(BaseCommand):
             result = services.channel_config_send_test(config=config, recipient=to)
         except (ValidationError, ApplicationError) as exc:
             raise CommandError(str(getattr(exc, "message", exc))) from exc
+        audit_manual_send(
+            workspace=found,
+            actor=None,
+            action="channel.test",
+            target=config,
+            details={"recipient": result.recipient, "outcome": result.outcome, "ok": result.ok},
+            origin=ORIGIN,
+        )
         line = (
             f"{result.outcome} via {result.provider} to {result.recipient} "
             f"(status {result.status_code}): {result.detail}"

@@ -1,9 +1,13 @@
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from scheduling import services
+from workspaces.audit import audit_manual_send, command_origin
 from workspaces.models import Workspace
+
+ORIGIN = command_origin("run_birthday_job")
 
 
 class Command(BaseCommand):
@@ -29,10 +33,13 @@ class Command(BaseCommand):
                 raise CommandError(f"No workspace with id or slug {workspace!r}.")
         totals = {"created": 0, "already_sent": 0}
         for ws in workspaces:
-            run = services.digest_run_now(workspace=ws, day=day, dry_run=dry_run)
-            planned = run.result.planned if run.result else []
-            created = len(run.result.created_ids) if run.result and not dry_run else 0
-            already = sum(1 for m in planned if m.exists)
+            with transaction.atomic():
+                run = services.digest_run_now(workspace=ws, day=day, dry_run=dry_run)
+                planned = run.result.planned if run.result else []
+                created = len(run.result.created_ids) if run.result and not dry_run else 0
+                already = sum(1 for m in planned if m.exists)
+                if not dry_run:
+                    self._audit(ws, run, created=created, already=already)
             totals["created"] += created
             totals["already_sent"] += already
             if not planned:
@@ -54,6 +61,21 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(f"Done: {totals['created']} created, {totals['already_sent']} already sent.")
             )
+
+    @staticmethod
+    def _audit(workspace, run, *, created: int, already: int) -> None:
+        audit_manual_send(
+            workspace=workspace,
+            actor=None,
+            action="digest.run_now",
+            details={
+                "date": run.day.isoformat(),
+                "created": created,
+                "already_sent": already,
+                "job_run": str(run.job_run.pk) if run.job_run else None,
+            },
+            origin=ORIGIN,
+        )
 
     @staticmethod
     def _parse_date(value: str | None) -> date | None:

@@ -1,0 +1,43 @@
+"""Assertions shared by the tests of manual operations: an audit entry is where workspace admins look."""
+
+from __future__ import annotations
+
+from auditlog.models import LogEntry
+
+from tests.conftest import client_for
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+from workspaces import audit
+from workspaces.models import Role
+
+
+def latest_operation(workspace, operation: str) -> LogEntry:
+    """The newest entry of ``operation`` in ``workspace`` (fails if there is none)."""
+    entry = audit.audit_entries().for_workspace(workspace).with_operation(operation).order_by("-pk").first()
+    assert entry is not None, f"no {operation} entry in workspace {workspace.pk}"
+    return entry
+
+
+def assert_shown_to_workspace_admins_only(entry: LogEntry, workspace) -> dict:
+    """``entry`` is in ``workspace``'s ``…/audit/`` for its admins, 403 for its members, 404 elsewhere.
+
+    Returns the entry as the API shows it.
+    """
+    admin = MembershipFactory(workspace=workspace, role=Role.ADMIN).user
+    member = MembershipFactory(workspace=workspace, role=Role.MEMBER).user
+    outsider = UserFactory()
+    other = WorkspaceFactory()
+    MembershipFactory(workspace=other, user=outsider, role=Role.OWNER)
+    url = f"/api/v1/workspaces/{workspace.pk}/audit/"
+
+    listing = client_for(admin).get(url, {"action": "manual"})
+    assert listing.status_code == 200, listing.content
+    rows = {row["id"]: row for row in listing.json()["results"]}
+    assert entry.pk in rows, f"entry {entry.pk} is not in the workspace's audit list"
+
+    assert client_for(member).get(url).status_code == 403
+    assert client_for(outsider).get(url).status_code == 404
+    assert client_for(outsider).get(f"{url}{entry.pk}/").status_code == 404
+    elsewhere = client_for(outsider).get(f"/api/v1/workspaces/{other.pk}/audit/").json()["results"]
+    assert entry.pk not in {row["id"] for row in elsewhere}
+    assert client_for(outsider).get(f"/api/v1/workspaces/{other.pk}/audit/{entry.pk}/").status_code == 404
+    return rows[entry.pk]
