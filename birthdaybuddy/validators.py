@@ -1,10 +1,14 @@
-"""Validators shared by several apps: IANA time zones and E.164 phone numbers."""
+"""Validators shared by several apps: IANA time zones, E.164 phone numbers and Slack member ids."""
 
+import re
 import zoneinfo
 from functools import cache
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+
+# A Slack member id (U…, or W… on Enterprise Grid).
+SLACK_USER_ID_RE = re.compile(r"[UW][A-Z0-9]{2,31}")
 
 
 @cache

@@ -40,6 +40,7 @@ from events.models import Attendee, Event, EventKind, EventStatus, Rsvp
 from notifications.models import ChannelConfig, Notification
 from notifications.rendering import Rendered, render_message
 from notifications.services import notifications_enqueue, notifications_write
+from scheduling.planning import person_destination
 from scheduling.recurrence import utc_to_local
 from workspaces.models import Channel, Person
 
@@ -113,7 +114,7 @@ def event_invitations_write(*, event_id, attendee_ids: list, now: datetime | Non
         for attendee in attendees:
             if str(attendee.pk) in invited:
                 continue
-            destination = _destination(attendee.person, configs)
+            destination = person_destination(attendee.person, configs)
             if destination is None:
                 logger.info("attendee %s of event %s has no reachable channel; not invited", attendee.pk, event.pk)
                 continue
@@ -148,7 +149,7 @@ def event_invitation_resend_write(
     (``attendee_unreachable``) when no channel reaches them; nothing is written then.
     """
     now = now or dj_timezone.now()
-    destination = _destination(attendee.person, _configs(event.workspace))
+    destination = person_destination(attendee.person, _configs(event.workspace))
     if destination is None:
         raise Conflict(
             f"No channel reaches {attendee.person.name}: add an email address or phone, or change their "
@@ -229,7 +230,7 @@ def _write_notices(*, event: Event, attendees, context: dict, key) -> list[uuid.
     base = {**_event_context(event), **context}
     rows = []
     for attendee in attendees.order_by("created_at", "id"):
-        destination = _destination(attendee.person, configs)
+        destination = person_destination(attendee.person, configs)
         if destination is None:
             continue
         channel, recipient = destination
@@ -260,32 +261,6 @@ def rsvp_url(token: str) -> str:
 
 def _configs(workspace) -> dict[str, ChannelConfig]:
     return {config.kind: config for config in ChannelConfig.objects.filter(workspace=workspace, active=True)}
-
-
-def _address(person: Person, channel: str, configs: dict[str, ChannelConfig]) -> str | None:
-    """Where ``person`` is reached on ``channel``, or None (the digest planner's rule)."""
-    fallback = settings.NOTIFICATIONS_CONSOLE_FALLBACK
-    if channel == Channel.EMAIL:
-        return person.email or None
-    if channel in (Channel.SMS, Channel.WHATSAPP):
-        return person.phone if person.phone and (channel in configs or fallback) else None
-    if channel == Channel.SLACK:
-        config = configs.get(Channel.SLACK)
-        # A direct message needs a bot token; a webhook posts only to its own channel.
-        if person.slack_user_id and ((config and config.bot_token) or (config is None and fallback)):
-            return person.slack_user_id
-    return None
-
-
-def _destination(person: Person, configs: dict[str, ChannelConfig]) -> tuple[str, str] | None:
-    opted_out = set(person.opted_out_channels or [])
-    for channel in person.preferred_channels or [Channel.EMAIL]:
-        if channel in opted_out:
-            continue
-        recipient = _address(person, channel, configs)
-        if recipient:
-            return channel, recipient
-    return None
 
 
 def _when(event: Event, tz: ZoneInfo) -> str:

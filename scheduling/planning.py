@@ -388,29 +388,36 @@ def _wants(person: Person, channel: str) -> bool:
     return channel in (person.preferred_channels or []) and channel not in (person.opted_out_channels or [])
 
 
+def person_destination(person: Person, configs: dict[str, ChannelConfig]) -> tuple[str, str] | None:
+    """``(channel, address)`` on the person's own preferred channels (email if they chose none), or None.
+
+    For messages about the person themselves: personal greetings, event invitations and updates.
+    """
+    route = route_person(person, person.preferred_channels or [Channel.EMAIL], configs)
+    return (route.channel, route.address) if route.address else None
+
+
 def _plan_greetings(*, workspace, celebrations: Celebrations, configs: dict[str, ChannelConfig], add) -> None:
     for celebration in (*celebrations.birthdays, *celebrations.anniversaries):
         person = celebration.person
-        for channel in person.preferred_channels or [Channel.EMAIL]:
-            if channel in (person.opted_out_channels or []):
-                continue
-            recipient = _address(person, channel, configs)
-            if recipient:
-                context = {
-                    "workspace": {"name": workspace.name},
-                    "date": celebrations.day.isoformat(),
-                    "kind": celebration.kind,
-                    "person": celebration.as_context(mentions=channel == Channel.SLACK),
-                }
-                add(
-                    purpose=f"greeting-{celebration.kind}",
-                    channel=channel,
-                    recipient=recipient,
-                    kind="personal_greeting",
-                    context=context,
-                    person=person,
-                )
-                break
+        destination = person_destination(person, configs)
+        if destination is None:
+            continue
+        channel, recipient = destination
+        context = {
+            "workspace": {"name": workspace.name},
+            "date": celebrations.day.isoformat(),
+            "kind": celebration.kind,
+            "person": celebration.as_context(mentions=channel == Channel.SLACK),
+        }
+        add(
+            purpose=f"greeting-{celebration.kind}",
+            channel=channel,
+            recipient=recipient,
+            kind="personal_greeting",
+            context=context,
+            person=person,
+        )
 
 
 # --- event, one-time and recurring reminders -----------------------------------------------

@@ -51,7 +51,7 @@ from django.db import connections, transaction
 from django.utils import timezone as dj_timezone
 
 from birthdaybuddy.errors import ApplicationError
-from birthdaybuddy.validators import normalize_phone
+from birthdaybuddy.validators import SLACK_USER_ID_RE, normalize_phone
 from workspaces import audit
 from workspaces import cache as bb_cache
 from workspaces.models import Channel, Person, Workspace, validate_birthday, validate_channels
@@ -59,8 +59,6 @@ from workspaces.models import Channel, Person, Workspace, validate_birthday, val
 if TYPE_CHECKING:
     from accounts.models import User
 
-# Kept in step with the People API's serializer (workspaces/api/serializers.py: SLACK_USER_ID_RE).
-SLACK_USER_ID_RE = re.compile(r"[UW][A-Z0-9]{2,31}")
 
 COLUMNS = (
     "name",

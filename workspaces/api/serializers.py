@@ -1,10 +1,8 @@
-import re
-
 from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from birthdaybuddy.validators import normalize_phone
+from birthdaybuddy.validators import SLACK_USER_ID_RE, normalize_phone
 from workspaces.models import (
     LOCALE_MESSAGE,
     LOCALE_RE,
@@ -21,7 +19,6 @@ from workspaces.models import (
 from workspaces.selectors import person_birth_year_visible
 
 # Slack member ids: U… (or W… on Enterprise Grid), upper-case letters and digits.
-SLACK_USER_ID_RE = re.compile(r"[UW][A-Z0-9]{2,31}")
 
 # --- Strict building blocks ---------------------------------------------------------------
 
