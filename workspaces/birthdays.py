@@ -3,7 +3,9 @@
 ``upcoming_celebrations`` is pure: people in, dated rows out. ``birthday_list_upcoming``
 runs it for a workspace on its local "today" with one SQL query and caches the rows (see
 ``workspaces.cache``); ``birthday_rows_for_viewer`` applies the per-caller privacy rule
-afterwards, so one cached answer serves every caller.
+afterwards, so one cached answer serves every caller. ``birthday_page`` caches one page
+of them as the API renders it (for every audience at once), so a warm API read costs one
+cache round trip and no rendering.
 
 The date arithmetic (Feb 29 in common years) is ``scheduling.recurrence``'s: only that
 pure module is imported, never scheduling's models or services.
@@ -11,9 +13,9 @@ pure module is imported, never scheduling's models or services.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from django.db.models import Q
@@ -29,8 +31,10 @@ ANNIVERSARY = "anniversary"
 KINDS = (BIRTHDAY, ANNIVERSARY)
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
-# Part of the cache key: change it when ``Upcoming`` changes shape, so a deploy never reads old rows.
-ROWS_FORMAT = "r1"
+# Part of the cache keys: change them when ``Upcoming`` (rows) or what ``birthday_page`` caches
+# (pages) changes shape, so a deploy never reads old entries.
+ROWS_FORMAT = "r2"
+PAGE_FORMAT = "p1"
 
 PERSON_FIELDS = (
     "id",
@@ -163,6 +167,37 @@ def _people_query(*, workspace: Workspace, start: date, end: date, kind: str | N
     return Person.objects.for_workspace(workspace).filter(condition).values_list(*PERSON_FIELDS)
 
 
+def _window_parts(workspace: Workspace, *, today: date, days: int | None, month: int | None, kind: str | None):
+    """What a cached answer depends on besides the workspace's version."""
+    return (today.isoformat(), workspace.timezone, workspace.leap_day_policy, days, month, kind)
+
+
+def _cached_rows(
+    *,
+    workspace: Workspace,
+    today: date,
+    days: int | None,
+    month: int | None,
+    kind: str | None,
+    version: int | None = None,
+) -> list[Upcoming]:
+    key = bb_cache.birthdays_key(
+        workspace_id=workspace.pk,
+        parts=(ROWS_FORMAT, *_window_parts(workspace, today=today, days=days, month=month, kind=kind)),
+    )
+    version, rows = bb_cache.birthdays_read(workspace.pk, key, version=version)
+    if rows is not None:
+        return rows
+    start, end = window_of(today=today, days=days, month=month)
+    people = (PersonDates(*row) for row in _people_query(workspace=workspace, start=start, end=end, kind=kind))
+    rows = upcoming_celebrations(
+        people, today=today, leap_day_policy=workspace.leap_day_policy, days=days, month=month, kind=kind
+    )
+    if version is not None:
+        bb_cache.birthdays_store(key, rows, version=version)
+    return rows
+
+
 def birthday_list_upcoming(
     *,
     workspace: Workspace,
@@ -173,53 +208,91 @@ def birthday_list_upcoming(
 ) -> list[Upcoming]:
     """The workspace's upcoming celebrations (see ``upcoming_celebrations``), cached.
 
-    ``days`` defaults to 30 unless ``month`` is given. The answer is cached under the
-    workspace's version, its local date, zone, leap-day policy and the parameters; any
-    write to its people, members or settings changes the version.
+    ``days`` defaults to 30 unless ``month`` is given. The answer is cached with the
+    workspace's version, under its local date, zone, leap-day policy and the parameters;
+    any write to its people, members or settings changes the version.
     """
     if days is None and month is None:
         days = DEFAULT_DAYS
     today = workspace_today(workspace, now=now)
-    version = bb_cache.birthdays_version(workspace.pk)
+    return _cached_rows(workspace=workspace, today=today, days=days, month=month, kind=kind)
+
+
+def birthday_page(
+    *,
+    workspace: Workspace,
+    page: int | None,
+    page_size: int,
+    paginate: Callable[[Sequence], Sequence],
+    render: Callable[[Sequence[Upcoming]], Any],
+    days: int | None = None,
+    month: int | None = None,
+    kind: str | None = None,
+    now: datetime | None = None,
+) -> tuple[int, Any]:
+    """``(count, rendered)``: how many celebrations ``birthday_list_upcoming`` lists, and page
+    ``page`` of them as ``render`` makes it, cached as rendered beside the rows.
+
+    ``paginate`` is the caller's paginator: given the whole sequence it returns the page
+    (raising if there is no such page) and keeps what it needs for its links. On a cache
+    hit it is given ``range(count)``, so it still sees the count and the page number.
+    ``render`` must return a picklable value that serves every caller (the per-caller
+    privacy step comes after). ``page=None``: a page named otherwise than by its number
+    (``last``), not cached. Invalidated with the rows, by the workspace's version.
+    """
+    if days is None and month is None:
+        days = DEFAULT_DAYS
+    today = workspace_today(workspace, now=now)
     key = None
-    if version is not None:
+    version = None
+    if page is not None:
         key = bb_cache.birthdays_key(
             workspace_id=workspace.pk,
-            version=version,
-            parts=(ROWS_FORMAT, today.isoformat(), workspace.timezone, workspace.leap_day_policy, days, month, kind),
+            parts=(
+                PAGE_FORMAT,
+                *_window_parts(workspace, today=today, days=days, month=month, kind=kind),
+                page,
+                page_size,
+            ),
         )
-        cached = bb_cache.cache_get(key)
+        version, cached = bb_cache.birthdays_read(workspace.pk, key)
         if cached is not None:
-            return cached
-    start, end = window_of(today=today, days=days, month=month)
-    people = (PersonDates(*row) for row in _people_query(workspace=workspace, start=start, end=end, kind=kind))
-    rows = upcoming_celebrations(
-        people, today=today, leap_day_policy=workspace.leap_day_policy, days=days, month=month, kind=kind
-    )
-    if key is not None:
-        bb_cache.cache_set(key, rows, timeout=bb_cache.BIRTHDAYS_TTL)
-    return rows
+            count, rendered = cached
+            paginate(range(count))
+            return count, rendered
+    rows = _cached_rows(workspace=workspace, today=today, days=days, month=month, kind=kind, version=version)
+    rendered = render(paginate(rows))
+    if key is not None and version is not None:
+        bb_cache.birthdays_store(key, (len(rows), rendered), version=version)
+    return len(rows), rendered
+
+
+def birthday_row_item(row: Upcoming, *, age_visible: bool) -> dict:
+    """One row as the API shows it; ``age_visible``: whether the viewer may see the birth year."""
+    item: dict[str, Any] = {
+        "person": {"id": str(row.person_id), "name": row.name, "slack_user_id": row.slack_user_id},
+        "kind": row.kind,
+        "date": row.date.isoformat(),
+        "days_until": row.days_until,
+    }
+    if row.kind == BIRTHDAY:
+        item["age"] = row.years if age_visible else None
+        item["years"] = None
+    else:
+        item["age"] = None
+        item["years"] = row.years
+    return item
 
 
 def birthday_rows_for_viewer(rows: Sequence[Upcoming], *, viewer, viewer_role: str | None) -> list[dict]:
     """The API rows as ``viewer`` may see them: a birthday's age only where the birth year is
     visible to them (the People API's rule, ``person_birth_year_visible``)."""
-    result = []
-    for row in rows:
-        item = {
-            "person": {"id": str(row.person_id), "name": row.name, "slack_user_id": row.slack_user_id},
-            "kind": row.kind,
-            "date": row.date.isoformat(),
-            "days_until": row.days_until,
-        }
-        if row.kind == BIRTHDAY:
-            visible = row.years is not None and person_birth_year_visible(
-                person=row, viewer=viewer, viewer_role=viewer_role
-            )
-            item["age"] = row.years if visible else None
-            item["years"] = None
-        else:
-            item["age"] = None
-            item["years"] = row.years
-        result.append(item)
-    return result
+    return [
+        birthday_row_item(
+            row,
+            age_visible=row.kind == BIRTHDAY
+            and row.years is not None
+            and person_birth_year_visible(person=row, viewer=viewer, viewer_role=viewer_role),
+        )
+        for row in rows
+    ]

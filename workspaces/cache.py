@@ -6,13 +6,14 @@ per-workspace versions that invalidate them), ``throttle`` (DRF's request counte
 ``ratelimit`` (the notifications app's per-destination token buckets). Another app can add
 its own with :func:`register_namespace`.
 
-Birthdays invalidation: every cached answer's key contains the workspace's *version*,
-kept in the cache itself. A write bumps the version (``incr``), so the next read misses
-and recomputes; old entries are never read again and expire with their TTL. The version
+Birthdays invalidation: every cached answer is stored together with the workspace's
+*version*, kept in the cache itself, and is read in the same round trip as the version
+(``MGET``); it counts only while the two are equal. A write bumps the version (``incr``),
+so the next read misses, recomputes and overwrites the entry. The version
 is bumped at once (readers in the same transaction, and tests, see the change) and again
 when the transaction commits (a concurrent reader that recomputed from not yet committed
 data cached it under the old version). A missing version key (evicted, cleared) starts
-again from a random number, so it never meets an entry cached under an earlier version.
+again from a random number, so it never matches an entry stored under an earlier version.
 On the file cache ``incr`` is a read and a write, not atomic: two concurrent bumps may
 count once, which still changes the version.
 
@@ -120,9 +121,40 @@ def birthdays_forget(workspace_id) -> None:
         logger.exception("could not drop the birthdays version of workspace %s", workspace_id)
 
 
-def birthdays_key(*, workspace_id, version: int, parts: Iterable[Any]) -> str:
+def birthdays_key(*, workspace_id, parts: Iterable[Any]) -> str:
     rest = ("-" if part is None else str(part) for part in parts)
-    return ":".join([BIRTHDAYS, str(workspace_id), f"v{version}", *rest])
+    return ":".join([BIRTHDAYS, str(workspace_id), *rest])
+
+
+def birthdays_read(workspace_id, key: str, *, version: int | None = None) -> tuple[int | None, Any]:
+    """``(version, value)``: the workspace's current version and the value stored under ``key``
+    at that version (``None`` if absent or stored at another version), in one round trip.
+
+    Pass the ``version`` already read in this request to read only the entry. A version of
+    ``None`` means the cache is unavailable: compute without it and store nothing.
+    """
+    try:
+        if version is None:
+            version_key = _version_key(workspace_id)
+            found = cache.get_many([version_key, key])
+            version = found.get(version_key)
+            if version is None:  # nothing stored can belong to a version that is only starting
+                cache.add(version_key, _fresh_version(), timeout=None)
+                return cache.get(version_key), None
+            entry = found.get(key)
+        else:
+            entry = cache.get(key)
+    except Exception:
+        logger.warning("cache unavailable: reading birthdays without it", exc_info=True)
+        return None, None
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version:
+        return version, entry[1]
+    return version, None
+
+
+def birthdays_store(key: str, value: Any, *, version: int) -> None:
+    """Stores ``value`` under ``key`` as computed at ``version`` (see ``birthdays_read``)."""
+    cache_set(key, (version, value), timeout=BIRTHDAYS_TTL)
 
 
 def cache_get(key: str) -> Any:

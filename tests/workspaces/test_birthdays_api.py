@@ -1,5 +1,7 @@
 """GET /api/v1/workspaces/{id}/birthdays/: shape, windows, parameters, privacy, caching, query counts."""
 
+import uuid
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 import pytest
@@ -7,17 +9,19 @@ import time_machine
 from django.urls import reverse
 
 from tests.conftest import client_for
-from tests.factories import MembershipFactory, PersonFactory, WorkspaceFactory
+from tests.factories import MembershipFactory, PersonFactory, UserFactory, WorkspaceFactory
 from tests.workspaces.helpers import assert_error
 from workspaces import cache as bb_cache
+from workspaces.birthdays import birthday_list_upcoming, birthday_rows_for_viewer
 from workspaces.models import Role
 
 pytestmark = pytest.mark.django_db
 
 ROW_KEYS = {"person", "kind", "date", "days_until", "age", "years"}
-# JWT user lookup + the mixin's membership (with its workspace) + the people.
-QUERIES_COLD = 3
-QUERIES_WARM = 2
+# The caller with their membership and its workspace (one query for the JWT authentication and
+# the mixin) + the people.
+QUERIES_COLD = 2
+QUERIES_WARM = 1
 
 
 def birthdays_url(workspace, **params) -> str:
@@ -448,3 +452,267 @@ def test_a_missing_version_key_starts_afresh(june_15, workspace, member_client):
     bb_cache.birthdays_bump(workspace.pk)  # incr on a missing key: falls back to a fresh start
     assert bb_cache.birthdays_version(workspace.pk) is not None
     assert read_names(member_client, workspace) == {"Ada"}
+
+
+# --- the warm path: one SQL query, one cache round trip for the page ----------------------
+
+
+class RedisCommands(list):
+    """The commands on this test's cache keys, as the Redis server ran them (its MONITOR)."""
+
+
+@contextmanager
+def redis_commands():
+    """Records what the real Redis server runs on this test's keys (``KEY_PREFIX``) in the block.
+
+    MONITOR on a connection of its own, with an ECHO marker before and after the block from
+    the cache's own client: everything the server ran between the two markers is in order.
+    """
+    from django.conf import settings
+    from django.core.cache import cache
+
+    if not settings.CACHES["default"]["BACKEND"].startswith("django_redis"):
+        pytest.skip("counts Redis commands")
+    import redis
+
+    prefix = f"{settings.CACHES['default']['KEY_PREFIX']}:"
+    marker = f"bb-test-marker-{uuid.uuid4().hex}"
+    client = cache.client.get_client()
+    monitor_connection = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"], socket_timeout=10)
+    recorded = RedisCommands()
+    with monitor_connection.monitor() as monitor:
+        client.echo(f"{marker}-start")
+        yield recorded
+        client.echo(f"{marker}-end")
+        started = False
+        while True:
+            command = monitor.next_command()["command"]
+            if command.startswith("ECHO") and marker in command:
+                if command.endswith("-end"):
+                    break
+                started = True
+            elif started:
+                name, _, first = command.partition(" ")
+                if first.startswith(prefix):  # the first argument is a key of this test's cache
+                    recorded.append(name.upper())
+    monitor_connection.close()
+
+
+def test_a_warm_read_is_one_query_and_one_cache_round_trip(
+    june_15, member_client, workspace, django_assert_num_queries
+):
+    """GIVEN a page already served, THEN the next read of it is the caller's membership (one SQL
+    query, with the user and the workspace), DRF's throttle (GET + SET) and one MGET."""
+    PersonFactory.create_batch(3, workspace=workspace, birth_month=6, birth_day=20)
+    first = member_client.get(birthdays_url(workspace))
+
+    with django_assert_num_queries(1), redis_commands() as commands:
+        second = member_client.get(birthdays_url(workspace))
+
+    assert commands == ["GET", "SET", "MGET"]
+    assert second.content == first.content
+
+
+def test_a_cold_read_recomputes_and_stores(june_15, member_client, workspace, django_assert_num_queries):
+    PersonFactory.create_batch(3, workspace=workspace, birth_month=6, birth_day=20)
+    member_client.get(birthdays_url(workspace))
+    PersonFactory(workspace=workspace, name="Late", birth_month=6, birth_day=21)  # bumps the version
+
+    with django_assert_num_queries(QUERIES_COLD), redis_commands() as commands:
+        response = member_client.get(birthdays_url(workspace))
+
+    # throttle; version + page; rows (at the same version); stores the rows, then the page
+    assert commands == ["GET", "SET", "MGET", "GET", "SET", "SET"]
+    assert "Late" in {row["person"]["name"] for row in rows(response)}
+
+
+# --- the cached page is what DRF would render, for every caller ---------------------------
+
+
+def drf_rendering(response, *, workspace, viewer, role, **params) -> bytes:
+    """The body DRF's paginator and JSON renderer make of ``birthday_rows_for_viewer``."""
+    from rest_framework.renderers import JSONRenderer
+
+    body = response.json()
+    all_rows = birthday_list_upcoming(workspace=workspace, **params)
+    page, size = body["_page"], body["_size"]
+    del body["_page"], body["_size"]
+    return JSONRenderer().render(
+        {
+            "count": len(all_rows),
+            "next": body["next"],
+            "previous": body["previous"],
+            "results": birthday_rows_for_viewer(
+                all_rows[(page - 1) * size : page * size], viewer=viewer, viewer_role=role
+            ),
+        }
+    )
+
+
+@pytest.fixture
+def crowd(workspace, member, admin):
+    """30 birthdays in the next days: hidden and shown ages, no year, and the member's and the
+    admin's own hidden birthdays on different pages; plus anniversaries."""
+    for day in range(16, 31):
+        PersonFactory(workspace=workspace, name=f"Hidden {day}", birth_month=6, birth_day=day, birth_year=1990)
+        PersonFactory(
+            workspace=workspace, name=f"Shown {day}", birth_month=6, birth_day=day, birth_year=1980, show_age=True
+        )
+    PersonFactory(workspace=workspace, name="No Year", birth_month=6, birth_day=17)
+    PersonFactory(workspace=workspace, name="Joined", birth_month=None, birth_day=None, joined_on=date(2020, 6, 18))
+    PersonFactory(workspace=workspace, name="Member Self", user=member, birth_month=6, birth_day=17, birth_year=2001)
+    PersonFactory(workspace=workspace, name="Admin Self", user=admin, birth_month=6, birth_day=29, birth_year=1970)
+    return workspace
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"page_size": 7},
+        {"page_size": 7, "page": 2},
+        {"page_size": 7, "page": 5},
+        {"page_size": 7, "page": "last"},
+        {"days": 10, "page_size": 5, "page": 2},
+        {"month": 6, "kind": "birthday", "page_size": 9, "page": 3},
+    ],
+)
+def test_cached_pages_are_what_drf_renders_for_every_caller(june_15, crowd, member, admin, owner, staff_user, params):
+    """Each caller reads every page twice (cold, then from the cache): both bodies are byte for
+    byte what DRF renders from ``birthday_rows_for_viewer`` for that caller."""
+    other_member = MembershipFactory(workspace=crowd, role=Role.MEMBER).user
+    staff_member = MembershipFactory(workspace=crowd, role=Role.MEMBER, user=UserFactory(is_staff=True)).user
+    callers = [
+        (member, Role.MEMBER),
+        (other_member, Role.MEMBER),
+        (admin, Role.ADMIN),
+        (owner, Role.OWNER),
+        (staff_user, Role.ADMIN),
+        (staff_member, Role.ADMIN),
+    ]
+    window = {key: value for key, value in params.items() if key in ("days", "month", "kind")}
+    seen = set()
+    for caller, role in callers:
+        client = client_for(caller)
+        for attempt in ("cold", "warm"):
+            response = client.get(birthdays_url(crowd, **params))
+            assert response.status_code == 200, response.content
+            assert response["Content-Type"] == "application/json"
+            body = response.json()
+            size = params.get("page_size", 50)
+            page = -(-body["count"] // size) if params.get("page") == "last" else int(params.get("page", 1))
+            expected = drf_rendering(
+                _with_page(response, page, size), workspace=crowd, viewer=caller, role=role, **window
+            )
+            assert response.content == expected, (caller, role, attempt)
+            seen.add(response.content)
+    if not window and "page" not in params:
+        # other members; the member with their own age; owners, admins and staff
+        assert len(seen) == 3
+
+
+def _with_page(response, page, size):
+    class Shaped:
+        def json(self):
+            return {**response.json(), "_page": page, "_size": size}
+
+    return Shaped()
+
+
+def test_the_own_age_patch_lands_on_the_right_row(june_15, crowd, member):
+    body = client_for(member).get(birthdays_url(crowd, page_size=100)).json()
+    own = [row for row in body["results"] if row["person"]["name"] == "Member Self"]
+    assert own == [
+        {
+            "person": {"id": own[0]["person"]["id"], "name": "Member Self", "slack_user_id": ""},
+            "kind": "birthday",
+            "date": "2026-06-17",
+            "days_until": 2,
+            "age": 25,
+            "years": None,
+        }
+    ]
+    assert {row["person"]["name"]: row["age"] for row in body["results"] if row["kind"] == "birthday"}[
+        "Admin Self"
+    ] is None
+
+
+def test_indentation_asked_for_is_honoured(june_15, member_client, workspace):
+    PersonFactory(workspace=workspace, name="Ada", birth_month=6, birth_day=20)
+    member_client.get(birthdays_url(workspace))
+    response = member_client.get(birthdays_url(workspace), HTTP_ACCEPT="application/json; indent=2")
+    assert response.status_code == 200
+    assert response.content.startswith(b'{\n  "count": 1,')
+    assert response.json()["results"][0]["person"]["name"] == "Ada"
+
+
+def test_bad_page_is_404_cached_or_not(june_15, member_client, workspace):
+    PersonFactory(workspace=workspace, name="Ada", birth_month=6, birth_day=20)
+    assert member_client.get(birthdays_url(workspace)).status_code == 200
+    for page in ("2", "0", "x", "99999999999"):
+        assert_error(member_client.get(birthdays_url(workspace, page=page)), 404)
+
+
+# --- who the caller is, and may do, is read on every request ------------------------------
+
+
+def test_a_removed_member_gets_404_at_once(june_15, owner_client, member, member_client, workspace):
+    PersonFactory(workspace=workspace, name="Ada", birth_month=6, birth_day=20)
+    assert member_client.get(birthdays_url(workspace)).status_code == 200
+    membership = workspace.memberships.get(user=member)
+    member_url = reverse("workspace-member-detail", kwargs={"workspace_id": workspace.id, "pk": membership.id})
+    assert owner_client.delete(member_url).status_code == 204
+
+    assert_error(member_client.get(birthdays_url(workspace)), 404)
+
+
+def test_changes_no_cache_hears_of_take_effect_at_once(june_15, member, member_client, workspace):
+    """Written with plain SQL (no signal, no version bump): the next request still sees them,
+    because who the caller is and their role are read from the database on every request."""
+    from django.db import connection
+
+    PersonFactory(workspace=workspace, name="Hidden", birth_month=6, birth_day=20, birth_year=1990)
+    assert ages_seen(member_client, workspace) == {"Hidden": None}
+
+    member_id = type(member)._meta.pk.get_db_prep_value(member.pk, connection)
+
+    def sql(statement: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, [member_id])
+
+    sql("UPDATE workspaces_membership SET role = 'admin' WHERE user_id = %s")
+    assert ages_seen(member_client, workspace) == {"Hidden": 36}
+    sql("UPDATE workspaces_membership SET role = 'member' WHERE user_id = %s")
+    sql("UPDATE accounts_user SET is_staff = true WHERE id = %s")
+    assert ages_seen(member_client, workspace) == {"Hidden": 36}  # staff act as admins
+    sql("UPDATE accounts_user SET is_staff = false WHERE id = %s")
+    assert ages_seen(member_client, workspace) == {"Hidden": None}
+
+    sql("UPDATE accounts_user SET is_active = false WHERE id = %s")
+    assert member_client.get(birthdays_url(workspace)).json()["detail"] == "User is inactive"
+    sql("UPDATE accounts_user SET is_active = true WHERE id = %s")
+    sql("DELETE FROM workspaces_membership WHERE user_id = %s")
+    assert_error(member_client.get(birthdays_url(workspace)), 404)
+
+
+def test_a_deactivated_user_is_refused_like_everywhere(june_15, member, member_client, workspace):
+    member_client.get(birthdays_url(workspace))
+    member.is_active = False
+    member.save()
+    workspace_answer = member_client.get(birthdays_url(workspace))
+    me_answer = member_client.get(reverse("users-me"))
+    assert_error(workspace_answer, 401)
+    assert workspace_answer.json()["detail"] == "User is inactive"
+    assert workspace_answer.json() == me_answer.json()
+
+
+def test_the_per_user_throttle_still_applies(june_15, member, member_client, workspace):
+    """GIVEN the member's throttle history is full (600 requests this minute, in the real cache)."""
+    import time
+
+    from django.core.cache import cache
+
+    member_client.get(birthdays_url(workspace))
+    cache.set(f"throttle_user_{member.pk}", [time.time()] * 600, 60)
+    response = member_client.get(birthdays_url(workspace))
+    assert_error(response, 429, code="throttled")

@@ -1,17 +1,29 @@
 """Upcoming birthdays and work anniversaries of a workspace (read-only; dates are edited on /people/)."""
 
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from django.http import HttpResponse, QueryDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.renderers import JSONRenderer
 
 from workspaces.api.mixins import WorkspaceScopedMixin
 from workspaces.api.schema import WORKSPACE_ID
 from workspaces.birthdays import (
+    BIRTHDAY,
     DEFAULT_DAYS,
     KINDS,
     MAX_DAYS,
-    birthday_list_upcoming,
-    birthday_rows_for_viewer,
+    Upcoming,
+    birthday_page,
+    birthday_row_item,
 )
+from workspaces.selectors import person_birth_year_visible
 
 
 class BirthdayQuerySerializer(serializers.Serializer):
@@ -27,6 +39,25 @@ class BirthdayQuerySerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
         choices=[(kind, kind) for kind in KINDS], required=False, help_text="Only birthdays or only anniversaries."
     )
+
+
+QUERY_FIELDS = tuple(BirthdayQuerySerializer._declared_fields)
+
+
+@functools.lru_cache(maxsize=512)
+def _validated_query(raw: tuple[str | None, ...]) -> tuple[tuple[str, Any], ...]:
+    """The validated parameters for the raw values of ``QUERY_FIELDS`` (``None``: absent).
+
+    Validation is a pure function of those values; remembering the valid ones spares the
+    serializer's per-request set-up on the hot path. Invalid ones raise and are not kept.
+    """
+    query = QueryDict(mutable=True)
+    for name, value in zip(QUERY_FIELDS, raw, strict=True):
+        if value is not None:
+            query[name] = value
+    params = BirthdayQuerySerializer(data=query)
+    params.is_valid(raise_exception=True)
+    return tuple(params.validated_data.items())
 
 
 class BirthdayPersonSerializer(serializers.Serializer):
@@ -50,6 +81,68 @@ class BirthdaySerializer(serializers.Serializer):
     years = serializers.IntegerField(
         allow_null=True, help_text="Anniversaries: whole years since `joined_on` (at least 1); null for birthdays."
     )
+
+
+class _Nobody(NamedTuple):
+    """A person who hides their birth year and is nobody's user: whoever may see their age may see every age."""
+
+    show_age: bool = False
+    user_id: None = None
+
+
+_NOBODY = _Nobody()
+# Stands for the results array in the rendered envelope (a JSON string cannot contain it unescaped).
+_RESULTS = "\x00results\x00"
+_RESULTS_JSON = b'"\\u0000results\\u0000"'
+
+
+class RenderedPage(NamedTuple):
+    """A page's ``results`` as JSON, for every caller at once (what the cache keeps).
+
+    The rule is ``person_birth_year_visible``: an age is shown when the person shows it,
+    and otherwise to owners/admins/staff (``privileged``) and to the person themself. So
+    ``members`` (ages only where shown) serves every other caller, except one whose own
+    hidden age is on the page: ``own`` maps their user id to ``(start, end, row)``, the
+    place of that row in ``members`` and the row with the age.
+    """
+
+    members: bytes
+    privileged: bytes
+    own: dict[str, tuple[tuple[int, int, bytes], ...]]
+
+    @classmethod
+    def render(cls, rows: Sequence[Upcoming]) -> RenderedPage:
+        renderer = JSONRenderer()
+        members: list[bytes] = []
+        privileged: list[bytes] = []
+        own: dict[str, list[tuple[int, int, bytes]]] = {}
+        offset = 1  # after "["
+        for row in rows:
+            has_age = row.kind == BIRTHDAY and row.years is not None
+            shown = has_age and person_birth_year_visible(person=row, viewer=None, viewer_role=None)
+            member_item = renderer.render(birthday_row_item(row, age_visible=shown))
+            full_item = renderer.render(birthday_row_item(row, age_visible=has_age)) if has_age else member_item
+            if full_item != member_item and row.user_id is not None:
+                own.setdefault(str(row.user_id), []).append((offset, offset + len(member_item), full_item))
+            members.append(member_item)
+            privileged.append(full_item)
+            offset += len(member_item) + 1  # and the ","
+        return cls(
+            b"[" + b",".join(members) + b"]",
+            b"[" + b",".join(privileged) + b"]",
+            {user_id: tuple(patches) for user_id, patches in own.items()},
+        )
+
+    def for_viewer(self, *, viewer, viewer_role: str | None) -> bytes:
+        if person_birth_year_visible(person=_NOBODY, viewer=viewer, viewer_role=viewer_role):
+            return self.privileged
+        patches = self.own.get(str(viewer.pk))
+        if not patches:
+            return self.members
+        results = self.members
+        for start, end, row in reversed(patches):
+            results = results[:start] + row + results[end:]
+        return results
 
 
 @extend_schema(
@@ -79,8 +172,26 @@ class BirthdayViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
     filter_backends: list = []
 
     def list(self, request, *args, **kwargs):
-        params = BirthdayQuerySerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        rows = birthday_list_upcoming(workspace=self.workspace, **params.validated_data)
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response(birthday_rows_for_viewer(page, viewer=request.user, viewer_role=self.role))
+        query = request.query_params
+        params = dict(_validated_query(tuple(query.get(name) for name in QUERY_FIELDS)))
+        paginator = self.paginator
+        page = request.query_params.get(paginator.page_query_param) or "1"
+        _count, rendered = birthday_page(
+            workspace=self.workspace,
+            page=int(page) if page.isascii() and page.isdigit() and len(page) <= 9 else None,
+            page_size=paginator.get_page_size(request),
+            paginate=lambda rows: self.paginate_queryset(rows),
+            render=RenderedPage.render,
+            **params,
+        )
+        results = rendered.for_viewer(viewer=request.user, viewer_role=self.role)
+        # The envelope is the paginator's own, rendered by the negotiated renderer; the rows
+        # go in already rendered (the cache keeps them so).
+        envelope = self.get_paginated_response(_RESULTS)
+        renderer = request.accepted_renderer
+        if isinstance(renderer, JSONRenderer) and renderer.get_indent(request.accepted_media_type, {}) is None:
+            head, found, tail = renderer.render(envelope.data).rpartition(_RESULTS_JSON)
+            if found:
+                return HttpResponse(head + results + tail, content_type=renderer.media_type)
+        envelope.data["results"] = json.loads(results)  # another format, or indented: rendered as usual
+        return envelope

@@ -1,0 +1,58 @@
+"""JWT authentication: simplejwt's, letting a view load the caller with what it needs anyway.
+
+simplejwt's ``JWTAuthentication`` reads the user with a query of its own on every request.
+A view that must read a row about the caller anyway (a workspace-scoped view reads their
+membership and the workspace) can offer ``load_request_user(user_id)``: it returns the
+user loaded in that same query, or ``None`` when it has nothing (the user is then read as
+simplejwt does). Either way the user gets simplejwt's checks here, with its messages and
+codes: unknown user, inactive user, revoked token. ``request.user`` is the real ``User``
+row in both cases.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework_simplejwt import authentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.utils import get_md5_hash_password
+
+
+class JWTAuthentication(authentication.JWTAuthentication):
+    def authenticate(self, request):
+        header = self.get_header(request)
+        if header is None:
+            return None
+        raw_token = self.get_raw_token(header)
+        if raw_token is None:
+            return None
+        validated_token = self.get_validated_token(raw_token)
+        view = (getattr(request, "parser_context", None) or {}).get("view")
+        load = getattr(view, "load_request_user", None)
+        if load is None:
+            return self.get_user(validated_token), validated_token
+        try:
+            user_id = validated_token[api_settings.USER_ID_CLAIM]
+        except KeyError as exc:
+            raise InvalidToken(_("Token contained no recognizable user identification")) from exc
+        user = load(user_id)
+        if user is None:
+            return self.get_user(validated_token), validated_token
+        self.check_user(user, validated_token)
+        return user, validated_token
+
+    def check_user(self, user, validated_token) -> None:
+        """What ``get_user`` checks once it has the user (kept in step with simplejwt's)."""
+        if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
+            raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
+        if api_settings.CHECK_REVOKE_TOKEN and validated_token.get(
+            api_settings.REVOKE_TOKEN_CLAIM
+        ) != get_md5_hash_password(user.password):
+            raise AuthenticationFailed(_("The user's password has been changed."), code="password_changed")
+
+
+class JWTScheme(SimpleJWTScheme):
+    """The OpenAPI security scheme: drf-spectacular's for simplejwt, which matches only its own class."""
+
+    target_class = "accounts.authentication.JWTAuthentication"
