@@ -386,7 +386,7 @@ NOTIFICATIONS_RATE_LIMIT_ENABLED = env.bool("NOTIFICATIONS_RATE_LIMIT_ENABLED", 
 NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
 # From this many notifications queued at once, delivery runs in concurrent batches of BATCH_SIZE.
 NOTIFICATIONS_BATCH_THRESHOLD = env.int("NOTIFICATIONS_BATCH_THRESHOLD", default=50)
-NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=50)
+NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=200)
 NOTIFICATIONS_OUTBOX_DIR = env.str("NOTIFICATIONS_OUTBOX_DIR", default=str(VAR_DIR / "outbox"))
 TWILIO_TIMEOUT_SECONDS = env.int("TWILIO_TIMEOUT_SECONDS", default=10)
 # The public https origin Twilio reaches us at (e.g. https://buddy.example.com): signed status

@@ -39,7 +39,7 @@ def max_countdown_seconds() -> float:
 
 def batch_size() -> int:
     """Notifications per ``notifications.deliver_batch`` task."""
-    return _get("NOTIFICATIONS_BATCH_SIZE", 50)
+    return _get("NOTIFICATIONS_BATCH_SIZE", 200)
 
 
 def batch_threshold() -> int:
@@ -148,3 +148,12 @@ def twilio_hook_throttle_rate() -> str:
     so this is far above the anonymous API rate.
     """
     return _get("TWILIO_HOOK_THROTTLE_RATE", "6000/min")
+
+
+def delivery_sql() -> bool:
+    """Claim and record deliveries with one PostgreSQL statement each (data-modifying CTEs).
+
+    Off: the portable ORM queries that SQLite always uses (a few more round trips per message).
+    Meant for tests and for ruling the statements out when diagnosing, not for tuning.
+    """
+    return _get("NOTIFICATIONS_DELIVERY_SQL", True)

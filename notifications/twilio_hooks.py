@@ -35,6 +35,7 @@ from twilio.request_validator import RequestValidator
 from notifications import conf
 from notifications.models import ChannelConfig, InboundContact, Notification, NotificationStatus
 from notifications.providers.base import truncate
+from workspaces.audit import audit_notification_failed
 from workspaces.models import Channel, Person
 
 logger = logging.getLogger(__name__)
@@ -184,6 +185,10 @@ def twilio_status_apply(*, scope: TwilioScope, params, notification_hint: str = 
     elif status in FAILED_STATUSES:
         error = _delivery_error(status, params.get("ErrorCode"), params.get("ErrorMessage"))
         updated = row.filter(status__in=OPEN_STATUSES).update(status=S.FAILED, last_error=error, **common)
+        if updated:
+            audit_notification_failed(
+                notification=row.only("id", "workspace_id", "channel").get(), status=S.FAILED, reason=error
+            )
         result = "failed"
     elif status in PROGRESS_STATUSES:
         updated = row.filter(status=S.UNKNOWN).update(status=S.SENT, sent_at=Coalesce("sent_at", Value(now)), **common)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -32,11 +33,10 @@ KIND_FIELDS = {
 ALL_KIND_FIELDS = set().union(*KIND_FIELDS.values())
 
 
-def _allowed_prefixes() -> list[str]:
-    prefixes = settings.SLACK_WEBHOOK_URL_PREFIXES
+def _parse_prefixes(prefixes) -> tuple[str, ...]:
     if isinstance(prefixes, str):
         prefixes = [prefix.strip() for prefix in prefixes.split(",")]
-    return [prefix for prefix in prefixes if prefix]
+    return tuple(prefix for prefix in prefixes if prefix)
 
 
 def webhook_url_error(url: str) -> str | None:
@@ -46,9 +46,19 @@ def webhook_url_error(url: str) -> str | None:
     prefix exactly and the path must extend the prefix's path, so
     ``https://hooks.slack.com.evil.example/`` or ``https://hooks.slack.com@evil.example/``
     never pass as ``https://hooks.slack.com/``.
+
+    Checked again before every send, so the answer is remembered per URL and allow-list (the
+    setting's current value is part of the key: a changed allow-list is applied at once).
     """
     if not isinstance(url, str) or not url:
         return "Enter the webhook URL."
+    prefixes = settings.SLACK_WEBHOOK_URL_PREFIXES
+    return _webhook_url_error(url, prefixes if isinstance(prefixes, str) else tuple(prefixes))
+
+
+@functools.lru_cache(maxsize=4096)
+def _webhook_url_error(url: str, prefixes: str | tuple[str, ...]) -> str | None:
+    allowed_prefixes = _parse_prefixes(prefixes)
     if len(url) > 500:
         return "The webhook URL is too long."
     if any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in url):
@@ -62,7 +72,7 @@ def webhook_url_error(url: str) -> str | None:
         return "The webhook URL may not contain credentials."
     if parts.scheme not in {"https", "http"} or not parts.hostname:
         return "Enter a valid https URL."
-    for prefix in _allowed_prefixes():
+    for prefix in allowed_prefixes:
         allowed = urlsplit(prefix)
         if (
             parts.scheme == allowed.scheme
@@ -71,7 +81,7 @@ def webhook_url_error(url: str) -> str | None:
             and parts.path.startswith(allowed.path or "/")
         ):
             return None
-    return "This URL is not an allowed Slack webhook; it must start with " + " or ".join(_allowed_prefixes()) + "."
+    return "This URL is not an allowed Slack webhook; it must start with " + " or ".join(allowed_prefixes) + "."
 
 
 def validate_webhook_url(url: str) -> None:

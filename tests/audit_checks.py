@@ -17,6 +17,18 @@ def latest_operation(workspace, operation: str) -> LogEntry:
     return entry
 
 
+def failure_entries(notification) -> list[dict]:
+    """The ``notification.failed`` entries recorded for ``notification``: their details, oldest first."""
+    entries = (
+        audit.audit_entries()
+        .for_workspace(notification.workspace)
+        .with_operation(audit.NOTIFICATION_FAILED)
+        .filter(object_pk=str(notification.pk))
+        .order_by("pk")
+    )
+    return [entry.additional_data[audit.DETAILS_KEY] for entry in entries]
+
+
 def assert_shown_to_workspace_admins_only(entry: LogEntry, workspace) -> dict:
     """``entry`` is in ``workspace``'s ``…/audit/`` for its admins, 403 for its members, 404 elsewhere.
 

@@ -77,17 +77,26 @@ class _NoRedirectHandler(urllib.request.HTTPRedirectHandler):
         return None
 
 
+@functools.lru_cache(maxsize=16)
+def _opener(ssl_context: ssl.SSLContext | None, proxy: str | None) -> urllib.request.OpenerDirector:
+    """One urllib opener per TLS context and proxy, kept for the process.
+
+    Building one costs more CPU than a post to a local webhook (its default proxy handler scans
+    the whole environment); an opener holds no per-request state, so it is safely shared.
+    """
+    handlers = [_NoRedirectHandler(), urllib.request.HTTPSHandler(context=ssl_context)]
+    if proxy:
+        handlers.insert(0, urllib.request.ProxyHandler({"http": proxy, "https": proxy}))
+    return urllib.request.build_opener(*handlers)
+
+
 class NoRedirectWebhookClient(WebhookClient):
     """slack-sdk's ``WebhookClient`` with an opener that never follows redirects."""
 
     def _perform_http_request_internal(self, url: str, req: Request):
         if not url.lower().startswith(("https://", "http://")):
             raise SlackRequestError(f"Invalid URL detected: {url}")
-        handlers = [_NoRedirectHandler(), urllib.request.HTTPSHandler(context=self.ssl)]
-        if self.proxy:
-            handlers.insert(0, urllib.request.ProxyHandler({"http": self.proxy, "https": self.proxy}))
-        opener = urllib.request.build_opener(*handlers)
-        http_resp = opener.open(req, timeout=self.timeout)
+        http_resp = _opener(self.ssl, self.proxy or None).open(req, timeout=self.timeout)
         charset = http_resp.headers.get_content_charset() or "utf-8"
         body = http_resp.read().decode(charset)
         return WebhookResponse(url=url, status_code=http_resp.status, body=body, headers=http_resp.headers)
@@ -170,6 +179,7 @@ class SlackWebhookProvider:
         self.timeout = timeout
         self.rate_per_second = rate_per_second
         self.rate_key = "slack:webhook:" + hashlib.sha256(webhook_url.encode()).hexdigest()[:32]
+        self._async_client: tuple[aiohttp.ClientSession, AsyncWebhookClient] | None = None
 
     def _check_url(self) -> None:
         error = webhook_url_error(self.webhook_url)
@@ -187,17 +197,25 @@ class SlackWebhookProvider:
             raise classify_urllib_error(exc, what="slack webhook") from exc
         return classify_webhook_response(response.status_code, response.body, response.headers)
 
+    def _client_for(self, session: aiohttp.ClientSession) -> AsyncWebhookClient:
+        """One async client per provider and session, shared by a batch's messages to this webhook
+        (building one reads the proxy variables and the user agent again). It keeps no state
+        between requests, so concurrent sends may share it."""
+        if self._async_client is None or self._async_client[0] is not session:
+            client = AsyncWebhookClient(
+                url=self.webhook_url,
+                timeout=int(self.timeout) or 1,
+                session=_NoRedirectSession(session),  # type: ignore[arg-type]
+                retry_handlers=[],
+            )
+            self._async_client = (session, client)
+        return self._async_client[1]
+
     async def asend(self, message: Message, *, session: aiohttp.ClientSession) -> SendResult:
         """The same send over a shared aiohttp session (batches: one keep-alive pool per worker)."""
         self._check_url()
-        client = AsyncWebhookClient(
-            url=self.webhook_url,
-            timeout=int(self.timeout) or 1,
-            session=_NoRedirectSession(session),  # type: ignore[arg-type]
-            retry_handlers=[],
-        )
         try:
-            response = await client.send_dict(_payload(message))
+            response = await self._client_for(session).send_dict(_payload(message))
         except aiohttp.ClientConnectorError as exc:
             raise TransientError(f"slack webhook: could not connect ({exc})") from exc
         except TimeoutError as exc:

@@ -4,10 +4,13 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications.models import DeliveryAttempt, Notification
 from notifications.services import notification_deliver, notifications_deliver_batch
+from tests.audit_checks import failure_entries
 from tests.factories import PersonFactory, WorkspaceFactory
 from tests.notifications.factories import (
     ACCOUNT_SID,
@@ -105,6 +108,7 @@ def test_slack_500_retried_with_backoff_then_failed(slack_webhook, fake_slack, s
     assert notification.last_error == "gave up after 3 attempts: HTTP 500: internal_error"
     assert [a.outcome for a in attempts_of(notification)] == ["transient"] * 3
     assert len(fake_slack.received) == 3
+    assert [entry["status"] for entry in failure_entries(notification)] == ["failed"]  # once, at the end
 
 
 @pytest.mark.parametrize(
@@ -121,6 +125,8 @@ def test_slack_permanent_errors_fail_at_once(slack_webhook, fake_slack, status, 
     assert (notification.status, notification.attempts, notification.last_error) == ("failed", 1, body)
     [attempt] = attempts_of(notification)
     assert (attempt.outcome, attempt.status_code) == ("permanent", status)
+    # Workspace admins find it in the audit log, where it can be replayed.
+    assert failure_entries(notification) == [{"status": "failed", "channel": "slack", "error": body}]
 
 
 def test_slack_timeout_is_retried_once_then_unknown(slack_webhook, fake_slack):
@@ -518,6 +524,42 @@ def test_batch_delivers_everything_concurrently_with_few_queries(
     assert len(smtp_server.messages) == 1
 
 
+def test_a_sent_message_costs_two_statements_and_no_transaction(slack_webhook, fake_slack):
+    """The claim reads everything the send needs; the success is recorded with its attempt in one go."""
+    person = PersonFactory(workspace=slack_webhook.workspace, opted_out_channels=["sms"])
+    notification = slack_notification(slack_webhook, person=person)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert notification_deliver(notification_id=notification.pk) == "sent"
+
+    statements = [query["sql"].split(None, 1)[0].upper() for query in queries.captured_queries]
+    assert statements == ["WITH", "WITH"]  # no SELECT of the config, no BEGIN/COMMIT
+    notification.refresh_from_db()
+    assert (notification.status, notification.attempts, notification.claim_token) == ("sent", 1, None)
+    [attempt] = attempts_of(notification)
+    assert (attempt.outcome, attempt.status_code) == ("success", 200)
+
+
+def test_batch_statements_do_not_grow_with_the_batch(fake_slack, settings):
+    settings.SLACK_TIMEOUT_SECONDS = 10
+    webhooks = [ChannelConfigFactory(kind="slack", webhook_url=fake_slack.webhook_url + str(i)) for i in range(4)]
+    person = PersonFactory(workspace=webhooks[0].workspace)
+
+    def statements_for(count: int) -> int:
+        notifications = [
+            slack_notification(webhooks[i % len(webhooks)], person=person if i % len(webhooks) == 0 else None)
+            for i in range(count)
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            assert notifications_deliver_batch(notification_ids=[n.pk for n in notifications]) == {"sent": count}
+        return len(queries.captured_queries)
+
+    small, large = statements_for(4), statements_for(40)
+
+    assert small == large == 2
+    assert DeliveryAttempt.objects.filter(outcome="success").count() == 44
+
+
 def test_batch_mixes_outcomes_and_skips_taken_ones(fake_slack):
     config = ChannelConfigFactory(kind="slack", webhook_url=fake_slack.webhook_url)
     ok, failing, already_sent = (slack_notification(config) for _ in range(3))
@@ -560,3 +602,18 @@ def test_batch_async_webhook_path_classifies_like_the_single_path(fake_slack):
     assert errors[2].startswith("redirect_refused")
     assert "timed out" in errors[3]
     assert "/internal" not in [r.path for r in fake_slack.received]
+
+
+def test_a_large_batch_never_times_out_waiting_for_a_connection(fake_slack, settings):
+    """More webhook posts than the per-host connection pool holds: the ones waiting for a free
+    connection have sent nothing, so their wait must not count against Slack's answer time
+    (it would turn unsent messages into "outcome unknown", retried as possible duplicates)."""
+    settings.SLACK_TIMEOUT_SECONDS = 2
+    configs = [ChannelConfigFactory(kind="slack", webhook_url=fake_slack.webhook_url + str(i)) for i in range(110)]
+    notifications = [slack_notification(config) for config in configs]
+    fake_slack.default_delay = 1.2  # two waits in the pool + one answer would exceed 2 s
+
+    counts = notifications_deliver_batch(notification_ids=[n.pk for n in notifications])
+
+    assert counts == {"sent": 110}
+    assert len(fake_slack.received) == 110

@@ -10,6 +10,7 @@ from django.utils import timezone
 from birthdaybuddy.errors import Conflict
 from notifications import ratelimit, services
 from notifications.models import DeliveryAttempt, Notification
+from tests.audit_checks import failure_entries
 from tests.factories import WorkspaceFactory
 from tests.notifications.factories import ACCOUNT_SID, AUTH_TOKEN, ChannelConfigFactory, NotificationFactory
 
@@ -267,6 +268,9 @@ def test_sweeper_settles_sending_rows_whose_worker_died(workspace, settings):
     assert fresh.status == "sending"
     attempt = DeliveryAttempt.objects.get(notification=sms)
     assert (attempt.number, attempt.outcome) == (1, "unknown")
+    # Only the rows that ended unknown are audited; the ones retried are not failures (yet).
+    assert [e["status"] for e in failure_entries(sms) + failure_entries(slack_retried)] == ["unknown", "unknown"]
+    assert failure_entries(slack) == failure_entries(email) == []
 
 
 def test_reset_row_is_delivered_again_once(fake_slack, settings):

@@ -12,6 +12,7 @@ from notifications import delivery
 from notifications.models import DeliveryAttempt, Notification
 from notifications.providers import OutcomeUnknown, SendResult
 from notifications.services import notification_deliver
+from tests.audit_checks import failure_entries
 from tests.factories import WorkspaceFactory
 from tests.notifications.factories import ACCOUNT_SID, AUTH_TOKEN, ChannelConfigFactory, NotificationFactory
 from tests.notifications.twilio_signing import (
@@ -82,6 +83,9 @@ def test_undelivered_receipt_fails_with_the_error_code(client, sms_config):
         "unreachable_handset (twilio 30003: Unreachable destination handset; undelivered)"
     )
     assert notification.delivered_at is None
+    [entry] = failure_entries(notification)
+    assert (entry["status"], entry["channel"]) == ("failed", "sms")
+    assert "30003" in entry["error"]
 
 
 @pytest.mark.parametrize(
