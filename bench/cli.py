@@ -70,14 +70,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="prequeued",
         help="prequeued: backlog queued while the worker's consumer is paused; live: queued while it consumes",
     )
+    run.add_argument("--worker-concurrency", type=int, default=2, help="prefork processes of the delivery worker")
     run.add_argument("--prefetch", type=_int_list, default=[1, 4], help="worker prefetch multipliers to try (1,4)")
     run.add_argument("--batch-sizes", type=_int_list, default=[50, 200], help="batch sizes to try (50,200)")
     run.add_argument("--api-requests", type=int, default=20_000)
     run.add_argument("--api-seconds", type=float, default=30.0)
     run.add_argument("--api-concurrency", type=int, default=16)
     run.add_argument("--api-workspaces", type=int, default=256, help="workspaces (and members) the clients use")
-    run.add_argument("--api-workers", type=int, default=2, help="gunicorn worker processes")
-    run.add_argument("--api-threads", type=int, default=8, help="gunicorn threads per worker (gthread)")
+    run.add_argument("--api-workers", type=int, default=4, help="gunicorn worker processes (as docker-compose.yml)")
+    run.add_argument("--api-threads", type=int, default=2, help="gunicorn threads per worker (gthread)")
     run.add_argument("--reminders", type=int, default=100_000, help="reminders_*: recurring reminders seeded")
     run.add_argument("--reminders-burst", type=int, default=10_000, help="reminders_burst: reminders due at once")
     run.add_argument(

@@ -1,9 +1,9 @@
 """``GET /api/v1/workspaces/{id}/birthdays/`` under gunicorn, warm cache, 16 concurrent clients.
 
-gunicorn (default ``-w 2 --threads 8``, gthread) serves the bench database and Redis cache; the
-load generator (``bench.loadgen``, aiohttp) runs in its own process on loopback with JWT
-access tokens minted for members of sampled workspaces. Its warm-up pass requests every
-target once, so the measured requests are served from the per-workspace cache.
+gunicorn (default ``-w 4 --threads 2``, gthread, as docker-compose.yml runs it) serves the
+bench database and Redis cache; the load generator (``bench.loadgen``, aiohttp) runs in its
+own process on loopback with JWT access tokens minted for members of sampled workspaces. Its
+warm-up pass requests every target once, so the measured requests are served from the per-workspace cache.
 """
 
 from __future__ import annotations

@@ -68,7 +68,8 @@ def run_delivery(ctx: Context, *, label: str, messages: int, prefetch: int, thre
     broker.flushdb()
 
     hostname = f"bench{os.getpid()}-{label}@{socket.gethostname()}"
-    argv = [sys.executable, "-m", "celery", "-A", "birthdaybuddy", "worker", "--pool=prefork", "--concurrency=2"]
+    argv = [sys.executable, "-m", "celery", "-A", "birthdaybuddy", "worker", "--pool=prefork"]
+    argv += [f"--concurrency={ctx.args.worker_concurrency}"]
     argv += [f"--prefetch-multiplier={prefetch}", "--without-gossip", "--without-mingle", "--loglevel=WARNING"]
     argv += ["-n", hostname]
     env = ctx.child_env(NOTIFICATIONS_BATCH_THRESHOLD=str(threshold), NOTIFICATIONS_BATCH_SIZE=str(size))
