@@ -70,7 +70,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="prequeued",
         help="prequeued: backlog queued while the worker's consumer is paused; live: queued while it consumes",
     )
-    run.add_argument("--worker-concurrency", type=int, default=2, help="prefork processes of the delivery worker")
+    run.add_argument(
+        "--worker-concurrency", type=int, default=4, help="delivery worker prefork processes (as docker-compose.yml)"
+    )
     run.add_argument("--prefetch", type=_int_list, default=[1, 4], help="worker prefetch multipliers to try (1,4)")
     run.add_argument("--batch-sizes", type=_int_list, default=[50, 200], help="batch sizes to try (50,200)")
     run.add_argument("--api-requests", type=int, default=20_000)

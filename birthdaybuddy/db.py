@@ -62,7 +62,7 @@ def _insert_chunk(model: type[models.Model], rows: Sequence[models.Model]) -> li
     for field in meta.concrete_fields:
         if field.primary_key and isinstance(field, models.AutoField | models.BigAutoField):
             continue
-        values = [_value(field, row) for row in rows]
+        values = _values(field, rows)
         db_type = field.rel_db_type(connection) if field.is_relation else field.db_type(connection)
         names.append(quote(field.column))
         first = values[0]
@@ -90,13 +90,15 @@ def _insert_chunk(model: type[models.Model], rows: Sequence[models.Model]) -> li
         return [row[0] for row in cursor.fetchall()]
 
 
-def _value(field: models.Field, row: models.Model):
+def _values(field: models.Field, rows: Sequence[models.Model]) -> list:
+    """The column's values for ``rows``, as ``bulk_create`` would save them."""
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        return field.pre_save(row, add=True)
-    value = getattr(row, field.attname)
-    if value is None or field.get_internal_type() in _NATIVE_TYPES or field.is_relation:
-        return value
-    return field.get_db_prep_save(value, connection)
+        return [field.pre_save(row, add=True) for row in rows]
+    attname = field.attname
+    values = [getattr(row, attname) for row in rows]
+    if field.is_relation or field.get_internal_type() in _NATIVE_TYPES:
+        return values
+    return [None if value is None else field.get_db_prep_save(value, connection) for value in values]
 
 
 def _bulk_create_fallback(model: type[models.Model], rows: Sequence[models.Model]) -> list:

@@ -112,11 +112,14 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Server-side parameter binding lets psycopg prepare statements a connection repeats (the
-    # tick's, delivery's and the API's hot queries), so PostgreSQL parses and plans them once.
-    # Off behind a pooler in transaction mode (PgBouncer < 1.21), where prepared statements break.
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
-        "DATABASE_SERVER_SIDE_BINDING", default=True
-    )
+    # tick's, delivery's and the API's hot queries), so PostgreSQL parses them once. Each run is
+    # still planned for its own values (force_custom_plan): a generic plan would guess at ranges
+    # such as "next_run_at <= now" and may scan a whole table. Off behind a pooler in
+    # transaction mode (PgBouncer < 1.21), where prepared statements break.
+    if env.bool("DATABASE_SERVER_SIDE_BINDING", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "options": "-c plan_cache_mode=force_custom_plan"}
+        )
     DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_birthdaybuddy")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
