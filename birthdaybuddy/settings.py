@@ -317,6 +317,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# No task sets a Celery rate limit (providers' limits are token buckets in Redis): skip the
+# worker's per-task-type rate-limit bookkeeping.
+CELERY_WORKER_DISABLE_RATE_LIMITS = True
 CELERY_TASK_SOFT_TIME_LIMIT = 120
 CELERY_TASK_TIME_LIMIT = 180
 CELERY_TIMEZONE = "UTC"
