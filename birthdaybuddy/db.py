@@ -110,3 +110,38 @@ def _bulk_create_fallback(model: type[models.Model], rows: Sequence[models.Model
     model.objects.bulk_create(rows, ignore_conflicts=True)
     found = set(model.objects.filter(pk__in=keys).values_list("pk", flat=True))
     return [key for key in keys if key in found]
+
+
+class ModelColumns:
+    """Some columns of one model under a table alias in hand-written SQL, read back into an
+    instance as the ORM would: each field's own converters (``from_db_value``: decryption,
+    JSON) run on the value, and ``Model.from_db`` builds the object (unlisted fields deferred).
+
+    ``select`` is the quoted column list for the statement; ``build(db, row, start)`` makes
+    the instance from ``row[start : start + len(fields)]``.
+    """
+
+    def __init__(self, db, model: type[models.Model], alias: str, names: tuple[str, ...] | None = None):
+        meta = model._meta
+        wanted = {meta.get_field(name) for name in names} if names else set(meta.concrete_fields)
+        self.model = model
+        # ``Model.from_db`` takes the values of a subset in the order of ``concrete_fields``.
+        self.fields = [field for field in meta.concrete_fields if field in wanted]
+        self.attnames = frozenset(field.attname for field in self.fields)
+        self.select = [f"{alias}.{db.ops.quote_name(field.column)}" for field in self.fields]
+        # (position, column, converters) of the fields that have converters; the rest pass as read.
+        self._converters = []
+        for position, field in enumerate(self.fields):
+            col = field.get_col(alias)
+            converters = db.ops.get_db_converters(col) + col.get_db_converters(db)
+            if converters:
+                self._converters.append((position, col, converters))
+
+    def build(self, db, row: tuple, start: int) -> models.Model:
+        values = list(row[start : start + len(self.fields)])
+        for position, col, converters in self._converters:
+            value = values[position]
+            for converter in converters:
+                value = converter(value, col, db)
+            values[position] = value
+        return self.model.from_db(db.alias, self.attnames, values)

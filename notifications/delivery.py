@@ -52,9 +52,10 @@ from typing import ClassVar
 
 import aiohttp
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Case, F, Model, Value, When
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from birthdaybuddy.db import ModelColumns
 from notifications import conf, ratelimit, twilio_hooks
 from notifications.models import ChannelConfig, DeliveryAttempt, Notification, NotificationStatus
 from notifications.providers import (
@@ -415,35 +416,6 @@ def _sql_connection():
     return db if db.vendor == "postgresql" and conf.delivery_sql() else None
 
 
-class _Columns:
-    """Some columns of one model under a table alias, read back into an instance as the ORM would."""
-
-    def __init__(self, db, model: type[Model], alias: str, names: tuple[str, ...] | None = None):
-        meta = model._meta
-        wanted = {meta.get_field(name) for name in names} if names else set(meta.concrete_fields)
-        self.model = model
-        # ``Model.from_db`` takes the values of a subset in the order of ``concrete_fields``.
-        self.fields = [field for field in meta.concrete_fields if field in wanted]
-        self.attnames = frozenset(field.attname for field in self.fields)
-        self.select = [f"{alias}.{db.ops.quote_name(field.column)}" for field in self.fields]
-        # (position, column, converters) of the fields that have converters; the rest pass as read.
-        self._converters = []
-        for position, field in enumerate(self.fields):
-            col = field.get_col(alias)
-            converters = db.ops.get_db_converters(col) + col.get_db_converters(db)
-            if converters:
-                self._converters.append((position, col, converters))
-
-    def build(self, db, row: tuple, start: int) -> Model:
-        values = list(row[start : start + len(self.fields)])
-        for position, col, converters in self._converters:
-            value = values[position]
-            for converter in converters:
-                value = converter(value, col, db)
-            values[position] = value
-        return self.model.from_db(db.alias, self.attnames, values)
-
-
 # The claim: ``_claim``'s conditional UPDATE, returning the row together with what ``_prepare``
 # reads — the workspace, the person's opt-outs and the active channel config (at most one per
 # workspace and kind: ``channelconfig_one_per_kind``). ``{name}``: quoted identifiers from ``_meta``.
@@ -517,10 +489,10 @@ class _Statements:
         return statements
 
     def __init__(self, db):
-        self.notification = _Columns(db, Notification, "claimed", CLAIM_FIELDS)
-        self.workspace = _Columns(db, Workspace, "w", WORKSPACE_FIELDS)
-        self.person = _Columns(db, Person, "p", PERSON_FIELDS)
-        self.config = _Columns(db, ChannelConfig, "c")
+        self.notification = ModelColumns(db, Notification, "claimed", CLAIM_FIELDS)
+        self.workspace = ModelColumns(db, Workspace, "w", WORKSPACE_FIELDS)
+        self.person = ModelColumns(db, Person, "p", PERSON_FIELDS)
+        self.config = ModelColumns(db, ChannelConfig, "c")
         self.pk = Notification._meta.pk
         self.attempt_fields = [field for field in DeliveryAttempt._meta.concrete_fields if not field.primary_key]
         qn = db.ops.quote_name

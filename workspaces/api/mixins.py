@@ -18,6 +18,7 @@ from django.db import connections, router
 from django.http import Http404
 from rest_framework import exceptions
 
+from birthdaybuddy.db import ModelColumns
 from workspaces.models import ADMIN_ROLES, Membership, Role, Workspace
 from workspaces.selectors import effective_role
 
@@ -31,9 +32,9 @@ class CallerMembershipQuery:
 
     The ORM compiles that query afresh on every request, and compiling it costs several
     times what running it does; this is the one query of a warm workspace request. The
-    columns, joins and value converters come from the models' own fields, and the rows
-    become model instances through ``Model.from_db``, so the objects are the ones the ORM
-    would build (``tests/workspaces/test_caller_query.py`` compares them).
+    columns and joins come from the models' own fields and the rows become instances through
+    ``birthdaybuddy.db.ModelColumns``, so the objects are the ones the ORM would build
+    (``tests/workspaces/test_caller_query.py`` compares them).
     """
 
     def __init__(self) -> None:
@@ -46,25 +47,15 @@ class CallerMembershipQuery:
         quote = connection.ops.quote_name
         joins = ((Membership, "m", None), (self.user_field.related_model, "u", self.user_field))
         joins += ((Workspace, "w", self.workspace_field),)
-        columns: list[str] = []
-        plan = []
-        for model, alias, via in joins:
-            fields = model._meta.concrete_fields
-            converters = []
-            for index, field in enumerate(fields):
-                col = field.get_col(alias)
-                found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-                if found:
-                    converters.append((index, found, col))
-            plan.append((model, [field.attname for field in fields], len(columns), converters, via))
-            columns += [f"{alias}.{quote(field.column)}" for field in fields]
+        plan = [(ModelColumns(connection, model, alias), via) for model, alias, via in joins]
         tables = f"{quote(Membership._meta.db_table)} m"
         for model, alias, via in joins[1:]:
             on = f"{alias}.{quote(via.target_field.column)} = m.{quote(via.column)}"
             tables += f" INNER JOIN {quote(model._meta.db_table)} {alias} ON ({on})"
         where = f"m.{quote(self.workspace_field.column)} = %s AND m.{quote(self.user_field.column)} = %s"
+        columns = ", ".join(column for columns, _ in plan for column in columns.select)
         # Only quoted names from the models' metadata go into the text; the ids are parameters.
-        sql = f"SELECT {', '.join(columns)} FROM {tables} WHERE ({where})"  # noqa: S608
+        sql = f"SELECT {columns} FROM {tables} WHERE ({where})"  # noqa: S608
         self.compiled[using] = (sql, plan)
         return sql, plan
 
@@ -82,13 +73,10 @@ class CallerMembershipQuery:
             row = cursor.fetchone()  # at most one: a membership is unique per workspace and user
         if row is None:
             return None
-        built = {}
-        for model, names, start, converters, via in plan:
-            values = list(row[start : start + len(names)])
-            for index, functions, col in converters:
-                for function in functions:
-                    values[index] = function(values[index], col, connection)
-            built[via] = model.from_db(using, names, values)
+        built, start = {}, 0
+        for columns, via in plan:
+            built[via] = columns.build(connection, row, start)
+            start += len(columns.fields)
         membership = built[None]
         membership.user = built[self.user_field]
         membership.workspace = built[self.workspace_field]
