@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.dispatch import Signal
 from django.utils import timezone as dj_timezone
 
 from birthdaybuddy.errors import ApplicationError, Conflict, PermissionDeniedError
@@ -525,13 +524,6 @@ def rsvp_answer(*, token: str, answer: str, note: str | None = None, now: dateti
 
 # --- re-sending an invitation ----------------------------------------------------------------
 
-# Sent synchronously, inside the re-send's transaction, with ``sender=Event`` and the locked
-# ``event`` and ``attendee`` (and ``now``): the receiver that writes event messages
-# (``scheduling.event_messages``) issues a new RSVP token, writes the invitation and returns
-# an :class:`InvitationSent`; it raises an ``ApplicationError`` when it cannot (the attendee
-# has no channel that reaches them), which rolls the whole re-send back.
-invitation_resend_requested = Signal()
-
 
 @dataclass(frozen=True)
 class InvitationSent:
@@ -577,7 +569,7 @@ def attendee_invitation_resend(
         raise Conflict("This event is over; its invitations cannot be sent again.", code="event_over")
     sent = [
         result
-        for _, result in invitation_resend_requested.send(sender=Event, event=event, attendee=attendee, now=now)
+        for _, result in signals.invitation_resend_requested.send(sender=Event, event=event, attendee=attendee, now=now)
         if isinstance(result, InvitationSent)
     ]
     if not sent:

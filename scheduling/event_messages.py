@@ -66,7 +66,7 @@ def on_invitations_requested(sender, event: Event, attendee_ids: Iterable, **kwa
     event_invitations_write(event_id=event.pk, attendee_ids=list(attendee_ids))
 
 
-@receiver(event_services.invitation_resend_requested, dispatch_uid="scheduling.event_invitation_resend")
+@receiver(event_signals.invitation_resend_requested, dispatch_uid="scheduling.event_invitation_resend")
 def on_invitation_resend_requested(sender, event: Event, attendee: Attendee, now: datetime, **kwargs):
     return event_invitation_resend_write(event=event, attendee=attendee, now=now)
 
