@@ -559,10 +559,14 @@ class AuditEntryQuerySet(models.QuerySet):
     """Query vocabulary over auditlog's entries."""
 
     def for_workspace(self, workspace):
-        # ``->>`` (text), the expression of the index ``auditlog_entry_ws_ts_idx``; the plain key
-        # lookup would compile to ``->`` (jsonb), which that index cannot serve.
-        workspace_id = workspace.pk if isinstance(workspace, models.Model) else workspace
-        return self.alias(_workspace_id=KT(f"additional_data__{WORKSPACE_KEY}")).filter(_workspace_id=str(workspace_id))
+        # PostgreSQL: ``->>`` (text), the expression of the index ``auditlog_entry_ws_ts_idx``;
+        # the plain key lookup would compile to ``->`` (jsonb), which that index cannot serve.
+        # SQLite (the embedded default) has no such index, and compares a text key with the
+        # plain lookup (KT's comparison there parses the value as JSON).
+        workspace_id = str(workspace.pk if isinstance(workspace, models.Model) else workspace)
+        if connections[self.db].vendor != "postgresql":
+            return self.filter(**{f"additional_data__{WORKSPACE_KEY}": workspace_id})
+        return self.alias(_workspace_id=KT(f"additional_data__{WORKSPACE_KEY}")).filter(_workspace_id=workspace_id)
 
     def older_than(self, cutoff: datetime):
         return self.filter(timestamp__lt=cutoff)

@@ -23,6 +23,8 @@ from tests.notifications.fakes import FakeTwilio, Reply
 
 pytestmark = pytest.mark.django_db
 
+on_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="the single-statement SQL path")
+
 
 def attempts_of(notification):
     return list(DeliveryAttempt.objects.filter(notification=notification).order_by("number"))
@@ -524,6 +526,7 @@ def test_batch_delivers_everything_concurrently_with_few_queries(
     assert len(smtp_server.messages) == 1
 
 
+@on_postgresql
 def test_a_sent_message_costs_two_statements_and_no_transaction(slack_webhook, fake_slack):
     """The claim reads everything the send needs; the success is recorded with its attempt in one go."""
     person = PersonFactory(workspace=slack_webhook.workspace, opted_out_channels=["sms"])
@@ -540,6 +543,7 @@ def test_a_sent_message_costs_two_statements_and_no_transaction(slack_webhook, f
     assert (attempt.outcome, attempt.status_code) == ("success", 200)
 
 
+@on_postgresql
 def test_batch_statements_do_not_grow_with_the_batch(fake_slack, settings):
     settings.SLACK_TIMEOUT_SECONDS = 10
     webhooks = [ChannelConfigFactory(kind="slack", webhook_url=fake_slack.webhook_url + str(i)) for i in range(4)]

@@ -30,6 +30,7 @@ from tests.notifications.factories import (
 from tests.notifications.fakes import Reply
 
 pytestmark = pytest.mark.django_db
+on_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL path runs on PostgreSQL only")
 
 SID = "SM" + "ab" * 16
 
@@ -40,6 +41,7 @@ def path(request, settings):
     return request.param
 
 
+@on_postgresql
 def test_postgresql_uses_the_single_statements(settings):
     settings.NOTIFICATIONS_DELIVERY_SQL = True
     assert connection.vendor == "postgresql"  # the tests' database: these tests cover the SQL path
@@ -221,6 +223,7 @@ def test_a_record_for_a_lost_claim_changes_nothing_but_the_attempt(path):
     assert (notification.status, notification.sent_at) == ("pending", None)
 
 
+@on_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_batches_skip_rows_another_worker_is_claiming(fake_slack, settings):
     """A row locked by another transaction (an overlapping batch's claim) is neither waited for
