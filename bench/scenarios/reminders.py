@@ -15,9 +15,10 @@ import time
 from collections import Counter
 from datetime import timedelta
 
-from bench.context import BASE_DIR, Context, ms_summary
+from bench.context import BASE_DIR, Context
 from bench.environment import CACHE_DB, log
 from bench.procs import PostgresCpu
+from bench.scenarios.tick import time_idle_ticks
 
 REMINDER_SCENARIOS = ("reminders_idle_tick", "reminders_burst")
 
@@ -57,38 +58,9 @@ def reminders_idle_tick(ctx: Context) -> dict:
 
 
 def _idle_tick(ctx: Context, seeded) -> dict:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from reminders.models import Reminder
-    from scheduling.models import JobRun
-    from scheduling.services import tick
-
-    now = seeded.burst_at - timedelta(minutes=1)
-    if Reminder.objects.due(at=now).exists():
-        raise RuntimeError("something is due one minute before the burst")
-    job_runs = [tick(now=now).pk for _ in range(5)]  # warm-up: connection, plans, imports
-    with CaptureQueriesContext(connection) as queries:
-        job_runs.append(tick(now=now).pk)
-    samples: list[float] = []
-    deadline = time.perf_counter() + 120
-    while len(samples) < ctx.args.idle_runs and time.perf_counter() < deadline:
-        started = time.perf_counter()
-        run = tick(now=now)
-        samples.append(time.perf_counter() - started)
-        job_runs.append(run.pk)
-        if run.due:
-            raise RuntimeError(f"the idle tick found {run.due} due reminder(s)")
-    JobRun.objects.filter(pk__in=job_runs).delete()
-    plan = Reminder.objects.due(at=now).order_by("next_run_at")[:500].explain()
     return {
-        "now": now.isoformat(),
-        "active_reminders": Reminder.objects.filter(active=True).count(),
+        **time_idle_ticks(ctx, now=seeded.burst_at - timedelta(minutes=1)),
         "recurring_reminders_seeded": seeded.reminders,
-        **ms_summary(samples),
-        "sql_queries_per_tick": len(queries),
-        "sql": [query["sql"][:160] for query in queries.captured_queries],
-        "due_query_plan": plan.splitlines()[:3],
         "seeding": seeded.shape,
     }
 

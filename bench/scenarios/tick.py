@@ -25,20 +25,18 @@ def _first_due() -> datetime | None:
     return Reminder.objects.filter(active=True).aggregate(first=Min("next_run_at"))["first"]
 
 
-def idle_tick(ctx: Context) -> dict:
-    """``tick(now=…)`` one minute before the first reminder is due: nothing to do but look."""
+def time_idle_ticks(ctx: Context, *, now: datetime) -> dict:
+    """Times ``tick(now=…)`` when nothing is due at ``now``: 5 warm-up runs, then ``--idle-runs``
+    timed ones (at most 2 minutes); their JobRun rows are deleted afterwards."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-    from django.utils import timezone
 
     from reminders.models import Reminder
     from scheduling.models import JobRun
     from scheduling.services import tick
 
-    first_due = _first_due()
-    now = (first_due or timezone.now()) - timedelta(minutes=1)
     if Reminder.objects.due(at=now).exists():
-        raise RuntimeError("something is due one minute before the first due reminder")
+        raise RuntimeError(f"something is due at {now.isoformat()}")
     job_runs = [tick(now=now).pk for _ in range(5)]  # warm-up: connection, plans, imports
     with CaptureQueriesContext(connection) as queries:
         job_runs.append(tick(now=now).pk)
@@ -53,14 +51,22 @@ def idle_tick(ctx: Context) -> dict:
             raise RuntimeError(f"the idle tick found {run.due} due reminder(s)")
     JobRun.objects.filter(pk__in=job_runs).delete()
     plan = Reminder.objects.due(at=now).order_by("next_run_at")[:500].explain()
-    result = {
+    return {
         "now": now.isoformat(),
-        "reminders": Reminder.objects.filter(active=True).count(),
+        "active_reminders": Reminder.objects.filter(active=True).count(),
         **ms_summary(samples),
         "sql_queries_per_tick": len(queries),
         "sql": [query["sql"][:160] for query in queries.captured_queries],
         "due_query_plan": plan.splitlines()[:3],
     }
+
+
+def idle_tick(ctx: Context) -> dict:
+    """``tick(now=…)`` one minute before the first reminder is due: nothing to do but look."""
+    from django.utils import timezone
+
+    first_due = _first_due()
+    result = time_idle_ticks(ctx, now=(first_due or timezone.now()) - timedelta(minutes=1))
     if not ctx.args.nested and not ctx.args.no_scale_check:
         result["at_1_100_size"] = _idle_tick_small(ctx)
         small = result["at_1_100_size"]
