@@ -81,6 +81,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--api-workspaces", type=int, default=256, help="workspaces (and members) the clients use")
     run.add_argument("--api-workers", type=int, default=4, help="gunicorn worker processes (as docker-compose.yml)")
     run.add_argument("--api-threads", type=int, default=2, help="gunicorn threads per worker (gthread)")
+    run.add_argument(
+        "--api-worker-class",
+        choices=("gthread", "sync"),
+        default="gthread",
+        help="gunicorn worker class: gthread (keep-alive, as docker-compose.yml) or sync (a connection per "
+        "request, as behind a buffering proxy)",
+    )
     run.add_argument("--reminders", type=int, default=100_000, help="reminders_*: recurring reminders seeded")
     run.add_argument("--reminders-burst", type=int, default=10_000, help="reminders_burst: reminders due at once")
     run.add_argument(

@@ -111,6 +111,9 @@ else:
     DATABASES = {"default": env.db("DATABASE_URL")}
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same backend, with a health check that needs no round trip on an idle connection.
+        DATABASES["default"]["ENGINE"] = "birthdaybuddy.postgresql"
     # Server-side parameter binding lets psycopg prepare statements a connection repeats (the
     # tick's, delivery's and the API's hot queries), so PostgreSQL parses them once. Each run is
     # still planned for its own values (force_custom_plan): a generic plan would guess at ranges
@@ -183,8 +186,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ("rest_framework.renderers.JSONRenderer",),
     "DEFAULT_PARSER_CLASSES": ("rest_framework.parsers.JSONParser",),
     "DEFAULT_THROTTLE_CLASSES": (
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "birthdaybuddy.api.throttling.AnonRateThrottle",
+        "birthdaybuddy.api.throttling.UserRateThrottle",
     ),
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="120/min"),

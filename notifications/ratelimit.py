@@ -1,111 +1,18 @@
-"""Per-destination send rate: a token bucket (GCRA) in Redis, shared by every worker.
+"""Per-destination send rate: ``birthdaybuddy.ratelimit``'s token buckets, one per destination.
 
-``reserve(key, rate)`` answers how long to wait before sending:
-
-- ``0``: send now;
-- ``> 0``: a slot ``wait`` seconds ahead is reserved for this message: re-queue it for then
-  and send it without asking again (so a queue of messages for one destination is spread
-  over consecutive slots instead of all retrying at once);
-- ``< 0``: the bucket is booked further ahead than ``max_wait``: nothing reserved, wait
-  ``-value`` seconds and ask again.
-
-The bucket lives in Redis (one Lua script call, atomic) when the cache is django-redis.
-On the embedded file cache, which has no atomic operations, each process keeps its own
-bucket: limits then hold per worker process, not globally (documented in the README).
-If Redis is unreachable the limiter lets messages through rather than stopping delivery.
+``reserve(destination, …)`` answers as ``birthdaybuddy.ratelimit.reserve`` does; the buckets
+live under ``notifications:rate:<destination>`` (the cache tools' ``ratelimit`` namespace).
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
+from birthdaybuddy import ratelimit
 
-from django.conf import settings
-from django.core.cache import cache
-
-logger = logging.getLogger(__name__)
-
-# KEYS[1] bucket; ARGV: interval_ms, burst, max_wait_ms. Returns wait in ms (see module doc).
-GCRA_LUA = """
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local max_wait = tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local tolerance = interval * (burst - 1)
-local wait = tat - tolerance - now
-if wait <= 0 then
-  redis.call('SET', KEYS[1], tat + interval, 'PX', tat + interval - now + 1000)
-  return 0
-end
-if wait > max_wait then
-  return -wait
-end
-redis.call('SET', KEYS[1], tat + interval, 'PX', tat + interval - now + 1000)
-return wait
-"""
+KEY_PREFIX = "notifications:rate:"
 
 
-def _uses_redis() -> bool:
-    return settings.CACHES["default"]["BACKEND"].startswith("django_redis")
-
-
-class _LocalBuckets:
-    """The same algorithm in process memory (embedded mode)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._tat: dict[str, float] = {}
-
-    def reserve(self, key: str, interval: float, burst: int, max_wait: float) -> float:
-        with self._lock:
-            now = time.monotonic()
-            tat = max(self._tat.get(key, now), now)
-            wait = tat - interval * (burst - 1) - now
-            if wait <= 0:
-                self._tat[key] = tat + interval
-                return 0.0
-            if wait > max_wait:
-                return -wait
-            self._tat[key] = tat + interval
-            return wait
-
-    def clear(self) -> None:
-        with self._lock:
-            self._tat.clear()
-
-
-_local = _LocalBuckets()
-_script = None
-
-
-def _redis_reserve(key: str, interval: float, burst: int, max_wait: float) -> float:
-    global _script
-    from django_redis import get_redis_connection
-
-    connection = get_redis_connection("default")
-    if _script is None or _script.registered_client is not connection:
-        _script = connection.register_script(GCRA_LUA)
-    redis_key = cache.make_key(f"notifications:rate:{key}")
-    wait_ms = _script(
-        keys=[redis_key], args=[max(1, round(interval * 1000)), burst, round(max_wait * 1000)], client=connection
+def reserve(destination: str, *, rate_per_second: float, max_wait: float, burst: int | None = None) -> float:
+    """Seconds to wait before sending to ``destination`` (0: now)."""
+    return ratelimit.reserve(
+        f"{KEY_PREFIX}{destination}", rate_per_second=rate_per_second, max_wait=max_wait, burst=burst
     )
-    return int(wait_ms) / 1000.0
-
-
-def reserve(key: str, *, rate_per_second: float, max_wait: float, burst: int | None = None) -> float:
-    """Seconds to wait before sending to ``key`` (0: now); see the module docstring."""
-    if rate_per_second <= 0:
-        return 0.0
-    interval = 1.0 / rate_per_second
-    burst = burst or max(1, int(rate_per_second))
-    if not _uses_redis():
-        return _local.reserve(key, interval, burst, max_wait)
-    try:
-        return _redis_reserve(key, interval, burst, max_wait)
-    except Exception:
-        logger.warning("rate limiter unavailable; sending without it", exc_info=True)
-        return 0.0

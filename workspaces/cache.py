@@ -2,7 +2,7 @@
 
 Namespaces are key patterns inside the project's cache (``CACHES["default"]``, so the
 ``KEY_PREFIX`` and version apply): ``birthdays`` (computed upcoming birthdays and the
-per-workspace versions that invalidate them), ``throttle`` (DRF's request counters) and
+per-workspace versions that invalidate them), ``throttle`` (the API throttles' buckets and counters) and
 ``ratelimit`` (the notifications app's per-destination token buckets). Another app can add
 its own with :func:`register_namespace`.
 
@@ -191,7 +191,7 @@ register_namespace(
         invalidate=_invalidate_all_birthdays,
     )
 )
-# DRF's SimpleRateThrottle names its keys "throttle_<scope>_<ident>".
+# DRF's SimpleRateThrottle names its keys "throttle_<scope>_<ident>" (the token-bucket throttles keep its names).
 register_namespace(Namespace(THROTTLE, "throttle_*", "Request throttling counters (per user, IP or email)."))
 # notifications.ratelimit keeps its Redis token buckets under "notifications:rate:<destination>".
 register_namespace(

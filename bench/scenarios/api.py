@@ -1,6 +1,7 @@
 """``GET /api/v1/workspaces/{id}/birthdays/`` under gunicorn, warm cache, 16 concurrent clients.
 
-gunicorn (default ``-w 4 --threads 2``, gthread, as docker-compose.yml runs it) serves the
+gunicorn (default ``-w 4 --threads 2``, gthread, as docker-compose.yml runs it; ``--api-worker-class
+sync`` for one request per process and a connection per request, as behind a buffering proxy) serves the
 bench database and Redis cache; the load generator (``bench.loadgen``, aiohttp) runs in its
 own process on loopback with JWT access tokens minted for members of sampled workspaces. Its
 warm-up pass requests every target once, so the measured requests are served from the per-workspace cache.
@@ -54,6 +55,12 @@ def _queries_per_request(target: list[str]) -> dict:
     return {"status": response.status_code, "sql_queries": len(queries), "rows": response.json().get("count")}
 
 
+def _server_label(args) -> str:
+    if args.api_worker_class == "gthread":
+        return f"gunicorn birthdaybuddy.wsgi -w {args.api_workers} --threads {args.api_threads} (gthread)"
+    return f"gunicorn birthdaybuddy.wsgi -w {args.api_workers} ({args.api_worker_class})"
+
+
 def birthdays_api(ctx: Context) -> dict:
     args = ctx.args
     targets = _targets(ctx)
@@ -62,8 +69,10 @@ def birthdays_api(ctx: Context) -> dict:
     in_process = _queries_per_request(targets[0])
     port = free_port()
     argv = [sys.executable, "-m", "gunicorn", "birthdaybuddy.wsgi:application"]
-    argv += ["--workers", str(args.api_workers), "--threads", str(args.api_threads)]
-    argv += ["--worker-class", "gthread", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+    argv += ["--workers", str(args.api_workers), "--worker-class", args.api_worker_class]
+    if args.api_worker_class == "gthread":
+        argv += ["--threads", str(args.api_threads)]
+    argv += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
     argv += ["--keep-alive", "5", "--graceful-timeout", "5", "--timeout", "60"]
     server = Child("gunicorn", argv, env=ctx.child_env(), log_path=ctx.workdir / "gunicorn.log", cwd=BASE_DIR)
     base = f"http://127.0.0.1:{port}"
@@ -103,7 +112,7 @@ def birthdays_api(ctx: Context) -> dict:
         result = json.loads(completed.stdout)
         result.update(
             {
-                "server": f"gunicorn birthdaybuddy.wsgi -w {args.api_workers} --threads {args.api_threads} (gthread)",
+                "server": _server_label(args),
                 "path": "/api/v1/workspaces/{id}/birthdays/ (default ?days=30)",
                 "in_process_warm_request": in_process,
                 "cpu_seconds_incl_warmup": {

@@ -17,9 +17,9 @@ from rest_framework import exceptions, permissions
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from birthdaybuddy.api.throttling import AnonRateThrottle
 from events import ical, selectors, services
 from events.api.serializers import RsvpAnswerSerializer, RsvpSerializer
 

@@ -19,10 +19,10 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 from twilio.twiml.messaging_response import MessagingResponse
 
+from birthdaybuddy.api.throttling import AnonRateThrottle
 from notifications import conf, twilio_hooks
 from notifications.api.views import ErrorSerializer
 

@@ -3,8 +3,8 @@ import uuid
 import pytest
 import redis
 
+from birthdaybuddy import ratelimit as bucket_store
 from birthdaybuddy.celery import app as celery_app
-from notifications import ratelimit
 from tests.notifications.fakes import FakeSlack, FakeTwilio, start_smtp
 
 # The broker real-worker tests use (a database of its own; each test a key prefix of its own).
@@ -20,7 +20,7 @@ def _notification_settings(settings, tmp_path):
     settings.EMAIL_TIMEOUT = 2
     # Most tests retry the same destination at simulated times; the limiter has its own tests.
     settings.NOTIFICATIONS_RATE_LIMIT_ENABLED = False
-    ratelimit._local.clear()
+    bucket_store._local.clear()
 
 
 def _drain() -> list[tuple[str, list, str | None]]:
