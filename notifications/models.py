@@ -138,7 +138,10 @@ class Notification(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="notifications")
+    # No index of its own: ``notification_ws_created_idx`` (workspace, -created_at) leads with it.
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
     reminder = models.ForeignKey(
         "reminders.Reminder", null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
     )
