@@ -3,8 +3,9 @@
 Built on the time engine's pure functions (``scheduling.recurrence``: ``parse_rrule``,
 ``local_to_utc``) so events expand exactly like reminders: in the workspace's wall-clock
 time, a nonexistent local time (spring forward) at the instant the clocks jump, an
-ambiguous one (fall back) once. That module is a leaf with no models or settings; it is
-the one import from ``scheduling`` a domain app makes.
+ambiguous one (fall back) once; and on ``scheduling.rrules`` so a rule's text is held to
+RFC 5545 with the same words as a reminder's. Both are leaves with no models or settings:
+the imports from ``scheduling`` a domain app makes.
 
 Expansion is always windowed: an unbounded rule never produces more than the window (and
 ``limit``) asks for.
@@ -21,6 +22,7 @@ from typing import Protocol
 
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule
 
+from scheduling import rrules
 from scheduling.recurrence import local_to_utc, parse_rrule, utc_to_local
 
 ALLOWED_FREQUENCIES = {YEARLY: "YEARLY", MONTHLY: "MONTHLY", WEEKLY: "WEEKLY", DAILY: "DAILY"}
@@ -33,33 +35,6 @@ CALENDAR_CYCLE_YEARS = 400
 # An occurrence that starts this long before a window can still reach into it.
 DST_SLACK = timedelta(days=1)
 DEFAULT_LIMIT = 1000
-RULE_PARTS = frozenset(
-    {
-        "FREQ",
-        "UNTIL",
-        "COUNT",
-        "INTERVAL",
-        "BYSECOND",
-        "BYMINUTE",
-        "BYHOUR",
-        "BYDAY",
-        "BYMONTHDAY",
-        "BYYEARDAY",
-        "BYWEEKNO",
-        "BYMONTH",
-        "BYSETPOS",
-        "WKST",
-    }
-)
-# Absolute values allowed in numeric rule parts (RFC 5545 section 3.3.10); 0 is never allowed.
-NUMBER_RANGES = {
-    "BYMONTH": (1, 12),
-    "BYMONTHDAY": (1, 31),
-    "BYYEARDAY": (1, 366),
-    "BYWEEKNO": (1, 53),
-    "BYSETPOS": (1, 366),
-    "BYDAY": (1, 53),
-}
 _UNTIL_DATE = re.compile(r"\d{8}")
 _UNTIL_DATE_TIME = re.compile(r"\d{8}T\d{6}Z?")
 
@@ -100,10 +75,7 @@ def normalize_rrule(text: str, *, all_day: bool, tz: tzinfo) -> str:
     local value of the event's type: a date for all-day events; for timed events a local
     date-time (``…Z`` is converted from UTC, and a bare date means the end of that day).
     """
-    body = text.strip()
-    if body.upper().startswith("RRULE:"):
-        body = body[len("RRULE:") :]
-    parts = [part.strip() for part in body.strip().upper().split(";")]
+    parts = [part.strip() for part in rrules.normalize(text).split(";")]
     return ";".join(_normalize_until(part, all_day=all_day, tz=tz) for part in parts)
 
 
@@ -157,28 +129,10 @@ def validated_rule(text: str, *, dtstart: datetime) -> rrule:
 
 
 def _check_parts(text: str) -> None:
-    """RFC 5545 rule parts only (dateutil also takes BYEASTER), each named once, numbers in range."""
-    body = text.strip()
-    if body.upper().startswith("RRULE:"):
-        body = body[len("RRULE:") :]
-    seen = set()
-    for part in body.upper().split(";"):
-        name, sep, value = part.partition("=")
-        if not sep or not value:
-            raise RRuleError(f"Not a valid RFC 5545 RRULE (expected NAME=VALUE, got {part!r}).")
-        if name not in RULE_PARTS:
-            raise RRuleError(f"Not a valid RFC 5545 RRULE (unknown rule part {name!r}).")
-        if name in seen:
-            raise RRuleError(f"Not a valid RFC 5545 RRULE ({name} appears twice).")
-        seen.add(name)
-        if name in NUMBER_RANGES:
-            low, high = NUMBER_RANGES[name]
-            for item in value.split(","):
-                number = item.lstrip("+-") if name != "BYDAY" else re.sub(r"[A-Z]{2}$", "", item).lstrip("+-")
-                if name == "BYDAY" and not number:
-                    continue
-                if not number.isdigit() or not low <= int(number) <= high:
-                    raise RRuleError(f"Not a valid RFC 5545 RRULE ({name} value {item!r} is out of range).")
+    """RFC 5545's own rules for the text (``scheduling.rrules``, shared with reminders)."""
+    problem = rrules.syntax_error(text)
+    if problem:
+        raise RRuleError(problem)
 
 
 def _starts_on_an_occurrence(rule: rrule, dtstart: datetime) -> bool:

@@ -20,7 +20,8 @@ from birthdaybuddy.errors import Conflict
 from events.models import Event, EventStatus
 from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
 from reminders.signals import reminder_schedule_changed
-from reminders.validators import normalize_rrule, rrule_error, template_error
+from reminders.validators import rrule_error, template_error
+from scheduling import rrules
 from scheduling.recurrence import utc_to_local
 from workspaces.models import Channel, Person, Workspace
 
@@ -269,7 +270,7 @@ def reminder_create(*, workspace: Workspace, data: dict, created_by=None, now: d
     values = {name: data[name] for name in WRITABLE if name in data}
     values["run_at"] = _minute(values.get("run_at"))
     if values.get("rrule"):
-        values["rrule"] = normalize_rrule(values["rrule"])
+        values["rrule"] = rrules.normalize(values["rrule"])
     values["recipient_ids"] = list(data.get("recipients") or [])
     event = _resolve_event(workspace, values.get("event_id"), errors)
     recipients = _resolve_recipients(workspace, values["recipient_ids"], errors)
@@ -310,7 +311,7 @@ def reminder_update(*, reminder: Reminder, data: dict, now: datetime | None = No
         if "run_at" in data:
             data = {**data, "run_at": _minute(data["run_at"])}
         if data.get("rrule"):
-            data = {**data, "rrule": normalize_rrule(data["rrule"])}
+            data = {**data, "rrule": rrules.normalize(data["rrule"])}
         if "name" in data and not (data["name"] or "").strip():
             errors.add("name", "A name is required.", "required")
         current = {name: getattr(reminder, name) for name in WRITABLE}

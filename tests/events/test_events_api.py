@@ -225,6 +225,8 @@ def test_a_member_edits_and_cancels_the_events_they_host_but_cannot_hand_them_ov
         (deadline(rrule="FREQ=SOMETIMES"), "rrule", "invalid_rrule"),
         (deadline(rrule="FREQ=WEEKLY;BYDAY=MO"), "rrule", "rrule_start_mismatch"),  # 10 April 2026 is a Friday
         (deadline(rrule="FREQ=MINUTELY"), "rrule", "invalid_rrule"),
+        (deadline(rrule="FREQ=YEARLY;BYMONTH=\u00b2"), "rrule", "invalid_rrule"),  # isdigit() but not int()
+        (deadline(rrule="FREQ=WEEKLY;BYMONTHDAY=10"), "rrule", "invalid_rrule"),  # RFC 5545 forbids the pair
         (deadline(ends_at="2026-04-10T16:00:00+02:00"), "ends_at", "end_before_start"),
         (deadline(ends_at="2026-04-10T17:00:00+02:00"), "ends_at", "end_before_start"),
         ({"title": "No time"}, "starts_at", "required"),

@@ -43,7 +43,8 @@ def utc(*args) -> datetime:
         ("FREQ=DAILY;COUNT=0", "invalid_rrule"),
         ("FREQ=DAILY;UNTIL=20250101T000000", "rrule_until_before_start"),
         ("FREQ=WEEKLY;BYDAY=TU", "rrule_start_mismatch"),  # the start is a Monday
-        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "rrule_start_mismatch"),  # never happens
+        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "invalid_rrule"),  # never happens: said before the start is compared
+        ("FREQ=WEEKLY;BYMONTHDAY=1", "invalid_rrule"),  # RFC 5545: no BYMONTHDAY in a weekly rule
         ("FREQ=YEARLY;BYEASTER=0", "invalid_rrule"),  # a dateutil extension, not RFC 5545
         ("FREQ=YEARLY;BYMONTH=13", "invalid_rrule"),
         ("FREQ=MONTHLY;BYMONTHDAY=0", "invalid_rrule"),

@@ -3,7 +3,8 @@ from datetime import datetime
 
 import pytest
 
-from reminders.validators import normalize_rrule, rrule_error, template_error
+from reminders.validators import rrule_error, template_error
+from scheduling import rrules
 
 ANCHOR = datetime(2026, 1, 15, 9)  # a naive local wall time, as the engine expands it
 
@@ -50,7 +51,7 @@ def test_bad_rules_say_why_and_fast(text, reason):
 
 
 def test_normalize():
-    assert normalize_rrule(" rrule:freq=daily;count=3 ") == "FREQ=DAILY;COUNT=3"
+    assert rrules.normalize(" rrule:freq=daily;count=3 ") == "FREQ=DAILY;COUNT=3"
 
 
 def test_template_syntax():
