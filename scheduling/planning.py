@@ -72,6 +72,32 @@ def idempotency_key(*, reminder: Reminder, slot: Slot, purpose: str, channel: st
     return f"{reminder.pk}:{slot.local:%Y%m%dT%H%M}:{purpose}:{channel}:{recipient_hash}"
 
 
+def _notification(
+    *,
+    reminder: Reminder,
+    slot: Slot,
+    purpose: str,
+    channel: str,
+    recipient: str,
+    person: Person | None,
+    rendered: Rendered,
+) -> Notification:
+    """The unsaved notification of one planned message (its key makes a rerun create nothing)."""
+    return Notification(
+        workspace=reminder.workspace,
+        reminder=reminder,
+        person=person,
+        channel=channel,
+        recipient=recipient,
+        subject=rendered.subject,
+        body=rendered.body,
+        occurrence_date=slot.local_date,
+        idempotency_key=idempotency_key(
+            reminder=reminder, slot=slot, purpose=purpose, channel=channel, recipient=recipient
+        ),
+    )
+
+
 def plan_occurrence(*, reminder: Reminder, slot: Slot) -> list[PlannedMessage]:
     """The messages of one occurrence, each marked ``exists`` when its key was already written."""
     return plan_occurrences(items=[(reminder, slot)])[0]
@@ -228,20 +254,19 @@ class Planner:
         ):
             if rendered is None:
                 rendered = self.render(workspace=workspace, kind=kind, channel=channel, context=context)
-            notification = Notification(
-                workspace=workspace,
-                reminder=reminder,
-                person=person,
-                channel=channel,
-                recipient=recipient,
-                subject=rendered.subject,
-                body=rendered.body,
-                occurrence_date=slot.local_date,
-                idempotency_key=idempotency_key(
-                    reminder=reminder, slot=slot, purpose=purpose, channel=channel, recipient=recipient
-                ),
+            planned.append(
+                PlannedMessage(
+                    notification=_notification(
+                        reminder=reminder,
+                        slot=slot,
+                        purpose=purpose,
+                        channel=channel,
+                        recipient=recipient,
+                        person=person,
+                        rendered=rendered,
+                    )
+                )
             )
-            planned.append(PlannedMessage(notification=notification))
 
         if Channel.SLACK in channels:
             recipient = _slack_recipient(configs.get(Channel.SLACK))
@@ -302,18 +327,14 @@ class Planner:
                 rendered = texts[key] = self._render_reminder(
                     reminder=reminder, channel=channel, context={**context, "person": person_context}
                 )
-            notification = Notification(
-                workspace=workspace,
+            notification = _notification(
                 reminder=reminder,
-                person=person,
+                slot=slot,
+                purpose="reminder",
                 channel=channel,
                 recipient=recipient,
-                subject=rendered.subject,
-                body=rendered.body,
-                occurrence_date=slot.local_date,
-                idempotency_key=idempotency_key(
-                    reminder=reminder, slot=slot, purpose="reminder", channel=channel, recipient=recipient
-                ),
+                person=person,
+                rendered=rendered,
             )
             if reason:
                 notification.status = NotificationStatus.SKIPPED
