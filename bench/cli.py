@@ -79,14 +79,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--api-seconds", type=float, default=30.0)
     run.add_argument("--api-concurrency", type=int, default=16)
     run.add_argument("--api-workspaces", type=int, default=256, help="workspaces (and members) the clients use")
-    run.add_argument("--api-workers", type=int, default=4, help="gunicorn worker processes (as docker-compose.yml)")
-    run.add_argument("--api-threads", type=int, default=2, help="gunicorn threads per worker (gthread)")
+    run.add_argument("--api-workers", type=int, default=None, help="gunicorn processes (default: docker-compose.yml's)")
+    run.add_argument(
+        "--api-threads", type=int, default=None, help="gunicorn threads per process (default: docker-compose.yml's)"
+    )
     run.add_argument(
         "--api-worker-class",
         choices=("gthread", "sync"),
-        default="gthread",
-        help="gunicorn worker class: gthread (keep-alive, as docker-compose.yml) or sync (a connection per "
-        "request, as behind a buffering proxy)",
+        default=None,
+        help="gunicorn worker class (default: docker-compose.yml's): sync (one request per process, a "
+        "connection per request, as behind a buffering proxy) or gthread (keep-alive, threads)",
+    )
+    run.add_argument(
+        "--api-keep-alive",
+        type=int,
+        default=None,
+        help="gunicorn --keep-alive seconds (gthread; 0 closes every connection after its response)",
+    )
+    run.add_argument(
+        "--api-loadgen",
+        choices=("auto", "aiohttp", "wrk"),
+        default="auto",
+        help="birthdays_api's clients: wrk (C; needs wrk on PATH) leaves the shared cores to the server as "
+        "clients on other hosts would; aiohttp (Python) needs nothing more; auto: wrk where installed",
     )
     run.add_argument("--reminders", type=int, default=100_000, help="reminders_*: recurring reminders seeded")
     run.add_argument("--reminders-burst", type=int, default=10_000, help="reminders_burst: reminders due at once")

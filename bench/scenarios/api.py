@@ -1,21 +1,29 @@
 """``GET /api/v1/workspaces/{id}/birthdays/`` under gunicorn, warm cache, 16 concurrent clients.
 
-gunicorn (default ``-w 4 --threads 2``, gthread, as docker-compose.yml runs it; ``--api-worker-class
-sync`` for one request per process and a connection per request, as behind a buffering proxy) serves the
-bench database and Redis cache; the load generator (``bench.loadgen``, aiohttp) runs in its
-own process on loopback with JWT access tokens minted for members of sampled workspaces. Its
+gunicorn runs as docker-compose.yml's web service runs it (its command, the ``${VAR:-default}``
+defaults filled in, the access log included; bound to loopback) — ``--api-workers``,
+``--api-worker-class``, ``--api-threads`` and ``--api-keep-alive`` override one option each — and
+serves the bench database and Redis cache. The load generator (``bench.loadgen``) runs in its own
+process on loopback with JWT access tokens minted for members of sampled workspaces: wrk (C) where
+it is installed, otherwise aiohttp (``--api-loadgen`` chooses); on a machine whose cores the server
+shares with its clients, wrk leaves the server the CPU that clients on other hosts would. Its
 warm-up pass requests every target once, so the measured requests are served from the per-workspace cache.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
+import re
+import shutil
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+
+import yaml
 
 from bench.context import BASE_DIR, Context, wait_until
 from bench.environment import free_port, log
@@ -55,10 +63,33 @@ def _queries_per_request(target: list[str]) -> dict:
     return {"status": response.status_code, "sql_queries": len(queries), "rows": response.json().get("count")}
 
 
-def _server_label(args) -> str:
-    if args.api_worker_class == "gthread":
-        return f"gunicorn birthdaybuddy.wsgi -w {args.api_workers} --threads {args.api_threads} (gthread)"
-    return f"gunicorn birthdaybuddy.wsgi -w {args.api_workers} ({args.api_worker_class})"
+_COMPOSE_DEFAULT = re.compile(r"\$\{([A-Z][A-Z0-9_]*):-([^}]*)\}")
+
+
+def compose_web_command(*, port: int, overrides: dict[str, object] | None = None, environ=os.environ) -> list[str]:
+    """docker-compose.yml's web command as it would run: ``${VAR:-default}`` from ``environ`` or
+    the default, bound to ``127.0.0.1:port``, each of ``overrides`` (``{"workers": 3}``) replacing
+    that ``--name=value`` option (or added)."""
+    compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+    command = [
+        _COMPOSE_DEFAULT.sub(lambda match: environ.get(match.group(1)) or match.group(2), str(part))
+        for part in compose["services"]["web"]["command"]
+    ]
+    if command[0] != "gunicorn":
+        raise RuntimeError(f"docker-compose.yml's web service does not run gunicorn: {command[:2]}")
+    options = dict(part[2:].split("=", 1) for part in command[2:] if part.startswith("--") and "=" in part)
+    options["bind"] = f"127.0.0.1:{port}"
+    options.update({name.replace("_", "-"): str(value) for name, value in (overrides or {}).items()})
+    rest = [part for part in command[2:] if not (part.startswith("--") and "=" in part)]
+    return [command[1], *rest, *(f"--{name}={value}" for name, value in options.items())]
+
+
+def _server_label(command: list[str]) -> str:
+    options = dict(part[2:].split("=", 1) for part in command if part.startswith("--") and "=" in part)
+    label = f"gunicorn -w {options.get('workers', '1')} --worker-class {options.get('worker-class', 'sync')}"
+    if int(options.get("threads", "1")) > 1:
+        label += f" --threads {options['threads']}"
+    return label + " (docker-compose.yml's web command)"
 
 
 def birthdays_api(ctx: Context) -> dict:
@@ -68,12 +99,15 @@ def birthdays_api(ctx: Context) -> dict:
     targets_file.write_text(json.dumps(targets))
     in_process = _queries_per_request(targets[0])
     port = free_port()
-    argv = [sys.executable, "-m", "gunicorn", "birthdaybuddy.wsgi:application"]
-    argv += ["--workers", str(args.api_workers), "--worker-class", args.api_worker_class]
-    if args.api_worker_class == "gthread":
-        argv += ["--threads", str(args.api_threads)]
-    argv += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
-    argv += ["--keep-alive", "5", "--graceful-timeout", "5", "--timeout", "60"]
+    overrides = {
+        "workers": args.api_workers,
+        "worker-class": args.api_worker_class,
+        "threads": args.api_threads,
+        "keep-alive": args.api_keep_alive,
+        "graceful-timeout": 5,  # the bench stops it at once
+    }
+    command = compose_web_command(port=port, overrides={k: v for k, v in overrides.items() if v is not None})
+    argv = [sys.executable, "-m", "gunicorn", *command]
     server = Child("gunicorn", argv, env=ctx.child_env(), log_path=ctx.workdir / "gunicorn.log", cwd=BASE_DIR)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -91,7 +125,10 @@ def birthdays_api(ctx: Context) -> dict:
         log(f"gunicorn on {base}; {len(targets)} workspaces, {args.api_concurrency} clients")
         loadgen = [sys.executable, "-m", "bench.loadgen", "--base", base, "--targets", str(targets_file)]
         loadgen += ["--concurrency", str(args.api_concurrency), "--requests", str(args.api_requests)]
-        loadgen += ["--seconds", str(args.api_seconds)]
+        tool = args.api_loadgen
+        if tool == "auto":
+            tool = "wrk" if shutil.which("wrk") else "aiohttp"
+        loadgen += ["--seconds", str(args.api_seconds), "--tool", tool]
         with PostgresCpu() as postgres:
             server_cpu = server.cpu_seconds()
             started = time.perf_counter()
@@ -112,7 +149,8 @@ def birthdays_api(ctx: Context) -> dict:
         result = json.loads(completed.stdout)
         result.update(
             {
-                "server": _server_label(args),
+                "server": _server_label(command),
+                "server_command": " ".join(["gunicorn", *command]),
                 "path": "/api/v1/workspaces/{id}/birthdays/ (default ?days=30)",
                 "in_process_warm_request": in_process,
                 "cpu_seconds_incl_warmup": {

@@ -51,3 +51,33 @@ def test_compose_services_and_their_order():
     assert services["migrate"]["restart"] == "no"
     assert "django_celery_beat.schedulers:DatabaseScheduler" in " ".join(services["beat"]["command"])
     assert "/health/live" in " ".join(services["web"]["healthcheck"]["test"])
+
+
+def test_compose_web_runs_sync_gunicorn_workers_by_default():
+    from bench.scenarios.api import compose_web_command
+
+    command = compose_web_command(port=8123, environ={})
+    assert command[0] == "birthdaybuddy.wsgi"
+    options = dict(part[2:].split("=", 1) for part in command[1:])
+    assert options["bind"] == "127.0.0.1:8123"
+    assert (options["workers"], options["worker-class"], options["threads"]) == ("5", "sync", "1")
+    assert options["access-logfile"] == "-"
+
+
+def test_compose_web_command_takes_the_environment_and_overrides():
+    from bench.scenarios.api import compose_web_command
+
+    environ = {"WEB_CONCURRENCY": "3", "WEB_WORKER_CLASS": "gthread", "WEB_THREADS": "2"}
+    options = dict(part[2:].split("=", 1) for part in compose_web_command(port=1, environ=environ)[1:])
+    assert (options["workers"], options["worker-class"], options["threads"]) == ("3", "gthread", "2")
+    overridden = compose_web_command(port=1, environ=environ, overrides={"workers": 7, "keep-alive": 0})
+    options = dict(part[2:].split("=", 1) for part in overridden[1:])
+    assert (options["workers"], options["keep-alive"], options["worker-class"]) == ("7", "0", "gthread")
+
+
+def test_env_example_documents_every_compose_variable():
+    compose = (BASE_DIR / "docker-compose.yml").read_text()
+    example = (BASE_DIR / ".env.example").read_text()
+    used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", compose))
+    assert {"WEB_CONCURRENCY", "WEB_WORKER_CLASS", "WEB_THREADS"} <= used
+    assert sorted(name for name in used if f"# {name}=" not in example) == []
