@@ -288,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             waited = _wait_for_quiet(args)
             log(f"scenario {name}")
             before = environment.loadavg()
+            probe_before = environment.cpu_probe_ms()
             scenario_started = time.perf_counter()
             try:
                 result = SCENARIOS[name](ctx)
@@ -299,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
                 result["waited_for_quiet_seconds"] = waited
             result["loadavg_before"] = before
             result["loadavg_after"] = environment.loadavg()
+            result["cpu_probe_ms"] = [probe_before, environment.cpu_probe_ms()]
             summary["scenarios"][name] = result
     finally:
         stop_all()

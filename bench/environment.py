@@ -149,6 +149,26 @@ def loadavg() -> list[float]:
     return [round(value, 2) for value in os.getloadavg()]
 
 
+def _probe_workload() -> int:
+    counts: dict[int, int] = {}
+    for i in range(200_000):
+        counts[i % 1000] = counts.get(i % 1000, 0) + i * 3 // 7
+    return len(counts)
+
+
+def cpu_probe_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python workload, the best of three: how fast this
+    machine's core is right now. A shared VM's cores slow down and speed up with its
+    neighbours (seen here: ±30 % between minutes), so each scenario records it before and
+    after, and figures taken at different probe values are not comparable as they stand."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        _probe_workload()
+        best = min(best, time.process_time() - started)
+    return round(best * 1000, 1)
+
+
 def machine(*, redis_url: str) -> dict:
     """The machine and the versions the figures were taken with."""
     import celery

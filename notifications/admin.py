@@ -2,7 +2,6 @@ from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.urls import path
 from django.utils.html import format_html
 
@@ -18,7 +17,7 @@ from notifications.models import (
     NotificationStatus,
     Template,
 )
-from workspaces.audit import ADMIN_ORIGIN, audit_manual_send
+from workspaces.audit import ADMIN_ORIGIN
 
 SECRET_FIELDS = ("webhook_url", "bot_token", "auth_token")
 
@@ -128,21 +127,15 @@ class ChannelConfigAdmin(admin.ModelAdmin):
 
 def _report_test(model_admin, request, config, *, recipient):
     try:
-        result = services.channel_config_send_test(config=config, recipient=recipient, user=request.user)
+        result = services.channel_config_send_test(
+            config=config, recipient=recipient, user=request.user, origin=ADMIN_ORIGIN
+        )
     except ApplicationError as exc:
         model_admin.message_user(request, f"{config}: {exc.message}", messages.WARNING)
         return
     except Exception as exc:  # a validation error about the recipient, shown rather than a 500
         model_admin.message_user(request, f"{config}: {exc}", messages.ERROR)
         return
-    audit_manual_send(
-        workspace=config.workspace,
-        actor=request.user,
-        action="channel.test",
-        target=config,
-        details={"recipient": result.recipient, "outcome": result.outcome, "ok": result.ok},
-        origin=ADMIN_ORIGIN,
-    )
     level = messages.SUCCESS if result.ok else messages.ERROR
     model_admin.message_user(
         request,
@@ -244,16 +237,7 @@ class NotificationAdmin(admin.ModelAdmin):
                 refused.append(f"{str(notification.pk)[:8]} is {notification.status}")
                 continue
             try:
-                with transaction.atomic():
-                    resent = services.notification_resend(notification=notification)
-                    audit_manual_send(
-                        workspace=notification.workspace,
-                        actor=request.user,
-                        action="notification.resend",
-                        target=notification,
-                        details={"resend_id": str(resent.pk)},
-                        origin=ADMIN_ORIGIN,
-                    )
+                services.notification_resend(notification=notification, actor=request.user, origin=ADMIN_ORIGIN)
                 done += 1
             except ApplicationError as exc:
                 refused.append(f"{str(notification.pk)[:8]}: {exc.message}")

@@ -41,6 +41,7 @@ from notifications.rendering import (
     sample_context,
     template_errors,
 )
+from workspaces.audit import audit_manual_send
 from workspaces.models import Channel
 
 logger = logging.getLogger(__name__)
@@ -111,11 +112,15 @@ def notifications_sweep(*, now: datetime | None = None) -> dict[str, int]:
 
 
 @transaction.atomic
-def notification_resend(*, notification: Notification) -> Notification:
+@transaction.atomic
+def notification_resend(
+    *, notification: Notification, actor=None, origin: str | None = None, details: dict | None = None
+) -> Notification:
     """A new notification (new idempotency key ``resend:<old id>:<n>``) for a failed or unknown one.
 
     Raises ``Conflict`` (409) for any other status, or while an earlier resend is still
-    pending, sending or sent.
+    pending, sending or sent. Recorded in the workspace's audit log as
+    ``notification.resend`` by ``actor`` from ``origin``, ``details`` added to the entry's.
     """
     original = Notification.objects.select_for_update().get(pk=notification.pk)
     if original.status not in RESENDABLE:
@@ -146,6 +151,14 @@ def notification_resend(*, notification: Notification) -> Notification:
     if not notifications_write(notifications=[copy]):
         raise Conflict("This notification was already resent.", code="already_resent")
     notifications_enqueue(notification_ids=[copy.pk])
+    audit_manual_send(
+        workspace=original.workspace,
+        actor=actor,
+        action="notification.resend",
+        target=original,
+        details={"resend_id": str(copy.pk), **(details or {})},
+        origin=origin,
+    )
     logger.info("notification %s resent as %s", original.pk, copy.pk)
     return Notification.objects.get(pk=copy.pk)
 
@@ -249,14 +262,31 @@ def _whatsapp_test_session_open(provider, recipient: str) -> bool:
     )
 
 
-def channel_config_send_test(*, config: ChannelConfig, recipient: str | None = None, user=None) -> ChannelTestResult:
+def channel_config_send_test(
+    *, config: ChannelConfig, recipient: str | None = None, user=None, origin: str | None = None
+) -> ChannelTestResult:
     """Sends a test message through the real provider now and reports its answer.
 
     Slack goes to the configured channel; email and SMS/WhatsApp to ``recipient`` (default:
     the requesting user's address or phone). The destination's rate limit applies (429).
     WhatsApp follows the session-window rule of delivery (free-form, template, or refused).
+    Whatever the provider answered is recorded in the workspace's audit log as
+    ``channel.test`` by ``user`` (``None``: a command) from ``origin``; a refusal (bad
+    recipient, 429) sends nothing and records nothing.
     """
-    recipient = _test_recipient(config, recipient, user)
+    result = _send_test(config, _test_recipient(config, recipient, user))
+    audit_manual_send(
+        workspace=config.workspace,
+        actor=user,
+        action="channel.test",
+        target=config,
+        details={"recipient": result.recipient, "outcome": result.outcome, "ok": result.ok},
+        origin=origin,
+    )
+    return result
+
+
+def _send_test(config: ChannelConfig, recipient: str) -> ChannelTestResult:
     workspace = config.workspace
     try:
         provider = provider_for(channel=config.kind, config=config, workspace=workspace)

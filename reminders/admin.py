@@ -1,8 +1,7 @@
 from django.contrib import admin, messages
-from django.db import transaction
 
 from reminders.models import Reminder, ReminderKind
-from workspaces.audit import ADMIN_ORIGIN, audit_manual_send
+from workspaces.audit import ADMIN_ORIGIN
 
 
 @admin.register(Reminder)
@@ -37,24 +36,9 @@ class ReminderAdmin(admin.ModelAdmin):
 
         created = already = 0
         for reminder in queryset.filter(kind=ReminderKind.BIRTHDAY_DIGEST).select_related("workspace"):
-            with transaction.atomic():
-                run = services.digest_run_now(workspace=reminder.workspace)
-                run_created = len(run.result.created_ids) if run.result else 0
-                run_already = run.result.already_sent if run.result else 0
-                audit_manual_send(
-                    workspace=reminder.workspace,
-                    actor=request.user,
-                    action="digest.run_now",
-                    details={
-                        "date": run.day.isoformat(),
-                        "created": run_created,
-                        "already_sent": run_already,
-                        "job_run": str(run.job_run.pk) if run.job_run else None,
-                    },
-                    origin=ADMIN_ORIGIN,
-                )
-            created += run_created
-            already += run_already
+            run = services.digest_run_now(workspace=reminder.workspace, actor=request.user, origin=ADMIN_ORIGIN)
+            created += len(run.result.created_ids)
+            already += run.result.already_sent
         self.message_user(request, f"{created} notification(s) created, {already} already sent.", messages.SUCCESS)
 
     @admin.action(description="Send the current occurrence now (idempotent)")
@@ -65,22 +49,7 @@ class ReminderAdmin(admin.ModelAdmin):
         created = already = refused = 0
         for reminder in queryset.select_related("workspace", "event"):
             try:
-                with transaction.atomic():
-                    run = services.reminder_send_now(reminder=reminder)
-                    result = run.result
-                    audit_manual_send(
-                        workspace=reminder.workspace,
-                        actor=request.user,
-                        action="reminder.send_now",
-                        target=reminder,
-                        details={
-                            "occurrence": f"{result.slot.local:%Y-%m-%dT%H:%M}",
-                            "created": len(result.created_ids) - result.skipped,
-                            "skipped": result.skipped,
-                            "already_sent": result.already_sent,
-                        },
-                        origin=ADMIN_ORIGIN,
-                    )
+                result = services.reminder_send_now(reminder=reminder, actor=request.user, origin=ADMIN_ORIGIN).result
             except ApplicationError:
                 refused += 1
                 continue

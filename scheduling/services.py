@@ -26,6 +26,7 @@ from scheduling.models import JobRun, Occurrence
 from scheduling.planning import PlannedMessage, Planner, plan_occurrence
 from scheduling.recurrence import Occurrence as Slot
 from scheduling.recurrence import daily_occurrence_on, local_to_utc, utc_to_local
+from workspaces.audit import audit_manual_send
 from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -300,11 +301,35 @@ class DigestRun:
     job_run: JobRun | None
 
 
-def digest_run_now(*, workspace: Workspace, day: date | None = None, dry_run: bool = False) -> DigestRun:
+def digest_run_now(
+    *, workspace: Workspace, day: date | None = None, dry_run: bool = False, actor=None, origin: str | None = None
+) -> DigestRun:
     """Runs the workspace's digest for local date ``day`` (default: its local today) right now.
 
     Shares idempotency keys with the tick, so racing it or running twice sends nothing twice.
+    A real run is recorded in the workspace's audit log as ``digest.run_now`` by ``actor``
+    (``None``: a command or task) from ``origin``, as ``audit_manual_send`` takes them.
     """
+    if dry_run:
+        return _digest_run(workspace=workspace, day=day, dry_run=True)
+    with transaction.atomic():
+        run = _digest_run(workspace=workspace, day=day)
+        audit_manual_send(
+            workspace=workspace,
+            actor=actor,
+            action="digest.run_now",
+            details={
+                "date": run.day.isoformat(),
+                "created": len(run.result.created_ids),
+                "already_sent": run.result.already_sent,
+                "job_run": str(run.job_run.pk),
+            },
+            origin=origin,
+        )
+    return run
+
+
+def _digest_run(*, workspace: Workspace, day: date | None = None, dry_run: bool = False) -> DigestRun:
     reminder = (
         Reminder.objects.select_related("workspace")
         .filter(workspace=workspace, kind=ReminderKind.BIRTHDAY_DIGEST)
@@ -463,17 +488,39 @@ def _send_now_slot(reminder: Reminder, now: datetime) -> Slot | None:
     return slot
 
 
-def reminder_send_now(*, reminder: Reminder, now: datetime | None = None) -> ReminderRun:
+def reminder_send_now(
+    *, reminder: Reminder, now: datetime | None = None, actor=None, origin: str | None = None
+) -> ReminderRun:
     """Sends the reminder's current occurrence (the one it is waiting for, or its next) right now.
 
     Goes through ``occurrence_fire`` with the occurrence's own idempotency keys: a second
     call, or the tick reaching that occurrence later, creates nothing new. Quiet hours do not
-    hold back a manual send. The digest runs today's digest (``digest_run_now``).
-    Raises ``Conflict`` when the event is cancelled or no occurrence is left.
+    hold back a manual send. The digest runs today's digest (as ``digest_run_now`` does).
+    Raises ``Conflict`` when the event is cancelled or no occurrence is left. Recorded in the
+    workspace's audit log as ``reminder.send_now`` by ``actor`` from ``origin``.
     """
-    now = now or timezone.now()
+    with transaction.atomic():
+        run = _reminder_send_now(reminder=reminder, now=now or timezone.now())
+        result = run.result
+        audit_manual_send(
+            workspace=run.reminder.workspace,
+            actor=actor,
+            action="reminder.send_now",
+            target=run.reminder,
+            details={
+                "occurrence": f"{result.slot.local:%Y-%m-%dT%H:%M}",
+                "created": len(result.created_ids) - result.skipped,
+                "skipped": result.skipped,
+                "already_sent": result.already_sent,
+            },
+            origin=origin,
+        )
+    return run
+
+
+def _reminder_send_now(*, reminder: Reminder, now: datetime) -> ReminderRun:
     if reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
-        run = digest_run_now(workspace=reminder.workspace)
+        run = _digest_run(workspace=reminder.workspace)
         return ReminderRun(reminder=reminder, result=run.result, job_run=run.job_run)
     with transaction.atomic():
         reminder = (

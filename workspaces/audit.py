@@ -25,13 +25,15 @@ under "Audit log"). What this module adds, and why:
 - **Manual operations** (:func:`audit_manual_send`): resends, run-now, send-now, channel
   tests, invitation re-sends and CSV imports are entries with auditlog's ``ACCESS`` action
   and ``additional_data["operation"]`` (e.g. ``notification.resend``) plus ``details``; the
-  API shows them as action ``manual``. They are recorded wherever they start: the API, the
-  admin's actions (actor: the staff user, ``details["origin"]`` ``admin``) and the
-  management commands (no user, so ``details["origin"]`` names the command, e.g.
-  ``manage.py run_birthday_job``: auditlog's ``remote_addr`` is an IP address column and
-  cannot hold a label). A notification that ends failed or unknown can be recorded the
-  same way by the delivery code (:func:`audit_notification_failed`, action ``system``), so
-  admins find it in the audit view and replay it from there.
+  API shows them as action ``manual``. The service that performs one records it (the
+  resend, the digest run, the send-now, the channel test take ``actor`` and ``origin``), so
+  every way in is audited alike: the API, the admin's actions (actor: the staff user,
+  ``details["origin"]`` ``admin``) and the management commands (no user, so
+  ``details["origin"]`` names the command, e.g. ``manage.py run_birthday_job``: auditlog's
+  ``remote_addr`` is an IP address column and cannot hold a label). A notification that
+  ends failed or unknown can be recorded the same way by the delivery code
+  (:func:`audit_notification_failed`, action ``system``), so admins find it in the audit
+  view and replay it from there.
 - **The workspace filter is indexed**: :meth:`AuditEntryQuerySet.for_workspace` compares
   ``additional_data ->> 'workspace_id'`` as text, the expression of the index
   ``auditlog_entry_ws_ts_idx`` (``workspaces`` migration 0004, PostgreSQL), which also serves
@@ -699,12 +701,6 @@ def audit_entry_replay(*, entry: LogEntry, workspace: Workspace, actor):
     notification = Notification.objects.filter(workspace=workspace, pk=entry.object_pk).first()
     if notification is None:
         raise NotAReplayableEntry("The notification of this entry no longer exists.", code="not_found")
-    resent = notification_services.notification_resend(notification=notification)
-    audit_manual_send(
-        workspace=workspace,
-        actor=actor,
-        action="notification.resend",
-        target=notification,
-        details={"resend_id": str(resent.pk), "replayed_entry": entry.pk},
+    return notification_services.notification_resend(
+        notification=notification, actor=actor, details={"replayed_entry": entry.pk}
     )
-    return resent

@@ -7,7 +7,6 @@ non-members 404 (``WorkspaceScopedMixin``).
 
 from dataclasses import asdict
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
@@ -25,7 +24,6 @@ from notifications.api.serializers import (
 )
 from notifications.models import ChannelConfig, Notification, Template
 from workspaces.api.mixins import WorkspaceScopedMixin
-from workspaces.audit import audit_manual_send
 from workspaces.models import ADMIN_ROLES
 
 ADMINS = "**Permissions:** workspace owners and admins (and staff). Members get 403, non-members 404."
@@ -116,13 +114,6 @@ class ChannelConfigViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         result = services.channel_config_send_test(
             config=config, recipient=serializer.validated_data.get("recipient") or None, user=request.user
-        )
-        audit_manual_send(
-            workspace=self.workspace,
-            actor=request.user,
-            action="channel.test",
-            target=config,
-            details={"recipient": result.recipient, "outcome": result.outcome, "ok": result.ok},
         )
         return Response(ChannelTestResultSerializer(asdict(result)).data)
 
@@ -235,14 +226,6 @@ class NotificationViewSet(
     )
     def resend(self, request, *args, **kwargs):
         notification = self.get_object()
-        with transaction.atomic():
-            resent = services.notification_resend(notification=notification)
-            audit_manual_send(
-                workspace=self.workspace,
-                actor=request.user,
-                action="notification.resend",
-                target=notification,
-                details={"resend_id": str(resent.pk)},
-            )
+        resent = services.notification_resend(notification=notification, actor=request.user)
         resent = self.get_scoped_queryset().get(pk=resent.pk)
         return Response(NotificationSerializer(resent).data, status=status.HTTP_201_CREATED)

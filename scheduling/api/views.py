@@ -19,7 +19,6 @@ from scheduling.api.serializers import (
 from scheduling.models import JobRun
 from workspaces.api.mixins import WorkspaceScopedMixin
 from workspaces.api.schema import CONFLICT
-from workspaces.audit import audit_manual_send
 from workspaces.models import ADMIN_ROLES
 
 WORKSPACE_ID = OpenApiParameter("workspace_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -61,7 +60,10 @@ class RunNowView(WorkspaceScopedMixin, generics.GenericAPIView):
         params = RunNowInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         run = services.digest_run_now(
-            workspace=self.workspace, day=params.validated_data.get("date"), dry_run=params.validated_data["dry_run"]
+            workspace=self.workspace,
+            day=params.validated_data.get("date"),
+            dry_run=params.validated_data["dry_run"],
+            actor=request.user,
         )
         result = run.result
         planned = result.planned if result else []
@@ -79,18 +81,6 @@ class RunNowView(WorkspaceScopedMixin, generics.GenericAPIView):
             "job_run": run.job_run.pk if run.job_run else None,
             "messages": [m.as_dict() for m in planned],
         }
-        if not run.dry_run:
-            audit_manual_send(
-                workspace=self.workspace,
-                actor=request.user,
-                action="digest.run_now",
-                details={
-                    "date": run.day.isoformat(),
-                    "created": created,
-                    "already_sent": already_sent,
-                    "job_run": str(run.job_run.pk) if run.job_run else None,
-                },
-            )
         return Response(
             RunNowResultSerializer(body).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -206,7 +196,7 @@ class ReminderRunViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
     )
     def send_now(self, request, *args, **kwargs):
         reminder = self.get_object()
-        run = services.reminder_send_now(reminder=reminder)
+        run = services.reminder_send_now(reminder=reminder, actor=request.user)
         result = run.result
         planned = result.planned
         created = len(result.created_ids)
@@ -222,18 +212,6 @@ class ReminderRunViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
             "job_run": run.job_run.pk if run.job_run else None,
             "messages": [message.as_dict() for message in planned],
         }
-        audit_manual_send(
-            workspace=self.workspace,
-            actor=request.user,
-            action="reminder.send_now",
-            target=reminder,
-            details={
-                "occurrence": f"{result.slot.local:%Y-%m-%dT%H:%M}",
-                "created": created - result.skipped,
-                "skipped": result.skipped,
-                "already_sent": result.already_sent,
-            },
-        )
         return Response(
             SendNowResultSerializer(body).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

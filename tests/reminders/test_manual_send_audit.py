@@ -121,3 +121,33 @@ def test_run_birthday_job_is_audited_under_its_name_but_not_its_dry_run(make_wor
     row = assert_shown_to_workspace_admins_only(entry, workspace)
     assert row["actor"] is None
     assert row["details"]["origin"] == "manage.py run_birthday_job"
+
+
+def test_send_now_of_the_digest_is_one_entry_wherever_it_starts(staff_client, staff_user, make_workspace):
+    # The service records the operation, once: the digest's send-now is a reminder.send_now,
+    # not also the digest.run_now it runs inside.
+    from scheduling.services import reminder_send_now
+
+    workspace = make_workspace(tz="Europe/Lisbon", notify_at=time(9))
+    PersonFactory(workspace=workspace, name="Ana", birth_month=7, birth_day=14, slack_user_id="U1")
+    digest = Reminder.objects.get(workspace=workspace, kind=ReminderKind.BIRTHDAY_DIGEST)
+    entries = audit.audit_entries().for_workspace(workspace)
+    before = entries.count()
+
+    response = staff_client.post(
+        "/admin/reminders/reminder/", {"action": "send_now", "_selected_action": [str(digest.pk)]}
+    )
+    assert response.status_code == 302
+    assert entries.count() == before + 1
+    assert not entries.with_operation("digest.run_now").exists()
+    entry = latest_operation(workspace, "reminder.send_now")
+    assert (entry.actor_id, entry.object_pk) == (staff_user.pk, str(digest.pk))
+    assert entry.additional_data["details"]["origin"] == "admin"
+
+    run = reminder_send_now(reminder=digest)  # a caller with nobody to name: still recorded
+    assert entries.count() == before + 2
+    again = latest_operation(workspace, "reminder.send_now")
+    assert again.pk != entry.pk
+    assert again.actor_id is None
+    assert again.additional_data["details"]["already_sent"] == run.result.already_sent
+    assert "origin" not in again.additional_data["details"]

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from birthdaybuddy.errors import ApplicationError
 from notifications import services
 from notifications.models import ChannelConfig
-from workspaces.audit import audit_manual_send, command_origin
+from workspaces.audit import command_origin
 from workspaces.models import Channel, Workspace
 
 ORIGIN = command_origin("send_test_notification")
@@ -33,17 +33,9 @@ class Command(BaseCommand):
         if config is None:
             raise CommandError(f"{found} has no {channel} channel; add one in the API or the admin.")
         try:
-            result = services.channel_config_send_test(config=config, recipient=to)
+            result = services.channel_config_send_test(config=config, recipient=to, origin=ORIGIN)
         except (ValidationError, ApplicationError) as exc:
             raise CommandError(str(getattr(exc, "message", exc))) from exc
-        audit_manual_send(
-            workspace=found,
-            actor=None,
-            action="channel.test",
-            target=config,
-            details={"recipient": result.recipient, "outcome": result.outcome, "ok": result.ok},
-            origin=ORIGIN,
-        )
         line = (
             f"{result.outcome} via {result.provider} to {result.recipient} "
             f"(status {result.status_code}): {result.detail}"

@@ -1,10 +1,9 @@
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from scheduling import services
-from workspaces.audit import audit_manual_send, command_origin
+from workspaces.audit import command_origin
 from workspaces.models import Workspace
 
 ORIGIN = command_origin("run_birthday_job")
@@ -33,13 +32,10 @@ class Command(BaseCommand):
                 raise CommandError(f"No workspace with id or slug {workspace!r}.")
         totals = {"created": 0, "already_sent": 0}
         for ws in workspaces:
-            with transaction.atomic():
-                run = services.digest_run_now(workspace=ws, day=day, dry_run=dry_run)
-                planned = run.result.planned if run.result else []
-                created = len(run.result.created_ids) if run.result and not dry_run else 0
-                already = sum(1 for m in planned if m.exists)
-                if not dry_run:
-                    self._audit(ws, run, created=created, already=already)
+            run = services.digest_run_now(workspace=ws, day=day, dry_run=dry_run, origin=ORIGIN)
+            planned = run.result.planned
+            created = 0 if dry_run else len(run.result.created_ids)
+            already = run.result.already_sent
             totals["created"] += created
             totals["already_sent"] += already
             if not planned:
@@ -61,21 +57,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(f"Done: {totals['created']} created, {totals['already_sent']} already sent.")
             )
-
-    @staticmethod
-    def _audit(workspace, run, *, created: int, already: int) -> None:
-        audit_manual_send(
-            workspace=workspace,
-            actor=None,
-            action="digest.run_now",
-            details={
-                "date": run.day.isoformat(),
-                "created": created,
-                "already_sent": already,
-                "job_run": str(run.job_run.pk) if run.job_run else None,
-            },
-            origin=ORIGIN,
-        )
 
     @staticmethod
     def _parse_date(value: str | None) -> date | None:
