@@ -10,6 +10,7 @@ each send, and redirects are never followed (a 3xx answer is a permanent failure
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import http.client
@@ -116,6 +117,16 @@ class _NoRedirectSession:
         return self._session.request(method, url, allow_redirects=False, **kwargs)
 
 
+@functools.lru_cache(maxsize=8)
+def _async_webhook_client(session: aiohttp.ClientSession) -> AsyncWebhookClient:
+    """slack-sdk's async webhook client over ``session``, without redirects or retries, for
+    ``SlackWebhookProvider`` to copy with its own URL and timeout: building one reads the proxy
+    variables and builds the user agent, a cost per message when a batch goes to many webhooks.
+    A client holds only settings (its headers are copied into each request), so a shallow copy
+    that replaces ``url`` and ``timeout`` is what the constructor would give."""
+    return AsyncWebhookClient(url="", session=_NoRedirectSession(session), retry_handlers=[])  # type: ignore[arg-type]
+
+
 def classify_urllib_error(exc: BaseException, *, what: str) -> Exception:
     """Maps an exception from a urllib-based client to our three outcomes.
 
@@ -198,16 +209,12 @@ class SlackWebhookProvider:
         return classify_webhook_response(response.status_code, response.body, response.headers)
 
     def _client_for(self, session: aiohttp.ClientSession) -> AsyncWebhookClient:
-        """One async client per provider and session, shared by a batch's messages to this webhook
-        (building one reads the proxy variables and the user agent again). It keeps no state
-        between requests, so concurrent sends may share it."""
+        """One async client per provider and session, shared by a batch's messages to this webhook.
+        It keeps no state between requests, so concurrent sends may share it."""
         if self._async_client is None or self._async_client[0] is not session:
-            client = AsyncWebhookClient(
-                url=self.webhook_url,
-                timeout=int(self.timeout) or 1,
-                session=_NoRedirectSession(session),  # type: ignore[arg-type]
-                retry_handlers=[],
-            )
+            client = copy.copy(_async_webhook_client(session))
+            client.url = self.webhook_url
+            client.timeout = int(self.timeout) or 1
             self._async_client = (session, client)
         return self._async_client[1]
 

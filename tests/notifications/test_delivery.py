@@ -2,6 +2,7 @@
 
 import json
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
@@ -522,6 +523,16 @@ def test_batch_delivers_everything_concurrently_with_few_queries(
     assert Notification.objects.filter(status="sent").count() == 32
     assert DeliveryAttempt.objects.filter(outcome="success").count() == 32
     assert len(fake_slack.received) == 30
+    # Each webhook got its own ten messages (its client is a copy of one per session, URL replaced).
+    by_path: dict[str, set] = {}
+    for item in fake_slack.received:
+        by_path.setdefault(item.path, set()).add(item.body["text"])
+    expected: dict[str, set] = {}
+    for notification in notifications[:30]:
+        config = next(c for c in webhooks if c.workspace_id == notification.workspace_id)
+        expected.setdefault(urlsplit(config.webhook_url).path, set()).add(notification.body)
+    assert by_path == expected
+    assert all(item.headers["User-Agent"].startswith("Python/") for item in fake_slack.received)
     assert len(fake_twilio.received) == 1
     assert len(smtp_server.messages) == 1
 
