@@ -157,10 +157,10 @@ def _probe_workload() -> int:
 
 
 def cpu_probe_ms() -> float:
-    """CPU milliseconds of a fixed pure-Python workload, the best of three: how fast this
-    machine's core is right now. A shared VM's cores slow down and speed up with its
-    neighbours (seen here: ±30 % between minutes), so each scenario records it before and
-    after, and figures taken at different probe values are not comparable as they stand."""
+    """CPU milliseconds of a fixed pure-Python workload, the best of three: a rough reading of
+    how fast this machine's core is right now. A shared VM slows down and speeds up with its
+    neighbours, so each scenario records it before and after; a slow spell can also hit what
+    a short loop does not (memory, I/O), so an unchanged reading proves little."""
     best = float("inf")
     for _ in range(3):
         started = time.process_time()
