@@ -117,14 +117,15 @@ class _NoRedirectSession:
         return self._session.request(method, url, allow_redirects=False, **kwargs)
 
 
-@functools.lru_cache(maxsize=8)
-def _async_webhook_client(session: aiohttp.ClientSession) -> AsyncWebhookClient:
-    """slack-sdk's async webhook client over ``session``, without redirects or retries, for
-    ``SlackWebhookProvider`` to copy with its own URL and timeout: building one reads the proxy
-    variables and builds the user agent, a cost per message when a batch goes to many webhooks.
-    A client holds only settings (its headers are copied into each request), so a shallow copy
-    that replaces ``url`` and ``timeout`` is what the constructor would give."""
-    return AsyncWebhookClient(url="", session=_NoRedirectSession(session), retry_handlers=[])  # type: ignore[arg-type]
+@functools.cache
+def _async_webhook_client() -> AsyncWebhookClient:
+    """slack-sdk's async webhook client without retries, for ``SlackWebhookProvider`` to copy
+    with its own URL, timeout and session: building one reads the proxy variables and builds
+    the user agent, a cost per message when a batch goes to many webhooks. A client holds only
+    settings (its headers are copied into each request), so a shallow copy with those three
+    replaced is what the constructor would give. It holds no session: a cached one would outlive
+    its event loop."""
+    return AsyncWebhookClient(url="", retry_handlers=[])
 
 
 def classify_urllib_error(exc: BaseException, *, what: str) -> Exception:
@@ -212,9 +213,10 @@ class SlackWebhookProvider:
         """One async client per provider and session, shared by a batch's messages to this webhook.
         It keeps no state between requests, so concurrent sends may share it."""
         if self._async_client is None or self._async_client[0] is not session:
-            client = copy.copy(_async_webhook_client(session))
+            client = copy.copy(_async_webhook_client())
             client.url = self.webhook_url
             client.timeout = int(self.timeout) or 1
+            client.session = _NoRedirectSession(session)  # type: ignore[assignment]
             self._async_client = (session, client)
         return self._async_client[1]
 
