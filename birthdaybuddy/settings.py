@@ -308,8 +308,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.1,
     }
 else:
+    # Sized to the longest a message may stay unacknowledged: a delivery task's longest countdown
+    # (NOTIFICATIONS_MAX_COUNTDOWN_SECONDS, 300 s) plus its hard time limit (180 s), with a
+    # margin. A shorter one redelivers held countdown tasks (harmless: the claim decides, but
+    # wasted); a longer one only delays what the database sweeper already recovers on its own.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600),
         "max_connections": 200,
     }
 # The worker logs through LOGGING (request-id filter, JSON in production, LOG_DIR file).
@@ -402,6 +406,14 @@ NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
 # From this many notifications queued at once, delivery runs in concurrent batches of BATCH_SIZE.
 NOTIFICATIONS_BATCH_THRESHOLD = env.int("NOTIFICATIONS_BATCH_THRESHOLD", default=50)
 NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=200)
+# Provider calls a batch has open at once; it claims more only as outcomes are recorded, so a
+# killed worker leaves at most this many rows per batch in ``sending``.
+NOTIFICATIONS_BATCH_IN_FLIGHT = env.int("NOTIFICATIONS_BATCH_IN_FLIGHT", default=50)
+# A worker renews the lease of the claims it holds every third of this; the sweeper settles a
+# dead worker's rows once their lease has lapsed (about a minute after the death in all).
+NOTIFICATIONS_CLAIM_LEASE_SECONDS = env.float("NOTIFICATIONS_CLAIM_LEASE_SECONDS", default=30)
+# A pending row this long past due was lost by the broker (e.g. a Redis restart): queued again.
+NOTIFICATIONS_SWEEP_PENDING_GRACE_SECONDS = env.float("NOTIFICATIONS_SWEEP_PENDING_GRACE_SECONDS", default=30)
 NOTIFICATIONS_OUTBOX_DIR = env.str("NOTIFICATIONS_OUTBOX_DIR", default=str(VAR_DIR / "outbox"))
 TWILIO_TIMEOUT_SECONDS = env.int("TWILIO_TIMEOUT_SECONDS", default=10)
 # The public https origin Twilio reaches us at (e.g. https://buddy.example.com): signed status

@@ -47,9 +47,41 @@ def batch_threshold() -> int:
     return _get("NOTIFICATIONS_BATCH_THRESHOLD", 50)
 
 
-def batch_concurrency() -> int:
-    """Threads per worker process for providers without an async client in a batch."""
-    return _get("NOTIFICATIONS_BATCH_THREADS", 16)
+def batch_in_flight() -> int:
+    """Provider calls a batch has open at once, and so the most notifications it holds claimed.
+
+    A batch claims more only as earlier ones are recorded, so a killed worker leaves at most
+    this many rows in ``sending`` per batch — every one of them a call that may have gone out.
+    """
+    return max(1, _get("NOTIFICATIONS_BATCH_IN_FLIGHT", 50))
+
+
+def batch_record_group() -> int:
+    """Finished sends recorded together (one statement), at the latest after ``batch_record_delay``."""
+    return max(1, _get("NOTIFICATIONS_BATCH_RECORD_GROUP", 25))
+
+
+def batch_record_delay() -> float:
+    """Longest a finished send waits in memory before its outcome is written (seconds)."""
+    return _get("NOTIFICATIONS_BATCH_RECORD_DELAY_SECONDS", 0.02)
+
+
+def database_retry_seconds() -> float:
+    """How long delivery keeps retrying the database (outcomes held in memory) during an outage.
+
+    Below the task's soft time limit; past it the rows stay ``sending`` and the sweeper settles
+    them once their lease lapses.
+    """
+    return _get("NOTIFICATIONS_DATABASE_RETRY_SECONDS", 90.0)
+
+
+def claim_lease() -> timedelta:
+    """How long a claim stays a live worker's without news from it.
+
+    The worker holding claims renews their lease in the cache every third of this; the sweeper
+    takes a ``sending`` row only once it is older than this and its lease has lapsed.
+    """
+    return timedelta(seconds=_get("NOTIFICATIONS_CLAIM_LEASE_SECONDS", 30))
 
 
 def rate_limit_enabled() -> bool:
@@ -77,11 +109,14 @@ def outbox_dir() -> Path:
 
 def sweep_pending_grace() -> timedelta:
     """A pending notification this far past its ``next_attempt_at`` was lost by the broker."""
-    return timedelta(seconds=_get("NOTIFICATIONS_SWEEP_PENDING_GRACE_SECONDS", 60))
+    return timedelta(seconds=_get("NOTIFICATIONS_SWEEP_PENDING_GRACE_SECONDS", 30))
 
 
 def sending_timeout() -> timedelta:
-    """A notification ``sending`` for longer than this lost its worker (past the task's hard time limit)."""
+    """A notification ``sending`` for longer than this lost its worker (past the task's hard time limit).
+
+    The sweeper's rule when it cannot read the claim leases (the cache is down).
+    """
     hard_limit = _get("CELERY_TASK_TIME_LIMIT", 180) or 180
     return timedelta(seconds=_get("NOTIFICATIONS_SENDING_TIMEOUT_SECONDS", hard_limit + 30))
 

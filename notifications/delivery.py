@@ -7,7 +7,7 @@
        │                  │ permanent failure (invalid number, channel_not_found, …) → failed
        └──────────────────┤ outcome unknown (timeout after sending): Slack/email → pending once more,
                           │                                          SMS/WhatsApp → unknown
-                          └ worker lost (sweeper, after the task's hard time limit): same rule
+                          └ worker lost (sweeper, once the claim's lease lapsed): same rule
 
 - **Claim**: one conditional ``UPDATE … WHERE status = 'pending'`` moves a notification to
   ``sending``, increments ``attempts`` and stamps a ``claim_token``, all *before* the
@@ -22,41 +22,54 @@
   (``retried_after_unknown``); the second unknown outcome ends in ``unknown``. SMS and
   WhatsApp are billed per message and never retried after an unknown outcome.
 
-``deliver_batch`` does the same for many notifications with one claim, one bulk update
-for the successes, and the provider calls made concurrently: Slack webhooks over one
-aiohttp session per worker process (slack-sdk's async client), the rest in a thread pool.
+- **Leases**: while a worker holds a claim it renews the claim's lease in the cache
+  (``notifications/leases.py``); the sweeper settles ``sending`` rows only once their lease
+  has lapsed, so a dead worker's rows come back within about a minute and a live worker's
+  rows are never taken from it, however long it waits.
+
+``deliver_batch`` does the same for many notifications, concurrently, with a window: at most
+``NOTIFICATIONS_BATCH_IN_FLIGHT`` rows claimed at a time, each claimed row's provider call
+started at once (Slack webhooks over one aiohttp session per worker process, slack-sdk's async
+client, on an I/O thread; the rest in a thread pool), outcomes recorded as they come in small
+groups, and the next ids claimed as the window frees. A kill at any moment leaves in
+``sending`` only calls that were in flight; a hung provider holds only its own messages; a
+database outage holds the outcomes in memory until the database is back.
 
 **Statements.** On PostgreSQL the claim is one statement that also returns what the send
 needs (the notification's columns, the workspace's name and sender, the person's opt-outs,
 the active channel config), and the successes are recorded with their attempts by one more:
-a message that goes out costs two statements and no explicit transaction, a batch two
-whatever its size. Other outcomes keep the ORM path (a transaction with an UPDATE per row),
-and so does everything on SQLite (``_sql_connection``; ``NOTIFICATIONS_DELIVERY_SQL=False`` forces it).
+a message that goes out costs two statements and no explicit transaction, a batch one claim
+per window refill and one record per group of outcomes. Other outcomes keep the ORM path (a
+transaction with an UPDATE per row), and so does everything on SQLite (``_sql_connection``;
+``NOTIFICATIONS_DELIVERY_SQL=False`` forces it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import logging
 import os
+import queue
 import random
 import threading
+import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import aiohttp
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from birthdaybuddy.db import ModelColumns
-from notifications import conf, ratelimit, twilio_hooks
+from notifications import conf, leases, ratelimit, twilio_hooks
 from notifications.models import ChannelConfig, DeliveryAttempt, Notification, NotificationStatus
 from notifications.providers import (
     DeliveryError,
@@ -83,13 +96,10 @@ RETRY_AFTER_UNKNOWN_CHANNELS = frozenset({"slack", "email"})
 # Ends that need a person: recorded in the workspace's audit log (replayable from there).
 FINAL_FAILURES = frozenset({NotificationStatus.FAILED, NotificationStatus.UNKNOWN})
 MAX_RETRY_AFTER_SECONDS = 3600.0
-# Keep-alive connections per worker process to a Slack host, and the most webhook posts a batch
-# has in flight: a post never waits for a free connection inside its own timeout, where a wait
-# would turn a message that was never sent into an "outcome unknown".
-WEBHOOK_CONNECTIONS = 50
 
 S = NotificationStatus
 Outcome = DeliveryAttempt.Outcome
+T = TypeVar("T")
 
 
 @dataclass
@@ -120,45 +130,147 @@ def deliver_one(*, notification_id, now: datetime | None = None) -> str:
     clock = _clock(now)
     started = clock()
     token = uuid.uuid4()
-    claimed, configs = _claim([notification_id], now=started, token=token)
-    if not claimed:
-        return "not_due" if _requeue_early([notification_id], now=started) else "ignored"
-    jobs, outcomes = _prepare(claimed, configs=configs, token=token, now=started)
-    for job in jobs:
-        if job.error is None:
-            _send(job, clock)
-    outcomes.update(_record(jobs, token=token, now=clock()))
+    with leases.held(token):
+        claimed, configs = _claim([notification_id], now=started, token=token)
+        if not claimed:
+            return "not_due" if _requeue_early([notification_id], now=started) else "ignored"
+        jobs, outcomes = _prepare(claimed, configs=configs, token=token, now=started)
+        for job in jobs:
+            if job.error is None:
+                _send(job, clock)
+        deadline = time.monotonic() + conf.database_retry_seconds()
+        outcomes.update(_while_database_returns(lambda: _record(jobs, token=token, now=clock()), deadline))
     return next(iter(outcomes))
 
 
 def deliver_batch(*, notification_ids: Iterable, now: datetime | None = None) -> dict[str, int]:
-    """Delivers many notifications with one claim and concurrent provider calls; returns counts."""
-    clock = _clock(now)
-    started = clock()
-    token = uuid.uuid4()
-    ids = list(dict.fromkeys(str(pk) for pk in notification_ids))
-    claimed, configs = _claim(ids, now=started, token=token)
-    claimed_ids = {str(n.pk) for n in claimed}
-    outcomes: Counter = Counter()
-    unclaimed = [pk for pk in ids if pk not in claimed_ids]
-    if unclaimed:
-        not_due = _requeue_early(unclaimed, now=started)
-        outcomes.update({"not_due": not_due, "ignored": len(unclaimed) - not_due})
-    if not claimed:
-        return dict(+outcomes)
-    jobs, prepared = _prepare(claimed, configs=configs, token=token, now=started)
-    outcomes.update(prepared)
-    _send_concurrently([job for job in jobs if job.error is None], clock)
-    outcomes.update(_record(jobs, token=token, now=clock()))
-    return dict(+outcomes)
+    """Delivers many notifications concurrently, recording each outcome as it comes; returns counts.
+
+    The batch holds at most ``NOTIFICATIONS_BATCH_IN_FLIGHT`` claimed rows at a time: it claims
+    the next ids only as earlier ones are recorded, and every claimed row's provider call starts
+    at once (nothing claimed waits in a queue). Finished sends are recorded in small groups
+    (``NOTIFICATIONS_BATCH_RECORD_GROUP``, or after ``NOTIFICATIONS_BATCH_RECORD_DELAY_SECONDS``),
+    each group in one statement. So a kill at any point leaves in ``sending`` only rows whose
+    call was in flight (or had just finished), and a slow or hung provider delays only its own
+    messages. During a database outage the outcomes wait in memory while the claim's lease is
+    kept, and are written when the database is back.
+    """
+    return _Batch(ids=notification_ids, clock=_clock(now)).run()
+
+
+class _Batch:
+    """One ``deliver_batch`` run: a window of claimed rows whose sends run on the worker's I/O loop."""
+
+    def __init__(self, *, ids: Iterable, clock: Callable[[], datetime]):
+        self.backlog = deque(dict.fromkeys(str(pk) for pk in ids))
+        self.clock = clock
+        self.token = uuid.uuid4()
+        self.window = conf.batch_in_flight()
+        self.group = conf.batch_record_group()
+        self.delay = conf.batch_record_delay()
+        self.outcomes: Counter = Counter()
+        self.open = 0
+        self.finished: list[_Job] = []
+        self.first_finished_at = 0.0
+        self.done: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self.deadline = time.monotonic() + conf.database_retry_seconds()
+
+    def run(self) -> dict[str, int]:
+        with leases.held(self.token):
+            while True:
+                held = self.open + len(self.finished)
+                room = self.window - held
+                if self.backlog and room > 0 and (room >= min(self.group, len(self.backlog)) or not held):
+                    self._claim_more(room)
+                if not self.open and not self.finished and not self.backlog:
+                    break
+                self._collect()
+                if self.finished and (
+                    not self.open
+                    or len(self.finished) >= self.group
+                    or time.monotonic() - self.first_finished_at >= self.delay
+                ):
+                    self._record()
+        return dict(+self.outcomes)
+
+    def _claim_more(self, room: int) -> None:
+        ids = [self.backlog.popleft() for _ in range(min(room, len(self.backlog)))]
+        started = self.clock()
+        claimed, configs = _while_database_returns(lambda: _claim(ids, now=started, token=self.token), self.deadline)
+        if len(claimed) < len(ids):
+            claimed_ids = {str(n.pk) for n in claimed}
+            unclaimed = [pk for pk in ids if pk not in claimed_ids]
+            not_due = _requeue_early(unclaimed, now=started)
+            self.outcomes.update({"not_due": not_due, "ignored": len(unclaimed) - not_due})
+        if not claimed:
+            return
+        jobs, prepared = _prepare(claimed, configs=configs, token=self.token, now=started)
+        self.outcomes.update(prepared)
+        for job in jobs:
+            if job.error is not None:  # no provider call (e.g. no channel configured): record it as is
+                self._finished(job)
+                continue
+            self.open += 1
+            _io.start(job, self.clock).add_done_callback(lambda _, job=job: self.done.put(job))
+
+    def _collect(self) -> None:
+        """Waits for the next finished send (at most until the pending group is due) and takes all finished."""
+        if not self.open:
+            return
+        timeout = max(0.0, self.first_finished_at + self.delay - time.monotonic()) if self.finished else 1.0
+        try:
+            job = self.done.get(timeout=timeout)
+        except queue.Empty:
+            return
+        while True:
+            self.open -= 1
+            self._finished(job)
+            try:
+                job = self.done.get_nowait()
+            except queue.Empty:
+                return
+
+    def _finished(self, job: _Job) -> None:
+        if not self.finished:
+            self.first_finished_at = time.monotonic()
+        self.finished.append(job)
+
+    def _record(self) -> None:
+        jobs, self.finished = self.finished, []
+        self.outcomes.update(
+            _while_database_returns(lambda: _record(jobs, token=self.token, now=self.clock()), self.deadline)
+        )
+
+
+def _while_database_returns(action: Callable[[], T], deadline: float) -> T:
+    """Runs ``action``; while the database is unreachable, retries it with backoff until ``deadline``.
+
+    Both the claim and the record are safe to run again: a claim takes only ``pending`` rows, and
+    a record touches only rows still holding this claim's token (attempts insert ``ON CONFLICT
+    DO NOTHING``). The broken connection is closed before each try, so the next one reconnects.
+    Inside a transaction (a caller's, or a test's) nothing is retried.
+    """
+    pause = 0.2
+    while True:
+        try:
+            return action()
+        except (OperationalError, InterfaceError) as exc:
+            db = connections[DEFAULT_DB_ALIAS]
+            if db.in_atomic_block or time.monotonic() + pause > deadline:
+                raise
+            logger.warning("database unavailable during delivery (%s); trying again in %.1f s", exc, pause)
+            db.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 def sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Recovers what Celery lost: stuck ``sending`` rows and ``pending`` rows nobody took.
 
-    - ``sending`` for longer than the task's hard time limit: the worker died mid-send.
-      Slack/email (retry not yet used, attempts left) → ``pending`` again; SMS/WhatsApp, or
-      a second loss → ``unknown``. Each gets a ``DeliveryAttempt`` saying so.
+    - ``sending`` whose claim's lease has lapsed (``notifications/leases.py``): the worker
+      died mid-send. Slack/email (retry not yet used, attempts left) → ``pending`` again;
+      SMS/WhatsApp, or a second loss → ``unknown``. Each gets a ``DeliveryAttempt`` saying so.
+      A row whose holder is alive — however long it waits — is left alone.
     - ``pending`` more than ``NOTIFICATIONS_SWEEP_PENDING_GRACE_SECONDS`` past
       ``next_attempt_at``: the broker lost the task (Redis restart, a dropped message) →
       queued again; ``next_attempt_at`` moves to now so a row is re-queued at most once per
@@ -181,11 +293,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
         Notification.objects.filter(pk__in=lost, status=S.PENDING).update(next_attempt_at=now)
         counts["requeued"] = len(lost)
 
-    stuck = list(
-        Notification.objects.filter(status=S.SENDING, updated_at__lte=now - conf.sending_timeout())
-        .order_by("updated_at")
-        .only("id", "channel", "attempts", "retried_after_unknown", "claim_token", "updated_at")[:limit]
-    )
+    stuck = _lost_claims(now=now, limit=limit)
     for notification in stuck:
         note = f"worker lost during attempt {notification.attempts}: outcome unknown"
         retry = (
@@ -233,6 +341,29 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     if any(result.values()):
         logger.warning("sweeper: %s", result)
     return result
+
+
+def _lost_claims(*, now: datetime, limit: int) -> list[Notification]:
+    """``sending`` rows whose worker is gone: older than a lease and with no live lease.
+
+    If the cache cannot be read, only rows older than the hard bound (the task's time limit
+    + 30 s, when Celery has killed any task still running) count as lost.
+    """
+    fields = ("id", "channel", "attempts", "retried_after_unknown", "claim_token", "updated_at")
+    candidates = list(
+        Notification.objects.filter(status=S.SENDING, updated_at__lte=now - conf.claim_lease())
+        .order_by("updated_at")
+        .only(*fields)[:limit]
+    )
+    if not candidates:
+        return []
+    try:
+        live = leases.alive({n.claim_token for n in candidates})
+    except Exception as exc:
+        logger.warning("sweeper: cannot read delivery leases (%s); only rows past the hard bound count", exc)
+        bound = now - conf.sending_timeout()
+        return [n for n in candidates if n.updated_at <= bound]
+    return [n for n in candidates if str(n.claim_token) not in live]
 
 
 # --- claim and prepare ----------------------------------------------------------------------
@@ -597,87 +728,57 @@ def _send(job: _Job, clock: Callable[[], datetime]) -> None:
     job.finished_at = clock()
 
 
-class _WorkerIO(threading.local):
-    """An event loop and aiohttp sessions per worker process and thread, made on first use.
+class _WorkerIO:
+    """The worker process's I/O for batches: one event loop on a thread of its own, and a thread pool.
 
-    Prefork children run one task at a time, so this is one loop and one keep-alive pool per
-    process; keyed by process id so a child never inherits its parent's loop or sockets, and
-    thread-local so a ``--pool=threads`` worker never shares a loop between two batches.
-    The thread pool for providers without an async client is shared by the process.
+    Slack webhooks are posted from the loop over one aiohttp keep-alive session per timeout;
+    providers without an async client run in the pool. Both start a send at once and hand back
+    a ``concurrent.futures.Future``, so the batch's own thread is free to record outcomes (and
+    claim more) while sends are under way. Made on first use and again after a fork (a prefork
+    child never uses its parent's loop, sockets or threads). The pool has a thread for every
+    send a batch may have open, so a claimed message never waits for a thread.
     """
-
-    _executors: ClassVar[dict[int, ThreadPoolExecutor]] = {}
 
     def __init__(self):
         self.pid: int | None = None
+        self.lock = threading.Lock()
 
-    def _reset(self) -> None:
-        self.pid = os.getpid()
-        self.loop = asyncio.new_event_loop()
-        self.sessions: dict[float, aiohttp.ClientSession] = {}
+    def _ensure(self) -> None:
+        if self.pid == os.getpid():
+            return
+        with self.lock:
+            if self.pid == os.getpid():
+                return
+            self.loop = asyncio.new_event_loop()
+            self.sessions: dict[float, aiohttp.ClientSession] = {}
+            self.executor = ThreadPoolExecutor(max_workers=conf.batch_in_flight(), thread_name_prefix="deliver")
+            threading.Thread(target=self.loop.run_forever, name="deliver-io", daemon=True).start()
+            self.pid = os.getpid()
 
-    @property
-    def executor(self) -> ThreadPoolExecutor:
-        pid = os.getpid()
-        if pid not in self._executors:
-            self._executors[pid] = ThreadPoolExecutor(
-                max_workers=conf.batch_concurrency(), thread_name_prefix="deliver"
-            )
-        return self._executors[pid]
+    def start(self, job: _Job, clock: Callable[[], datetime]) -> Future:
+        self._ensure()
+        if isinstance(job.provider, SlackWebhookProvider):
+            return asyncio.run_coroutine_threadsafe(self._post(job, clock), self.loop)
+        return self.executor.submit(_send, job, clock)
 
-    async def session(self, timeout: float) -> aiohttp.ClientSession:
+    async def _session(self, timeout: float) -> aiohttp.ClientSession:
         session = self.sessions.get(timeout)
         if session is None or session.closed:
+            # No connection limit: the batches' windows bound the posts open at once, and a post
+            # must never wait for a free connection inside its own timeout (a wait would turn a
+            # message that was never sent into an "outcome unknown").
             session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=timeout),
-                connector=aiohttp.TCPConnector(limit=2 * WEBHOOK_CONNECTIONS, limit_per_host=WEBHOOK_CONNECTIONS),
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),
                 trust_env=False,
             )
             self.sessions[timeout] = session
         return session
 
-    def close(self) -> None:
-        """Closes this thread's sessions (at interpreter exit; a killed worker just drops its sockets)."""
-        if self.pid != os.getpid():
-            return
-        for session in self.sessions.values():
-            if not session.closed:
-                self.loop.run_until_complete(session.close())
-        self.sessions.clear()
-
-    def ensure(self) -> _WorkerIO:
-        if self.pid != os.getpid():
-            self._reset()
-        return self
-
-
-_io = _WorkerIO()
-atexit.register(_io.close)
-
-
-def _send_concurrently(jobs: list[_Job], clock: Callable[[], datetime]) -> None:
-    if len(jobs) <= 1:
-        for job in jobs:
-            _send(job, clock)
-        return
-    io = _io.ensure()
-    io.loop.run_until_complete(_gather(jobs, clock, io))
-
-
-async def _gather(jobs: list[_Job], clock: Callable[[], datetime], io: _WorkerIO) -> None:
-    loop = asyncio.get_running_loop()
-    webhook_slots = asyncio.Semaphore(WEBHOOK_CONNECTIONS)
-
-    async def one(job: _Job) -> None:
+    async def _post(self, job: _Job, clock: Callable[[], datetime]) -> None:
         provider = job.provider
         try:
-            if isinstance(provider, SlackWebhookProvider):
-                session = await io.session(provider.timeout)
-                async with webhook_slots:  # the request's timeout starts once a connection is free
-                    job.result = await provider.asend(job.message, session=session)
-            else:
-                await loop.run_in_executor(io.executor, _send, job, clock)
-                return
+            job.result = await provider.asend(job.message, session=await self._session(provider.timeout))
         except DeliveryError as exc:
             job.error = exc
         except Exception as exc:
@@ -685,7 +786,22 @@ async def _gather(jobs: list[_Job], clock: Callable[[], datetime], io: _WorkerIO
             job.error = OutcomeUnknown(f"unexpected error: {type(exc).__name__}")
         job.finished_at = clock()
 
-    await asyncio.gather(*(one(job) for job in jobs))
+    async def _close_sessions(self) -> None:
+        for session in self.sessions.values():
+            if not session.closed:
+                await session.close()
+        self.sessions.clear()
+
+    def close(self) -> None:
+        """Closes the sessions at interpreter exit (a killed worker just drops its sockets)."""
+        if self.pid != os.getpid():
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self._close_sessions(), self.loop).result(timeout=5)
+
+
+_io = _WorkerIO()
+atexit.register(_io.close)
 
 
 # --- record ---------------------------------------------------------------------------------

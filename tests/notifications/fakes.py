@@ -46,6 +46,8 @@ class _Server(ThreadingHTTPServer):
 class _FakeServer:
     def __init__(self, default_delay: float = 0.0):
         self.received: list[Received] = []
+        self.in_flight = 0  # requests received and not yet answered
+        self.max_in_flight = 0
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
         self.default_delay = default_delay
@@ -64,7 +66,15 @@ class _FakeServer:
                 with fake._lock:
                     fake.received.append(Received(self.path, body, dict(self.headers), time.monotonic()))
                     reply = fake._script.popleft() if fake._script else None
-                reply = reply or fake.success(self.path, body)
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                try:
+                    self._answer(reply or fake.success(self.path, body))
+                finally:
+                    with fake._lock:
+                        fake.in_flight -= 1
+
+            def _answer(self, reply: Reply) -> None:
                 delay = reply.delay or fake.default_delay
                 if delay:
                     time.sleep(delay)
@@ -103,6 +113,7 @@ class _FakeServer:
         with self._lock:
             self._script.clear()
             self.received.clear()
+            self.max_in_flight = 0
 
     def parse(self, raw: str, content_type: str) -> dict:
         if "json" in content_type:

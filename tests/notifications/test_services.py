@@ -1,4 +1,6 @@
 import threading
+import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -8,7 +10,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from birthdaybuddy.errors import Conflict
-from notifications import ratelimit, services
+from notifications import leases, ratelimit, services
 from notifications.models import DeliveryAttempt, Notification
 from tests.audit_checks import failure_entries
 from tests.factories import WorkspaceFactory
@@ -287,6 +289,44 @@ def test_reset_row_is_delivered_again_once(fake_slack, settings):
         "unknown",
         "success",
     ]
+
+
+def test_sweeper_never_takes_a_row_whose_worker_still_holds_its_lease(workspace, settings):
+    """A live worker waiting (on a slow provider, or on the database during an outage) keeps
+    renewing its claim's lease: its rows stay its own however old. A lapsed lease is a dead worker."""
+    settings.NOTIFICATIONS_CLAIM_LEASE_SECONDS = 30
+    now = timezone.now()
+    old = now - timedelta(seconds=45)  # past the lease, well before the hard bound
+    held_token, dead_token = uuid.uuid4(), uuid.uuid4()
+
+    def sending(updated_at, claim_token):
+        return NotificationFactory(
+            workspace=workspace, status="sending", attempts=1, updated_at=updated_at, claim_token=claim_token
+        )
+
+    held, dead = sending(old, held_token), sending(old, dead_token)
+    young = sending(now - timedelta(seconds=5), dead_token)
+
+    with leases.held(held_token):
+        counts = services.notifications_sweep(now=now)
+
+    assert counts == {"requeued": 0, "reset": 1, "unknown": 0}
+    held.refresh_from_db()
+    dead.refresh_from_db()
+    young.refresh_from_db()
+    assert (held.status, held.claim_token) == ("sending", held_token)
+    assert (dead.status, dead.retried_after_unknown) == ("pending", True)
+    assert young.status == "sending"  # younger than a lease: its lease may not have been written yet
+
+
+def test_a_lease_is_renewed_while_held_and_lapses_after(workspace, settings):
+    settings.NOTIFICATIONS_CLAIM_LEASE_SECONDS = 1
+    token = uuid.uuid4()
+    with leases.held(token):
+        time.sleep(1.6)  # past the first lease: alive only because the keeper renewed it
+        assert leases.alive([token]) == {str(token)}
+    time.sleep(1.3)
+    assert leases.alive([token]) == set()
 
 
 # --- resend -----------------------------------------------------------------------------------

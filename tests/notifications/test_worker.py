@@ -28,6 +28,7 @@ from tests.notifications.conftest import WORKER_BROKER_URL as BROKER_URL
 from tests.notifications.factories import ChannelConfigFactory
 
 COUNT = 30
+LEASE_SECONDS = 2
 
 pytestmark = [
     pytest.mark.slow,
@@ -86,6 +87,7 @@ def workers(tmp_path, fake_slack, broker_prefix):
             "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
             "SLACK_WEBHOOK_URL_PREFIXES": fake_slack.url + "/services/",
             "SLACK_TIMEOUT_SECONDS": "5",
+            "NOTIFICATIONS_CLAIM_LEASE_SECONDS": str(LEASE_SECONDS),
             "BB_TEST_BROKER_URL": BROKER_URL,
             "BB_TEST_BROKER_PREFIX": broker_prefix,
             "BB_TEST_BATCH_THRESHOLD": str(batch_threshold),
@@ -149,9 +151,10 @@ def test_worker_killed_mid_batch_sends_each_notification_exactly_once(
         if batched:
             client = redis.Redis.from_url(BROKER_URL)
             client.delete(*client.scan_iter(match=broker_prefix + "*"))  # every queued message is gone
-        # The sweeper as beat runs it once the dead tasks' hard time limit has passed (and, for
+        # The sweeper as beat runs it once the dead worker's claim leases have lapsed (and, for
         # "broker_lost", once pending rows have waited past the grace period).
-        settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = 0
+        settings.NOTIFICATIONS_CLAIM_LEASE_SECONDS = LEASE_SECONDS
+        time.sleep(LEASE_SECONDS + 0.5)
         settings.NOTIFICATIONS_SWEEP_PENDING_GRACE_SECONDS = 0 if batched else 3_600
         counts = services.notifications_sweep()
         assert counts["reset"] == len(in_flight)
