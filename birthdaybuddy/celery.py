@@ -4,11 +4,14 @@ import os
 
 from celery import Celery, signals
 
+from birthdaybuddy.worker_health import LivenessFile
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "birthdaybuddy.settings")
 
 app = Celery("birthdaybuddy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.steps["worker"].add(LivenessFile)  # off unless WORKER_LIVENESS_FILE is set
 
 
 @signals.task_prerun.connect

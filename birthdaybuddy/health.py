@@ -6,6 +6,12 @@ the cache stores and returns a value, and the Celery broker accepts a connection
 failure makes it 503, with the failing check's error, so a load balancer stops sending
 traffic while, for example, Redis restarts.
 
+For a signed-in staff member (the admin's session) ``/health/ready`` also shows the worker's
+periodic jobs (``birthdaybuddy/worker_health.py``): when the tick and the sweeper last
+succeeded and failed, and why. ``/health/worker`` is the worker's readiness: 503 when the tick
+or the sweeper has been failing or has not succeeded for ``WORKER_STALE_SECONDS`` — the web
+can serve while the worker cannot deliver, so that is a probe of its own.
+
 They are not part of the API and not in the OpenAPI schema (drf-spectacular only sees DRF
 views). ``SECURE_REDIRECT_EXEMPT`` lets probes use plain HTTP behind the proxy.
 """
@@ -21,6 +27,8 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import re_path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from birthdaybuddy import worker_health
 
 logger = logging.getLogger(__name__)
 
@@ -78,13 +86,40 @@ def live(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def _worker(*, detailed: bool) -> dict:
+    """The worker's jobs; errors and timestamps only in the detailed (staff) form."""
+    try:
+        status = worker_health.jobs_status()
+    except Exception as exc:
+        return {"ok": False, "error": f"cannot read the worker's health: {type(exc).__name__}"}
+    if not detailed:
+        keep = ("ok", "seconds_since_success", "consecutive_failures")
+        status["jobs"] = {name: {k: job.get(k) for k in keep} for name, job in status["jobs"].items()}
+    return status
+
+
+def _is_staff(request: HttpRequest) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_active and user.is_staff)
+
+
 @never_cache
 @require_safe
 def ready(request: HttpRequest) -> JsonResponse:
     checks = {name: _run(name, check) for name, check in CHECKS.items()}
     healthy = all(result["ok"] for result in checks.values())
+    body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+    if _is_staff(request):
+        body["worker"] = _worker(detailed=True)
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+@never_cache
+@require_safe
+def worker(request: HttpRequest) -> JsonResponse:
+    status = _worker(detailed=_is_staff(request))
     return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
+        {"status": "ok" if status["ok"] else "unavailable", **status}, status=200 if status["ok"] else 503
     )
 
 
@@ -92,4 +127,5 @@ def ready(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     re_path(r"^live/?$", live, name="health-live"),
     re_path(r"^ready/?$", ready, name="health-ready"),
+    re_path(r"^worker/?$", worker, name="health-worker"),
 ]

@@ -334,7 +334,14 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Celery's Django fixup closes the DB connection after every task unless told otherwise.
+# (Broken or expired connections are still dropped around each task: birthdaybuddy/celery.py.)
 CELERY_DB_REUSE_MAX = 1000
+# The worker's health (birthdaybuddy/worker_health.py): its main loop touches this file (off
+# when empty; docker compose sets it and checks its age), and /health/worker fails when the
+# tick or the sweep has failed or not succeeded for this long.
+WORKER_LIVENESS_FILE = env.str("WORKER_LIVENESS_FILE", default="")
+WORKER_LIVENESS_INTERVAL_SECONDS = env.float("WORKER_LIVENESS_INTERVAL_SECONDS", default=10)
+WORKER_STALE_SECONDS = env.float("WORKER_STALE_SECONDS", default=180)
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
 # --- Logging ------------------------------------------------------------------------------

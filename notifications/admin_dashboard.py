@@ -1,5 +1,6 @@
 """The staff delivery dashboard: today's (UTC) sent and failed notifications per channel, and
-the workspaces failing most, each linked to its filtered notification list.
+the workspaces failing most, each linked to its filtered notification list; and whether the
+worker's periodic jobs (the scheduling tick, the delivery sweeper) are succeeding.
 
 Served by ``NotificationAdmin.get_urls`` at ``/admin/notifications/notification/dashboard/``
 (so it sits behind ``admin_site.admin_view``: active staff only, others are sent to the
@@ -8,6 +9,7 @@ login page) and linked from the admin index (``templates/admin/index.html``).
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
@@ -15,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from birthdaybuddy import worker_health
 from notifications import selectors
 from notifications.models import NotificationStatus
 
@@ -29,6 +32,31 @@ def changelist_url(*, day, workspace_id=None, status: str | None = None, channel
     if channel:
         query["channel__exact"] = channel
     return reverse("admin:notifications_notification_changelist") + "?" + urlencode(query)
+
+
+def _worker_jobs(now) -> dict:
+    """The worker's periodic jobs as the dashboard shows them (times parsed, labels added)."""
+    try:
+        status = worker_health.jobs_status(now=now)
+    except Exception as exc:
+        return {"ok": False, "error": f"The worker's health cannot be read: {type(exc).__name__}", "jobs": []}
+    labels = {"tick": "Scheduling tick", "sweep": "Delivery sweeper"}
+    jobs = []
+    for name, job in status["jobs"].items():
+        jobs.append(
+            {
+                "name": name,
+                "label": labels.get(name, name),
+                **job,
+                "last_success_at": _parsed(job.get("last_success_at")),
+                "last_failure_at": _parsed(job.get("last_failure_at")),
+            }
+        )
+    return {"ok": status["ok"], "jobs": jobs}
+
+
+def _parsed(value: str | None):
+    return datetime.fromisoformat(value) if value else None
 
 
 def dashboard_view(request, *, model_admin):
@@ -51,6 +79,7 @@ def dashboard_view(request, *, model_admin):
     }
     context = {
         **model_admin.admin_site.each_context(request),
+        "worker": _worker_jobs(now),
         "title": "Delivery dashboard",
         "subtitle": None,
         "opts": model_admin.model._meta,

@@ -7,6 +7,7 @@ and a short countdown (see ``notifications/delivery.py``), so ``acks_late`` +
 
 from celery import shared_task
 
+from birthdaybuddy.worker_health import job_monitored
 from notifications import services
 
 
@@ -22,7 +23,8 @@ def deliver_batch(notification_ids: list[str]) -> dict[str, int]:
 
 @shared_task(name="notifications.sweep", ignore_result=True)
 def sweep() -> dict[str, int]:
-    return services.notifications_sweep()
+    with job_monitored("sweep"):
+        return services.notifications_sweep()
 
 
 @shared_task(name="notifications.prune_history", ignore_result=True)

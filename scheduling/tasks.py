@@ -1,9 +1,12 @@
 from celery import shared_task
 
+from birthdaybuddy.worker_health import job_monitored
+
 
 @shared_task(name="scheduling.tick", ignore_result=True, acks_late=False)
 def tick() -> None:
     """Beat runs this every minute. Safe to run twice at once (row claims + unique keys)."""
     from scheduling import services
 
-    services.tick()
+    with job_monitored("tick"):
+        services.tick()

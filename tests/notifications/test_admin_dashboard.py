@@ -4,10 +4,13 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
+from birthdaybuddy import worker_health
 from notifications import selectors
+from notifications import tasks as notification_tasks
 from tests.factories import UserFactory, WorkspaceFactory
 from tests.notifications.factories import NotificationFactory
 
@@ -124,3 +127,24 @@ def test_a_constant_number_of_queries(client, staff_user, deliveries, django_ass
     client.force_login(staff_user)
     with django_assert_max_num_queries(8):  # session + user + 3 counting queries + admin context
         client.get(reverse(DASHBOARD))
+
+
+def test_the_dashboard_shows_a_failing_tick_and_a_healthy_sweeper(client, staff_user):
+    """An outage the worker cannot get past shows on the dashboard, with the error."""
+    cache.delete_many([worker_health.KEY.format(name) for name in worker_health.JOBS])
+    notification_tasks.sweep()
+    with pytest.raises(ConnectionError), worker_health.job_monitored("tick"):
+        raise ConnectionError("the connection is closed")
+    client.force_login(staff_user)
+
+    response = client.get(reverse(DASHBOARD))
+
+    worker = response.context["worker"]
+    assert worker["ok"] is False
+    jobs = {job["name"]: job for job in worker["jobs"]}
+    assert (jobs["tick"]["ok"], jobs["tick"]["consecutive_failures"]) == (False, 1)
+    assert jobs["tick"]["last_success_at"] is None
+    assert (jobs["sweep"]["ok"], jobs["sweep"]["consecutive_failures"]) == (True, 0)
+    page = response.content.decode()
+    assert "not doing its work" in page
+    assert "ConnectionError: the connection is closed" in page

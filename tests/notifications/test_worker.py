@@ -88,6 +88,8 @@ def workers(tmp_path, fake_slack, broker_prefix):
             "SLACK_WEBHOOK_URL_PREFIXES": fake_slack.url + "/services/",
             "SLACK_TIMEOUT_SECONDS": "5",
             "NOTIFICATIONS_CLAIM_LEASE_SECONDS": str(LEASE_SECONDS),
+            "WORKER_LIVENESS_FILE": str(tmp_path / f"alive{len(started)}"),
+            "WORKER_LIVENESS_INTERVAL_SECONDS": "0.5",
             "BB_TEST_BROKER_URL": BROKER_URL,
             "BB_TEST_BROKER_PREFIX": broker_prefix,
             "BB_TEST_BATCH_THRESHOLD": str(batch_threshold),
@@ -97,6 +99,11 @@ def workers(tmp_path, fake_slack, broker_prefix):
         worker = Worker(env, tmp_path / f"worker{len(started)}.log")
         started.append(worker)
         worker.wait_ready()
+        # The main loop touches its liveness file (docker compose's health check reads its age).
+        alive = Path(env["WORKER_LIVENESS_FILE"])
+        wait_for(alive.exists, 10, "the worker wrote no liveness file")
+        first = alive.stat().st_mtime
+        wait_for(lambda: alive.stat().st_mtime > first, 10, "the worker does not touch its liveness file")
         return worker
 
     yield start
