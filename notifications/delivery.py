@@ -51,16 +51,16 @@ import atexit
 import contextlib
 import logging
 import os
-import queue
 import random
 import threading
 import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import ClassVar, TypeVar
 
 import aiohttp
@@ -159,39 +159,34 @@ def deliver_batch(*, notification_ids: Iterable, now: datetime | None = None) ->
 
 
 class _Batch:
-    """One ``deliver_batch`` run: a window of claimed rows whose sends run on the worker's I/O loop."""
+    """One ``deliver_batch`` run: a window of claimed rows whose sends run on the worker's I/O."""
 
     def __init__(self, *, ids: Iterable, clock: Callable[[], datetime]):
         self.backlog = deque(dict.fromkeys(str(pk) for pk in ids))
         self.clock = clock
         self.token = uuid.uuid4()
         self.window = conf.batch_in_flight()
-        self.group = conf.batch_record_group()
         self.delay = conf.batch_record_delay()
+        self.finished = _Finished(group=conf.batch_record_group())
+        self.held = 0  # claimed and not yet recorded: sending, or finished and waiting for its group
         self.outcomes: Counter = Counter()
-        self.open = 0
-        self.finished: list[_Job] = []
-        self.first_finished_at = 0.0
-        self.done: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self.deadline = time.monotonic() + conf.database_retry_seconds()
 
     def run(self) -> dict[str, int]:
         with leases.held(self.token):
-            while True:
-                held = self.open + len(self.finished)
-                room = self.window - held
-                if self.backlog and room > 0 and (room >= min(self.group, len(self.backlog)) or not held):
+            while self.backlog or self.held:
+                room = self.window - self.held
+                if self.backlog and room > 0 and (room >= min(self.finished.group, len(self.backlog)) or not self.held):
                     self._claim_more(room)
-                if not self.open and not self.finished and not self.backlog:
-                    break
-                self._collect()
-                if self.finished and (
-                    not self.open
-                    or len(self.finished) >= self.group
-                    or time.monotonic() - self.first_finished_at >= self.delay
-                ):
-                    self._record()
+                    continue
+                self._record(self.finished.take(timeout=self.delay))
         return dict(+self.outcomes)
+
+    def _record(self, jobs: list[_Job]) -> None:
+        if jobs:
+            record = partial(_record, jobs, token=self.token)
+            self.outcomes.update(_while_database_returns(lambda: record(now=self.clock()), self.deadline))
+            self.held -= len(jobs)
 
     def _claim_more(self, room: int) -> None:
         ids = [self.backlog.popleft() for _ in range(min(room, len(self.backlog)))]
@@ -206,40 +201,46 @@ class _Batch:
             return
         jobs, prepared = _prepare(claimed, configs=configs, token=self.token, now=started)
         self.outcomes.update(prepared)
+        self.held += len(jobs)
+        self.finished.expect(len(jobs))
+        # A job without a provider call (e.g. no channel configured) is recorded as it is.
         for job in jobs:
-            if job.error is not None:  # no provider call (e.g. no channel configured): record it as is
-                self._finished(job)
-                continue
-            self.open += 1
-            _io.start(job, self.clock).add_done_callback(lambda _, job=job: self.done.put(job))
+            if job.error is not None:
+                self.finished.add(job)
+        _io.start([job for job in jobs if job.error is None], self.clock, self.finished.add)
 
-    def _collect(self) -> None:
-        """Waits for the next finished send (at most until the pending group is due) and takes all finished."""
-        if not self.open:
-            return
-        timeout = max(0.0, self.first_finished_at + self.delay - time.monotonic()) if self.finished else 1.0
-        try:
-            job = self.done.get(timeout=timeout)
-        except queue.Empty:
-            return
-        while True:
+
+class _Finished:
+    """Sends that finished, handed from the I/O threads to the batch's thread in groups.
+
+    The batch's thread sleeps until a group is full, everything it waits for has finished, or
+    the record delay has passed — not once per message.
+    """
+
+    def __init__(self, *, group: int):
+        self.group = group
+        self.lock = threading.Lock()
+        self.ready = threading.Event()
+        self.jobs: list[_Job] = []
+        self.open = 0
+
+    def expect(self, count: int) -> None:
+        with self.lock:
+            self.open += count
+
+    def add(self, job: _Job) -> None:
+        with self.lock:
+            self.jobs.append(job)
             self.open -= 1
-            self._finished(job)
-            try:
-                job = self.done.get_nowait()
-            except queue.Empty:
-                return
+            if len(self.jobs) >= self.group or not self.open:
+                self.ready.set()
 
-    def _finished(self, job: _Job) -> None:
-        if not self.finished:
-            self.first_finished_at = time.monotonic()
-        self.finished.append(job)
-
-    def _record(self) -> None:
-        jobs, self.finished = self.finished, []
-        self.outcomes.update(
-            _while_database_returns(lambda: _record(jobs, token=self.token, now=self.clock()), self.deadline)
-        )
+    def take(self, *, timeout: float) -> list[_Job]:
+        self.ready.wait(timeout)
+        with self.lock:
+            jobs, self.jobs = self.jobs, []
+            self.ready.clear()
+        return jobs
 
 
 def _while_database_returns(action: Callable[[], T], deadline: float) -> T:
@@ -751,15 +752,28 @@ class _WorkerIO:
                 return
             self.loop = asyncio.new_event_loop()
             self.sessions: dict[float, aiohttp.ClientSession] = {}
+            self.tasks: set[asyncio.Task] = set()
             self.executor = ThreadPoolExecutor(max_workers=conf.batch_in_flight(), thread_name_prefix="deliver")
             threading.Thread(target=self.loop.run_forever, name="deliver-io", daemon=True).start()
             self.pid = os.getpid()
 
-    def start(self, job: _Job, clock: Callable[[], datetime]) -> Future:
+    def start(self, jobs: list[_Job], clock: Callable[[], datetime], done: Callable[[_Job], None]) -> None:
+        """Starts every job's send at once; ``done(job)`` is called (on an I/O thread) as each ends."""
+        if not jobs:
+            return
         self._ensure()
-        if isinstance(job.provider, SlackWebhookProvider):
-            return asyncio.run_coroutine_threadsafe(self._post(job, clock), self.loop)
-        return self.executor.submit(_send, job, clock)
+        posts = [job for job in jobs if isinstance(job.provider, SlackWebhookProvider)]
+        if posts:
+            asyncio.run_coroutine_threadsafe(self._post_all(posts, clock, done), self.loop)
+        for job in jobs:
+            if not isinstance(job.provider, SlackWebhookProvider):
+                self.executor.submit(_send, job, clock).add_done_callback(lambda _, job=job: done(job))
+
+    async def _post_all(self, jobs: list[_Job], clock: Callable[[], datetime], done: Callable[[_Job], None]) -> None:
+        for job in jobs:
+            task = asyncio.create_task(self._post(job, clock))
+            self.tasks.add(task)  # the loop keeps only weak references to its tasks
+            task.add_done_callback(lambda task, job=job: (self.tasks.discard(task), done(job)))
 
     async def _session(self, timeout: float) -> aiohttp.ClientSession:
         session = self.sessions.get(timeout)
