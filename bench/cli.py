@@ -15,6 +15,8 @@ from pathlib import Path
 
 from bench import environment
 from bench.environment import log
+from bench.scenarios.faults import FAULT_SCENARIOS
+from bench.scenarios.faults import add_arguments as add_fault_arguments
 
 SCENARIO_NAMES = (
     "idle_tick",
@@ -127,12 +129,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="child process logs, profiles and a copy of the summary go to a new directory in here",
     )
     parser.add_argument("--nested", action="store_true", help=argparse.SUPPRESS)
+    add_fault_arguments(parser)
     args = parser.parse_args(argv)
     only = [name.strip() for name in args.only.split(",") if name.strip()]
-    unknown = [name for name in only if name not in SCENARIO_NAMES]
+    known = (*SCENARIO_NAMES, *FAULT_SCENARIOS)
+    unknown = [name for name in only if name not in known]
     if unknown:
-        parser.error(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIO_NAMES)}")
-    args.scenarios = [name for name in SCENARIO_NAMES if not only or name in only]
+        parser.error(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(known)}")
+    # The fault scenarios run only when asked for (--faults, or by name in --only).
+    faults_named = [name for name in FAULT_SCENARIOS if name in only]
+    args.fault_scenarios = faults_named or (list(FAULT_SCENARIOS) if args.faults else [])
+    args.scenarios = [name for name in SCENARIO_NAMES if name in only or (not only and not args.faults)]
+    if args.scenarios and args.fault_scenarios:
+        parser.error("run the fault scenarios on their own: they bring their own PostgreSQL, Redis and data")
     return args
 
 
@@ -216,8 +225,44 @@ def evaluate(scenarios: dict) -> dict:
     return targets
 
 
+def main_faults(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """The fault scenarios (``--faults``): their own services and data, the same kind of summary."""
+    from bench.procs import stop_all
+    from bench.scenarios.faults import fault_targets, run_fault_scenarios
+
+    started = time.perf_counter()
+    started_at = datetime.now(tz=UTC)
+    workdir = Path(args.logs_dir) / f"{started_at.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-faults"
+    workdir.mkdir(parents=True, exist_ok=True)
+    previous = {sig: signal.signal(sig, _raise_on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        machine, settings, results = run_fault_scenarios(args, args.fault_scenarios, workdir)
+    finally:
+        stop_all()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    summary = {
+        "bench": {
+            "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "started_at": started_at.isoformat(timespec="seconds"),
+            "logs": str(workdir),
+        },
+        "machine": {**machine, "loadavg_at_end": environment.loadavg()},
+        "faults": settings,
+        "scenarios": results,
+        "targets": fault_targets(results),
+    }
+    summary["bench"]["finished_at"] = datetime.now(tz=UTC).isoformat(timespec="seconds")
+    summary["bench"]["total_seconds"] = round(time.perf_counter() - started, 1)
+    (workdir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    print(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.fault_scenarios:
+        return main_faults(args, argv)
     started = time.perf_counter()
     started_at = datetime.now(tz=UTC)
     environment.check_database_url(args.database_url)
