@@ -39,7 +39,8 @@ issue's promises they break. How a message is counted:
   and be marked on its row (``retried_after_unknown``, or ``last_error`` saying it may arrive
   twice). ``in_flight_at_fault`` gives that provider-side count and the rows in ``sending`` at
   the fault; only the first bounds duplicates, since a batch claimed whole has rows in
-  ``sending`` that were never posted;
+  ``sending`` that were never posted. After a kill the rows in ``sending`` are read once the
+  worker is dead: a duplicate must also be one of those (the only claims nobody will record);
 - **recovery_seconds**: from the end of the fault (the service back, the new worker ready) to
   the first post after it; **drain_seconds**: to the first post of the last message delivered.
 """
@@ -706,6 +707,8 @@ class Fault:
     done: float | None = None
     ended: float | None = None
     rows_sending: int | None = None
+    # Taken after a kill, the rows the dead worker held: the only ones the sweeper may send again.
+    sending_after_kill: set[str] | None = None
     notes: dict = field(default_factory=dict)
 
 
@@ -775,9 +778,11 @@ def _trigger(harness: Harness, workload: Workload) -> None:
     _wait(lambda: harness.slack.count()["total"] >= target, timeout=120, interval=0.005, what="fault trigger")
 
 
-def _sending(harness: Harness, database: str) -> int:
+def _sending(harness: Harness, database: str) -> set[str]:
+    """The rows in ``sending`` now (the claims of a worker just killed, if taken after the kill)."""
     with harness.pg.connect(database) as conn:
-        return conn.execute("SELECT count(*) FROM notifications_notification WHERE status = 'sending'").fetchone()[0]
+        rows = conn.execute("SELECT id::text FROM notifications_notification WHERE status = 'sending'").fetchall()
+    return {row[0] for row in rows}
 
 
 def _inflict(
@@ -788,14 +793,14 @@ def _inflict(
     if kind in ("none", "hung_webhook"):
         return worker
     if kind == "db_restart_mid":
-        fault.rows_sending = _sending(harness, database)
+        fault.rows_sending = len(_sending(harness, database))
         fault.started = time.time()
         fault.done = harness.pg.stop("fast")
         time.sleep(workload.db_down_seconds)
         fault.ended = harness.pg.start()
         return worker
     if kind == "broker_restart":
-        fault.rows_sending = _sending(harness, database)
+        fault.rows_sending = len(_sending(harness, database))
         fault.started = time.time()
         fault.done = harness.redis.stop("nosave")
         time.sleep(workload.broker_down_seconds)
@@ -805,15 +810,17 @@ def _inflict(
         fault.started = time.time()
         fault.notes["killed_pids"] = worker.kill_pool()
         fault.done = fault.ended = time.time()
-        fault.rows_sending = _sending(harness, database)
+        fault.sending_after_kill = _sending(harness, database)
+        fault.rows_sending = len(fault.sending_after_kill)
         return worker
     if kind == "kill_main":
         fault.started = time.time()
         worker.kill()
         fault.done = time.time()
-        fault.rows_sending = _sending(harness, database)
+        fault.sending_after_kill = _sending(harness, database)
+        fault.rows_sending = len(fault.sending_after_kill)
     elif kind == "sigterm":
-        fault.rows_sending = _sending(harness, database)
+        fault.rows_sending = len(_sending(harness, database))
         fault.started = time.time()
         fault.notes.update(worker.terminate(grace=workload.sigterm_grace_seconds))
         fault.done = time.time()
@@ -950,6 +957,8 @@ def report(
 
     unmarked = [k for k in duplicated if not marked(by_key[k])]
     outside = [k for k in duplicated if k not in in_flight]
+    held = fault.sending_after_kill
+    not_held = [k for k in duplicated if by_key[k][0] not in held] if held is not None else []
 
     firsts = [entries[0][0] for k, entries in posts.items() if k in by_key]
     every_post = sorted(received for entries in posts.values() for received, _, _ in entries)
@@ -983,6 +992,7 @@ def report(
         "max_posts_per_message": max((len(entries) for entries in posts.values()), default=0),
         "in_flight_at_fault": {"provider_open": len(in_flight), "rows_sending": fault.rows_sending},
         "duplicates_outside_in_flight": len(outside),
+        "duplicates_not_held_by_the_killed_worker": len(not_held) if held is not None else None,
         "duplicates_unmarked": len(unmarked),
         "rows_retried_after_unknown": sum(1 for row in rows if row[6]),
         "stray_posts": len(stray),
@@ -1050,6 +1060,11 @@ def problems(result: dict, *, bound_seconds: float) -> list[str]:
         found.append(f"{result['duplicates']} duplicate(s) > {open_calls} provider call(s) in flight at the fault")
     if result["duplicates_outside_in_flight"]:
         found.append(f"{result['duplicates_outside_in_flight']} message(s) re-sent that were not in flight")
+    if result["duplicates_not_held_by_the_killed_worker"]:
+        found.append(
+            f"{result['duplicates_not_held_by_the_killed_worker']} message(s) re-sent that the killed worker "
+            "did not hold in sending"
+        )
     if result["duplicates_unmarked"]:
         found.append(f"{result['duplicates_unmarked']} duplicate(s) not marked on their row")
     if result["max_posts_per_message"] > 2:

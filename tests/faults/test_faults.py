@@ -18,9 +18,10 @@ compose's restart policy or a deploy would start one).
 
 What every test asserts (``bench.faults.problems``): no message lost, none left pending or
 sending; every duplicate was a provider call in flight at the fault (its first post answered
-less than 0.2 s before the fault began, or later) and is marked on its row
-(``retried_after_unknown``); delivery resumes and the last message goes out within 30 s of the
-fault's end; beat and the worker survive (only the killed or stopped worker is replaced).
+less than 0.2 s before the fault began, or later; after a kill, also a row the dead worker
+held in ``sending``) and is marked on its row (``retried_after_unknown``); delivery resumes
+and the last message goes out within 30 s of the fault's end; beat and the worker survive
+(only the killed or stopped worker is replaced).
 """
 
 import pytest
