@@ -968,6 +968,11 @@ def report(
         drain = max(firsts) - end
         after = [t for t in every_post if t >= end]
         recovery = (after[0] - end) if after else None
+    # The idle restart's digests cannot go out before they fall due: the promise counts from then.
+    due = fault.notes.get("digests_due_at")
+    late = None
+    if due is not None and firsts:
+        late = {"first": min(firsts) - due, "last": max(firsts) - due}
 
     # When each sent row was recorded, against when the provider answered its first post.
     lags = []
@@ -1001,6 +1006,7 @@ def report(
         "outage_seconds": _r(fault.ended - fault.started) if fault.started and fault.ended else None,
         "recovery_seconds": _r(recovery),
         "drain_seconds": _r(drain),
+        "digests_late_seconds": {key: _r(value) for key, value in late.items()} if late else None,
         "record_lag_seconds": {"p50": _r(_pctl(lags, 50), 3), "max": _r(max(lags) if lags else None, 3)},
         "errors": dict(Counter((row[7] or "")[:120] for row in rows if row[7]).most_common(5)),
         "notes": fault.notes,
@@ -1071,7 +1077,12 @@ def problems(result: dict, *, bound_seconds: float) -> list[str]:
         found.append(f"a message was posted {result['max_posts_per_message']} times")
     if result["stray_posts"]:
         found.append(f"{result['stray_posts']} post(s) match no notification row")
-    if kind != "none":
+    if kind == "db_restart_idle" and result["digests_late_seconds"]:
+        # Due a few seconds after the restart: the first and last digest, counted from when they fell due.
+        late = result["digests_late_seconds"]
+        if late["last"] > bound_seconds:
+            found.append(f"last digest delivered {late['last']:.1f}s after it fell due (bound {bound_seconds:g}s)")
+    elif kind != "none":
         recovery, drain = result["recovery_seconds"], result["drain_seconds"]
         if drain is not None and drain > bound_seconds:
             found.append(f"last message delivered {drain:.1f}s after the fault ended (bound {bound_seconds:g}s)")

@@ -46,8 +46,8 @@ def test_database_restart_while_idle_then_digests_fall_due(harness, record):
     whose digest (a birthday today; 60 of them with a member wanting the email digest) falls
     due 5 s after the database will be back
     WHEN PostgreSQL stops (fast shutdown) for 10 s and starts again — no process is restarted
-    THEN the tick creates every digest (300 Slack + 60 email) and each is delivered exactly once
-    within 30 s of the restart."""
+    THEN the tick creates every digest (300 Slack + 60 email) and each is delivered exactly once,
+    within 30 s of falling due."""
     figures = check(
         harness,
         record,
