@@ -9,9 +9,10 @@ traffic while, for example, Redis restarts.
 For a signed-in staff member (the admin's session) ``/health/ready`` also shows the worker's
 periodic jobs (``birthdaybuddy/worker_health.py``): when the tick and the sweeper last
 succeeded and failed, and why, and the tz database in use (``tzdata``: its IANA version and
-whether it is the pinned package, ``birthdaybuddy/tzdb.py``). ``/health/worker`` is the worker's readiness: 503 when the tick
-or the sweeper has been failing or has not succeeded for ``WORKER_STALE_SECONDS`` — the web
-can serve while the worker cannot deliver, so that is a probe of its own.
+whether it is the pinned package, ``birthdaybuddy/tzdb.py``). ``/health/worker`` is the
+worker's readiness: 503 when the tick or the sweeper has been failing or has not succeeded
+for ``WORKER_STALE_SECONDS`` — the web can serve while the worker cannot deliver, so that is
+a probe of its own.
 
 They are not part of the API and not in the OpenAPI schema (drf-spectacular only sees DRF
 views). ``SECURE_REDIRECT_EXEMPT`` lets probes use plain HTTP behind the proxy.
