@@ -25,7 +25,7 @@ from scheduling import slots
 from scheduling.models import JobRun, Occurrence
 from scheduling.planning import PlannedMessage, Planner, plan_occurrence
 from scheduling.recurrence import Occurrence as Slot
-from scheduling.recurrence import daily_occurrence_on, local_to_utc, utc_to_local
+from scheduling.recurrence import daily_occurrence_on, local_to_utc, utc_to_local, wall_anchor
 from workspaces.audit import audit_manual_send
 from workspaces.models import Workspace
 
@@ -451,9 +451,10 @@ def workspace_reminders_reschedule(*, workspace: Workspace, before: dict | None,
         for reminder in reminders:
             reminder.workspace = workspace
             if reminder.kind == ReminderKind.RECURRING and old_zone and before["timezone"] != workspace.timezone:
-                wall = utc_to_local(reminder.run_at, old_zone)
+                wall = wall_anchor(reminder.run_at, tz=old_zone, wall=reminder.wall_run_at)
                 reminder.run_at = local_to_utc(wall, ZoneInfo(workspace.timezone))
-                reminder.save(update_fields=["run_at", "updated_at"])
+                reminder.run_at_local = wall.isoformat()
+                reminder.save(update_fields=["run_at", "run_at_local", "updated_at"])
             reminder_reschedule(reminder=reminder, now=now)
 
 
