@@ -11,7 +11,6 @@ import re
 from datetime import UTC, datetime
 
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -309,7 +308,7 @@ class CalendarFeedSerializer(serializers.ModelSerializer):
         fields = ("id", "scope", "user", "url", "url_hint", "created_at", "revoked_at")
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_url(self, feed: CalendarFeed) -> str | None:
         return self.context.get("feed_urls", {}).get(feed.pk)
 
