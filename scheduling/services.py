@@ -379,6 +379,9 @@ def digest_ensure(*, workspace: Workspace, now: datetime | None = None) -> Remin
     return reminder
 
 
+TICK_EXPIRES_SECONDS = 50
+
+
 def reminder_reschedule(*, reminder: Reminder, now: datetime | None = None, resumed: bool = False) -> None:
     """Recomputes ``next_run_at`` after a change of the reminder, its event or its workspace.
 
@@ -402,6 +405,16 @@ def reminder_reschedule(*, reminder: Reminder, now: datetime | None = None, resu
         slot = reminder_next_slot(reminder=reminder, after=after)
     _set_schedule(reminder, slot)
     reminder.save(update_fields=["next_run_at", "next_occurrence_at", "updated_at"])
+    if reminder.next_run_at is not None and reminder.next_run_at <= timezone.now():
+        # Due already (a one-time "now", a rule whose first occurrence has come): the tick takes it
+        # as soon as this commits instead of at the next minute. A second tick is harmless.
+        transaction.on_commit(_tick_now, robust=True)
+
+
+def _tick_now() -> None:
+    from scheduling.tasks import tick
+
+    tick.apply_async(expires=TICK_EXPIRES_SECONDS)
 
 
 def event_reminders_reschedule(*, event, now: datetime | None = None) -> int:
