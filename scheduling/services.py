@@ -405,7 +405,7 @@ def reminder_reschedule(*, reminder: Reminder, now: datetime | None = None, resu
         slot = reminder_next_slot(reminder=reminder, after=after)
     _set_schedule(reminder, slot)
     reminder.save(update_fields=["next_run_at", "next_occurrence_at", "updated_at"])
-    if reminder.next_run_at is not None and reminder.next_run_at <= timezone.now():
+    if reminder.next_run_at is not None and reminder.next_run_at <= now:
         # Due already (a one-time "now", a rule whose first occurrence has come): the tick takes it
         # as soon as this commits instead of at the next minute. A second tick is harmless.
         transaction.on_commit(_tick_now, robust=True)
