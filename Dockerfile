@@ -6,6 +6,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# Time zones come from the pinned tzdata package, never the base image's files (birthdaybuddy/tzdb.py).
+ENV PYTHONTZPATH=""
+
 WORKDIR /app
 
 RUN groupadd --system --gid 10001 app \

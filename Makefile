@@ -8,6 +8,9 @@ PROD_CHECK_ENV := PRODUCTION=1 DEBUG=0 SECRET_KEY=check-deploy-$(shell printf '%
 # The apps whose data paths differ between PostgreSQL and SQLite (bulk SQL, JSON lookups).
 EMBEDDED_TESTS := tests/scheduling tests/reminders tests/notifications tests/events tests/workspaces tests/test_audit.py
 
+# Time zones come from the pinned tzdata package, not the host's zone files (birthdaybuddy/tzdb.py).
+export PYTHONTZPATH :=
+
 .PHONY: install run test lint bench clean
 
 $(VENV)/.installed: requirements.txt

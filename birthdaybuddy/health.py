@@ -8,9 +8,11 @@ traffic while, for example, Redis restarts.
 
 For a signed-in staff member (the admin's session) ``/health/ready`` also shows the worker's
 periodic jobs (``birthdaybuddy/worker_health.py``): when the tick and the sweeper last
-succeeded and failed, and why. ``/health/worker`` is the worker's readiness: 503 when the tick
-or the sweeper has been failing or has not succeeded for ``WORKER_STALE_SECONDS`` — the web
-can serve while the worker cannot deliver, so that is a probe of its own.
+succeeded and failed, and why, and the tz database in use (``tzdata``: its IANA version and
+whether it is the pinned package, ``birthdaybuddy/tzdb.py``). ``/health/worker`` is the
+worker's readiness: 503 when the tick or the sweeper has been failing or has not succeeded
+for ``WORKER_STALE_SECONDS`` — the web can serve while the worker cannot deliver, so that is
+a probe of its own.
 
 They are not part of the API and not in the OpenAPI schema (drf-spectacular only sees DRF
 views). ``SECURE_REDIRECT_EXEMPT`` lets probes use plain HTTP behind the proxy.
@@ -28,7 +30,7 @@ from django.urls import re_path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from birthdaybuddy import worker_health
+from birthdaybuddy import tzdb, worker_health
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +113,7 @@ def ready(request: HttpRequest) -> JsonResponse:
     body = {"status": "ok" if healthy else "unavailable", "checks": checks}
     if _is_staff(request):
         body["worker"] = _worker(detailed=True)
+        body["tzdata"] = tzdb.status()
     return JsonResponse(body, status=200 if healthy else 503)
 
 

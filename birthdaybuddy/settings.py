@@ -225,6 +225,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "birthdaybuddy.api.schema.add_error_responses",
+        "birthdaybuddy.api.schema.nullable_references",
     ],
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "workspaces.models.Role",

@@ -2,9 +2,12 @@
 
 - Events: one VEVENT each (UID ``<id>@birthdaybuddy``, SEQUENCE bumped by every move).
   All-day events are DATE values; one-off timed events are UTC. A recurring timed event
-  keeps ``DTSTART;TZID=<workspace zone>`` (with its VTIMEZONE) and a ``DURATION``, so
-  calendar clients expand the RRULE in the same wall-clock time as this service does
-  across DST; ``UNTIL`` is written in UTC (DATE for all-day events), as RFC 5545 requires.
+  keeps ``DTSTART;TZID=<workspace zone>`` at the wall time it was written with (with its
+  VTIMEZONE, ``events.vtimezone``: the zone's current rule as RRULE observances, so it never
+  runs out) and a ``DURATION``, so calendar clients expand the RRULE in the same wall-clock
+  time as this service does across DST — a time in a gap included, which both read as RFC
+  5545 §3.3.5 says; ``UNTIL`` is written in UTC (DATE for all-day events), as RFC 5545
+  requires. EXDATE and RDATE are written one value per line, in the DTSTART's zone/type.
 - Birthdays and work anniversaries: yearly all-day VEVENTs. Feb 29 follows the workspace's
   leap-day policy with a rule that is exact in every year: ``BYMONTH=2;BYMONTHDAY=-1``
   (the last day of February: Feb 29, else Feb 28) or ``BYYEARDAY=60`` (Feb 29, else Mar 1).
@@ -18,19 +21,21 @@ import calendar as pycalendar
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, vRecur
+from icalendar import Calendar, vRecur, vText
 from icalendar import Event as VEvent
 
 from events import selectors
 from events.models import CalendarFeed, Event
-from scheduling.recurrence import local_to_utc, utc_to_local
+from events.occurrences import series_start
+from events.vtimezone import vtimezone
+from scheduling import rrules
+from scheduling.recurrence import local_to_utc_rfc5545, utc_to_local
 from workspaces.models import LeapDayPolicy, Person
 
 PRODID = "-//BirthdayBuddy//Calendar feed 1.0//EN"
 UID_DOMAIN = "birthdaybuddy"
 HIDDEN_YEAR = 2000  # a leap year, so Feb 29 exists
 REFRESH_INTERVAL = timedelta(hours=1)
-TIMEZONE_YEARS_AHEAD = 20
 
 
 def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
@@ -42,14 +47,15 @@ def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     name = workspace.name if feed.user_id is None else f"{workspace.name} — {feed.user.get_full_name()}"
-    cal.add("x-wr-calname", name)
+    cal.add("x-wr-calname", vText(name))  # escaped like any TEXT (commas, semicolons, new lines)
     cal.add("x-wr-timezone", workspace.timezone)
     cal.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")
-    zoned_from = now.date()
+    zoned_from, zoned = now.date(), False
     for event in selectors.calendar_feed_events(feed=feed):
         cal.add_component(_event_component(event, tz=tz, now=now))
         if event.rrule and not event.all_day:
+            zoned = True
             zoned_from = min(zoned_from, utc_to_local(event.starts_at, tz).date())
     policy = workspace.leap_day_policy
     for person in selectors.calendar_feed_people(feed=feed):
@@ -57,11 +63,9 @@ def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
             cal.add_component(_birthday_component(person, policy=policy, now=now))
         if person.joined_on:
             cal.add_component(_anniversary_component(person, policy=policy, now=now))
-    # VTIMEZONE for the TZID of recurring timed events, with its transitions from the earliest
-    # such event until TIMEZONE_YEARS_AHEAD from now (clients extend the last rule after that).
-    cal.add_missing_timezones(
-        first_date=zoned_from - timedelta(days=1), last_date=date(now.year + TIMEZONE_YEARS_AHEAD, 1, 1)
-    )
+    # The VTIMEZONE for the TZID of recurring timed events, from the earliest such event on.
+    if zoned:
+        cal.add_component(vtimezone(workspace.timezone, first=zoned_from, now=now))
     return cal.to_ical()
 
 
@@ -88,7 +92,7 @@ def _event_component(event: Event, *, tz: ZoneInfo, now: datetime) -> VEvent:
         component.add("dtend", event.date + timedelta(days=1))
         component.add("transp", "TRANSPARENT")
     elif event.rrule:
-        component.add("dtstart", utc_to_local(event.starts_at, tz).replace(tzinfo=tz))
+        component.add("dtstart", series_start(event, tz=tz).replace(tzinfo=tz, microsecond=0))
         if event.ends_at:
             component.add("duration", event.ends_at - event.starts_at)
     else:
@@ -97,6 +101,10 @@ def _event_component(event: Event, *, tz: ZoneInfo, now: datetime) -> VEvent:
             component.add("dtend", event.ends_at.astimezone(UTC))
     if event.rrule:
         component.add("rrule", _recurrence(event.rrule, all_day=event.all_day, tz=tz))
+        for name in ("exdate", "rdate"):
+            for value in rrules.parse_wall_times(getattr(event, f"{name}s")):
+                # One value per property: some clients read only the first of a list.
+                component.add(name, value.date() if event.all_day else value.replace(tzinfo=tz))
     return component
 
 
@@ -111,7 +119,7 @@ def _recurrence(text: str, *, all_day: bool, tz: ZoneInfo) -> vRecur:
         else:
             if not isinstance(value, datetime):
                 value = datetime.combine(value, time(23, 59, 59))
-            value = value.astimezone(UTC) if value.tzinfo else local_to_utc(value, tz)
+            value = value.astimezone(UTC) if value.tzinfo else local_to_utc_rfc5545(value, tz)
         rule["UNTIL"] = [value]
     return rule
 

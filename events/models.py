@@ -1,4 +1,5 @@
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -6,6 +7,7 @@ from django.db.models import F, Q
 from django.utils import timezone as dj_timezone
 
 from events.querysets import AttendeeQuerySet, CalendarFeedQuerySet, EventQuerySet
+from scheduling.rrules import parse_wall
 
 # The name of the PostgreSQL exclusion constraint (created by migration 0001 on PostgreSQL
 # only): no two active appointments of one host in one workspace overlap in time.
@@ -44,6 +46,18 @@ class Event(models.Model):
     starts_at = models.DateTimeField(null=True, blank=True, help_text="Timed events: the start (UTC).")
     ends_at = models.DateTimeField(null=True, blank=True, help_text="Timed events: the end (UTC), optional.")
     rrule = models.CharField(max_length=500, blank=True, help_text="RFC 5545 RRULE (without 'RRULE:'), or empty.")
+    starts_local = models.CharField(
+        max_length=19,
+        blank=True,
+        help_text="Timed events: the start as written, local wall time (ISO 8601, no offset). It anchors the "
+        "RRULE, and differs from starts_at's own local time only in a spring-forward gap.",
+    )
+    exdates = models.JSONField(
+        default=list, blank=True, help_text="RFC 5545 EXDATE: local dates (all-day) or wall times the RRULE skips."
+    )
+    rdates = models.JSONField(
+        default=list, blank=True, help_text="RFC 5545 RDATE: local dates (all-day) or wall times added to the RRULE."
+    )
     location = models.CharField(max_length=300, blank=True)
     notes = models.TextField(blank=True, max_length=5000)
     host = models.ForeignKey(
@@ -99,6 +113,11 @@ class Event(models.Model):
     @property
     def is_cancelled(self) -> bool:
         return self.status == EventStatus.CANCELLED
+
+    @property
+    def wall_start(self) -> datetime | None:
+        """``starts_local`` as a naive datetime (None when unknown)."""
+        return parse_wall(self.starts_local)
 
 
 class Rsvp(models.TextChoices):

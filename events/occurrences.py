@@ -1,11 +1,14 @@
 """Occurrences of events: RRULE validation and windowed expansion (pure functions, no database).
 
-Built on the time engine's pure functions (``scheduling.recurrence``: ``parse_rrule``,
-``local_to_utc``) so events expand exactly like reminders: in the workspace's wall-clock
-time, a nonexistent local time (spring forward) at the instant the clocks jump, an
-ambiguous one (fall back) once; and on ``scheduling.rrules`` so a rule's text is held to
-RFC 5545 with the same words as a reminder's. Both are leaves with no models or settings:
-the imports from ``scheduling`` a domain app makes.
+Built on the time engine's pure functions (``scheduling.recurrence``: ``parse_series``,
+``local_to_utc_rfc5545``) so events expand like reminders, in the workspace's wall-clock
+time from the start as written, with RDATE/EXDATE and ``UNTIL=…Z`` as an instant — but
+with RFC 5545 §3.3.5's reading of a local time in a spring-forward gap (the UTC offset
+before the gap: 02:30 → 03:30 EDT), because events are published as iCalendar and a
+subscriber's calendar reads them that way; an ambiguous one (fall back) is its first
+occurrence. ``scheduling.rrules`` holds a rule's text to RFC 5545 with the same words as a
+reminder's. Both are leaves with no models or settings: the imports from ``scheduling`` a
+domain app makes.
 
 Expansion is always windowed: an unbounded rule never produces more than the window (and
 ``limit``) asks for.
@@ -13,7 +16,6 @@ Expansion is always windowed: an unbounded rule never produces more than the win
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -23,7 +25,7 @@ from typing import Protocol
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule
 
 from scheduling import rrules
-from scheduling.recurrence import local_to_utc, parse_rrule, utc_to_local
+from scheduling.recurrence import Series, local_to_utc_rfc5545, parse_series, utc_to_local, wall_anchor
 
 ALLOWED_FREQUENCIES = {YEARLY: "YEARLY", MONTHLY: "MONTHLY", WEEKLY: "WEEKLY", DAILY: "DAILY"}
 MAX_INTERVAL = 1000
@@ -35,8 +37,6 @@ CALENDAR_CYCLE_YEARS = 400
 # An occurrence that starts this long before a window can still reach into it.
 DST_SLACK = timedelta(days=1)
 DEFAULT_LIMIT = 1000
-_UNTIL_DATE = re.compile(r"\d{8}")
-_UNTIL_DATE_TIME = re.compile(r"\d{8}T\d{6}Z?")
 
 
 class Schedulable(Protocol):
@@ -68,54 +68,66 @@ class RRuleError(ValueError):
         self.code = code
 
 
-def normalize_rrule(text: str, *, all_day: bool, tz: tzinfo) -> str:
-    """RRULE text as stored: trimmed, upper-case, without the ``RRULE:`` prefix, ``UNTIL`` in local time.
-
-    The engine expands rules in the workspace's wall-clock time, so ``UNTIL`` is kept as a
-    local value of the event's type: a date for all-day events; for timed events a local
-    date-time (``…Z`` is converted from UTC, and a bare date means the end of that day).
-    """
-    parts = [part.strip() for part in rrules.normalize(text).split(";")]
-    return ";".join(_normalize_until(part, all_day=all_day, tz=tz) for part in parts)
+def normalize_rrule(text: str) -> str:
+    """RRULE text as stored: trimmed, upper-case, without the ``RRULE:`` prefix (``UNTIL`` as given)."""
+    return rrules.normalize(text)
 
 
-def _normalize_until(part: str, *, all_day: bool, tz: tzinfo) -> str:
-    name, _, value = part.partition("=")
-    if name != "UNTIL":
-        return part
-    if all_day:
-        return f"UNTIL={value[:8]}" if _UNTIL_DATE_TIME.fullmatch(value) else part
-    if _UNTIL_DATE.fullmatch(value):
-        return f"UNTIL={value}T235959"
-    if _UNTIL_DATE_TIME.fullmatch(value) and value.endswith("Z"):
-        try:
-            instant = datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-            return f"UNTIL={utc_to_local(instant, tz):%Y%m%dT%H%M%S}"
-        except (ValueError, OverflowError):
-            return part
-    return part
+def series_start(event: Schedulable, *, tz: tzinfo) -> datetime | None:
+    """The local wall time the event's series is anchored at (DTSTART): midnight of an all-day date,
+    else the start as written (:func:`scheduling.recurrence.wall_anchor`, RFC 5545's reading of gaps)."""
+    if event.all_day:
+        return datetime.combine(event.date, time()) if event.date is not None else None
+    if event.starts_at is None:
+        return None
+    wall = rrules.parse_wall(getattr(event, "starts_local", "") or "")
+    return wall_anchor(event.starts_at, tz=tz, wall=wall, to_utc=local_to_utc_rfc5545)
 
 
-def validated_rule(text: str, *, dtstart: datetime) -> rrule:
+def event_series(event: Schedulable, *, tz: tzinfo) -> Series:
+    """The event's recurrence set (RRULE, RDATE, EXDATE) in local wall time; raises ``ValueError``."""
+    return parse_series(
+        event.rrule,
+        dtstart=series_start(event, tz=tz).replace(microsecond=0),
+        tz=tz,
+        all_day=event.all_day,
+        rdates=rrules.parse_wall_times(getattr(event, "rdates", None)),
+        exdates=rrules.parse_wall_times(getattr(event, "exdates", None)),
+    )
+
+
+def validated_rule(
+    text: str, *, dtstart: datetime, tz: tzinfo = UTC, all_day: bool = False, strict: bool = True
+) -> rrule:
     """Parses and checks an event's RRULE anchored at its local (naive) start; raises :class:`RRuleError`.
 
-    Refused besides malformed text: repeating more often than daily, ``INTERVAL`` outside
-    1..1000, ``COUNT`` outside 1..10000, an ``UNTIL`` before the start, and a start that is
-    not itself an occurrence of the rule (RFC 5545 leaves that case undefined; calendar
-    clients disagree about it).
+    Refused besides what RFC 5545 forbids (``scheduling.rrules``; with ``strict`` also an
+    ``UNTIL`` whose type does not match the start, which rules stored earlier may have):
+    repeating more often than daily, ``INTERVAL`` outside 1..1000, ``COUNT`` outside
+    1..10000, an ``UNTIL`` before the start, and a start that is not itself an occurrence of
+    the rule (RFC 5545 leaves that case undefined; calendar clients disagree about it).
     """
-    _check_parts(text)
+    start_type = (rrules.START_DATE if all_day else rrules.START_DATE_TIME) if strict else None
+    problem = rrules.syntax_error(text, start=start_type)
+    if problem:
+        raise RRuleError(problem)
     try:
-        rule = parse_rrule(text, dtstart=dtstart)
+        series = parse_series(text, dtstart=dtstart, tz=tz, all_day=all_day)
     except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError) as exc:
         raise RRuleError(f"Not a valid RFC 5545 RRULE ({exc}).") from exc
+    rule = series.rule
     if rule._freq not in ALLOWED_FREQUENCIES:
         raise RRuleError("Events repeat at most daily: use FREQ=DAILY, WEEKLY, MONTHLY or YEARLY.")
     if not 1 <= rule._interval <= MAX_INTERVAL:
         raise RRuleError(f"INTERVAL must be between 1 and {MAX_INTERVAL}.")
     if rule._count is not None and not 1 <= rule._count <= MAX_COUNT:
         raise RRuleError(f"COUNT must be between 1 and {MAX_COUNT}.")
-    if rule._until is not None and rule._until < dtstart:
+    before_start = (
+        series.until < local_to_utc_rfc5545(dtstart, tz)
+        if series.until is not None
+        else rule._until is not None and rule._until < dtstart
+    )
+    if before_start:
         raise RRuleError("UNTIL is before the start.", code="rrule_until_before_start")
     if rule._until is not None and rule._until.year > MAX_YEAR:
         raise RRuleError(f"UNTIL must be before the year {MAX_YEAR + 1} (or leave the rule unbounded).")
@@ -126,13 +138,6 @@ def validated_rule(text: str, *, dtstart: datetime) -> rrule:
             code="rrule_start_mismatch",
         )
     return rule
-
-
-def _check_parts(text: str) -> None:
-    """RFC 5545's own rules for the text (``scheduling.rrules``, shared with reminders)."""
-    problem = rrules.syntax_error(text)
-    if problem:
-        raise RRuleError(problem)
 
 
 def _starts_on_an_occurrence(rule: rrule, dtstart: datetime) -> bool:
@@ -166,8 +171,8 @@ def _fast_forward(rule: rrule, before: datetime) -> rrule:
     return rule.replace(dtstart=dtstart + period * periods)
 
 
-def _local_occurrences(rule: rrule, *, after: datetime) -> Iterator[datetime]:
-    iterator = _fast_forward(rule, after).xafter(after, inc=True)
+def _local_occurrences(series: Series, *, after: datetime) -> Iterator[datetime]:
+    iterator = series.replace_rule(_fast_forward(series.rule, after)).xafter(after, inc=True)
     while True:
         try:
             yield next(iterator)
@@ -206,13 +211,18 @@ def _timed_spans(event: Schedulable, *, tz: tzinfo, start: datetime, end: dateti
     duration = (last - first) if last is not None else None
     if not event.rrule:
         return [Span(first, last)] if _overlaps(first, last, start=start, end=end) else []
-    rule = parse_rrule(event.rrule, dtstart=utc_to_local(first, tz))
+    series = event_series(event, tz=tz)
     lookback = (duration or timedelta(0)) + DST_SLACK
     spans: list[Span] = []
-    for local in _local_occurrences(rule, after=utc_to_local(max(start - lookback, first), tz)):
-        instant = local_to_utc(local, tz)
+    # From the anchor itself when the window reaches back to the start (in a gap its wall time lies
+    # before the start instant's own), else from a local time safely before the window.
+    after = series.rule._dtstart if start - lookback <= first else utc_to_local(start - lookback, tz)
+    for local in _local_occurrences(series, after=after):
+        instant = local_to_utc_rfc5545(local, tz)
         if instant >= end:
             break
+        if series.until is not None and instant > series.until:
+            continue
         finish = instant + duration if duration is not None else None
         if _overlaps(instant, finish, start=start, end=end):
             spans.append(Span(instant, finish))
@@ -232,9 +242,9 @@ def _all_day_spans(event: Schedulable, *, tz: tzinfo, start: datetime, end: date
     first_day, last_day = local_days(tz=tz, start=start, end=end)
     if not event.rrule:
         return [Span(date=event.date)] if first_day <= event.date <= last_day else []
-    rule = parse_rrule(event.rrule, dtstart=datetime.combine(event.date, time()))
+    series = event_series(event, tz=tz)
     after = datetime.combine(max(first_day, event.date), time())
-    days: Iterable[datetime] = _local_occurrences(rule, after=after)
+    days: Iterable[datetime] = _local_occurrences(series, after=after)
     spans = []
     for local in islice(days, limit):
         if local.date() > last_day:

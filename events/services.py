@@ -5,8 +5,11 @@ message per Event JSON field); business rules raise ``ApplicationError`` subclas
 (``HostConflict`` is a 409 carrying the conflicting event). Changes are announced after
 commit with the signals in ``events.signals``; this app never imports who listens.
 
-Times: a naive ``starts_at``/``ends_at`` is wall-clock time in the workspace's zone
-(converted with the time engine's ``local_to_utc``); an aware one is taken as given.
+Times: a naive ``starts_at``/``ends_at`` is wall-clock time in the workspace's zone,
+converted as RFC 5545 §3.3.5 does (``local_to_utc_rfc5545``: a time in a spring-forward gap
+takes the offset before the gap), so the API, conflict checks, reminders and every calendar
+subscribed to the feed agree on the instant; the start's wall time is kept
+(``starts_local``) to anchor the RRULE. An aware one is taken as given.
 """
 
 from __future__ import annotations
@@ -37,10 +40,12 @@ from events.occurrences import (
     Span,
     first_conflict,
     normalize_rrule,
+    series_start,
     spans_between,
     validated_rule,
 )
-from scheduling.recurrence import local_to_utc, utc_to_local
+from scheduling import rrules
+from scheduling.recurrence import local_to_utc, local_to_utc_rfc5545, utc_to_local
 from workspaces.audit import audit_manual_send
 from workspaces.models import ADMIN_ROLES, Membership, Person, Workspace
 from workspaces.selectors import effective_role
@@ -58,6 +63,8 @@ EDITABLE_FIELDS = (
     "all_day",
     "date",
     "rrule",
+    "exdates",
+    "rdates",
     "location",
     "notes",
     "host",
@@ -125,7 +132,7 @@ def _to_utc(value: datetime, *, tz: ZoneInfo, field: str, errors: _Errors) -> da
         errors.add(field, f"Must be between the years {MIN_YEAR} and {MAX_YEAR}.", "out_of_range")
         return None
     if value.tzinfo is None or value.utcoffset() is None:
-        return local_to_utc(value.replace(tzinfo=None), tz)
+        return local_to_utc_rfc5545(value.replace(tzinfo=None), tz)
     return value.astimezone(UTC)
 
 
@@ -151,6 +158,9 @@ def _current_values(event: Event | None) -> dict[str, Any]:
             "all_day": False,
             "date": None,
             "rrule": "",
+            "starts_local": "",
+            "exdates": [],
+            "rdates": [],
             "location": "",
             "notes": "",
             "host": None,
@@ -164,6 +174,9 @@ def _current_values(event: Event | None) -> dict[str, Any]:
         "all_day": event.all_day,
         "date": event.date,
         "rrule": event.rrule,
+        "starts_local": event.starts_local,
+        "exdates": list(event.exdates or []),
+        "rdates": list(event.rdates or []),
         "location": event.location,
         "notes": event.notes,
         "host": event.host_id,
@@ -184,6 +197,10 @@ def _clean_values(*, workspace: Workspace, event: Event | None, changes: Mapping
         if name in changes:
             value = changes[name]
             values[name] = None if value is None else _to_utc(value, tz=tz, field=name, errors=errors)
+    if changes.get("starts_at") is not None and values["starts_at"] is not None:
+        given = changes["starts_at"]
+        wall = given.replace(microsecond=0) if given.utcoffset() is None else utc_to_local(values["starts_at"], tz)
+        values["starts_local"] = wall.replace(tzinfo=None).isoformat()
     for name in ("title", "location", "notes"):
         values[name] = (values[name] or "").strip()
     if not values["title"]:
@@ -215,15 +232,20 @@ def _clean_values(*, workspace: Workspace, event: Event | None, changes: Mapping
     if starts_at is not None and ends_at is not None and ends_at <= starts_at:
         errors.add("ends_at", "The end must be after the start.", "end_before_start")
 
+    if values["all_day"]:
+        values["starts_local"] = ""
     if values["rrule"] and not errors.errors:
-        values["rrule"] = normalize_rrule(values["rrule"], all_day=values["all_day"], tz=tz)
-        local_start = (
-            datetime.combine(values["date"], time()) if values["all_day"] else utc_to_local(values["starts_at"], tz)
-        )
+        values["rrule"] = normalize_rrule(values["rrule"])
+        local_start = series_start(_Candidate(values), tz=tz)
         try:
-            validated_rule(values["rrule"], dtstart=local_start)
+            # A rule stored before RFC 5545's UNTIL types were enforced keeps its meaning on
+            # unrelated edits; a rule being written now is held to them.
+            validated_rule(
+                values["rrule"], dtstart=local_start, tz=tz, all_day=values["all_day"], strict=_rule_written(changes)
+            )
         except RRuleError as exc:
             errors.add("rrule", exc.message, exc.code)
+    _clean_dates(values=values, changes=changes, tz=tz, errors=errors)
 
     if values["kind"] == EventKind.APPOINTMENT:
         if values["all_day"]:
@@ -243,6 +265,43 @@ def _clean_values(*, workspace: Workspace, event: Event | None, changes: Mapping
         _check_attendees(workspace=workspace, person_ids=values["attendees"], errors=errors)
     errors.raise_if_any()
     return values
+
+
+class _Candidate:
+    """The values being validated, read like an event by ``events.occurrences``."""
+
+    def __init__(self, values: Mapping[str, Any]):
+        self.__dict__.update(values)
+
+
+def _rule_written(changes: Mapping[str, Any]) -> bool:
+    return bool(changes.get("rrule"))
+
+
+def _clean_dates(*, values: dict[str, Any], changes: Mapping[str, Any], tz: ZoneInfo, errors: _Errors) -> None:
+    """EXDATE/RDATE (``exdates``/``rdates``): only with an RRULE, stored as local dates or wall times."""
+    if not values["rrule"]:
+        for name in ("exdates", "rdates"):
+            if changes.get(name):
+                errors.add(name, f"{name} adjust a repeating event: set an rrule too.", "requires_rrule")
+            values[name] = []
+        return
+    if errors.errors:
+        return
+    time_of_day = None if values["all_day"] else series_start(_Candidate(values), tz=tz).time()
+    for name in ("exdates", "rdates"):
+        if name in changes:
+            cleaned, problem = rrules.wall_times(
+                changes[name] or [], name=name, tz=tz, all_day=values["all_day"], time_of_day=time_of_day
+            )
+            if problem:
+                errors.add(name, problem, "invalid")
+            values[name] = cleaned
+    if not values["all_day"]:
+        start = series_start(_Candidate(values), tz=tz)
+        early = [value for value in values["rdates"] if rrules.parse_wall(value) < start]
+        if early:
+            errors.add("rdates", f"rdates cannot come before the start ({early[0]}).", "rdate_before_start")
 
 
 def _check_attendees(*, workspace: Workspace, person_ids: list, errors: _Errors) -> None:

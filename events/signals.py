@@ -31,4 +31,4 @@ invitation_resend_requested = Signal()
 
 # Changes that move or relocate an event: they bump ``Event.sequence`` and re-notify
 # attendees of a gathering who said yes or maybe.
-SCHEDULE_FIELDS = frozenset({"starts_at", "ends_at", "all_day", "date", "rrule", "location"})
+SCHEDULE_FIELDS = frozenset({"starts_at", "ends_at", "all_day", "date", "rrule", "exdates", "rdates", "location"})

@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from birthdaybuddy import worker_health
+from birthdaybuddy import tzdb, worker_health
 from notifications import selectors
 from notifications.models import NotificationStatus
 
@@ -80,6 +80,7 @@ def dashboard_view(request, *, model_admin):
     context = {
         **model_admin.admin_site.each_context(request),
         "worker": _worker_jobs(now),
+        "tzdb": tzdb.status(),
         "title": "Delivery dashboard",
         "subtitle": None,
         "opts": model_admin.model._meta,

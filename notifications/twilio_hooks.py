@@ -45,9 +45,13 @@ TWILIO_CHANNELS = (Channel.SMS, Channel.WHATSAPP)
 # Distinct auth tokens tried for one account (a shared account normally has one; two while rotating).
 MAX_TOKENS_PER_ACCOUNT = 10
 
-# Twilio's standard opt-out and opt-in keywords (the whole message, any case).
-STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+# Twilio's default keywords (Advanced Opt-Out; the whole message, any case). Twilio itself blocks
+# a number that sent an opt-out word, so each must be recorded here too, or later sends fail with
+# 21610 instead of being skipped. HELP changes nothing: Twilio answers it.
+STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
 START_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
+HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+OPT_KEYWORDS = frozenset({"stop", "start"})  # the results that change a person's opt-outs
 
 DELIVERED_STATUSES = frozenset({"delivered", "read"})
 FAILED_STATUSES = frozenset({"undelivered", "failed", "canceled"})
@@ -208,7 +212,7 @@ def twilio_status_apply(*, scope: TwilioScope, params, notification_hint: str = 
 @dataclass(frozen=True)
 class InboundResult:
     channel: str
-    keyword: str  # "stop", "start" or ""
+    keyword: str  # "stop", "start", "help" or ""
     workspaces: int  # workspaces whose sender received it
     people: int  # people whose opt-outs changed
 
@@ -222,15 +226,20 @@ def _address(value: str) -> tuple[str, str]:
 
 
 def inbound_keyword(params) -> str:
-    """``stop``/``start`` for Twilio's opt-out/opt-in keywords (or its ``OptOutType``), else ``""``."""
+    """``stop``/``start``/``help`` for Twilio's opt-out/opt-in/help keywords (or its ``OptOutType``), else ``""``.
+
+    ``OptOutType`` (sent with Advanced Opt-Out, which may have custom keywords) wins over the text.
+    """
     opt_out_type = str(params.get("OptOutType") or "").upper()
-    if opt_out_type in {"STOP", "START"}:
+    if opt_out_type in {"STOP", "START", "HELP"}:
         return opt_out_type.lower()
     word = " ".join(str(params.get("Body") or "").split()).upper().rstrip(".!")
     if word in STOP_KEYWORDS:
         return "stop"
     if word in START_KEYWORDS:
         return "start"
+    if word in HELP_KEYWORDS:
+        return "help"
     return ""
 
 
@@ -294,19 +303,19 @@ def twilio_inbound_apply(*, scope: TwilioScope, params, now: datetime | None = N
             "messaging_service_sid": messaging_service_sid,
             "last_inbound_at": now,
             "last_message_sid": str(params.get("MessageSid") or ""),
-            "last_keyword": keyword,
+            "last_keyword": keyword if keyword in OPT_KEYWORDS else "",
         },
     )
     if not created and now >= contact.last_inbound_at:
         contact.last_inbound_at = now
         contact.last_message_sid = str(params.get("MessageSid") or "")
         contact.messaging_service_sid = messaging_service_sid or contact.messaging_service_sid
-        if keyword:
+        if keyword in OPT_KEYWORDS:
             contact.last_keyword = keyword
         contact.save(update_fields=["last_inbound_at", "last_message_sid", "messaging_service_sid", "last_keyword"])
 
     changed = 0
-    if keyword:
+    if keyword in OPT_KEYWORDS:
         people = Person.objects.select_for_update().filter(workspace_id__in=workspace_ids, phone=phone).order_by("pk")
         for person in people:
             changed += _apply_keyword(person, channel=channel, keyword=keyword)

@@ -1,4 +1,5 @@
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -6,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone as dj_timezone
 
 from reminders.querysets import ReminderQuerySet
+from scheduling.rrules import parse_wall
 
 
 class ReminderKind(models.TextChoices):
@@ -56,6 +58,14 @@ class Reminder(models.Model):
     run_at = models.DateTimeField(
         null=True, blank=True, help_text="One-time: the instant. Recurring: the first occurrence (anchors the RRULE)."
     )
+    run_at_local = models.CharField(
+        max_length=19,
+        blank=True,
+        help_text="Recurring: `at` as written, local wall time (ISO 8601, no offset). It anchors the RRULE, and "
+        "differs from run_at's own local time only in a spring-forward gap.",
+    )
+    exdates = models.JSONField(default=list, blank=True, help_text="Recurring: RFC 5545 EXDATE, local wall times.")
+    rdates = models.JSONField(default=list, blank=True, help_text="Recurring: RFC 5545 RDATE, local wall times.")
     event = models.ForeignKey("events.Event", null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
     offset_minutes = models.PositiveIntegerField(
         null=True, blank=True, help_text="Event reminders: minutes before the event's start."
@@ -115,3 +125,8 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    @property
+    def wall_run_at(self) -> datetime | None:
+        """``run_at_local`` as a naive datetime (None when unknown)."""
+        return parse_wall(self.run_at_local)

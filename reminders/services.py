@@ -22,7 +22,8 @@ from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, R
 from reminders.signals import reminder_schedule_changed
 from reminders.validators import rrule_error, template_error
 from scheduling import rrules
-from scheduling.recurrence import utc_to_local
+from scheduling.recurrence import local_to_utc, utc_to_local, wall_anchor
+from scheduling.rrules import parse_wall
 from workspaces.models import Channel, Person, Workspace
 
 # One-time instants a little in the past (clock skew, a slow client) are still accepted and fire at once.
@@ -38,7 +39,9 @@ CREATABLE_KINDS = frozenset({ReminderKind.EVENT, *STANDALONE_KINDS})
 DIGEST_FIELDS = frozenset({"name", "active", "channels", "at_time", "personal_greetings"})
 DIGEST_CHANNELS = frozenset({Channel.SLACK, Channel.EMAIL})
 # Fields that decide when a reminder fires; changing one reschedules it.
-TIMING_FIELDS = frozenset({"run_at", "rrule", "event_id", "offset_minutes", "at_time", "active"})
+TIMING_FIELDS = frozenset(
+    {"run_at", "run_at_local", "rrule", "exdates", "rdates", "event_id", "offset_minutes", "at_time", "active"}
+)
 SCHEDULE_FIELDS = TIMING_FIELDS | {"urgent"}
 EVENT_KIND_TO_MESSAGE_TYPE = {"deadline": MessageType.DEADLINE, "appointment": MessageType.APPOINTMENT}
 
@@ -52,7 +55,10 @@ WRITABLE = (
     "message_type",
     "at_time",
     "rrule",
+    "exdates",
+    "rdates",
     "run_at",
+    "run_at_local",
     "event_id",
     "offset_minutes",
     "personal_greetings",
@@ -72,6 +78,48 @@ class _Errors(dict):
 
 def _minute(value: datetime | None) -> datetime | None:
     return value.replace(second=0, microsecond=0) if value is not None else None
+
+
+def _with_wall_time(data: dict, tz: ZoneInfo) -> dict:
+    """``run_at`` as an instant, with ``run_at_local``: the wall time it was written with.
+
+    A naive ``run_at`` is wall-clock time in the workspace's zone: it maps to UTC with the
+    reminders' rule (a time in a spring-forward gap fires when the clocks jump) and is kept as
+    written to anchor the series, so a weekly 02:30 stays 02:30 after a first occurrence in the gap.
+    """
+    if "run_at" not in data:
+        return data
+    run_at = _minute(data["run_at"])
+    if run_at is None:
+        return {**data, "run_at": None, "run_at_local": ""}
+    if run_at.tzinfo is None or run_at.utcoffset() is None:
+        wall = run_at.replace(tzinfo=None)
+        try:
+            instant = local_to_utc(wall, tz)
+        except (OverflowError, ValueError):
+            instant = LATEST
+    else:
+        instant = run_at
+        wall = utc_to_local(instant, tz)
+    return {**data, "run_at": instant, "run_at_local": wall.isoformat()}
+
+
+def _clean_dates(values: dict, *, changed: set[str], tz: ZoneInfo, errors: _Errors) -> None:
+    """EXDATE/RDATE of a recurring reminder, stored as local wall times."""
+    for name in ("exdates", "rdates"):
+        if not values.get(name):
+            values[name] = []
+            continue
+        if values["kind"] != ReminderKind.RECURRING:
+            errors.add(name, f"Only recurring reminders take {name}.", "invalid")
+            continue
+        if name not in changed or values.get("run_at") is None:
+            continue
+        anchor = wall_anchor(values["run_at"], tz=tz, wall=parse_wall(values.get("run_at_local")))
+        cleaned, problem = rrules.wall_times(values[name], name=name, tz=tz, all_day=False, time_of_day=anchor.time())
+        if problem:
+            errors.add(name, problem, "invalid")
+        values[name] = cleaned
 
 
 def _resolve_event(workspace: Workspace, event_id, errors: _Errors) -> Event | None:
@@ -195,13 +243,19 @@ def _check(
             if run_at is not None and "run_at" in changed and run_at < now - PAST_TOLERANCE:
                 errors.add("run_at", "This instant is in the past.", "in_the_past")
         elif kind == ReminderKind.RECURRING:
-            anchor = utc_to_local(run_at, tz) if run_at is not None else datetime(2026, 1, 1, 9)  # noqa: DTZ001
-            problem = rrule_error(values.get("rrule") or "", dtstart=anchor)
+            anchor = (
+                wall_anchor(run_at, tz=tz, wall=parse_wall(values.get("run_at_local")))
+                if run_at is not None
+                else datetime(2026, 1, 1, 9)  # noqa: DTZ001
+            )
+            # A rule stored before RFC 5545's UNTIL types were enforced keeps its meaning on unrelated edits.
+            problem = rrule_error(values.get("rrule") or "", dtstart=anchor, strict="rrule" in changed)
             if problem:
                 errors.add("rrule", problem, "invalid_rrule")
         if not (values.get("message") or "").strip():
             errors.add("message", "Write the message to send.", "required")
 
+    _clean_dates(values, changed=changed, tz=tz, errors=errors)
     _check_audience(values=values, recipients=recipients, errors=errors)
     if values.get("message"):
         if len(values["message"]) > TEMPLATE_MAX_CHARS:
@@ -267,8 +321,9 @@ def reminder_create(*, workspace: Workspace, data: dict, created_by=None, now: d
         else:
             errors.add("kind", f"Choose one of {', '.join(sorted(CREATABLE_KINDS))}.", "invalid_choice")
         errors.raise_if_any()
+    tz = ZoneInfo(workspace.timezone)
+    data = _with_wall_time(data, tz)
     values = {name: data[name] for name in WRITABLE if name in data}
-    values["run_at"] = _minute(values.get("run_at"))
     if values.get("rrule"):
         values["rrule"] = rrules.normalize(values["rrule"])
     values["recipient_ids"] = list(data.get("recipients") or [])
@@ -308,8 +363,7 @@ def reminder_update(*, reminder: Reminder, data: dict, now: datetime | None = No
         workspace = reminder.workspace
         if "kind" in data and data["kind"] != reminder.kind:
             errors.add("kind", "A reminder's kind cannot change; create a new reminder.", "immutable")
-        if "run_at" in data:
-            data = {**data, "run_at": _minute(data["run_at"])}
+        data = _with_wall_time(data, ZoneInfo(workspace.timezone))
         if data.get("rrule"):
             data = {**data, "rrule": rrules.normalize(data["rrule"])}
         if "name" in data and not (data["name"] or "").strip():
@@ -347,6 +401,7 @@ def reminder_update(*, reminder: Reminder, data: dict, now: datetime | None = No
                 errors=errors,
             )
             errors.raise_if_any()
+            data = {**data, **{name: values[name] for name in ("exdates", "rdates") if name in data}}
         for name in changed - {"recipients"}:
             setattr(reminder, name, data[name])
         if "event_id" in changed:
@@ -363,7 +418,7 @@ def reminder_update(*, reminder: Reminder, data: dict, now: datetime | None = No
 
 
 def _check_digest(*, data: dict, changed: set[str], errors: _Errors) -> None:
-    for name in sorted(changed - DIGEST_FIELDS):
+    for name in sorted(changed - DIGEST_FIELDS - {"run_at_local"}):
         errors.add(
             name,
             "The birthday digest takes only name, active, channels, at_time and personal_greetings.",

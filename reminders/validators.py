@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from scheduling import rrules
-from scheduling.recurrence import parse_rrule
+from scheduling.recurrence import parse_series
 
 RRULE_MAX_CHARS = 500
 # Reminders recur at most hourly: finer rules would flood people, and an occurrence is
@@ -17,21 +17,23 @@ REFUSED_FREQUENCIES = frozenset({"SECONDLY", "MINUTELY"})
 UNSUPPORTED_PARTS = frozenset({"BYSECOND"})
 
 
-def rrule_error(text: str, *, dtstart: datetime) -> str | None:
+def rrule_error(text: str, *, dtstart: datetime, strict: bool = True) -> str | None:
     """Why ``text`` is not an acceptable reminder RRULE (None when it is).
 
     ``dtstart``: the naive local anchor the rule is expanded from. RFC 5545's own rules come
-    first (``scheduling.rrules``, shared with events), then the reminders' policy.
+    first (``scheduling.rrules``, shared with events: the start has a time, so ``UNTIL`` is a
+    UTC instant; ``strict=False`` lets a rule stored before that was enforced keep its
+    ``UNTIL``), then the reminders' policy.
     """
     if not text or not text.strip():
         return "Enter an RFC 5545 RRULE, e.g. FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=15."
     if len(text) > RRULE_MAX_CHARS:
         return f"An RRULE may have at most {RRULE_MAX_CHARS} characters."
-    problem = rrules.syntax_error(text)
+    problem = rrules.syntax_error(text, start=rrules.START_DATE_TIME if strict else None)
     if problem:
         return problem
     try:
-        parse_rrule(text, dtstart=dtstart)
+        parse_series(text, dtstart=dtstart, tz=UTC)
         parts = rrules.parts(text)
         interval = int(parts.get("INTERVAL", "1"))
     except (ValueError, TypeError, OverflowError) as exc:

@@ -16,7 +16,8 @@ from reminders.models import Reminder, ReminderKind
 from scheduling import services
 from scheduling.planning import PlannedMessage, plan_occurrence, plan_occurrences
 from scheduling.recurrence import Occurrence as Slot
-from scheduling.recurrence import local_to_utc, parse_rrule, utc_to_local
+from scheduling.recurrence import local_to_utc, utc_to_local
+from scheduling.slots import recurring_series
 from workspaces.models import Workspace
 
 # The upcoming preview lists at most this many occurrences (the earliest), then says it was truncated.
@@ -61,13 +62,15 @@ def _recurring_slots_after(reminder: Reminder, first: Slot) -> Iterator[Slot]:
     quadratic.
     """
     tz = ZoneInfo(reminder.workspace.timezone)
-    try:
-        rule = parse_rrule(reminder.rrule, dtstart=utc_to_local(reminder.run_at, tz))
-    except (ValueError, TypeError, OverflowError):
+    found = recurring_series(reminder, tz=tz)
+    if found is None:
         return
+    _, series = found
     last = first.at
-    for local in rule.xafter(utc_to_local(last, tz) - timedelta(days=1), inc=False):
+    for local in series.xafter(utc_to_local(last, tz) - timedelta(days=1), inc=False):
         at = local_to_utc(local, tz)
+        if series.until is not None and at > series.until:
+            continue
         if at > last:
             yield Slot(at=at, local=local)
             last = at

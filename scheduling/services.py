@@ -25,7 +25,7 @@ from scheduling import slots
 from scheduling.models import JobRun, Occurrence
 from scheduling.planning import PlannedMessage, Planner, plan_occurrence
 from scheduling.recurrence import Occurrence as Slot
-from scheduling.recurrence import daily_occurrence_on, local_to_utc, utc_to_local
+from scheduling.recurrence import daily_occurrence_on, local_to_utc, utc_to_local, wall_anchor
 from workspaces.audit import audit_manual_send
 from workspaces.models import Workspace
 
@@ -379,6 +379,9 @@ def digest_ensure(*, workspace: Workspace, now: datetime | None = None) -> Remin
     return reminder
 
 
+TICK_EXPIRES_SECONDS = 50
+
+
 def reminder_reschedule(*, reminder: Reminder, now: datetime | None = None, resumed: bool = False) -> None:
     """Recomputes ``next_run_at`` after a change of the reminder, its event or its workspace.
 
@@ -402,6 +405,16 @@ def reminder_reschedule(*, reminder: Reminder, now: datetime | None = None, resu
         slot = reminder_next_slot(reminder=reminder, after=after)
     _set_schedule(reminder, slot)
     reminder.save(update_fields=["next_run_at", "next_occurrence_at", "updated_at"])
+    if reminder.next_run_at is not None and reminder.next_run_at <= now:
+        # Due already (a one-time "now", a rule whose first occurrence has come): the tick takes it
+        # as soon as this commits instead of at the next minute. A second tick is harmless.
+        transaction.on_commit(_tick_now, robust=True)
+
+
+def _tick_now() -> None:
+    from scheduling.tasks import tick
+
+    tick.apply_async(expires=TICK_EXPIRES_SECONDS)
 
 
 def event_reminders_reschedule(*, event, now: datetime | None = None) -> int:
@@ -451,9 +464,10 @@ def workspace_reminders_reschedule(*, workspace: Workspace, before: dict | None,
         for reminder in reminders:
             reminder.workspace = workspace
             if reminder.kind == ReminderKind.RECURRING and old_zone and before["timezone"] != workspace.timezone:
-                wall = utc_to_local(reminder.run_at, old_zone)
+                wall = wall_anchor(reminder.run_at, tz=old_zone, wall=reminder.wall_run_at)
                 reminder.run_at = local_to_utc(wall, ZoneInfo(workspace.timezone))
-                reminder.save(update_fields=["run_at", "updated_at"])
+                reminder.run_at_local = wall.isoformat()
+                reminder.save(update_fields=["run_at", "run_at_local", "updated_at"])
             reminder_reschedule(reminder=reminder, now=now)
 
 

@@ -12,7 +12,7 @@ from workspaces.models import Workspace
 
 _BEFORE = "_scheduling_settings_before"
 # Event fields that decide when its reminders fire.
-TIMING_FIELDS = frozenset({"starts_at", "ends_at", "all_day", "date", "rrule"})
+TIMING_FIELDS = frozenset({"starts_at", "ends_at", "all_day", "date", "rrule", "exdates", "rdates"})
 
 
 @receiver(pre_save, sender=Workspace, dispatch_uid="scheduling.workspace_saving")

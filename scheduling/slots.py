@@ -7,9 +7,11 @@ aware UTC; local times are naive wall-clock times in the workspace's zone.
 - ``birthday_digest``: daily at ``at_time`` (or the workspace's ``notify_at``).
 - ``one_time``: once, at ``run_at``.
 - ``recurring``: ``run_at`` is the first occurrence and anchors the RRULE (RFC 5545
-  DTSTART): the rule is expanded in local wall time from ``run_at``'s local time.
-- ``event``: each occurrence of the event (its own RRULE expanded the same way) gives one
-  reminder occurrence ``offset_minutes`` before its start. All-day events, and reminders
+  DTSTART): the rule (with its RDATEs and EXDATEs) is expanded in local wall time from the
+  local time ``at`` was written with; ``UNTIL=…Z`` bounds each occurrence's instant.
+- ``event``: each occurrence of the event (its own RRULE expanded as ``events.occurrences``
+  does, with RFC 5545's instants for times in a DST gap) gives one reminder occurrence
+  ``offset_minutes`` before its start. All-day events, and reminders
   with an ``at_time``, fire on the local day ``offset_minutes`` before the start at
   ``at_time`` (or ``notify_at``): "3 days before at 09:00".
 """
@@ -22,14 +24,19 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from events.models import EventStatus
+from events.occurrences import event_series, series_start
+from scheduling import rrules
 from scheduling.recurrence import Occurrence as Slot
 from scheduling.recurrence import (
+    Series,
     daily_occurrence_on,
     local_to_utc,
+    local_to_utc_rfc5545,
     next_daily,
     next_rrule,
-    parse_rrule,
+    parse_series,
     utc_to_local,
+    wall_anchor,
 )
 
 TINY = timedelta(microseconds=1)
@@ -90,7 +97,7 @@ def event_occurrences(event, *, tz: ZoneInfo, after: datetime) -> Iterator[Event
         duration = None
     else:
         first = event.starts_at
-        first_local = utc_to_local(first, tz)
+        first_local = series_start(event, tz=tz)
         duration = (event.ends_at - event.starts_at) if event.ends_at else None
 
     def make(at: datetime, local: datetime) -> EventOccurrence:
@@ -100,17 +107,22 @@ def event_occurrences(event, *, tz: ZoneInfo, after: datetime) -> Iterator[Event
             ends = at + duration if duration else None
         return EventOccurrence(starts_at=at, local=local, all_day=event.all_day, ends_at=ends)
 
-    if first > after:
-        yield make(first, first_local)
     if not event.rrule:
+        if first > after:
+            yield make(first, first_local)
         return
     try:
-        rule = parse_rrule(event.rrule, dtstart=first_local.replace(microsecond=0))
+        series = event_series(event, tz=tz)
     except (ValueError, TypeError, OverflowError):
         return
+    if first > after and first_local.replace(microsecond=0) not in series.exdates:
+        yield make(first, first_local)
+    # Timed events: RFC 5545's instant for each wall time (a gap takes the offset before it), as
+    # subscribed calendars show them; all-day ones start when their local day does.
+    to_utc = local_to_utc if event.all_day else local_to_utc_rfc5545
     cursor = max(after, first)
     while True:
-        occurrence = next_rrule(rule=rule, tz=tz, after=cursor)
+        occurrence = next_rrule(rule=series, tz=tz, after=cursor, to_utc=to_utc)
         if occurrence is None:
             return
         yield make(occurrence.at, occurrence.local)
@@ -155,6 +167,29 @@ def event_occurrence_for(reminder, slot: Slot) -> EventOccurrence | None:
 # --- every kind -----------------------------------------------------------------------------
 
 
+def recurring_series(reminder, *, tz: ZoneInfo) -> tuple[datetime, Series] | None:
+    """A recurring reminder's wall-clock anchor and recurrence set (None when it has none).
+
+    The anchor is ``at`` as written (``run_at_local``) while it still maps to ``run_at``: a first
+    occurrence in a spring-forward gap fires when the clocks jump, and the series stays at the
+    wall time it was written with (weekly at 02:30 remains 02:30, not 03:00).
+    """
+    if reminder.run_at is None:
+        return None
+    anchor = wall_anchor(reminder.run_at, tz=tz, wall=reminder.wall_run_at).replace(microsecond=0)
+    try:
+        series = parse_series(
+            reminder.rrule,
+            dtstart=anchor,
+            tz=tz,
+            rdates=rrules.parse_wall_times(reminder.rdates),
+            exdates=rrules.parse_wall_times(reminder.exdates),
+        )
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return anchor, series
+
+
 def next_slot(reminder, *, after: datetime) -> Slot | None:
     """The reminder's first occurrence strictly after ``after`` (None when it has no more)."""
     kind = reminder.kind
@@ -166,16 +201,13 @@ def next_slot(reminder, *, after: datetime) -> Slot | None:
             return None
         return Slot(at=reminder.run_at, local=utc_to_local(reminder.run_at, tz))
     if kind == "recurring":
-        if reminder.run_at is None:
+        found = recurring_series(reminder, tz=tz)
+        if found is None:
             return None
-        anchor = utc_to_local(reminder.run_at, tz)
-        if reminder.run_at > after:
+        anchor, series = found
+        if reminder.run_at > after and anchor not in series.exdates:
             return Slot(at=reminder.run_at, local=anchor)
-        try:
-            rule = parse_rrule(reminder.rrule, dtstart=anchor)
-        except (ValueError, TypeError, OverflowError):
-            return None
-        return next_rrule(rule=rule, tz=tz, after=after)
+        return next_rrule(rule=series, tz=tz, after=after)
     if kind == "event":
         found = event_slot_after(reminder, after=after)
         return found[0] if found else None

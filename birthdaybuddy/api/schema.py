@@ -54,3 +54,36 @@ def add_error_responses(result, generator, request, public):
                     {"description": _DESCRIPTIONS[code], "content": {"application/json": {"schema": ref}}},
                 )
     return result
+
+
+def nullable_references(result, generator, request, public):
+    """Makes nullable references nullable in OpenAPI 3.0.3's own terms.
+
+    drf-spectacular writes a nullable nested serializer or enum as ``allOf``/``oneOf`` of a
+    ``$ref`` with ``nullable: true`` beside it, but OAS 3.0.3 says ``nullable`` takes effect
+    only next to an explicit ``type``, so validators ignore it and a real ``null`` (a member's
+    ``rsvp_counts``, the system's audit ``actor``) fails the schema. Each such property becomes
+    ``oneOf: [the $ref, {type: <the referenced type>, nullable: true, enum: [null]}]``.
+    """
+    schemas = result.get("components", {}).get("schemas", {})
+
+    def fix(node):
+        if isinstance(node, dict):
+            combined = node.get("allOf") or node.get("oneOf")
+            if node.get("nullable") and "type" not in node and combined and len(combined) == 1:
+                reference = combined[0].get("$ref", "")
+                target = schemas.get(reference.rsplit("/", 1)[-1], {})
+                node.pop("allOf", None)
+                node.pop("nullable")
+                node["oneOf"] = [
+                    combined[0],
+                    {"type": target.get("type", "object"), "nullable": True, "enum": [None]},
+                ]
+            for value in node.values():
+                fix(value)
+        elif isinstance(node, list):
+            for value in node:
+                fix(value)
+
+    fix(result)
+    return result

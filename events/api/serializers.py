@@ -11,7 +11,6 @@ import re
 from datetime import UTC, datetime
 
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -91,6 +90,22 @@ class EventDateTimeField(serializers.Field):
         return iso_utc(value)
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "maxItems": 200,
+        "items": {"type": "string", "example": "2026-12-25T09:00:00"},
+    }
+)
+class WallTimeListField(serializers.ListField):
+    """EXDATE/RDATE values: text only here; ``events.services`` reads them in the workspace's zone."""
+
+    child = StrictCharField(max_length=40)
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=200, **kwargs)
+
+
 class RsvpCountsSerializer(serializers.Serializer):
     yes = serializers.IntegerField()
     no = serializers.IntegerField()
@@ -127,7 +142,21 @@ class EventSerializer(serializers.Serializer):
         allow_blank=True,
         max_length=500,
         help_text="RFC 5545 RRULE repeating the event from its start (which must be the rule's first "
-        "occurrence), e.g. `FREQ=WEEKLY;BYDAY=MO`; at most daily; unbounded rules are allowed. Null: once.",
+        "occurrence), e.g. `FREQ=WEEKLY;BYDAY=MO`; at most daily; unbounded rules are allowed. Null: once. "
+        "`UNTIL` is a date (`20261231`) for all-day events and a UTC instant (`20261231T235959Z`) for timed ones, "
+        "inclusive; rules RFC 5545 forbids (UNTIL with COUNT, `BYDAY=1MO` with DAILY/WEEKLY, BYSETPOS alone) "
+        "are refused.",
+    )
+    exdates = WallTimeListField(
+        required=False,
+        help_text="RFC 5545 EXDATE: occurrences the rule skips. All-day events: dates (`2026-12-25`). Timed: "
+        "wall times in the workspace's zone (`2026-12-25T09:00:00`), an instant with an offset, or a date (that "
+        "day's occurrence). Returned as local dates or wall times. Needs an rrule.",
+    )
+    rdates = WallTimeListField(
+        required=False,
+        help_text="RFC 5545 RDATE: extra occurrences, written like `exdates` (each lasts as long as the event). "
+        "Needs an rrule.",
     )
     location = StrictCharField(required=False, allow_blank=True, max_length=300)
     notes = StrictCharField(required=False, allow_blank=True, max_length=5000)
@@ -279,7 +308,7 @@ class CalendarFeedSerializer(serializers.ModelSerializer):
         fields = ("id", "scope", "user", "url", "url_hint", "created_at", "revoked_at")
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_url(self, feed: CalendarFeed) -> str | None:
         return self.context.get("feed_urls", {}).get(feed.pk)
 

@@ -1,18 +1,18 @@
 from datetime import UTC
-from zoneinfo import ZoneInfo
 
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from events.api.serializers import WallTimeListField
 from reminders.models import Audience, MessageType, Reminder, ReminderKind
-from scheduling.recurrence import local_to_utc
 from workspaces.api.serializers import ChannelListField, HourMinuteField, StrictCharField
 
 
 class WorkspaceDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 instant. With an offset (``Z``, ``+02:00``) it is taken as is; without one it is
-    a wall-clock time in the workspace's zone (a time skipped by a DST jump means the jump)."""
+    """An ISO 8601 instant. With an offset (``Z``, ``+02:00``) it is taken as is (in UTC); without one
+    it is a wall-clock time in the workspace's zone, left naive for ``reminders.services`` to convert
+    (a time skipped by a DST jump fires at the jump, and a series keeps the wall time)."""
 
     default_error_messages = {
         "invalid": "Enter an ISO 8601 date-time, e.g. 2026-12-01T09:00 (workspace time) or 2026-12-01T08:00Z.",
@@ -26,7 +26,7 @@ class WorkspaceDateTimeField(serializers.DateTimeField):
             if parsed is None:
                 self.fail("invalid")
             if parsed.tzinfo is None:
-                return local_to_utc(parsed, ZoneInfo(self.context["workspace"].timezone))
+                return parsed
             return parsed.astimezone(UTC)
         except (ValueError, OverflowError):
             self.fail("invalid")
@@ -80,7 +80,17 @@ class ReminderSerializer(serializers.ModelSerializer):
         required=False,
         allow_blank=True,
         max_length=500,
-        help_text="Recurring: RFC 5545 RRULE, e.g. FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=15 (at most hourly).",
+        help_text="Recurring: RFC 5545 RRULE, e.g. FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=15 (at most hourly). "
+        "`UNTIL` is a UTC instant (`20261231T235959Z`), inclusive; rules RFC 5545 forbids are refused.",
+    )
+    exdates = WallTimeListField(
+        required=False,
+        help_text="Recurring: RFC 5545 EXDATE, occurrences the rule skips: wall times in the workspace's zone "
+        "(`2026-12-25T09:00:00`), instants with an offset, or dates (that day's occurrence at `at`'s time). "
+        "Returned as local wall times.",
+    )
+    rdates = WallTimeListField(
+        required=False, help_text="Recurring: RFC 5545 RDATE, extra occurrences, written like `exdates`."
     )
     recipients = PersonIdsField(required=False, max_length=1000, help_text="Audience 'people': person ids.")
     audience = serializers.ChoiceField(
@@ -128,6 +138,8 @@ class ReminderSerializer(serializers.ModelSerializer):
             "at",
             "at_time",
             "rrule",
+            "exdates",
+            "rdates",
             "recipients",
             "audience",
             "channels",

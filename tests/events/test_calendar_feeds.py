@@ -191,7 +191,7 @@ def test_recurring_timed_events_expand_in_local_time_across_dst(office, api_clie
             "title": "Standup",
             "starts_at": datetime(2030, 3, 18, 9, 0),  # a Monday, winter time
             "ends_at": datetime(2030, 3, 18, 9, 15),
-            "rrule": "FREQ=WEEKLY;UNTIL=20300415",
+            "rrule": "FREQ=WEEKLY;UNTIL=20300415T215959Z",  # end of 15 April, Berlin
         },
     )
     _, token = create_feed(office.owner_client, office, scope="workspace")

@@ -124,7 +124,7 @@ def test_two_recurring_series_that_meet_later_conflict(office):
 @pytest.mark.django_db
 def test_recurring_series_in_the_past_are_checked_from_now_on(office):
     """A series that began years ago is compared over the next 12 months, not from its start."""
-    old = booking(office, "2020-01-06T10:00:00", "2020-01-06T11:00:00", rrule="FREQ=WEEKLY;UNTIL=20200301")
+    old = booking(office, "2020-01-06T10:00:00", "2020-01-06T11:00:00", rrule="FREQ=WEEKLY;UNTIL=20200301T000000Z")
     assert office.owner_client.post(office.events_url, old).status_code == 201
     overlapping_but_long_over = booking(office, "2020-01-07T10:00:00", "2020-01-07T11:00:00", rrule="FREQ=DAILY")
     response = office.owner_client.post(office.events_url, overlapping_but_long_over)

@@ -22,6 +22,8 @@ CONTRACT = {
     "all_day",
     "date",
     "rrule",
+    "exdates",
+    "rdates",
     "location",
     "notes",
     "host",

@@ -41,7 +41,7 @@ def utc(*args) -> datetime:
         ("FREQ=DAILY;INTERVAL=0", "invalid_rrule"),
         ("FREQ=DAILY;INTERVAL=-1", "invalid_rrule"),
         ("FREQ=DAILY;COUNT=0", "invalid_rrule"),
-        ("FREQ=DAILY;UNTIL=20250101T000000", "rrule_until_before_start"),
+        ("FREQ=DAILY;UNTIL=20250101T000000Z", "rrule_until_before_start"),
         ("FREQ=WEEKLY;BYDAY=TU", "rrule_start_mismatch"),  # the start is a Monday
         ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "invalid_rrule"),  # never happens: said before the start is compared
         ("FREQ=WEEKLY;BYMONTHDAY=1", "invalid_rrule"),  # RFC 5545: no BYMONTHDAY in a weekly rule
@@ -50,7 +50,18 @@ def utc(*args) -> datetime:
         ("FREQ=MONTHLY;BYMONTHDAY=0", "invalid_rrule"),
         ("FREQ=YEARLY;BYWEEKNO=60", "invalid_rrule"),
         ("FREQ=DAILY;FREQ=WEEKLY", "invalid_rrule"),
-        ("FREQ=DAILY;UNTIL=99991231T235959", "invalid_rrule"),
+        ("FREQ=DAILY;UNTIL=99991231T235959Z", "invalid_rrule"),
+        # What RFC 5545 §3.3.10 forbids, which engines read differently (and one client hangs on).
+        ("FREQ=DAILY;COUNT=3;UNTIL=20261231T000000Z", "invalid_rrule"),
+        ("FREQ=DAILY;BYDAY=1MO", "invalid_rrule"),
+        ("FREQ=WEEKLY;BYDAY=-1MO", "invalid_rrule"),
+        ("FREQ=YEARLY;BYWEEKNO=10;BYDAY=1MO", "invalid_rrule"),
+        ("FREQ=MONTHLY;BYSETPOS=1", "invalid_rrule"),
+        ("FREQ=DAILY;UNTIL=2026-12-31", "invalid_rrule"),
+        ("FREQ=DAILY;UNTIL=20261231T2359Z", "invalid_rrule"),
+        ("FREQ=DAILY;UNTIL=20261231", "invalid_rrule"),  # a date with a timed start
+        ("FREQ=DAILY;UNTIL=20261231T235959", "invalid_rrule"),  # floating, with a zoned start
+        ("FREQ=DAILY;UNTIL=20261331T000000Z", "invalid_rrule"),
         ("FREQ=MONTHLY;BYDAY=+9MO", "rrule_start_mismatch"),
     ],
 )
@@ -68,8 +79,9 @@ def test_bad_rules_are_refused_with_a_reason(text, code):
         "freq=daily;count=3",
         "FREQ=MONTHLY;BYMONTHDAY=2",
         "FREQ=YEARLY",
-        "FREQ=DAILY;UNTIL=20261231T235959",
+        "FREQ=DAILY;UNTIL=20261231T235959Z",
         "FREQ=MONTHLY;BYDAY=1MO",
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=1",
     ],
 )
 def test_good_rules_pass(text):
@@ -88,15 +100,15 @@ def test_leap_day_start_is_an_occurrence_of_a_leap_day_rule():
     validated_rule("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", dtstart=datetime(2028, 2, 29, 0, 0))
 
 
-def test_normalize_keeps_until_local_and_typed():
-    assert normalize_rrule("rrule:freq=weekly;byday=mo", all_day=False, tz=BERLIN) == "FREQ=WEEKLY;BYDAY=MO"
-    assert normalize_rrule("FREQ=DAILY;UNTIL=20261231", all_day=False, tz=BERLIN) == "FREQ=DAILY;UNTIL=20261231T235959"
-    # 23:00 UTC on Dec 31 is midnight in Berlin.
-    assert (
-        normalize_rrule("FREQ=DAILY;UNTIL=20261231T230000Z", all_day=False, tz=BERLIN)
-        == "FREQ=DAILY;UNTIL=20270101T000000"
-    )
-    assert normalize_rrule("FREQ=DAILY;UNTIL=20261231T120000Z", all_day=True, tz=BERLIN) == "FREQ=DAILY;UNTIL=20261231"
+def test_normalize_keeps_until_as_given():
+    assert normalize_rrule("rrule:freq=weekly;byday=mo") == "FREQ=WEEKLY;BYDAY=MO"
+    assert normalize_rrule("FREQ=DAILY;UNTIL=20261231T230000z") == "FREQ=DAILY;UNTIL=20261231T230000Z"
+
+
+def test_an_all_day_rule_takes_a_date_until_only():
+    validated_rule("FREQ=DAILY;UNTIL=20261231", dtstart=datetime(2026, 3, 2), all_day=True)
+    with pytest.raises(RRuleError, match="UNTIL must be a date"):
+        validated_rule("FREQ=DAILY;UNTIL=20261231T000000Z", dtstart=datetime(2026, 3, 2), all_day=True)
 
 
 def test_weekly_expansion_keeps_local_time_across_both_dst_changes():
@@ -114,13 +126,14 @@ def test_weekly_expansion_keeps_local_time_across_both_dst_changes():
     assert all(span.ends_at - span.starts_at == timedelta(hours=1) for span in spring + autumn)
 
 
-def test_a_local_time_in_the_spring_gap_happens_when_the_clocks_jump():
-    # Daily at 02:30 Berlin; on 29 March 2026 02:30 does not exist (02:00 -> 03:00).
+def test_a_local_time_in_the_spring_gap_takes_the_offset_before_the_gap():
+    # Daily at 02:30 Berlin; on 29 March 2026 02:30 does not exist (02:00 -> 03:00). RFC 5545
+    # §3.3.5 reads it with the offset before the gap (+01:00): 01:30 UTC, 03:30 CEST.
     event = Ev(starts_at=utc(2026, 3, 27, 1, 30), rrule="FREQ=DAILY")
     spans = spans_between(event, tz=BERLIN, start=utc(2026, 3, 28), end=utc(2026, 3, 31))
     assert [span.starts_at for span in spans] == [
         utc(2026, 3, 28, 1, 30),
-        utc(2026, 3, 29, 1, 0),
+        utc(2026, 3, 29, 1, 30),
         utc(2026, 3, 30, 0, 30),
     ]
 

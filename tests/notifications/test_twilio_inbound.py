@@ -69,7 +69,23 @@ def test_stop_then_start(client):
     )
 
 
-@pytest.mark.parametrize("body", ["STOP", "stop", " Stop ", "STOPALL", "unsubscribe", "Cancel", "END", "quit", "STOP."])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "STOP",
+        "stop",
+        " Stop ",
+        "STOPALL",
+        "unsubscribe",
+        "Cancel",
+        "END",
+        "quit",
+        "STOP.",
+        "REVOKE",
+        "optout",
+        "OptOut",
+    ],
+)
 def test_every_stop_keyword(client, body):
     config = twilio_config("sms")
     person = PersonFactory(workspace=config.workspace, phone=CLIENT)
@@ -80,7 +96,7 @@ def test_every_stop_keyword(client, body):
     assert person.opted_out_channels == ["sms"]
 
 
-@pytest.mark.parametrize("body", ["please stop", "Stop sending me these", "STOPP", "", "HELP"])
+@pytest.mark.parametrize("body", ["please stop", "Stop sending me these", "STOPP", "", "HELP", "info", "OPT OUT"])
 def test_other_messages_change_no_opt_out(client, body):
     config = twilio_config("sms")
     person = PersonFactory(workspace=config.workspace, phone=CLIENT)
@@ -111,6 +127,25 @@ def test_advanced_opt_out_type_is_honoured(client):
 
     person.refresh_from_db()
     assert person.opted_out_channels == ["sms"]
+
+
+@pytest.mark.parametrize(("body", "expected"), [("HELP", "help"), ("Info", "help"), ("revoke", "stop"), ("x", "")])
+def test_keywords_follow_twilios_lists(body, expected):
+    from notifications.twilio_hooks import inbound_keyword
+
+    assert inbound_keyword({"Body": body}) == expected
+    assert inbound_keyword({"Body": body, "OptOutType": "HELP"}) == "help"
+
+
+def test_advanced_opt_out_help_changes_nothing(client):
+    config = twilio_config("sms")
+    person = PersonFactory(workspace=config.workspace, phone=CLIENT, opted_out_channels=["sms"])
+
+    assert inbound(client, "AIDE", OptOutType="HELP").status_code == 200
+
+    person.refresh_from_db()
+    assert person.opted_out_channels == ["sms"]
+    assert InboundContact.objects.get().last_keyword == ""
 
 
 def test_whatsapp_stop_opts_out_of_whatsapp_only(client):

@@ -25,6 +25,8 @@ FIELDS = {
     "at",
     "at_time",
     "rrule",
+    "exdates",
+    "rdates",
     "recipients",
     "audience",
     "channels",

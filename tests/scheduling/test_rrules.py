@@ -29,12 +29,27 @@ NOT_RFC_5545 = [
     ("FREQ=DAILY;BYYEARDAY=100", "BYYEARDAY cannot be used with FREQ=DAILY"),
     ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "never occurs"),
     ("FREQ=YEARLY;BYMONTH=4,6;BYMONTHDAY=31,-31", "never occurs"),
+    # RFC 5545 §3.3.10's MUST NOTs, which engines read differently (and a client hangs on).
+    ("BYDAY=MO", "FREQ is required"),
+    ("FREQ=DAILY;COUNT=3;UNTIL=20261231T000000Z", "UNTIL and COUNT cannot both be given"),
+    ("FREQ=DAILY;BYDAY=1MO", "A numbered BYDAY (1MO) needs FREQ=MONTHLY or YEARLY"),
+    ("FREQ=WEEKLY;BYDAY=MO,-2FR", "A numbered BYDAY (-2FR) needs FREQ=MONTHLY or YEARLY"),
+    ("FREQ=YEARLY;BYWEEKNO=20;BYDAY=1MO", "cannot be used with BYWEEKNO"),
+    ("FREQ=MONTHLY;BYSETPOS=-1", "BYSETPOS needs another BYxxx rule part"),
+    ("FREQ=WEEKLY;BYDAY=MONDAY", "BYDAY value 'MONDAY'"),
+    ("FREQ=WEEKLY;WKST=XX", "WKST must be a weekday"),
+    # UNTIL next to a start with a time (and a zone): a UTC date-time in RFC 5545's basic format.
+    ("FREQ=DAILY;UNTIL=2026-12-31", "UNTIL must be a UTC date-time"),
+    ("FREQ=DAILY;UNTIL=20261231T2359Z", "UNTIL must be a UTC date-time"),
+    ("FREQ=DAILY;UNTIL=20261231", "UNTIL must be a UTC date-time"),
+    ("FREQ=DAILY;UNTIL=20261231T235959", "UNTIL must be a UTC date-time"),
+    ("FREQ=DAILY;UNTIL=20260230T000000Z", "UNTIL must be a UTC date-time"),
 ]
 
 
 @pytest.mark.parametrize(("text", "reason"), NOT_RFC_5545)
 def test_events_and_reminders_refuse_the_same_text_with_the_same_words(text, reason):
-    problem = rrules.syntax_error(text)
+    problem = rrules.syntax_error(text, start=rrules.START_DATE_TIME)
     assert reason in (problem or ""), problem
 
     with pytest.raises(RRuleError) as caught:
