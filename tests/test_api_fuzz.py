@@ -12,8 +12,8 @@ from django.core import signals
 from django.core.cache import cache
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.tokens import AccessToken
 from birthdaybuddy.wsgi import application
 from tests.factories import MembershipFactory, PersonFactory, UserFactory, WorkspaceFactory
 from workspaces.models import Role

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from accounts import selectors, services
+from accounts import selectors, services, tokens
 from accounts.api import serializers as s
 from accounts.api.filters import StaffUserFilterSet
 from accounts.api.throttles import AuthThrottleMixin
@@ -140,7 +140,10 @@ class LoginView(AuthThrottleMixin, TokenObtainPairView):
         summary="Refresh the tokens",
         description=(
             "Public (the refresh token is the credential). Returns a new access token and a new "
-            "refresh token; the one sent is blacklisted, so using it again gives 401."
+            "refresh token; the one sent stops working. Of concurrent refreshes with one token only one "
+            "succeeds. Sending a token that was already rotated gives 401 `token_reused` and ends the "
+            "whole sign-in it belongs to: its newest refresh token and the account's access tokens stop "
+            "working (log in again)."
         ),
         request=s.RefreshSerializer,
         responses={200: s.TokenPairSerializer},
@@ -160,8 +163,10 @@ class LogoutView(generics.GenericAPIView):
         tags=[AUTH_TAG],
         summary="Log out",
         description=(
-            "Authenticated user. Blacklists the given refresh token (which must be the caller's); "
-            "using it again gives 401. Access tokens stay valid until they expire (5 minutes)."
+            "Authenticated user. Ends the sign-in the given refresh token (which must be the caller's) "
+            "belongs to: it and every token rotated from it give 401. That sign-in's access token stays "
+            "valid until it expires (5 minutes); `POST /auth/logout/everywhere` ends every sign-in and "
+            "every access token at once."
         ),
         request=s.LogoutSerializer,
         responses={204: None},
@@ -170,9 +175,28 @@ class LogoutView(generics.GenericAPIView):
         serializer = self.get_serializer(data=request.data)
         try:
             serializer.is_valid(raise_exception=True)
-            serializer.validated_data["token"].blacklist()
+            tokens.token_logout(token=serializer.validated_data["token"])
         except TokenError as exc:
             raise InvalidToken(exc.args[0]) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutEverywhereView(generics.GenericAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = None
+
+    @extend_schema(
+        tags=[AUTH_TAG],
+        summary="Log out everywhere",
+        description=(
+            "Authenticated user. Ends every sign-in of the account: all refresh tokens and all access "
+            "tokens (this one included) give 401 from now on."
+        ),
+        request=None,
+        responses={204: None},
+    )
+    def post(self, request):
+        tokens.user_tokens_revoke(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
