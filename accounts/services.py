@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -97,15 +98,19 @@ def user_register(
     date_of_birth: date | None = None,
     timezone: str = "UTC",
     now: datetime | None = None,
-) -> User:
-    """Creates a ``pending`` user and mails a verification code once the transaction commits."""
+) -> User | None:
+    """Creates a ``pending`` user and mails a verification code once the transaction commits.
+
+    The caller cannot tell a new address from one that has an account (no enumeration): the
+    input is judged the same way, and for an existing address the account's owner gets an
+    email instead (a new code if it is still pending, else "you already have an account").
+    Returns the new user, or ``None`` when the address was taken.
+    """
     now = now or dj_timezone.now()
     email = _normalize_email(email)
     errors: Errors = {}
     if email_errors := _field_errors(validate_email, email):
         errors["email"] = email_errors
-    elif User.objects.filter(email__iexact=email).exists():
-        errors["email"] = [ValidationError("An account with this email address already exists.", code="email_taken")]
     candidate = User(email=email, first_name=first_name, last_name=last_name)
     if password_errors := _field_errors(lambda value: validate_password(value, user=candidate), password):
         errors["password"] = password_errors
@@ -115,6 +120,11 @@ def user_register(
         errors["timezone"] = tz_errors
     _raise_if(errors)
 
+    existing = User.objects.select_for_update().filter(email__iexact=email).first()
+    if existing is not None:
+        make_password(password)  # as long as a sign-up takes: the timing tells nothing either
+        _registration_for_existing(user=existing, now=now)
+        return None
     try:
         with transaction.atomic():
             user = User.objects.create_user(
@@ -127,12 +137,31 @@ def user_register(
                 status=User.Status.PENDING,
                 created_at=now,
             )
-    except IntegrityError as exc:  # a concurrent sign-up with the same address won the race
-        raise ValidationError(
-            {"email": [ValidationError("An account with this email address already exists.", code="email_taken")]}
-        ) from exc
+    except IntegrityError:  # a concurrent sign-up with the same address won the race
+        existing = User.objects.filter(email__iexact=email).first()
+        if existing is not None:
+            _registration_for_existing(user=existing, now=now)
+        return None
     verification_send(user=user, now=now)
     return user
+
+
+def _registration_for_existing(*, user: User, now: datetime) -> None:
+    """Someone signed up with the address of an account: its owner hears about it, nobody else."""
+    if not user.is_active:
+        return
+    if user.status == User.Status.PENDING:
+        verification_send(user=user, now=now)
+        return
+    context = {"user": user}
+    transaction.on_commit(
+        lambda: _send_mail_logged(
+            subject="You already have a BirthdayBuddy account",
+            template="accounts/email/account_exists.txt",
+            context=context,
+            to=user.email,
+        )
+    )
 
 
 @transaction.atomic

@@ -53,15 +53,20 @@ class RegisterView(PublicAuthView):
         summary="Sign up",
         description=(
             "Public. Creates a `pending` account and emails a 6-digit verification code (valid 15 "
-            "minutes, 5 tries). Duplicate emails, weak passwords, unknown time zones and future dates "
-            f"of birth are refused with 400 naming the field. {_THROTTLED}"
+            "minutes, 5 tries), then answers 202. An address that already has an account gets the same "
+            "202 (nobody can learn which addresses have accounts); its owner is emailed instead (a new code "
+            "if it is still pending). Weak passwords, unknown time zones and future dates of birth are "
+            f"refused with 400 naming the field. {_THROTTLED}"
         ),
         request=s.RegisterSerializer,
-        responses={201: s.ProfileSerializer},
+        responses={202: s.AccountMessageSerializer},
     )
     def post(self, request):
-        user = services.user_register(**self.validated(request))
-        return Response(s.ProfileSerializer(user).data, status=status.HTTP_201_CREATED)
+        services.user_register(**self.validated(request))
+        return Response(
+            {"detail": "Check your email: we sent a 6-digit code to verify the address."},
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 class VerifyView(PublicAuthView):
