@@ -9,6 +9,7 @@ from rest_framework import generics, mixins, status, viewsets
 from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
@@ -186,9 +187,8 @@ class LogoutView(generics.GenericAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class LogoutEverywhereView(generics.GenericAPIView):
+class LogoutEverywhereView(APIView):
     permission_classes = [IsAuthenticated]
-    serializer_class = None
 
     @extend_schema(
         tags=[AUTH_TAG],

@@ -202,3 +202,8 @@ def test_bootstrap_admin_with_the_same_password_keeps_the_admin_signed_in(api_cl
     pair = login(api_client, "root@example.com", "Root-Password-Long-1").data
     call_command("bootstrap_admin", verbosity=0)
     assert bearer(pair["access"]).get(ME_URL).status_code == 200
+
+
+def test_logout_everywhere_answers_options_and_refuses_other_methods(auth_client):
+    assert auth_client.options(LOGOUT_EVERYWHERE_URL).status_code == 200
+    assert auth_client.get(LOGOUT_EVERYWHERE_URL).status_code == 405
