@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo $$p && break; done)
 PROD_CHECK_ENV := PRODUCTION=1 DEBUG=0 SECRET_KEY=check-deploy-$(shell printf '%064d' 0 | tr 0 x) ALLOWED_HOSTS=birthdaybuddy.example.com
+# docker-compose.yml's defaults (behind one TLS proxy); the secret is whatever .env would give.
+COMPOSE_CHECK_ENV := $(PROD_CHECK_ENV) NUM_PROXIES=1 SECURE_SSL_REDIRECT=1 SESSION_COOKIE_SECURE=1 CSRF_COOKIE_SECURE=1
 
 # The apps whose data paths differ between PostgreSQL and SQLite (bulk SQL, JSON lookups).
 EMBEDDED_TESTS := tests/scheduling tests/reminders tests/notifications tests/events tests/workspaces tests/test_audit.py
@@ -35,6 +37,8 @@ test: install
 	BB_TESTING=1 $(PY) manage.py check --fail-level WARNING
 	BB_TESTING=1 $(PY) manage.py makemigrations --check --dry-run
 	$(PROD_CHECK_ENV) $(PY) manage.py check --deploy --fail-level WARNING
+	$(COMPOSE_CHECK_ENV) $(PY) manage.py check --deploy --fail-level WARNING
+	$(PY) scripts/audit_requirements.py requirements.txt
 	$(PY) -m pytest --create-db $(PYTEST_ARGS)
 	@echo "Again on the embedded default (SQLite, file cache), where make run's data paths differ:"
 	BB_TEST_EMBEDDED=1 $(PY) -m pytest -q -m "not slow" $(EMBEDDED_TESTS)

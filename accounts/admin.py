@@ -12,7 +12,8 @@ from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import ValidationError
 
-from accounts.models import EmailVerification, User
+from accounts.models import EmailVerification, TokenFamily, User
+from accounts.tokens import user_tokens_revoke
 from birthdaybuddy.validators import available_timezones
 
 
@@ -89,6 +90,36 @@ class UserAdmin(TimezoneChoiceAdminMixin, DjangoUserAdmin):
     def full_name(self, user: User) -> str:
         return f"{user.first_name} {user.last_name}".strip()
 
+    # Only superusers hand out rights or touch the accounts of those who have them: a staff
+    # member with "change user" could otherwise make themself a superuser or lock one out.
+    PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+    @staticmethod
+    def _protected_from(request, user: User | None) -> bool:
+        return (
+            user is not None
+            and not request.user.is_superuser
+            and user.pk != request.user.pk
+            and (user.is_superuser or user.is_staff)
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if request.user.is_superuser:
+            return fields
+        return (*fields, *self.PRIVILEGE_FIELDS)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and not self._protected_from(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and not self._protected_from(request, obj)
+
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            user_tokens_revoke(user=obj)
+
 
 @admin.register(EmailVerification)
 class EmailVerificationAdmin(admin.ModelAdmin):
@@ -100,6 +131,25 @@ class EmailVerificationAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     date_hierarchy = "created_at"
     fields = ("user", "created_at", "expires_at", "attempts", "used_at", "invalidated_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(TokenFamily)
+class TokenFamilyAdmin(admin.ModelAdmin):
+    """Sign-ins (refresh-token chains): read-only, for seeing who is signed in and what was revoked."""
+
+    list_display = ("user", "created_at", "rotated_at", "revoked_at", "revoked_reason")
+    list_filter = ("revoked_reason", "created_at", "revoked_at")
+    search_fields = ("user__email",)
+    list_select_related = ("user",)
+    date_hierarchy = "created_at"
+    fields = ("id", "user", "created_at", "rotated_at", "revoked_at", "revoked_reason")
     readonly_fields = fields
 
     def has_add_permission(self, request) -> bool:

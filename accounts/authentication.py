@@ -7,6 +7,11 @@ user loaded in that same query, or ``None`` when it has nothing (the user is the
 simplejwt does). Either way the user gets simplejwt's checks here, with its messages and
 codes: unknown user, inactive user, revoked token. ``request.user`` is the real ``User``
 row in both cases.
+
+Beyond simplejwt's checks, an access token must carry the user's current ``token_version``
+(claim ``ver``, see ``accounts.tokens``): a password change, logout everywhere or a
+deactivation raises the version, and every access token issued before fails at once. The
+version lives on the user row both ways read it, so the check costs no query.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
+
+from accounts.tokens import VERSION_CLAIM
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
@@ -42,6 +49,11 @@ class JWTAuthentication(authentication.JWTAuthentication):
         self.check_user(user, validated_token)
         return user, validated_token
 
+    def get_user(self, validated_token):
+        user = super().get_user(validated_token)
+        self.check_token_version(user, validated_token)
+        return user
+
     def check_user(self, user, validated_token) -> None:
         """What ``get_user`` checks once it has the user (kept in step with simplejwt's)."""
         if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
@@ -50,6 +62,12 @@ class JWTAuthentication(authentication.JWTAuthentication):
             api_settings.REVOKE_TOKEN_CLAIM
         ) != get_md5_hash_password(user.password):
             raise AuthenticationFailed(_("The user's password has been changed."), code="password_changed")
+        self.check_token_version(user, validated_token)
+
+    @staticmethod
+    def check_token_version(user, validated_token) -> None:
+        if validated_token.get(VERSION_CLAIM, 0) != user.token_version:
+            raise AuthenticationFailed(_("This token has been revoked: log in again."), code="token_revoked")
 
 
 class JWTScheme(SimpleJWTScheme):

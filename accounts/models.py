@@ -56,6 +56,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=dj_timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Every access token carries the version it was issued under (claim ``ver``); raising it
+    # (``accounts.tokens.user_token_version_bump``) makes all of them fail at once.
+    token_version = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -79,6 +82,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_verified(self) -> bool:
         return self.status == self.Status.VERIFIED
 
+    def save(self, *args, **kwargs) -> None:
+        # ``token_version`` only ever moves forward, by its own UPDATE: a full save of a copy
+        # loaded earlier must not write an older version back (that would revive tokens).
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "token_version"
+            ]
+        super().save(*args, **kwargs)
+
 
 class EmailVerification(models.Model):
     """A 6-digit code mailed at sign-up. Only its keyed hash is stored."""
@@ -100,3 +114,30 @@ class EmailVerification(models.Model):
     def is_usable(self, *, now=None) -> bool:
         now = now or dj_timezone.now()
         return self.used_at is None and self.invalidated_at is None and self.expires_at > now
+
+
+class TokenFamily(models.Model):
+    """One sign-in's chain of refresh tokens (claim ``fam``); only ``current_jti`` may be refreshed.
+
+    Rotation locks the row, so of concurrent refreshes with one token exactly one wins. A
+    refresh with any other token of the chain (one already rotated) means the chain leaked:
+    the family is revoked and nothing descended from it works any more.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="token_families")
+    current_jti = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        verbose_name_plural = "token families"
+        indexes = [
+            models.Index(fields=["user"], condition=models.Q(revoked_at__isnull=True), name="tokenfamily_user_live_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"sign-in {self.pk} of {self.user_id}"

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -23,10 +24,10 @@ from django.utils import timezone as dj_timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import EmailVerification, User
 from accounts.selectors import users_unverified_expired, workspaces_where_last_owner
+from accounts.tokens import user_tokens_revoke
 from birthdaybuddy.errors import ApplicationError, Conflict, PermissionDeniedError
 from birthdaybuddy.validators import normalize_phone, validate_timezone
 
@@ -97,15 +98,19 @@ def user_register(
     date_of_birth: date | None = None,
     timezone: str = "UTC",
     now: datetime | None = None,
-) -> User:
-    """Creates a ``pending`` user and mails a verification code once the transaction commits."""
+) -> User | None:
+    """Creates a ``pending`` user and mails a verification code once the transaction commits.
+
+    The caller cannot tell a new address from one that has an account (no enumeration): the
+    input is judged the same way, and for an existing address the account's owner gets an
+    email instead (a new code if it is still pending, else "you already have an account").
+    Returns the new user, or ``None`` when the address was taken.
+    """
     now = now or dj_timezone.now()
     email = _normalize_email(email)
     errors: Errors = {}
     if email_errors := _field_errors(validate_email, email):
         errors["email"] = email_errors
-    elif User.objects.filter(email__iexact=email).exists():
-        errors["email"] = [ValidationError("An account with this email address already exists.", code="email_taken")]
     candidate = User(email=email, first_name=first_name, last_name=last_name)
     if password_errors := _field_errors(lambda value: validate_password(value, user=candidate), password):
         errors["password"] = password_errors
@@ -115,6 +120,11 @@ def user_register(
         errors["timezone"] = tz_errors
     _raise_if(errors)
 
+    existing = User.objects.select_for_update().filter(email__iexact=email).first()
+    if existing is not None:
+        make_password(password)  # as long as a sign-up takes: the timing tells nothing either
+        _registration_for_existing(user=existing, now=now)
+        return None
     try:
         with transaction.atomic():
             user = User.objects.create_user(
@@ -127,12 +137,31 @@ def user_register(
                 status=User.Status.PENDING,
                 created_at=now,
             )
-    except IntegrityError as exc:  # a concurrent sign-up with the same address won the race
-        raise ValidationError(
-            {"email": [ValidationError("An account with this email address already exists.", code="email_taken")]}
-        ) from exc
+    except IntegrityError:  # a concurrent sign-up with the same address won the race
+        existing = User.objects.filter(email__iexact=email).first()
+        if existing is not None:
+            _registration_for_existing(user=existing, now=now)
+        return None
     verification_send(user=user, now=now)
     return user
+
+
+def _registration_for_existing(*, user: User, now: datetime) -> None:
+    """Someone signed up with the address of an account: its owner hears about it, nobody else."""
+    if not user.is_active:
+        return
+    if user.status == User.Status.PENDING:
+        verification_send(user=user, now=now)
+        return
+    context = {"user": user}
+    transaction.on_commit(
+        lambda: _send_mail_logged(
+            subject="You already have a BirthdayBuddy account",
+            template="accounts/email/account_exists.txt",
+            context=context,
+            to=user.email,
+        )
+    )
 
 
 @transaction.atomic
@@ -287,22 +316,8 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
     except ValidationError as exc:
         raise ValidationError({"new_password": exc.error_list}) from exc
     user.set_password(new_password)
-    user.save(update_fields=["password", "updated_at"])
-    user_tokens_revoke(user=user)
+    user.save(update_fields=["password", "updated_at"])  # ends every sign-in (accounts.signals)
     return user
-
-
-@transaction.atomic
-def user_tokens_revoke(*, user: User, now: datetime | None = None) -> int:
-    """Blacklists every unexpired refresh token issued to ``user``; returns how many."""
-    now = now or dj_timezone.now()
-    outstanding = list(
-        OutstandingToken.objects.filter(user=user, expires_at__gt=now, blacklistedtoken__isnull=True).only("pk")
-    )
-    BlacklistedToken.objects.bulk_create(
-        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
-    )
-    return len(outstanding)
 
 
 # --- Profile and account deletion ---------------------------------------------------------
@@ -362,15 +377,22 @@ def user_delete(*, user: User, password: str) -> None:
 def user_admin_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
     """A staff member changes another user's names, status or flags.
 
-    Only superusers grant or remove staff rights, and nobody deactivates or demotes
-    themselves (that is how an installation loses its last administrator).
+    Only superusers grant or remove staff rights, and only superusers change (or deactivate)
+    the account of another staff member or superuser: a plain staff member cannot lock the
+    administrators out. Nobody deactivates or demotes themselves (that is how an
+    installation loses its last administrator).
     """
     unknown = set(data) - STAFF_EDITABLE_FIELDS
     if unknown:
         raise ValueError(f"Not staff-editable fields: {sorted(unknown)}")
     changes = {field: value for field, value in data.items() if getattr(user, field) != value}
-    if "is_staff" in changes and not actor.is_superuser:
-        raise PermissionDeniedError("Only superusers can grant or remove staff rights.", code="superuser_required")
+    if not actor.is_superuser:
+        if changes and actor.pk != user.pk and (user.is_superuser or user.is_staff):
+            raise PermissionDeniedError(
+                "Only superusers can change the account of a staff member or superuser.", code="superuser_required"
+            )
+        if "is_staff" in changes:
+            raise PermissionDeniedError("Only superusers can grant or remove staff rights.", code="superuser_required")
     if actor.pk == user.pk and (changes.get("is_active") is False or changes.get("is_staff") is False):
         raise ApplicationError("You cannot deactivate or demote your own account.", code="cannot_change_self")
     if "status" in changes and changes["status"] not in User.Status.values:
@@ -420,7 +442,8 @@ def admin_bootstrap(*, email: str, password: str, date_of_birth: date | None = N
     if user is None:
         user = User.objects.create_superuser(email=email, password=password, date_of_birth=date_of_birth)
         return user, True
-    user.set_password(password)
+    if not user.check_password(password):
+        user.set_password(password)  # a changed password ends the account's sign-ins; the same one does not
     user.is_staff = True
     user.is_superuser = True
     user.is_active = True

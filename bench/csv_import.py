@@ -131,9 +131,9 @@ def run(*, rows: int, seed: int, with_command: bool) -> dict:
     from django.conf import settings
     from django.db import connection
     from django.test import Client
-    from rest_framework_simplejwt.tokens import AccessToken
 
     from accounts.models import User
+    from accounts.tokens import AccessToken
     from workspaces.importing import people_import
     from workspaces.models import Membership, Person, Role, Workspace
 

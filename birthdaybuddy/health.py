@@ -3,16 +3,19 @@
 ``/health/live`` says the process answers (for container restarts); it touches nothing.
 ``/health/ready`` says the service can do its work: the database answers ``SELECT 1``,
 the cache stores and returns a value, and the Celery broker accepts a connection. Any
-failure makes it 503, with the failing check's error, so a load balancer stops sending
-traffic while, for example, Redis restarts.
+failure makes it 503, so a load balancer stops sending traffic while, for example, Redis
+restarts.
 
-For a signed-in staff member (the admin's session) ``/health/ready`` also shows the worker's
-periodic jobs (``birthdaybuddy/worker_health.py``): when the tick and the sweeper last
-succeeded and failed, and why, and the tz database in use (``tzdata``: its IANA version and
-whether it is the pinned package, ``birthdaybuddy/tzdb.py``). ``/health/worker`` is the
-worker's readiness: 503 when the tick or the sweeper has been failing or has not succeeded
-for ``WORKER_STALE_SECONDS`` — the web can serve while the worker cannot deliver, so that is
-a probe of its own.
+Anyone sees only ``ok`` per check. The details — each check's latency and error (which can
+name hosts, ports and the database) — are for a signed-in staff member (the admin's
+session) or a caller presenting ``HEALTH_TOKEN`` in the ``X-Health-Token`` header (for
+monitoring; unset, no token works). Staff also see the worker's periodic jobs
+(``birthdaybuddy/worker_health.py``): when the tick and the sweeper last succeeded and
+failed, and why; and the tz database in use (``tzdata``: its IANA version and whether it is
+the pinned package, ``birthdaybuddy/tzdb.py``). ``/health/worker`` is the worker's
+readiness: 503 when the tick or the sweeper has been failing or has not succeeded for
+``WORKER_STALE_SECONDS`` — the web can serve while the worker cannot deliver, so that is a
+probe of its own.
 
 They are not part of the API and not in the OpenAPI schema (drf-spectacular only sees DRF
 views). ``SECURE_REDIRECT_EXEMPT`` lets probes use plain HTTP behind the proxy.
@@ -23,10 +26,12 @@ import time
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 from django.http import HttpRequest, JsonResponse
 from django.urls import re_path
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -105,13 +110,22 @@ def _is_staff(request: HttpRequest) -> bool:
     return bool(user is not None and user.is_active and user.is_staff)
 
 
+def _has_health_token(request: HttpRequest) -> bool:
+    expected = settings.HEALTH_TOKEN
+    presented = request.headers.get("X-Health-Token", "")
+    return bool(expected) and constant_time_compare(presented, expected)
+
+
 @never_cache
 @require_safe
 def ready(request: HttpRequest) -> JsonResponse:
     checks = {name: _run(name, check) for name, check in CHECKS.items()}
     healthy = all(result["ok"] for result in checks.values())
+    staff = _is_staff(request)
+    if not (staff or _has_health_token(request)):
+        checks = {name: {"ok": result["ok"]} for name, result in checks.items()}
     body = {"status": "ok" if healthy else "unavailable", "checks": checks}
-    if _is_staff(request):
+    if staff:
         body["worker"] = _worker(detailed=True)
         body["tzdata"] = tzdb.status()
     return JsonResponse(body, status=200 if healthy else 503)

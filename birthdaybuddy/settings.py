@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
+    "axes",
     "django_celery_beat",
     "auditlog",
     "accounts",
@@ -59,11 +62,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "birthdaybuddy.middleware.RequestIdMiddleware",
-    "birthdaybuddy.middleware.BodySizeLimitMiddleware",
-    "birthdaybuddy.middleware.RejectNulCharactersMiddleware",
+    # The security headers first: every response gets them, the early refusals below included.
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "birthdaybuddy.middleware.BodySizeLimitMiddleware",
+    "birthdaybuddy.middleware.RejectNulCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -71,7 +77,8 @@ MIDDLEWARE = [
     # The audit log's actor and address (in place of auditlog's middleware: DRF authenticates later).
     "workspaces.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it turns the lock-out axes' backend flags on the request into the answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "birthdaybuddy.urls"
@@ -153,8 +160,35 @@ else:
         }
     }
 
+# --- Reverse proxy ------------------------------------------------------------------------
+# The one switch of trust in a proxy: how many reverse proxies stand in front of the service.
+# 0 (the default): the client's address is the connection's and X-Forwarded-For/-Proto are
+# ignored, so a client reaching gunicorn directly cannot claim another address or HTTPS.
+# N > 0: the N-th address from the right of X-Forwarded-For is the client's (throttles,
+# admin lock-out, audit log) and X-Forwarded-Proto says whether the request came over HTTPS.
+# docker-compose.yml sets 1 (its web port is meant for the host's TLS proxy).
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if NUM_PROXIES else None
+
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# django-axes in front of the model backend: failed sign-ins (the Django admin's and the API's
+# login) are counted per account *and* client address, so a stranger guessing someone's
+# password locks out only themself, never the account's owner signing in from elsewhere.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.lockout.attempted_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+# Failed attempts are recorded (admin: "Access attempts"); successful logins are not logged twice.
+AXES_DISABLE_ACCESS_LOG = True
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -197,7 +231,7 @@ REST_FRAMEWORK = {
         "rsvp": env.str("THROTTLE_RSVP", default="30/min"),
         "calendar": env.str("THROTTLE_CALENDAR", default="60/min"),
     },
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    "NUM_PROXIES": NUM_PROXIES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
@@ -219,6 +253,10 @@ SPECTACULAR_SETTINGS = {
         "`Authorization: Bearer <access>` from `POST /api/v1/auth/login`."
     ),
     "VERSION": "1.0.0",
+    # Swagger UI and ReDoc from pinned local copies (drf-spectacular-sidecar), not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
@@ -247,7 +285,6 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 # Bulk endpoints (CSV import) may accept more; everything else is capped at the default.
 MAX_UPLOAD_BODY_BYTES = env.int("MAX_UPLOAD_BODY_BYTES", default=10 * 1_048_576)
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
 SECURE_REDIRECT_EXEMPT = [r"^health/"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
@@ -258,6 +295,23 @@ SECURE_HSTS_PRELOAD = PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Every response (django-csp): scripts, styles, images and fonts from this origin only; no
+# inline script anywhere, no framing, no plugins. The API docs add inline styles and ReDoc's
+# blob: worker on their own views (birthdaybuddy/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- I18N, time ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -267,6 +321,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "birthdaybuddy" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -431,6 +486,8 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
 WHATSAPP_SESSION_WINDOW_SECONDS = env.int("WHATSAPP_SESSION_WINDOW_SECONDS", default=24 * 3600 - 300)
 TWILIO_HOOK_THROTTLE_RATE = env.str("TWILIO_HOOK_THROTTLE_RATE", default="6000/min")
 DEFAULT_WORKSPACE_TIMEZONE = "UTC"
+# Shows /health/ready's details (latencies, errors) to monitoring that sends it as X-Health-Token.
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
 ADMIN_EMAIL = env.str("ADMIN_EMAIL", default="")
 ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", default="")
 ADMIN_DOB = env.str("ADMIN_DOB", default="")

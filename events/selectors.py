@@ -10,7 +10,8 @@ from events.models import CalendarFeed, Event, EventStatus, Rsvp
 from events.occurrences import local_days, spans_between
 from events.services import TOKEN_RE, hash_token, workspace_zone
 from scheduling.recurrence import local_to_utc
-from workspaces.models import Membership, Person, Workspace
+from workspaces.models import ADMIN_ROLES, Membership, Person, Workspace
+from workspaces.selectors import effective_role
 
 # A calendar window may span at most this long (so expansion stays cheap), and lists at
 # most this many occurrences per event.
@@ -56,15 +57,36 @@ def rsvp_counts(event: Event) -> dict[str, int]:
 
 
 def calendar_feed_for_token(*, token: str) -> CalendarFeed | None:
-    """The live feed a token opens, or None (unknown, revoked, or its member has left the workspace)."""
+    """The live feed a token opens, or None (unknown, revoked, or its owner lost the rights it needs)."""
     if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
         return None
-    feed = CalendarFeed.objects.select_related("workspace", "user").live().filter(token_hash=hash_token(token)).first()
-    if feed is None:
-        return None
-    if feed.user_id is not None and not Membership.objects.filter(workspace=feed.workspace, user=feed.user).exists():
+    feed = (
+        CalendarFeed.objects.select_related("workspace", "user", "created_by")
+        .live()
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+    if feed is None or not calendar_feed_owner_entitled(feed=feed):
         return None
     return feed
+
+
+def calendar_feed_owner_entitled(*, feed: CalendarFeed) -> bool:
+    """Whether the feed's owner may still read what it shows, checked on every read.
+
+    A member feed belongs to its member: an active account still in the workspace. The
+    workspace feed (every event's notes, every birthday) belongs to whoever created it and
+    works only while they are an active owner or admin of the workspace (staff count as
+    admins, as everywhere). Removing, demoting or deactivating the owner also revokes the
+    feed for good (``events.receivers``); this check covers every other way rights end.
+    """
+    owner = feed.user if feed.user_id is not None else feed.created_by
+    if owner is None or not owner.is_active:
+        return False
+    membership = Membership.objects.filter(workspace_id=feed.workspace_id, user=owner).first()
+    if feed.user_id is not None:
+        return membership is not None
+    return effective_role(membership=membership, user=owner) in ADMIN_ROLES
 
 
 def calendar_feed_events(*, feed: CalendarFeed) -> QuerySet[Event]:

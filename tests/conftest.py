@@ -1,8 +1,8 @@
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.tokens import RefreshToken
 from tests.brokers import celery_broker
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 from workspaces.models import Role

@@ -2,7 +2,8 @@
 
 Every operation is called with generated input, anonymously and as the owner of a real
 workspace (workspace ids in paths are pointed at it, so scoped routes are exercised,
-not just 404'd). Checks: no 5xx, and every response matches the documented schema.
+not just 404'd). Checks: no 5xx, every response matches the documented schema, and an
+operation that declares authentication refuses requests without it or with a bad token.
 Bounded and derandomized so CI is reproducible and quick.
 """
 
@@ -12,8 +13,8 @@ from django.core import signals
 from django.core.cache import cache
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.tokens import AccessToken
 from birthdaybuddy.wsgi import application
 from tests.factories import MembershipFactory, PersonFactory, UserFactory, WorkspaceFactory
 from workspaces.models import Role
@@ -35,6 +36,8 @@ CHECKS = [
     schemathesis.checks.status_code_conformance,
     schemathesis.checks.content_type_conformance,
     schemathesis.checks.response_schema_conformance,
+    # An operation that declares the bearer token must refuse a request without it or with a bad one.
+    schemathesis.checks.ignored_auth,
 ]
 
 

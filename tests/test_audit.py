@@ -556,3 +556,27 @@ def test_prune_stops_between_chunks_at_its_deadline_and_keeps_everything_when_re
     assert audit.audit_entries_prune() == (0, True)
     settings.AUDIT_RETENTION_DAYS = 365  # the default
     assert audit.audit_entries_prune() == (3, True)
+
+
+def test_a_profile_edit_that_renames_linked_people_is_audited_in_each_workspace(workspace):
+    """
+    GIVEN a member linked to a person in two workspaces
+    WHEN they change their name through PATCH /users/me
+    THEN each workspace's audit trail has the rename of its person, by that member
+    """
+    member = UserFactory(first_name="Ana", last_name="Lima")
+    other = WorkspaceFactory()
+    people = []
+    for place in (workspace, other):
+        MembershipFactory(workspace=place, user=member, role=Role.MEMBER)
+        people.append(PersonFactory(workspace=place, user=member, name="Ana Lima"))
+    response = client_for(member).patch("/api/v1/users/me", {"last_name": "Berg"}, format="json")
+    assert response.status_code == 200, response.content
+
+    for place, person in zip((workspace, other), people, strict=True):
+        person.refresh_from_db()
+        assert person.name == "Ana Berg"
+        (entry,) = entries(place, object_pk=str(person.pk), action=LogEntry.Action.UPDATE)
+        assert entry.changes["name"] == ["Ana Lima", "Ana Berg"]
+        assert entry.actor_id == member.pk
+        assert entry.cid == response["X-Request-ID"]

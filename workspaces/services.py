@@ -77,20 +77,15 @@ def _require_verified(user: User) -> None:
         raise PermissionDeniedError("Verify your email address first.", code="email_not_verified")
 
 
-def _slug_candidates(name: str):
+def _new_slug(name: str) -> str:
+    """The name's slug with a random suffix, whatever other workspaces are called.
+
+    Slugs are unique across tenants, so a slug that depended on which ones exist ("acme" when
+    free, "acme-2" when taken, or a refusal of a chosen one) would tell anyone who creates a
+    workspace whether a company uses the service. A random suffix says nothing.
+    """
     base = slugify(name)[: SLUG_MAX_LENGTH - 7].strip("-") or "workspace"
-    yield base
-    for number in range(2, 100):
-        yield f"{base}-{number}"
-    while True:
-        yield f"{base}-{secrets.token_hex(3)}"
-
-
-def _unique_slug(name: str) -> str:
-    for candidate in _slug_candidates(name):
-        if not Workspace.objects.filter(slug=candidate).exists():
-            return candidate
-    raise AssertionError("unreachable")  # pragma: no cover
+    return f"{base}-{secrets.token_hex(3)}"
 
 
 @transaction.atomic
@@ -108,14 +103,15 @@ def workspace_create(
 ) -> Workspace:
     """Creates a workspace owned by ``creator`` and the creator's own Person in it.
 
-    Without a ``slug`` one is derived from the name and made unique; an explicit slug
-    that is taken is a validation error.
+    Without a ``slug`` one is made from the name and a random suffix (:func:`_new_slug`). An
+    explicit slug (commands and seeds; the API does not take one) that is taken is a
+    validation error.
     """
     _require_verified(creator)
     explicit_slug = bool(slug)
     workspace = Workspace(
         name=name,
-        slug=slug or _unique_slug(name),
+        slug=slug or _new_slug(name),
         timezone=timezone or settings.DEFAULT_WORKSPACE_TIMEZONE,
         leap_day_policy=leap_day_policy,
         locale=locale,
@@ -135,7 +131,7 @@ def workspace_create(
             # Another request took the slug between our check and the insert.
             if explicit_slug or attempt == 2:
                 raise ValidationError({"slug": ValidationError("This slug is already taken.", code="unique")}) from None
-            workspace.slug = _unique_slug(f"{name} {secrets.token_hex(2)}")
+            workspace.slug = _new_slug(name)
     Membership.objects.create(workspace=workspace, user=creator, role=Role.OWNER)
     _person_for_member(workspace=workspace, user=creator)
     return workspace

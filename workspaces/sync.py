@@ -28,6 +28,7 @@ are invalidated explicitly.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone as dj_timezone
 
 from workspaces import cache as bb_cache
+from workspaces.audit import audit_bulk_changes
 from workspaces.models import Membership, Person, Workspace, validate_birthday
 
 if TYPE_CHECKING:
@@ -319,11 +321,13 @@ def person_sync_for_user(*, user: User, changed_fields: Collection[str] | None =
     now = dj_timezone.now()
     changes: list[PersonChange] = []
     to_update: list[Person] = []
+    before: dict[Any, Person] = {}
     with transaction.atomic():
         for person in Person.objects.select_for_update().filter(user=user).order_by("pk"):
             changed = [name for name, value in values.items() if getattr(person, name) != value]
             if not changed:
                 continue
+            before[person.pk] = copy.copy(person)
             for name in changed:
                 setattr(person, name, values[name])
             if problem := _validate(person):
@@ -337,4 +341,21 @@ def person_sync_for_user(*, user: User, changed_fields: Collection[str] | None =
         if to_update:
             Person.objects.bulk_update(to_update, sorted({*values, "updated_at"}))
             bb_cache.birthdays_bump({person.workspace_id for person in to_update})
+            _audit_profile_copies(updated=[(before[person.pk], person) for person in to_update])
     return changes
+
+
+def _audit_profile_copies(*, updated: list[tuple[Person, Person]]) -> None:
+    """The bulk update sends no signals: each workspace's audit trail gets its entries here, as a
+    save would have written them, by whoever is making the request (the user editing their own
+    profile, or staff in the admin); outside a request, by the system."""
+    by_workspace: dict[Any, list[tuple[Person, Person]]] = {}
+    for pair in updated:
+        by_workspace.setdefault(pair[1].workspace_id, []).append(pair)
+    for workspace_id, pairs in by_workspace.items():
+        audit_bulk_changes(
+            workspace=Workspace(pk=workspace_id),
+            actor=None,
+            updated=pairs,
+            extra={"source": "profile"},
+        )

@@ -1,6 +1,5 @@
 """Input and output shapes of the accounts API. Business rules live in ``accounts.services``."""
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import update_last_login
 from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.serializers import (
@@ -11,6 +10,7 @@ from rest_framework_simplejwt.serializers import (
 )
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
+from accounts import tokens
 from accounts.models import User
 from workspaces.models import Invitation, Membership, Person
 
@@ -141,6 +141,8 @@ class TokenPairSerializer(serializers.Serializer):
 class LoginSerializer(TokenObtainPairSerializer):
     """Email and password in, a token pair out; unverified accounts are refused with 403."""
 
+    token_class = tokens.RefreshToken
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["email"] = StrictEmailField(write_only=True, max_length=254)
@@ -157,27 +159,27 @@ class LoginSerializer(TokenObtainPairSerializer):
             raise exceptions.PermissionDenied(
                 "Verify your email address first: enter the code we emailed you.", code="email_not_verified"
             )
-        refresh = self.get_token(self.user)
+        pair = tokens.token_pair_issue(user=self.user)
         if jwt_settings.UPDATE_LAST_LOGIN:
             update_last_login(None, self.user)
-        return {"access": str(refresh.access_token), "refresh": str(refresh)}
+        return pair.as_dict()
 
 
 class RefreshSerializer(TokenRefreshSerializer):
-    """Rotates the refresh token; the old one is blacklisted."""
+    """Rotates the refresh token: one winner; a token already rotated revokes its whole sign-in."""
 
     refresh = StrictCharField()
+    token_class = tokens.RefreshToken
 
     def validate(self, attrs):
         try:
-            return super().validate(attrs)
-        except get_user_model().DoesNotExist as exc:  # the account was deleted since the token was issued
-            raise exceptions.AuthenticationFailed(
-                self.error_messages["no_active_account"], code="no_active_account"
-            ) from exc
+            return tokens.token_refresh(raw=attrs["refresh"]).as_dict()
+        except tokens.TokenRejected as exc:
+            raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from exc
 
 
 class LogoutSerializer(TokenBlacklistSerializer):
+    token_class = tokens.RefreshToken
     refresh = StrictCharField(write_only=True, help_text="The refresh token to revoke.")
 
     def validate(self, attrs):

@@ -13,6 +13,7 @@ urlpatterns = [
     path("auth/login", views.LoginView.as_view(), name="auth-login"),
     path("auth/refresh", views.RefreshView.as_view(), name="auth-refresh"),
     path("auth/logout", views.LogoutView.as_view(), name="auth-logout"),
+    path("auth/logout/everywhere", views.LogoutEverywhereView.as_view(), name="auth-logout-everywhere"),
     path("auth/password/forgot", views.PasswordForgotView.as_view(), name="auth-password-forgot"),
     path("auth/password/reset", views.PasswordResetView.as_view(), name="auth-password-reset"),
     # Before the router: "me" is not a user id.

@@ -9,10 +9,11 @@ from rest_framework import generics, mixins, status, viewsets
 from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from accounts import selectors, services
+from accounts import selectors, services, tokens
 from accounts.api import serializers as s
 from accounts.api.filters import StaffUserFilterSet
 from accounts.api.throttles import AuthThrottleMixin
@@ -53,15 +54,20 @@ class RegisterView(PublicAuthView):
         summary="Sign up",
         description=(
             "Public. Creates a `pending` account and emails a 6-digit verification code (valid 15 "
-            "minutes, 5 tries). Duplicate emails, weak passwords, unknown time zones and future dates "
-            f"of birth are refused with 400 naming the field. {_THROTTLED}"
+            "minutes, 5 tries), then answers 202. An address that already has an account gets the same "
+            "202 (nobody can learn which addresses have accounts); its owner is emailed instead (a new code "
+            "if it is still pending). Weak passwords, unknown time zones and future dates of birth are "
+            f"refused with 400 naming the field. {_THROTTLED}"
         ),
         request=s.RegisterSerializer,
-        responses={201: s.ProfileSerializer},
+        responses={202: s.AccountMessageSerializer},
     )
     def post(self, request):
-        user = services.user_register(**self.validated(request))
-        return Response(s.ProfileSerializer(user).data, status=status.HTTP_201_CREATED)
+        services.user_register(**self.validated(request))
+        return Response(
+            {"detail": "Check your email: we sent a 6-digit code to verify the address."},
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 class VerifyView(PublicAuthView):
@@ -140,7 +146,10 @@ class LoginView(AuthThrottleMixin, TokenObtainPairView):
         summary="Refresh the tokens",
         description=(
             "Public (the refresh token is the credential). Returns a new access token and a new "
-            "refresh token; the one sent is blacklisted, so using it again gives 401."
+            "refresh token; the one sent stops working. Of concurrent refreshes with one token only one "
+            "succeeds. Sending a token that was already rotated gives 401 `token_reused` and ends the "
+            "whole sign-in it belongs to: its newest refresh token and the account's access tokens stop "
+            "working (log in again)."
         ),
         request=s.RefreshSerializer,
         responses={200: s.TokenPairSerializer},
@@ -160,8 +169,10 @@ class LogoutView(generics.GenericAPIView):
         tags=[AUTH_TAG],
         summary="Log out",
         description=(
-            "Authenticated user. Blacklists the given refresh token (which must be the caller's); "
-            "using it again gives 401. Access tokens stay valid until they expire (5 minutes)."
+            "Authenticated user. Ends the sign-in the given refresh token (which must be the caller's) "
+            "belongs to: it and every token rotated from it give 401. That sign-in's access token stays "
+            "valid until it expires (5 minutes); `POST /auth/logout/everywhere` ends every sign-in and "
+            "every access token at once."
         ),
         request=s.LogoutSerializer,
         responses={204: None},
@@ -170,9 +181,27 @@ class LogoutView(generics.GenericAPIView):
         serializer = self.get_serializer(data=request.data)
         try:
             serializer.is_valid(raise_exception=True)
-            serializer.validated_data["token"].blacklist()
+            tokens.token_logout(token=serializer.validated_data["token"])
         except TokenError as exc:
             raise InvalidToken(exc.args[0]) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutEverywhereView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=[AUTH_TAG],
+        summary="Log out everywhere",
+        description=(
+            "Authenticated user. Ends every sign-in of the account: all refresh tokens and all access "
+            "tokens (this one included) give 401 from now on."
+        ),
+        request=None,
+        responses={204: None},
+    )
+    def post(self, request):
+        tokens.user_tokens_revoke(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -31,8 +31,7 @@ from bench.procs import Child, PostgresCpu, wait_for_port
 
 
 def _targets(ctx: Context) -> list[list[str]]:
-    from rest_framework_simplejwt.tokens import AccessToken
-
+    from accounts.tokens import AccessToken
     from workspaces.models import Membership
 
     rng = random.Random(ctx.args.seed)

@@ -56,12 +56,15 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.APIException):
         detail = exc.detail
+        code = None
         if isinstance(detail, dict):  # e.g. simplejwt: {"detail": …, "code": …, "messages": […]}
+            code = detail.get("code")
             detail = detail.get("detail", next(iter(detail.values()), ""))
         if isinstance(detail, list):
             detail = detail[0] if detail else ""
         message = str(detail)
-        response.data = {"detail": message, "code": getattr(detail, "code", None) or exc.default_code}
+        code = str(code) if code else getattr(detail, "code", None) or exc.default_code
+        response.data = {"detail": message, "code": code}
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
             response.data["retry_after"] = int(exc.wait)
     return response

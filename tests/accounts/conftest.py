@@ -67,8 +67,8 @@ def register(post_committed):
 def registered(db, register):
     """A freshly registered, still pending account: ``(email, code)``."""
     response = register()
-    assert response.status_code == 201, response.data
-    return response.data["email"], code_from(mail.outbox[-1])
+    assert response.status_code == 202, response.data
+    return mail.outbox[-1].to[0], code_from(mail.outbox[-1])
 
 
 def login(api_client, email: str, password: str = DEFAULT_PASSWORD, **extra):

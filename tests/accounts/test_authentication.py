@@ -5,8 +5,8 @@ import uuid
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.tokens import AccessToken
 from tests.conftest import client_for
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 from workspaces.models import Role

@@ -2,9 +2,9 @@
 
 import pytest
 from django.utils import timezone
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
+from accounts.tokens import RefreshToken
 from tests.accounts.conftest import EXPORT_URL, ME_URL, REFRESH_URL
 from tests.conftest import client_for
 from tests.factories import (

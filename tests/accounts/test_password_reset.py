@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
+from accounts.tokens import RefreshToken
 from tests.accounts.conftest import FORGOT_URL, REFRESH_URL, RESET_URL, STRONG_PASSWORD, login
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 

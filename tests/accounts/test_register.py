@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 
 from accounts.models import EmailVerification, User
-from tests.accounts.conftest import REGISTER_URL, registration_payload
+from tests.accounts.conftest import REGISTER_URL, code_from, registration_payload
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ def assert_nothing_written():
 
 def test_register_stores_the_code_hashed_and_expiring(register, settings):
     response = register()
-    assert response.status_code == 201
+    assert response.status_code == 202
     verification = EmailVerification.objects.get(user__email="ada@example.com")
     code = mail.outbox[0].body
     assert len(verification.code_hash) == 64
@@ -35,8 +35,8 @@ def test_register_stores_the_code_hashed_and_expiring(register, settings):
 
 def test_register_defaults(register):
     response = register()
-    assert response.status_code == 201
-    user = User.objects.get(pk=response.data["id"])
+    assert response.status_code == 202
+    user = User.objects.get(email="ada@example.com")
     assert user.timezone == "UTC"
     assert user.date_of_birth is None
     assert user.status == User.Status.PENDING
@@ -46,7 +46,7 @@ def test_register_defaults(register):
 
 def test_register_accepts_a_mononym(register):
     response = register(last_name="")
-    assert response.status_code == 201
+    assert response.status_code == 202
 
 
 def test_malformed_json_is_400(api_client, assert_nothing_written):
@@ -133,21 +133,40 @@ def test_weak_password_is_400_on_password(register, assert_nothing_written, pass
     assert code in codes
 
 
-def test_duplicate_email_is_400_case_insensitively(register):
-    UserFactory(email="ada@example.com")
+def test_an_existing_address_gets_the_same_answer_and_its_owner_an_email(register):
+    """
+    GIVEN a verified account for ada@example.com
+    WHEN someone signs up with that address, in any case
+    THEN the answer is exactly a new address's, nothing is created, and the owner is told
+    """
+    UserFactory(email="ada@example.com", first_name="Ada")
+    fresh = register(email="new@example.com")
     response = register(email="ADA@Example.COM")
-    assert response.status_code == 400
-    assert response.data["code"] == "email_taken"
-    assert list(response.data["errors"]) == ["email"]
+    assert response.status_code == fresh.status_code == 202
+    assert response.json() == fresh.json()
     assert User.objects.filter(email__iexact="ada@example.com").count() == 1
-    assert mail.outbox == []
+    assert [message.to for message in mail.outbox] == [["new@example.com"], ["ada@example.com"]]
+    assert "already has an account" in mail.outbox[-1].body
+    assert not EmailVerification.objects.filter(user__email="ada@example.com").exists()
+
+
+def test_an_address_still_pending_gets_a_new_code_instead(register):
+    register()
+    response = register()
+    assert response.status_code == 202
+    assert User.objects.filter(email="ada@example.com").count() == 1
+    assert len(mail.outbox) == 2
+    assert EmailVerification.objects.filter(user__email="ada@example.com").count() == 2
+    assert mail.outbox[-1].to == ["ada@example.com"]
+    assert code_from(mail.outbox[-1])
+    assert EmailVerification.objects.filter(invalidated_at__isnull=False).count() == 1  # the first one ends
 
 
 def test_several_problems_are_reported_together(register):
     UserFactory(email="ada@example.com")
     response = register(password="short", date_of_birth="2999-01-01", timezone="Nowhere/Land")
     assert response.status_code == 400
-    assert set(response.data["errors"]) == {"email", "password", "date_of_birth", "timezone"}
+    assert set(response.data["errors"]) == {"password", "date_of_birth", "timezone"}
     assert User.objects.count() == 1
     assert not EmailVerification.objects.exists()
 
@@ -156,7 +175,7 @@ def test_register_with_a_stale_bearer_token_is_still_public(api_client, register
     """A leftover token in the client must not break sign-up (the endpoint ignores authentication)."""
     api_client.credentials(HTTP_AUTHORIZATION="Bearer not.a.valid.token")
     response = register()
-    assert response.status_code == 201
+    assert response.status_code == 202
 
 
 def test_a_mail_server_failure_does_not_fail_the_sign_up(register, monkeypatch, caplog):
@@ -165,6 +184,6 @@ def test_a_mail_server_failure_does_not_fail_the_sign_up(register, monkeypatch, 
 
     monkeypatch.setattr("accounts.services.send_mail", refuse)
     response = register()
-    assert response.status_code == 201
+    assert response.status_code == 202
     assert User.objects.filter(email="ada@example.com", status=User.Status.PENDING).exists()
     assert "Could not send accounts/email/verification_code.txt" in caplog.text

@@ -3,12 +3,14 @@
 import uuid
 
 import pytest
-from rest_framework_simplejwt.tokens import RefreshToken
+from django.contrib.auth.models import Permission
+from django.test import Client
 
 from accounts.models import User
+from accounts.tokens import RefreshToken
 from tests.accounts.conftest import ME_URL, REFRESH_URL, USERS_URL, login
 from tests.conftest import client_for
-from tests.factories import UserFactory
+from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -203,3 +205,94 @@ def test_put_is_not_allowed(staff_client):
     target = UserFactory()
     response = staff_client.put(detail_url(target), {"first_name": "X"}, format="json")
     assert response.status_code == 405
+
+
+# --- staff cannot touch the accounts of those with rights ----------------------------------
+
+
+@pytest.mark.parametrize("target_kind", ["superuser", "staff"])
+@pytest.mark.parametrize(
+    ("method", "payload"),
+    [("delete", None), ("patch", {"is_active": False}), ("patch", {"first_name": "Mallory"})],
+)
+def test_plain_staff_cannot_change_or_deactivate_staff_or_superusers(plain_staff, target_kind, method, payload):
+    target = UserFactory(is_staff=True, is_superuser=target_kind == "superuser")
+    client = client_for(plain_staff)
+    response = getattr(client, method)(detail_url(target), payload, format="json")
+    assert response.status_code == 403
+    assert response.data["code"] == "superuser_required"
+    target.refresh_from_db()
+    assert target.is_active
+    assert target.first_name != "Mallory"
+
+
+def test_superuser_can_deactivate_staff(staff_client):
+    target = UserFactory(is_staff=True)
+    assert staff_client.delete(detail_url(target)).status_code == 204
+    target.refresh_from_db()
+    assert not target.is_active
+
+
+def test_plain_staff_can_still_deactivate_plain_users(plain_staff):
+    target = UserFactory()
+    assert client_for(plain_staff).delete(detail_url(target)).status_code == 204
+
+
+def _admin_client(user):
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="accounts", codename__endswith="_user")
+    )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_admin_staff_cannot_edit_or_delete_a_superuser(plain_staff):
+    root = UserFactory(is_staff=True, is_superuser=True)
+    client = _admin_client(plain_staff)
+    change = f"/admin/accounts/user/{root.pk}/change/"
+    page = client.get(change)
+    assert page.status_code == 200
+    assert b'name="is_active"' not in page.content  # view only
+    response = client.post(change, {"email": root.email, "is_active": "", "status": "verified", "timezone": "UTC"})
+    assert response.status_code == 403
+    assert client.post(f"/admin/accounts/user/{root.pk}/delete/", {"post": "yes"}).status_code == 403
+    response = client.post(
+        "/admin/accounts/user/", {"action": "delete_selected", "_selected_action": [str(root.pk)], "post": "yes"}
+    )
+    assert response.status_code in (200, 302, 403)
+    password = f"/admin/accounts/user/{root.pk}/password/"
+    assert client.post(password, {"password1": "Taken-Over-99x", "password2": "Taken-Over-99x"}).status_code == 403
+    root.refresh_from_db()
+    assert root.is_active
+    assert root.check_password(DEFAULT_PASSWORD)
+    assert User.objects.filter(pk=root.pk).exists()
+
+
+def test_admin_staff_cannot_grant_themselves_rights(plain_staff):
+    client = _admin_client(plain_staff)
+    change = f"/admin/accounts/user/{plain_staff.pk}/change/"
+    page = client.get(change)
+    assert b'name="is_superuser"' not in page.content
+    response = client.post(
+        change,
+        {
+            "email": plain_staff.email,
+            "status": "verified",
+            "timezone": "UTC",
+            "is_active": "on",
+            "is_staff": "on",
+            "is_superuser": "on",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    plain_staff.refresh_from_db()
+    assert not plain_staff.is_superuser
+
+
+def test_admin_superuser_still_manages_staff(staff_user):
+    target = UserFactory(is_staff=True)
+    admin = Client()
+    admin.force_login(staff_user)
+    page = admin.get(f"/admin/accounts/user/{target.pk}/change/")
+    assert b'name="is_superuser"' in page.content

@@ -53,7 +53,7 @@ def test_each_endpoint_has_its_own_allowance(api_client, user):
 def test_register_is_throttled_per_ip(api_client, db):
     for n in range(5):
         response = api_client.post(REGISTER_URL, registration_payload(email=f"new{n}@example.com"), format="json")
-        assert response.status_code == 201
+        assert response.status_code == 202
     response = api_client.post(REGISTER_URL, registration_payload(email="new6@example.com"), format="json")
     assert_throttled(response)
 

@@ -242,8 +242,9 @@ def test_platform_credentials_validate_channels_without_an_account(client, setti
 
 
 def test_without_public_base_url_the_forwarded_scheme_is_used(client, sms_config, settings):
-    """Behind a TLS-terminating proxy Twilio signs https://…; X-Forwarded-Proto tells us so."""
+    """Behind a TLS-terminating proxy (NUM_PROXIES=1) Twilio signs https://…; X-Forwarded-Proto tells us so."""
     settings.PUBLIC_BASE_URL = ""
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     notification = sent_sms(sms_config)
 
     response = post_signed(

@@ -1,6 +1,7 @@
 """The service layer on its own: rules that hold whatever calls them (API, admin, commands)."""
 
 import hashlib
+import re
 from datetime import date
 
 import pytest
@@ -13,14 +14,16 @@ from workspaces.models import Invitation, Membership, Person, Role
 
 
 @pytest.mark.django_db
-def test_workspace_create_derives_a_unique_slug_from_any_name():
+def test_workspace_create_derives_a_slug_from_any_name_that_says_nothing_about_others():
     creator = UserFactory()
+    alone = services.workspace_create(creator=creator, name="Über Café")
     WorkspaceFactory(slug="uber-cafe")
+    beside_a_namesake = services.workspace_create(creator=creator, name="Über Café")
 
-    workspace = services.workspace_create(creator=creator, name="Über Café")
-
-    assert workspace.slug == "uber-cafe-2"
-    assert Membership.objects.get(workspace=workspace).user == creator
+    for workspace in (alone, beside_a_namesake):
+        assert re.fullmatch(r"uber-cafe-[0-9a-f]{6}", workspace.slug), workspace.slug
+    assert alone.slug != beside_a_namesake.slug
+    assert Membership.objects.get(workspace=alone).user == creator
 
 
 @pytest.mark.django_db

@@ -79,10 +79,12 @@ class HourMinuteField(serializers.TimeField):
 class WorkspaceSerializer(StrictModelSerializer):
     """A workspace's settings and the caller's role in it."""
 
-    slug = StrictSlugField(
-        max_length=60,
-        required=False,
-        help_text="URL-safe name; derived from the name (and made unique) when omitted on create.",
+    slug = serializers.SlugField(
+        read_only=True,
+        help_text=(
+            "URL-safe name, assigned on create: the name's slug and a random suffix (e.g. `acme-3f9a2c`). "
+            "It cannot be chosen, so it says nothing about other workspaces."
+        ),
     )
     notify_at = HourMinuteField(required=False, help_text="Local time of the daily announcements (HH:MM).")
     quiet_hours_start = HourMinuteField(
