@@ -139,6 +139,11 @@ def max_body_chars(channel: str) -> int:
     return _get("NOTIFICATIONS_MAX_BODY_CHARS", {}).get(channel, limits.get(channel, 10_000))
 
 
+def template_render_seconds() -> float:
+    """Wall-time budget of one template render (message templates are written by workspace admins)."""
+    return _get("NOTIFICATIONS_TEMPLATE_RENDER_SECONDS", 0.5)
+
+
 def public_base_url() -> str:
     """The origin Twilio (and other callers from outside) use to reach this service, e.g.
     ``https://bb.example.com`` — ``PUBLIC_BASE_URL``. Empty: the request's own absolute URL
