@@ -98,6 +98,11 @@ def rate_max_wait_seconds() -> float:
     return _get("NOTIFICATIONS_RATE_MAX_WAIT_SECONDS", 60.0)
 
 
+def rate_limiter_retry_seconds() -> float:
+    """How long a send waits when the rate limiter cannot answer (it is retried then, never sent unlimited)."""
+    return _get("NOTIFICATIONS_RATE_LIMITER_RETRY_SECONDS", 15.0)
+
+
 def console_fallback() -> bool:
     """Use the console/outbox provider for channels without an active config (embedded default)."""
     return _get("NOTIFICATIONS_CONSOLE_FALLBACK", settings.EMBEDDED)

@@ -7,6 +7,7 @@ from django.utils import timezone as dj_timezone
 from encrypted_fields.fields import EncryptedCharField
 
 from notifications.querysets import NotificationQuerySet
+from notifications.validators import MAX_RATE_PER_SECOND, MIN_RATE_PER_SECOND
 from workspaces.models import Channel
 from workspaces.querysets import WorkspaceOwnedQuerySet
 
@@ -48,6 +49,13 @@ class ChannelConfig(models.Model):
                 fields=("workspace", "kind"),
                 name="channelconfig_one_per_kind",
                 violation_error_message="This workspace already has a channel of this kind.",
+            ),
+            # The send rate limiter cannot work with other rates (NaN fails this check too).
+            models.CheckConstraint(
+                condition=Q(rate_per_second__isnull=True)
+                | Q(rate_per_second__gte=MIN_RATE_PER_SECOND, rate_per_second__lte=MAX_RATE_PER_SECOND),
+                name="channelconfig_rate_in_range",
+                violation_error_message="The send rate must be between 0.01 and 100 messages per second.",
             ),
         ]
 
