@@ -44,6 +44,11 @@ class FirstRendererNegotiation(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+class InvalidCharacters(exceptions.ValidationError):
+    default_detail = "A form field holds a NUL character."
+    default_code = "invalid_characters"
+
+
 class InvalidSignature(exceptions.PermissionDenied):
     default_detail = "The request is not signed by Twilio (X-Twilio-Signature missing or invalid)."
     default_code = "invalid_signature"
@@ -68,6 +73,11 @@ class TwilioHookView(APIView):
         if not signature:
             raise InvalidSignature
         params = request.data
+        bad = sorted(key for key, value in params.lists() if "\x00" in key or any("\x00" in item for item in value))
+        if bad:
+            raise InvalidCharacters(
+                {name.replace("\x00", "\\x00"): ["NUL characters are not allowed."] for name in bad}
+            )
         scope = twilio_hooks.twilio_signature_scope(url=public_url(request), params=params, signature=signature)
         if scope is None:
             raise InvalidSignature
@@ -136,6 +146,9 @@ class TwilioStatusHookView(TwilioHookView):
         request={FORM: TwilioStatusCallbackSerializer},
         responses={
             200: TwilioStatusResultSerializer,
+            400: OpenApiResponse(
+                ErrorSerializer, description="A form field holds a NUL character: nothing was written."
+            ),
             403: OpenApiResponse(ErrorSerializer, description="Missing or invalid signature: nothing was written."),
         },
     )
@@ -165,6 +178,9 @@ class TwilioInboundHookView(TwilioHookView):
         request={FORM: TwilioInboundSerializer},
         responses={
             (200, "text/xml"): OpenApiResponse(OpenApiTypes.STR, description="Empty TwiML: `<Response/>`."),
+            400: OpenApiResponse(
+                ErrorSerializer, description="A form field holds a NUL character: nothing was written."
+            ),
             403: OpenApiResponse(ErrorSerializer, description="Missing or invalid signature: nothing was written."),
         },
     )

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from birthdaybuddy.api.fields import StrictBooleanField
 from notifications.models import ChannelConfig, DeliveryAttempt, MessageKind, Notification, NotificationStatus, Template
 from workspaces.models import Channel
 
@@ -54,7 +55,7 @@ class ChannelConfigSerializer(serializers.Serializer):
 
     id = serializers.UUIDField(read_only=True)
     kind = serializers.ChoiceField(choices=Channel.choices, help_text="slack | email | sms | whatsapp")
-    active = serializers.BooleanField(required=False, default=True)
+    active = StrictBooleanField(required=False, default=True)
     webhook_url = _secret(500, "Slack incoming webhook URL (must start with an allowed prefix).")
     bot_token = _secret(200, "Slack bot token (xoxb-…), used with channel_id.")
     channel_id = _text(max_length=40, help_text="Slack channel id for the bot, e.g. C0123456789.")
