@@ -160,11 +160,12 @@ def public_base_url() -> str:
     return (_get("PUBLIC_BASE_URL", "") or "").rstrip("/")
 
 
-def twilio_status_callback_url() -> str:
+def twilio_status_callback_url(channel_id=None) -> str:
     """Where Twilio posts delivery receipts of the messages we send (``StatusCallback``).
 
-    ``TWILIO_STATUS_CALLBACK_URL`` if set, else ``PUBLIC_BASE_URL`` + the hook's path; empty
-    (no ``StatusCallback`` sent, e.g. a messaging service configured with its own) when neither is.
+    ``TWILIO_STATUS_CALLBACK_URL`` if set, else ``PUBLIC_BASE_URL`` + the channel's own status
+    hook (the shared one without a channel); empty (no ``StatusCallback`` sent, e.g. a
+    messaging service configured with its own) when neither is.
     """
     explicit = _get("TWILIO_STATUS_CALLBACK_URL", "")
     if explicit:
@@ -174,7 +175,17 @@ def twilio_status_callback_url() -> str:
         return ""
     from django.urls import reverse
 
-    return base + reverse("twilio-status-hook")
+    if channel_id is None:
+        return base + reverse("twilio-status-hook")
+    return base + reverse("twilio-channel-status-hook", kwargs={"channel_id": channel_id})
+
+
+def twilio_inbound_webhook_url(channel_id) -> str:
+    """The incoming-message webhook to set on the channel's number or messaging service ("" without
+    ``PUBLIC_BASE_URL``: then it is the path alone, on whatever origin Twilio reaches us at)."""
+    from django.urls import reverse
+
+    return public_base_url() + reverse("twilio-channel-inbound-hook", kwargs={"channel_id": channel_id})
 
 
 def whatsapp_session_window() -> timedelta:

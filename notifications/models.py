@@ -274,3 +274,31 @@ class InboundContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.phone} → {self.to_number} at {self.last_inbound_at:%Y-%m-%d %H:%M}"
+
+
+class TwilioCallback(models.Model):
+    """What Twilio has told us about one message (``MessageSid``), so a replayed callback acts once.
+
+    Twilio's signature covers the URL and the form, not a time: a captured request stays valid
+    forever. An inbound message is acted on the first time its SID arrives; a status callback
+    only when its status ranks above the last one applied for that SID (queued < sending <
+    sent < delivered/undelivered/failed < read), so replays and late, out-of-order receipts
+    change nothing.
+    """
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Status callback"
+        INBOUND = "inbound", "Inbound message"
+
+    message_sid = models.CharField(max_length=64, primary_key=True)
+    kind = models.CharField(max_length=7, choices=Kind.choices)
+    status = models.CharField(max_length=20, blank=True)
+    rank = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    updated_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=("created_at",), name="twiliocallback_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.message_sid} ({self.status or 'received'})"

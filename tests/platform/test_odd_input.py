@@ -134,7 +134,7 @@ def test_nul_bytes_in_twilio_inbound_fields_are_a_400(client, settings, field):
     params = inbound_params(from_="+14155550123", to="+14155550100", body="STOP")
     params[field] = params[field][:3] + "\x00" + params[field][3:]
 
-    response = post_signed(client, inbound_path(), params)
+    response = post_signed(client, inbound_path(config), params)
 
     assert response.status_code == 400, response.content
     assert "NUL" in json.dumps(response.json())
