@@ -104,8 +104,8 @@ def _redis_reserve(key: str, interval: float, burst: int, max_wait: float) -> fl
     return int(wait_ms) / 1000.0
 
 
-# Rates the bucket arithmetic handles (an interval of at most 1,000 s, in whole milliseconds).
-MIN_RATE_PER_SECOND = 0.001
+# Rates the bucket arithmetic handles (an interval of at most 10,000 s, in whole milliseconds).
+MIN_RATE_PER_SECOND = 0.0001
 MAX_RATE_PER_SECOND = 1_000_000.0
 
 

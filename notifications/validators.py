@@ -134,6 +134,8 @@ def channel_config_errors(config: ChannelConfig) -> dict[str, list[str]]:
     elif kind == "email":
         if config.from_name and any(ch in config.from_name for ch in "\r\n"):
             add("from_name", "The sender name must be on one line.")
+        elif config.from_name and any(ch in config.from_name for ch in '@<>"\\'):
+            add("from_name", "The sender name is a name, not an address: no @, <, >, quotes or backslashes.")
         if config.reply_to:
             try:
                 validate_email(config.reply_to)
