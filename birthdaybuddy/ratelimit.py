@@ -17,12 +17,15 @@ one Lua script call, atomic. Users: the notifications app's per-destination send
 
 On the embedded file cache, which has no atomic operations, each process keeps its own
 buckets: limits then hold per process, not globally (documented in the README). If Redis is
-unreachable the limiter lets requests through rather than stopping them.
+unreachable (or the script fails) the caller chooses: ``fail_open=True`` (the API throttles)
+lets requests through; ``fail_open=False`` (sends to a provider) raises
+:class:`RateLimiterUnavailable`, so the caller waits and asks again instead of exceeding the limit.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 
@@ -101,19 +104,38 @@ def _redis_reserve(key: str, interval: float, burst: int, max_wait: float) -> fl
     return int(wait_ms) / 1000.0
 
 
-def reserve(key: str, *, rate_per_second: float, max_wait: float, burst: int | None = None) -> float:
+# Rates the bucket arithmetic handles (an interval of at most 10,000 s, in whole milliseconds).
+MIN_RATE_PER_SECOND = 0.0001
+MAX_RATE_PER_SECOND = 1_000_000.0
+
+
+class RateLimiterUnavailable(Exception):
+    """The limiter could not answer (Redis down, the script failed, a rate it cannot use)."""
+
+
+def reserve(
+    key: str, *, rate_per_second: float, max_wait: float, burst: int | None = None, fail_open: bool = True
+) -> float:
     """Seconds to wait before going ahead for ``key`` (0: now); see the module docstring.
 
     ``key`` is a cache key (the cache's prefix is added), named by the caller's namespace.
+    When the limiter cannot answer, ``fail_open`` decides: go ahead (0) or raise
+    :class:`RateLimiterUnavailable`.
     """
-    if rate_per_second <= 0:
-        return 0.0
-    interval = 1.0 / rate_per_second
-    burst = burst or max(1, int(rate_per_second))
-    if not uses_redis():
-        return _local.reserve(key, interval, burst, max_wait)
     try:
+        if not (
+            isinstance(rate_per_second, (int, float))
+            and math.isfinite(rate_per_second)
+            and MIN_RATE_PER_SECOND <= rate_per_second <= MAX_RATE_PER_SECOND
+        ):
+            raise ValueError(f"unusable rate {rate_per_second!r} (per second)")
+        interval = 1.0 / rate_per_second
+        burst = burst or max(1, int(rate_per_second))
+        if not uses_redis():
+            return _local.reserve(key, interval, burst, max_wait)
         return _redis_reserve(key, interval, burst, max_wait)
-    except Exception:
+    except Exception as exc:
+        if not fail_open:
+            raise RateLimiterUnavailable(f"{type(exc).__name__}: {exc}") from exc
         logger.warning("rate limiter unavailable; going ahead without it", exc_info=True, extra={"key": key})
         return 0.0

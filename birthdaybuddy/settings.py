@@ -218,7 +218,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "birthdaybuddy.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ("rest_framework.renderers.JSONRenderer",),
-    "DEFAULT_PARSER_CLASSES": ("rest_framework.parsers.JSONParser",),
+    "DEFAULT_PARSER_CLASSES": ("birthdaybuddy.api.parsers.JSONParser",),
     "DEFAULT_THROTTLE_CLASSES": (
         "birthdaybuddy.api.throttling.AnonRateThrottle",
         "birthdaybuddy.api.throttling.UserRateThrottle",

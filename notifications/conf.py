@@ -98,6 +98,11 @@ def rate_max_wait_seconds() -> float:
     return _get("NOTIFICATIONS_RATE_MAX_WAIT_SECONDS", 60.0)
 
 
+def rate_limiter_retry_seconds() -> float:
+    """How long a send waits when the rate limiter cannot answer (it is retried then, never sent unlimited)."""
+    return _get("NOTIFICATIONS_RATE_LIMITER_RETRY_SECONDS", 15.0)
+
+
 def console_fallback() -> bool:
     """Use the console/outbox provider for channels without an active config (embedded default)."""
     return _get("NOTIFICATIONS_CONSOLE_FALLBACK", settings.EMBEDDED)
@@ -139,6 +144,11 @@ def max_body_chars(channel: str) -> int:
     return _get("NOTIFICATIONS_MAX_BODY_CHARS", {}).get(channel, limits.get(channel, 10_000))
 
 
+def template_render_seconds() -> float:
+    """Wall-time budget of one template render (message templates are written by workspace admins)."""
+    return _get("NOTIFICATIONS_TEMPLATE_RENDER_SECONDS", 0.5)
+
+
 def public_base_url() -> str:
     """The origin Twilio (and other callers from outside) use to reach this service, e.g.
     ``https://bb.example.com`` — ``PUBLIC_BASE_URL``. Empty: the request's own absolute URL
@@ -150,11 +160,12 @@ def public_base_url() -> str:
     return (_get("PUBLIC_BASE_URL", "") or "").rstrip("/")
 
 
-def twilio_status_callback_url() -> str:
+def twilio_status_callback_url(channel_id=None) -> str:
     """Where Twilio posts delivery receipts of the messages we send (``StatusCallback``).
 
-    ``TWILIO_STATUS_CALLBACK_URL`` if set, else ``PUBLIC_BASE_URL`` + the hook's path; empty
-    (no ``StatusCallback`` sent, e.g. a messaging service configured with its own) when neither is.
+    ``TWILIO_STATUS_CALLBACK_URL`` if set, else ``PUBLIC_BASE_URL`` + the channel's own status
+    hook (the shared one without a channel); empty (no ``StatusCallback`` sent, e.g. a
+    messaging service configured with its own) when neither is.
     """
     explicit = _get("TWILIO_STATUS_CALLBACK_URL", "")
     if explicit:
@@ -164,7 +175,17 @@ def twilio_status_callback_url() -> str:
         return ""
     from django.urls import reverse
 
-    return base + reverse("twilio-status-hook")
+    if channel_id is None:
+        return base + reverse("twilio-status-hook")
+    return base + reverse("twilio-channel-status-hook", kwargs={"channel_id": channel_id})
+
+
+def twilio_inbound_webhook_url(channel_id) -> str:
+    """The incoming-message webhook to set on the channel's number or messaging service ("" without
+    ``PUBLIC_BASE_URL``: then it is the path alone, on whatever origin Twilio reaches us at)."""
+    from django.urls import reverse
+
+    return public_base_url() + reverse("twilio-channel-inbound-hook", kwargs={"channel_id": channel_id})
 
 
 def whatsapp_session_window() -> timedelta:

@@ -7,6 +7,7 @@ from django.utils import timezone as dj_timezone
 from encrypted_fields.fields import EncryptedCharField
 
 from notifications.querysets import NotificationQuerySet
+from notifications.validators import MAX_RATE_PER_SECOND, MIN_RATE_PER_SECOND
 from workspaces.models import Channel
 from workspaces.querysets import WorkspaceOwnedQuerySet
 
@@ -48,6 +49,13 @@ class ChannelConfig(models.Model):
                 fields=("workspace", "kind"),
                 name="channelconfig_one_per_kind",
                 violation_error_message="This workspace already has a channel of this kind.",
+            ),
+            # The send rate limiter cannot work with other rates (NaN fails this check too).
+            models.CheckConstraint(
+                condition=Q(rate_per_second__isnull=True)
+                | Q(rate_per_second__gte=MIN_RATE_PER_SECOND, rate_per_second__lte=MAX_RATE_PER_SECOND),
+                name="channelconfig_rate_in_range",
+                violation_error_message="The send rate must be between 0.01 and 100 messages per second.",
             ),
         ]
 
@@ -266,3 +274,31 @@ class InboundContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.phone} → {self.to_number} at {self.last_inbound_at:%Y-%m-%d %H:%M}"
+
+
+class TwilioCallback(models.Model):
+    """What Twilio has told us about one message (``MessageSid``), so a replayed callback acts once.
+
+    Twilio's signature covers the URL and the form, not a time: a captured request stays valid
+    forever. An inbound message is acted on the first time its SID arrives; a status callback
+    only when its status ranks above the last one applied for that SID (queued < sending <
+    sent < delivered/undelivered/failed < read), so replays and late, out-of-order receipts
+    change nothing.
+    """
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Status callback"
+        INBOUND = "inbound", "Inbound message"
+
+    message_sid = models.CharField(max_length=64, primary_key=True)
+    kind = models.CharField(max_length=7, choices=Kind.choices)
+    status = models.CharField(max_length=20, blank=True)
+    rank = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    updated_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=("created_at",), name="twiliocallback_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.message_sid} ({self.status or 'received'})"

@@ -1,11 +1,19 @@
 """Message text from templates, rendered in a Jinja sandbox.
 
-Templates are written by workspace admins, so they run in jinja2's
-``ImmutableSandboxedEnvironment``: no attribute starting with ``_``, no method that changes
-data, no globals beyond a short ``range``. The context is converted to plain dicts, lists,
-strings and numbers first, so no model object (and nothing reachable from one, such as
-settings) is ever within reach. Unknown names render as empty text instead of failing at
-send time, and the output is cut to the channel's maximum length.
+Templates are written by workspace admins, so they run in a jinja2 sandbox with bounded
+CPU, memory and output (``notifications.sandbox``): no attribute starting with ``_``, no
+method that changes data, no globals beyond a short ``range``, sizes and loop steps capped
+and a time budget per render. The context is converted to plain dicts, lists, strings and
+numbers first, so no model object (and nothing reachable from one, such as settings) is ever
+within reach. Unknown names render as empty text instead of failing at send time, and the
+output is cut to the channel's maximum length.
+
+**Data is escaped for the channel it goes to** before the template sees it
+(:func:`escape_for_channel`): in Slack ``&``, ``<`` and ``>`` become entities, so a name
+such as ``<!channel>`` is shown, never acted on; a mention is only ever built from a stored
+Slack user id (:func:`slack_mention`) and is passed through as :class:`ChannelText`. Email
+text stays plain (its HTML part escapes it, ``templates/notifications/email/message.html``),
+and so do SMS and WhatsApp.
 
 Shipped defaults live in ``templates/messages/<reminder_kind>/<channel>.txt``; a first line
 ``Subject: …`` gives the email subject. A workspace's :class:`~notifications.models.Template`
@@ -22,15 +30,14 @@ from pathlib import Path
 
 from django.conf import settings
 from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from notifications import conf
+from birthdaybuddy.validators import SLACK_USER_ID_RE
+from notifications import conf, sandbox
 from notifications.models import MessageKind, Template
 from workspaces.models import Channel
 
 logger = logging.getLogger(__name__)
 
-MAX_RANGE = 1_000
 SUBJECT_MAX_CHARS = 200
 SUBJECT_PREFIX = "Subject:"
 
@@ -39,6 +46,13 @@ SUBJECT_PREFIX = "Subject:"
 class Rendered:
     subject: str
     body: str
+    # Set when the template broke a limit of the sandbox with this data: the message is not
+    # sent; it is recorded as failed with this reason.
+    failure: str = ""
+
+    @classmethod
+    def limit_exceeded(cls, exc: TemplateLimitExceeded) -> Rendered:
+        return cls(subject="", body="", failure=f"template_limit_exceeded: {exc.field}: {exc.message}")
 
 
 class TemplateRenderError(Exception):
@@ -50,25 +64,54 @@ class TemplateRenderError(Exception):
         self.message = message
 
 
-def _short_range(*args):
-    values = range(*args)
-    if len(values) > MAX_RANGE:
-        raise OverflowError(f"range() is limited to {MAX_RANGE} items in templates.")
-    return values
+class TemplateLimitExceeded(TemplateRenderError):
+    """A template over a limit of the sandbox (size, loop steps, render time or output length).
+
+    Never replaced by the shipped default: the text is refused on save, and a message whose
+    template breaks a limit with real data fails with this reason.
+    """
+
+
+class ChannelText(str):
+    """Text already in its channel's markup (a Slack mention, rendered template text): not escaped again."""
+
+
+def slack_mention(user_id: str | None) -> ChannelText | None:
+    """``<@U…>`` for a stored Slack user id, ``None`` for anything that is not one."""
+    if user_id and SLACK_USER_ID_RE.fullmatch(user_id):
+        return ChannelText(f"<@{user_id}>")
+    return None
+
+
+def slack_escape(text: str) -> str:
+    """Slack's rule for text from data: ``&``, ``<`` and ``>`` as entities (nothing else is markup-bearing)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_for_channel(value, channel: str):
+    """``value`` (plain data) with every string escaped for ``channel``, except :class:`ChannelText`."""
+    if channel != Channel.SLACK:
+        return value
+    if isinstance(value, ChannelText):
+        return value
+    if isinstance(value, str):
+        return slack_escape(value)
+    if isinstance(value, dict):
+        return {key: escape_for_channel(item, channel) for key, item in value.items()}
+    if isinstance(value, list):
+        return [escape_for_channel(item, channel) for item in value]
+    return value
 
 
 @lru_cache(maxsize=1)
-def environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+def environment() -> sandbox.BoundedSandboxedEnvironment:
+    return sandbox.BoundedSandboxedEnvironment(
         autoescape=False,
         undefined=ChainableUndefined,
         keep_trailing_newline=False,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.clear()
-    env.globals["range"] = _short_range
-    return env
 
 
 def messages_dir() -> Path:
@@ -120,6 +163,8 @@ def _compile(source: str):
 def compile_template(source: str, *, field: str):
     try:
         return _compile(source)
+    except RecursionError as exc:
+        raise TemplateLimitExceeded(field, "The template is nested too deeply.") from exc
     except TemplateSyntaxError as exc:
         raise TemplateRenderError(field, f"Line {exc.lineno}: {exc.message}") from exc
     except TemplateError as exc:
@@ -127,8 +172,11 @@ def compile_template(source: str, *, field: str):
 
 
 def render_source(*, subject: str, body: str, channel: str, context: dict) -> Rendered:
-    """Renders template source with ``context``; raises :class:`TemplateRenderError`."""
-    data = plain(context)
+    """Renders template source with ``context``; raises :class:`TemplateRenderError`.
+
+    The context's strings are escaped for ``channel`` first (see :func:`escape_for_channel`).
+    """
+    data = escape_for_channel(plain(context), channel)
     limit = conf.max_body_chars(channel)
     rendered_body = _render(compile_template(body, field="body"), data, limit, field="body").strip()
     rendered_subject = ""
@@ -138,21 +186,33 @@ def render_source(*, subject: str, body: str, channel: str, context: dict) -> Re
     return Rendered(subject=rendered_subject, body=rendered_body)
 
 
-def _render(template, data: dict, limit: int, *, field: str) -> str:
+def _render(template, data: dict, limit: int, *, field: str, strict: bool = False) -> str:
+    """The template's text with ``data``, in the sandbox's budget; cut at ``limit`` characters
+    (``strict``: refused instead, for templates being saved or previewed)."""
     parts: list[str] = []
     size = 0
     try:
-        for chunk in template.generate(data):
-            parts.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                break
+        with sandbox.budget(conf.template_render_seconds()) as budget:
+            for chunk in template.generate(data):
+                parts.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    break
+                budget.step(0)
+    except sandbox.TemplateLimitError as exc:
+        raise TemplateLimitExceeded(field, str(exc)) from exc
+    except RecursionError as exc:
+        raise TemplateLimitExceeded(field, "The template calls itself too deeply.") from exc
     except TemplateError as exc:  # includes SecurityError and UndefinedError
         raise TemplateRenderError(field, f"{type(exc).__name__}: {exc}") from exc
     except (ArithmeticError, TypeError, ValueError, LookupError) as exc:
         raise TemplateRenderError(field, f"{type(exc).__name__}: {exc}") from exc
     text = "".join(parts)
     if len(text) > limit:
+        if strict:
+            raise TemplateLimitExceeded(
+                field, f"The template renders more than {limit:,} characters, the most this channel takes."
+            )
         text = text[: limit - 1] + "…"
     return text
 
@@ -176,7 +236,8 @@ def render_with_override(
 
     An override that fails at render time (it passed validation on save, so this means
     unexpected data) falls back to the shipped default, logged, rather than losing the
-    message.
+    message; one that breaks a limit of the sandbox gives a ``Rendered`` with ``failure`` set
+    (the message is recorded as failed with that reason, not sent).
     """
     context = {"workspace": {"name": workspace.name}, **context}
     default_subject, default_body = default_source(reminder_kind=reminder_kind, channel=channel)
@@ -185,6 +246,9 @@ def render_with_override(
             return render_source(
                 subject=override.subject or default_subject, body=override.body, channel=channel, context=context
             )
+        except TemplateLimitExceeded as exc:
+            logger.warning("template override %s breaks a limit: %s", override.pk, exc.message)
+            return Rendered.limit_exceeded(exc)
         except TemplateRenderError:
             logger.warning(
                 "template override %s failed to render; using the shipped default", override.pk, exc_info=True
@@ -199,11 +263,11 @@ def sample_context(*, workspace_name: str, reminder_kind: str) -> dict:
         "date": "2026-11-22",
         "date_display": "Sunday 22 November",
         "birthdays": [
-            {"name": "Ana Lima", "mention": "<@U012AB3CD>", "age": 30},
+            {"name": "Ana Lima", "mention": slack_mention("U012AB3CD"), "age": 30},
             {"name": "Bo Chen", "mention": "Bo Chen", "age": None},
         ],
         "anniversaries": [{"name": "Cy Diaz", "mention": "Cy Diaz", "years": 5}],
-        "person": {"name": "Ana Lima", "mention": "<@U012AB3CD>", "age": 30},
+        "person": {"name": "Ana Lima", "mention": slack_mention("U012AB3CD"), "age": 30},
         "event": {
             "title": "Quarterly tax filing",
             "when": "Monday 30 November, 10:00",
@@ -232,11 +296,12 @@ def template_errors(*, reminder_kind: str, channel: str, subject: str, body: str
     if errors:
         return errors
     context = sample_context(workspace_name="Sample workspace", reminder_kind=reminder_kind)
-    for field, source in (("body", body), ("subject", subject)):
+    data = escape_for_channel(plain(context), channel)
+    for field, source, limit in (("body", body, conf.max_body_chars(channel)), ("subject", subject, SUBJECT_MAX_CHARS)):
         if not source:
             continue
         try:
-            _render(compile_template(source, field=field), plain(context), conf.max_body_chars(channel), field=field)
+            _render(compile_template(source, field=field), data, limit, field=field, strict=True)
         except TemplateRenderError as exc:
             errors[field] = [exc.message]
     return errors

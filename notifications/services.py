@@ -228,7 +228,15 @@ class ChannelTestResult:
     detail: str
 
 
+NOT_A_MEMBERS_ADDRESS = (
+    "Test messages go only to your own {what} or to a verified member's of this workspace; this one is neither."
+)
+
+
 def _test_recipient(config: ChannelConfig, recipient: str | None, user) -> str:
+    """Where a test message goes: Slack its channel; email and SMS/WhatsApp the caller's own
+    address or phone (the default) or a verified member's of the workspace — never a stranger's,
+    so the test is not a way to mail anyone. A command run on the server (no ``user``) may name any."""
     kind = config.kind
     if kind == Channel.SLACK:
         return config.channel_id if config.bot_token else "webhook"
@@ -240,14 +248,30 @@ def _test_recipient(config: ChannelConfig, recipient: str | None, user) -> str:
             validate_email(recipient)
         except ValidationError as exc:
             raise ValidationError({"recipient": ["Enter a valid email address."]}) from exc
+        recipient = recipient.strip()
+        if user is not None and recipient.lower() != (user.email or "").lower():
+            members = _verified_members(config).filter(email__iexact=recipient)
+            if not members.exists():
+                raise ValidationError({"recipient": [NOT_A_MEMBERS_ADDRESS.format(what="address")]})
         return recipient
     recipient = recipient or getattr(user, "phone", "")
     if not recipient:
         raise ValidationError({"recipient": ["Give the phone number (E.164) to send the test message to."]})
     try:
-        return normalize_phone(recipient)
+        phone = normalize_phone(recipient)
     except ValidationError as exc:
         raise ValidationError({"recipient": exc.messages}) from exc
+    if user is not None and phone != (user.phone or "") and not _verified_members(config).filter(phone=phone).exists():
+        raise ValidationError({"recipient": [NOT_A_MEMBERS_ADDRESS.format(what="phone number")]})
+    return phone
+
+
+def _verified_members(config: ChannelConfig):
+    from accounts.models import User
+
+    return User.objects.filter(
+        memberships__workspace_id=config.workspace_id, status=User.Status.VERIFIED, is_active=True
+    )
 
 
 def _whatsapp_test_session_open(provider, recipient: str) -> bool:

@@ -9,11 +9,21 @@ token (``X-Twilio-Signature``, checked with the twilio library's ``RequestValida
 - **inbound messages** (``POST /api/v1/hooks/twilio/inbound``): STOP/START keywords change
   the sender's opt-outs, and every message opens WhatsApp's 24-hour session window.
 
-**Whose request is it?** A valid signature proves the caller knows one auth token. The
-request may then affect only the workspaces whose SMS/WhatsApp channel authenticates with
-that token (their own account, or the platform's ``TWILIO_ACCOUNT_SID``/``TWILIO_AUTH_TOKEN``
-for channels without one). So a workspace admin who knows their own token cannot forge a
-receipt or a STOP for another workspace.
+**Whose request is it?** Each SMS/WhatsApp channel has its own hook URLs, carrying its id
+(``/api/v1/hooks/twilio/channels/<channel id>/status`` and ``…/inbound``): the request is
+checked against that one channel's auth token (or the platform's ``TWILIO_AUTH_TOKEN`` for a
+channel without an account of its own) and may touch only that channel's workspace. What
+other tenants configure — even channels naming the same Account SID or number — changes
+nothing. The shared status URL of earlier releases still works: the notification it names
+(``?n=`` or the message SID) names the one channel whose token is checked. The shared
+inbound URL works for the platform's own account only (``TWILIO_ACCOUNT_SID``, checked with
+the platform's token, for the channels that send with it); for a tenant's account it cannot
+tell whose number it is without trying every tenant's token, so it answers 410 and points
+to the channel's own URL.
+
+**Replays**: a signature has no timestamp, so a captured request stays valid. Each
+``MessageSid`` is recorded (:class:`~notifications.models.TwilioCallback`): an inbound
+message acts once, a status only when it ranks above the last one applied.
 """
 
 from __future__ import annotations
@@ -33,7 +43,7 @@ from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from notifications import conf
-from notifications.models import ChannelConfig, InboundContact, Notification, NotificationStatus
+from notifications.models import ChannelConfig, InboundContact, Notification, NotificationStatus, TwilioCallback
 from notifications.providers.base import truncate
 from workspaces.audit import audit_notification_failed
 from workspaces.models import Channel, Person
@@ -42,8 +52,6 @@ logger = logging.getLogger(__name__)
 
 S = NotificationStatus
 TWILIO_CHANNELS = (Channel.SMS, Channel.WHATSAPP)
-# Distinct auth tokens tried for one account (a shared account normally has one; two while rotating).
-MAX_TOKENS_PER_ACCOUNT = 10
 
 # Twilio's default keywords (Advanced Opt-Out; the whole message, any case). Twilio itself blocks
 # a number that sent an opt-out word, so each must be recorded here too, or later sends fail with
@@ -56,6 +64,20 @@ OPT_KEYWORDS = frozenset({"stop", "start"})  # the results that change a person'
 DELIVERED_STATUSES = frozenset({"delivered", "read"})
 FAILED_STATUSES = frozenset({"undelivered", "failed", "canceled"})
 PROGRESS_STATUSES = frozenset({"accepted", "scheduled", "queued", "sending", "sent"})
+# A message's statuses in the order Twilio reports them; a callback ranking at or below the
+# last one applied for its SID is a replay or arrived late, and changes nothing.
+STATUS_RANK = {
+    "accepted": 1,
+    "scheduled": 1,
+    "queued": 2,
+    "sending": 3,
+    "sent": 4,
+    "delivered": 5,
+    "undelivered": 5,
+    "failed": 5,
+    "canceled": 5,
+    "read": 6,
+}
 # Rows a receipt may still move: a worker may not have recorded the send yet (``sending``),
 # or it timed out not knowing whether Twilio took the message (``unknown``).
 OPEN_STATUSES = (S.SENDING, S.SENT, S.UNKNOWN)
@@ -90,34 +112,94 @@ class TwilioScope:
         return self.channels.values("workspace_id")
 
 
-def twilio_signature_scope(*, url: str, params, signature: str) -> TwilioScope | None:
-    """Checks ``X-Twilio-Signature`` of a webhook; ``None`` when it is missing or forged.
-
-    Tokens tried: those of the SMS/WhatsApp channels (active or not — receipts of earlier
-    messages still arrive) with their own account equal to the request's ``AccountSid``,
-    then the platform's ``TWILIO_AUTH_TOKEN``. The platform's token, when it signed, covers
-    the channels without an account of their own (they send with the platform's) and those
-    naming the platform's account. ``url`` must be the exact URL Twilio called (see
-    ``notifications.conf.public_base_url``).
-    """
-    account_sid = str(params.get("AccountSid") or "")
-    if not signature or not account_sid:
+def _channel_scope(config: ChannelConfig | None, *, url: str, params, signature: str) -> TwilioScope | None:
+    """The scope of ``config`` alone if its token (one HMAC) signed the request, else ``None``."""
+    if config is None or config.kind not in TWILIO_CHANNELS:
         return None
-    twilio_channels = ChannelConfig.objects.filter(kind__in=TWILIO_CHANNELS)
-    by_token: dict[str, list] = defaultdict(list)
-    for pk, token in twilio_channels.filter(account_sid=account_sid).values_list("pk", "auth_token"):
-        if token:
-            by_token[token].append(pk)
-    for token in list(by_token)[:MAX_TOKENS_PER_ACCOUNT]:
-        if RequestValidator(token).validate(url, params, signature):
-            return TwilioScope(account_sid=account_sid, channels=twilio_channels.filter(pk__in=by_token[token]))
-    platform_token = settings.TWILIO_AUTH_TOKEN
-    if platform_token and RequestValidator(platform_token).validate(url, params, signature):
-        platform = Q(account_sid=account_sid)
-        if account_sid == settings.TWILIO_ACCOUNT_SID:
-            platform |= Q(account_sid="")
-        return TwilioScope(account_sid=account_sid, channels=twilio_channels.filter(platform))
-    return None
+    account_sid = str(params.get("AccountSid") or "")
+    if config.account_sid:
+        expected_sid, token = config.account_sid, config.auth_token
+    else:  # the channel sends with the platform's account
+        expected_sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
+    if not signature or not token or not account_sid or account_sid != expected_sid:
+        return None
+    if not RequestValidator(token).validate(url, params, signature):
+        return None
+    return TwilioScope(account_sid=account_sid, channels=ChannelConfig.objects.filter(pk=config.pk))
+
+
+CHANNEL_FIELDS = ("id", "workspace_id", "kind", "account_sid", "auth_token")
+
+
+def channel_signature_scope(*, channel_id, url: str, params, signature: str) -> TwilioScope | None:
+    """Checks ``X-Twilio-Signature`` of a request to a channel's own hook URL against that channel only.
+
+    ``None`` when the channel is unknown (or not SMS/WhatsApp), the request names another
+    account, or the signature is missing or forged. ``url`` must be the exact URL Twilio
+    called (see ``notifications.conf.public_base_url``).
+    """
+    config = ChannelConfig.objects.filter(pk=channel_id, kind__in=TWILIO_CHANNELS).only(*CHANNEL_FIELDS).first()
+    return _channel_scope(config, url=url, params=params, signature=signature)
+
+
+def status_signature_scope(*, url: str, params, signature: str, notification_hint: str = "") -> TwilioScope | None:
+    """The shared status URL (``/hooks/twilio/status``): the notification the receipt is about —
+    by our ``?n=`` id, else by its message SID when exactly one notification has it — names
+    the one channel whose token is checked."""
+    rows = Notification.objects.filter(channel__in=TWILIO_CHANNELS)
+    found = None
+    if notification_hint:
+        try:
+            found = rows.filter(pk=uuid.UUID(notification_hint)).values("workspace_id", "channel").first()
+        except ValueError:
+            return None
+    else:
+        message_sid = str(params.get("MessageSid") or params.get("SmsSid") or "")
+        matches = list(rows.filter(provider_message_id=message_sid).values("workspace_id", "channel")[:2])
+        found = matches[0] if message_sid and len(matches) == 1 else None
+    if found is None:
+        return None
+    config = (
+        ChannelConfig.objects.filter(workspace_id=found["workspace_id"], kind=found["channel"])
+        .only(*CHANNEL_FIELDS)
+        .first()
+    )
+    return _channel_scope(config, url=url, params=params, signature=signature)
+
+
+def platform_signature_scope(*, url: str, params, signature: str) -> TwilioScope | None:
+    """The shared inbound URL, for the platform's own account: checked with ``TWILIO_AUTH_TOKEN``
+    only; the scope is the channels that send with the platform's account."""
+    account_sid = str(params.get("AccountSid") or "")
+    platform_sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
+    if not (platform_sid and token and signature and account_sid == platform_sid):
+        return None
+    if not RequestValidator(token).validate(url, params, signature):
+        return None
+    channels = ChannelConfig.objects.filter(kind__in=TWILIO_CHANNELS).filter(
+        Q(account_sid="") | Q(account_sid=platform_sid)
+    )
+    return TwilioScope(account_sid=account_sid, channels=channels)
+
+
+def _first_time(message_sid: str, *, kind: str, status: str = "", now: datetime) -> bool:
+    """Records ``message_sid`` (and ``status``); ``False`` when it changes nothing we know already.
+
+    Inbound: ``False`` if the SID was seen before. Status: ``False`` unless ``status`` ranks
+    above the last status recorded for the SID. Runs in the caller's transaction (row lock).
+    """
+    rank = STATUS_RANK.get(status, 0)
+    record, created = TwilioCallback.objects.select_for_update().get_or_create(
+        message_sid=message_sid,
+        defaults={"kind": kind, "status": status, "rank": rank, "created_at": now, "updated_at": now},
+    )
+    if created:
+        return True
+    if kind == TwilioCallback.Kind.INBOUND or record.kind != kind or rank <= record.rank:
+        return False
+    record.status, record.rank, record.updated_at = status, rank, now
+    record.save(update_fields=["status", "rank", "updated_at"])
+    return True
 
 
 # --- status callbacks -------------------------------------------------------------------------
@@ -157,14 +239,16 @@ def _notification_for(*, scope: TwilioScope, message_sid: str, notification_hint
     return found
 
 
+@transaction.atomic
 def twilio_status_apply(*, scope: TwilioScope, params, notification_hint: str = "", now: datetime | None = None) -> str:
     """Applies one status callback; returns what happened (for logs and tests).
 
     ``delivered``/``read`` → ``delivered`` (+ ``delivered_at``); ``undelivered``/``failed``/
     ``canceled`` → ``failed`` with the error code in ``last_error``; ``queued``/``sent`` …
     move only an ``unknown`` row (the send timed out, but Twilio had it) to ``sent``. Each is
-    one conditional UPDATE from an open status, so replays change nothing and nothing
-    leaves ``delivered``. An unknown SID is logged and ignored.
+    one conditional UPDATE from an open status, so nothing leaves ``delivered``; a status
+    that does not rank above the last one applied for its SID (a replay, a late receipt) is
+    ``"unchanged"`` before anything is read. An unknown SID is logged and ignored.
     """
     now = now or timezone.now()
     message_sid = str(params.get("MessageSid") or params.get("SmsSid") or "")
@@ -176,6 +260,9 @@ def twilio_status_apply(*, scope: TwilioScope, params, notification_hint: str = 
     if pk is None:
         logger.info("twilio status callback for unknown message %s (%s): ignored", message_sid, status)
         return "unknown_sid"
+    if status in STATUS_RANK and not _first_time(message_sid, kind=TwilioCallback.Kind.STATUS, status=status, now=now):
+        logger.info("twilio status %r for message %s repeats or comes after a later one: ignored", status, message_sid)
+        return "unchanged"
     row = Notification.objects.filter(pk=pk)
     common = {"provider_message_id": message_sid, "updated_at": now}
     if status in DELIVERED_STATUSES:
@@ -287,6 +374,10 @@ def twilio_inbound_apply(*, scope: TwilioScope, params, now: datetime | None = N
     _, to_number = _address(params.get("To"))
     messaging_service_sid = str(params.get("MessagingServiceSid") or "")
     keyword = inbound_keyword(params)
+    message_sid = str(params.get("MessageSid") or params.get("SmsMessageSid") or "")
+    if message_sid and not _first_time(message_sid, kind=TwilioCallback.Kind.INBOUND, now=now):
+        logger.info("inbound %s message %s seen before (a replay): ignored", channel, message_sid)
+        return InboundResult(channel=channel, keyword=keyword, workspaces=0, people=0)
     workspace_ids = _receiving_workspaces(
         scope=scope, channel=channel, to_number=to_number, messaging_service_sid=messaging_service_sid
     )

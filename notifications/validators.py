@@ -21,6 +21,8 @@ MESSAGING_SERVICE_SID_RE = re.compile(r"MG[0-9a-fA-F]{32}")
 CONTENT_SID_RE = re.compile(r"HX[0-9a-fA-F]{32}")
 SLACK_CHANNEL_ID_RE = re.compile(r"[CGDU][A-Z0-9]{6,}")
 SLACK_BOT_TOKEN_RE = re.compile(r"xox[bp]-[A-Za-z0-9-]{10,}")
+# A destination's send rate: one message every 100 s at the slowest, 100 a second at the fastest.
+MIN_RATE_PER_SECOND = 0.01
 MAX_RATE_PER_SECOND = 100.0
 
 # Which fields belong to which kind; a field of another kind is an error, not silently ignored.
@@ -132,6 +134,8 @@ def channel_config_errors(config: ChannelConfig) -> dict[str, list[str]]:
     elif kind == "email":
         if config.from_name and any(ch in config.from_name for ch in "\r\n"):
             add("from_name", "The sender name must be on one line.")
+        elif config.from_name and any(ch in config.from_name for ch in '@<>"\\'):
+            add("from_name", "The sender name is a name, not an address: no @, <, >, quotes or backslashes.")
         if config.reply_to:
             try:
                 validate_email(config.reply_to)
@@ -140,8 +144,14 @@ def channel_config_errors(config: ChannelConfig) -> dict[str, list[str]]:
     else:
         _twilio_errors(config, add)
 
-    if config.rate_per_second is not None and not 0 < config.rate_per_second <= MAX_RATE_PER_SECOND:
-        add("rate_per_second", f"Must be greater than 0 and at most {MAX_RATE_PER_SECOND:g}.")
+    if config.rate_per_second is not None and not (
+        MIN_RATE_PER_SECOND <= config.rate_per_second <= MAX_RATE_PER_SECOND  # false for NaN too
+    ):
+        add(
+            "rate_per_second",
+            f"Must be between {MIN_RATE_PER_SECOND:g} (one message every {1 / MIN_RATE_PER_SECOND:g} s) "
+            f"and {MAX_RATE_PER_SECOND:g} messages per second.",
+        )
     return errors
 
 

@@ -13,6 +13,7 @@ from datetime import date
 
 from django.db.models import Q
 
+from notifications.rendering import slack_mention
 from scheduling.recurrence import MAR1, celebrates_on
 from workspaces.models import Person, Workspace
 
@@ -24,7 +25,8 @@ class Celebration:
     years: int | None  # age (only when the person shows it) or years since joining
 
     def as_context(self, *, mentions: bool) -> dict:
-        mention = f"<@{self.person.slack_user_id}>" if mentions and self.person.slack_user_id else self.person.name
+        # A mention only from the stored Slack id; the name is data (escaped for the channel).
+        mention = (slack_mention(self.person.slack_user_id) if mentions else None) or self.person.name
         data = {"name": self.person.name, "mention": mention}
         data["age" if self.kind == "birthday" else "years"] = self.years
         return data

@@ -37,7 +37,7 @@ from birthdaybuddy.errors import Conflict
 from events import services as event_services
 from events import signals as event_signals
 from events.models import Attendee, Event, EventKind, EventStatus, Rsvp
-from notifications.models import ChannelConfig, Notification
+from notifications.models import ChannelConfig, Notification, NotificationStatus
 from notifications.rendering import Rendered, render_message
 from notifications.services import notifications_enqueue, notifications_write
 from scheduling.planning import person_destination
@@ -309,7 +309,7 @@ def _occurrence_date(event: Event):
 
 
 def _notification(*, event: Event, person: Person, channel: str, recipient: str, rendered: Rendered, key: str):
-    return Notification(
+    notification = Notification(
         workspace=event.workspace,
         person=person,
         channel=channel,
@@ -319,3 +319,7 @@ def _notification(*, event: Event, person: Person, channel: str, recipient: str,
         occurrence_date=_occurrence_date(event),
         idempotency_key=key,
     )
+    if rendered.failure:
+        notification.status = NotificationStatus.FAILED
+        notification.last_error = rendered.failure
+    return notification

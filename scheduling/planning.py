@@ -30,7 +30,16 @@ from django.db.models import Exists, F, OuterRef
 
 from events.models import Attendee, Rsvp
 from notifications.models import ChannelConfig, Notification, NotificationStatus, Template
-from notifications.rendering import Rendered, TemplateRenderError, default_source, render_source, render_with_override
+from notifications.rendering import (
+    ChannelText,
+    Rendered,
+    TemplateLimitExceeded,
+    TemplateRenderError,
+    default_source,
+    render_source,
+    render_with_override,
+    slack_mention,
+)
 from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
 from scheduling import slots
 from scheduling.digest import Celebrations, celebrations_for
@@ -83,7 +92,7 @@ def _notification(
     rendered: Rendered,
 ) -> Notification:
     """The unsaved notification of one planned message (its key makes a rerun create nothing)."""
-    return Notification(
+    notification = Notification(
         workspace=reminder.workspace,
         reminder=reminder,
         person=person,
@@ -96,6 +105,10 @@ def _notification(
             reminder=reminder, slot=slot, purpose=purpose, channel=channel, recipient=recipient
         ),
     )
+    if rendered.failure:
+        notification.status = NotificationStatus.FAILED
+        notification.last_error = rendered.failure
+    return notification
 
 
 def plan_occurrence(*, reminder: Reminder, slot: Slot) -> list[PlannedMessage]:
@@ -315,11 +328,8 @@ class Planner:
         def add(*, channel: str, recipient: str, person: Person | None, reason: str = "") -> None:
             person_context = None
             if person is not None:
-                slack = channel == Channel.SLACK and person.slack_user_id
-                person_context = {
-                    "name": person.name,
-                    "mention": f"<@{person.slack_user_id}>" if slack else person.name,
-                }
+                mention = slack_mention(person.slack_user_id) if channel == Channel.SLACK else None
+                person_context = {"name": person.name, "mention": mention or person.name}
             # The text depends only on the channel and the person's name and mention.
             key = (channel, None if person_context is None else (person_context["name"], person_context["mention"]))
             rendered = texts.get(key)
@@ -365,11 +375,16 @@ class Planner:
         context = {"workspace": {"name": workspace.name}, **context, "message": ""}
         text = reminder.message
         if text:
+            # The admin's text is already in the channel's markup (its data escaped): not escaped again.
             try:
-                context["message"] = render_source(subject="", body=text, channel=channel, context=context).body
+                context["message"] = ChannelText(
+                    render_source(subject="", body=text, channel=channel, context=context).body
+                )
+            except TemplateLimitExceeded as exc:
+                return Rendered.limit_exceeded(exc)
             except TemplateRenderError:
                 logger.warning("reminder text failed to render; sending it as written", exc_info=True)
-                context["message"] = text
+                context["message"] = ChannelText(text)
         subject, body = default_source(reminder_kind=reminder.kind, channel=channel)
         override = self.overrides.get((workspace.pk, reminder.kind, channel))
         if override is not None:
@@ -377,6 +392,8 @@ class Planner:
                 return render_source(
                     subject=override.subject or subject, body=override.body, channel=channel, context=context
                 )
+            except TemplateLimitExceeded as exc:
+                return Rendered.limit_exceeded(exc)
             except TemplateRenderError:
                 logger.warning("template override %s failed to render; using the default", override.pk, exc_info=True)
         return render_source(subject=subject, body=body, channel=channel, context=context)

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -25,6 +25,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone as dj_timezone
 from django.utils.text import slugify
 
+from birthdaybuddy import ratelimit
 from birthdaybuddy.errors import ApplicationError, Conflict, PermissionDeniedError
 from birthdaybuddy.validators import normalize_phone
 from workspaces.models import (
@@ -250,6 +251,29 @@ def _send_invitation_email(*, invitation: Invitation, token: str, inviter_name: 
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
 
 
+# Invitations to one address, from every workspace together: a burst of this many, then one an hour.
+INVITATIONS_PER_ADDRESS_BURST = 3
+INVITATIONS_PER_ADDRESS_INTERVAL = timedelta(hours=1)
+
+
+def _invitation_rate_check(email: str) -> None:
+    """429 when ``email`` was just sent several invitations (by anyone): inviting is not a way to flood a mailbox."""
+    key = "invitations:address:" + hashlib.sha256(email.encode()).hexdigest()
+    wait = ratelimit.reserve(
+        key,
+        rate_per_second=1 / INVITATIONS_PER_ADDRESS_INTERVAL.total_seconds(),
+        burst=INVITATIONS_PER_ADDRESS_BURST,
+        max_wait=0,
+    )
+    if wait:
+        raise ApplicationError(
+            "This address was sent several invitations recently; try again later.",
+            code="too_many_invitations",
+            status=429,
+            extra={"retry_after": max(1, round(abs(wait)))},
+        )
+
+
 @transaction.atomic
 def invitation_create(*, workspace: Workspace, email: str, role: str, invited_by: User) -> Invitation:
     """Invites ``email`` to ``workspace`` and mails the token after commit.
@@ -270,6 +294,7 @@ def invitation_create(*, workspace: Workspace, email: str, role: str, invited_by
         raise ValidationError(
             {"email": ValidationError("This person is already a member of the workspace.", code="already_member")}
         )
+    _invitation_rate_check(email)
     now = dj_timezone.now()
     Invitation.objects.for_workspace(workspace).pending(now=now).filter(email__iexact=email).update(revoked_at=now)
     token = secrets.token_urlsafe(32)

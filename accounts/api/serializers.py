@@ -12,6 +12,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from accounts import tokens
 from accounts.models import User
+from birthdaybuddy.api.fields import StrictBooleanField
 from workspaces.models import Invitation, Membership, Person
 
 
@@ -222,8 +223,8 @@ class StaffUserUpdateSerializer(serializers.Serializer):
     first_name = StrictCharField(max_length=150, allow_blank=True, required=False)
     last_name = StrictCharField(max_length=150, allow_blank=True, required=False)
     status = serializers.ChoiceField(choices=User.Status.choices, required=False)
-    is_active = serializers.BooleanField(required=False, help_text="False deactivates the account.")
-    is_staff = serializers.BooleanField(required=False, help_text="Only superusers may change this.")
+    is_active = StrictBooleanField(required=False, help_text="False deactivates the account.")
+    is_staff = StrictBooleanField(required=False, help_text="Only superusers may change this.")
 
 
 # --- Personal-data export -----------------------------------------------------------------

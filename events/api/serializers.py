@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from birthdaybuddy.api.fields import StrictBooleanField
 from events import selectors
 from events.models import Attendee, CalendarFeed, Event, EventKind, EventStatus, Rsvp
 from workspaces.api.serializers import StrictCharField
@@ -26,15 +27,6 @@ def iso_utc(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """Only JSON ``true``/``false``: ``"yes"`` or ``1`` are client bugs, not booleans."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
 
 
 class StrictUUIDField(serializers.UUIDField):

@@ -11,6 +11,7 @@ is written.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -44,6 +45,11 @@ class FirstRendererNegotiation(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+class InvalidCharacters(exceptions.ValidationError):
+    default_detail = "A form field holds a NUL character."
+    default_code = "invalid_characters"
+
+
 class InvalidSignature(exceptions.PermissionDenied):
     default_detail = "The request is not signed by Twilio (X-Twilio-Signature missing or invalid)."
     default_code = "invalid_signature"
@@ -55,6 +61,16 @@ def public_url(request) -> str:
     return base + request.get_full_path() if base else request.build_absolute_uri()
 
 
+class HookMoved(exceptions.APIException):
+    status_code = 410
+    default_detail = (
+        "This shared inbound URL serves the platform's own Twilio account only: set each number's "
+        "(or messaging service's) incoming-message "
+        "webhook to its channel's own URL, `inbound_webhook_url` in the channel's API answer."
+    )
+    default_code = "hook_moved"
+
+
 class TwilioHookView(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
@@ -62,13 +78,33 @@ class TwilioHookView(APIView):
     throttle_classes = (TwilioHookThrottle,)
     content_negotiation_class = FirstRendererNegotiation
 
-    def signed(self, request) -> tuple[twilio_hooks.TwilioScope, object]:
-        """The signed form parameters and what they may touch; 403 before anything is parsed or written."""
-        signature = request.headers.get("X-Twilio-Signature", "")
-        if not signature:
+    def form(self, request):
+        """The form parameters; 403 without a signature, 400 for NUL characters, before anything is read."""
+        if not request.headers.get("X-Twilio-Signature", ""):
             raise InvalidSignature
         params = request.data
-        scope = twilio_hooks.twilio_signature_scope(url=public_url(request), params=params, signature=signature)
+        bad = sorted(key for key, value in params.lists() if "\x00" in key or any("\x00" in item for item in value))
+        if bad:
+            raise InvalidCharacters(
+                {name.replace("\x00", "\\x00"): ["NUL characters are not allowed."] for name in bad}
+            )
+        return params
+
+    def signed(self, request, **kwargs) -> tuple[twilio_hooks.TwilioScope, object]:
+        """The signed form parameters and the one channel they may touch; 403 before anything is written."""
+        params = self.form(request)
+        signature = request.headers["X-Twilio-Signature"]
+        if "channel_id" in kwargs:
+            scope = twilio_hooks.channel_signature_scope(
+                channel_id=kwargs["channel_id"], url=public_url(request), params=params, signature=signature
+            )
+        else:
+            scope = twilio_hooks.status_signature_scope(
+                url=public_url(request),
+                params=params,
+                signature=signature,
+                notification_hint=str(request.query_params.get("n", "")),
+            )
         if scope is None:
             raise InvalidSignature
         return scope, params
@@ -115,60 +151,126 @@ class TwilioInboundSerializer(serializers.Serializer):
 FORM = "application/x-www-form-urlencoded"
 
 
+STATUS_DESCRIPTION = (
+    "Twilio posts each message's progress here: the `StatusCallback` we send with every SMS/WhatsApp message "
+    "when `PUBLIC_BASE_URL` is set (the optional `n` query parameter is our notification id). "
+    "`delivered`/`read` → the notification becomes `delivered`; `undelivered`/`failed` → `failed` with the "
+    "error code in `last_error`; `queued`/`sent` only settle an `unknown` one as `sent`. A delivered "
+    "notification never goes back; a status that does not come after the last one applied for its message "
+    "SID (a replay) changes nothing; an unknown message SID is ignored (200, so Twilio stops retrying)."
+)
+HOOK_ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="A form field holds a NUL character: nothing was written."),
+    403: OpenApiResponse(ErrorSerializer, description="Missing or invalid signature: nothing was written."),
+}
+HINT = OpenApiParameter("n", OpenApiTypes.UUID, OpenApiParameter.QUERY, description="Our notification id.")
+
+
+def _status(request, scope, params) -> Response:
+    result = twilio_hooks.twilio_status_apply(
+        scope=scope, params=params, notification_hint=str(request.query_params.get("n", ""))
+    )
+    return Response({"result": result})
+
+
+class TwilioChannelStatusHookView(TwilioHookView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Twilio message status callback (one channel)",
+        operation_id="hooks_twilio_channel_status",
+        description=(
+            f"{STATUS_DESCRIPTION} The signature is checked against this channel's auth token only, and the "
+            f"receipt can touch only this channel's messages. {PUBLIC}"
+        ),
+        auth=[],
+        parameters=[SIGNATURE_HEADER, HINT],
+        request={FORM: TwilioStatusCallbackSerializer},
+        responses={200: TwilioStatusResultSerializer, **HOOK_ERRORS},
+    )
+    def post(self, request, *args, **kwargs):
+        scope, params = self.signed(request, channel_id=kwargs["channel_id"])
+        return _status(request, scope, params)
+
+
 class TwilioStatusHookView(TwilioHookView):
     @extend_schema(
         tags=TAGS,
-        summary="Twilio message status callback",
+        summary="Twilio message status callback (shared URL of earlier releases)",
         operation_id="hooks_twilio_status",
         description=(
-            "Twilio posts each message's progress here (the `StatusCallback` we send with every SMS/WhatsApp "
-            "message when `PUBLIC_BASE_URL` is set; the optional `n` query parameter is our notification id). "
-            "`delivered`/`read` → the notification becomes `delivered`; `undelivered`/`failed` → `failed` with "
-            "the error code in `last_error`; `queued`/`sent` only settle an `unknown` one as `sent`. A delivered "
-            "notification never goes back; replays change nothing; an unknown message SID is ignored (200, so "
-            f"Twilio stops retrying). {PUBLIC}"
+            f"{STATUS_DESCRIPTION} Kept for messages sent before per-channel URLs: the notification named by "
+            f"`n` (or, without it, the only notification with the message SID) names the one channel whose "
+            f"token is checked. {PUBLIC}"
         ),
         auth=[],
-        parameters=[
-            SIGNATURE_HEADER,
-            OpenApiParameter("n", OpenApiTypes.UUID, OpenApiParameter.QUERY, description="Our notification id."),
-        ],
+        parameters=[SIGNATURE_HEADER, HINT],
         request={FORM: TwilioStatusCallbackSerializer},
-        responses={
-            200: TwilioStatusResultSerializer,
-            403: OpenApiResponse(ErrorSerializer, description="Missing or invalid signature: nothing was written."),
-        },
+        responses={200: TwilioStatusResultSerializer, **HOOK_ERRORS},
     )
     def post(self, request, *args, **kwargs):
         scope, params = self.signed(request)
-        result = twilio_hooks.twilio_status_apply(
-            scope=scope, params=params, notification_hint=str(request.query_params.get("n", ""))
-        )
-        return Response({"result": result})
+        return _status(request, scope, params)
 
 
-class TwilioInboundHookView(TwilioHookView):
+class TwilioChannelInboundHookView(TwilioHookView):
     @extend_schema(
         tags=TAGS,
-        summary="Twilio incoming message",
-        operation_id="hooks_twilio_inbound",
+        summary="Twilio incoming message (one channel)",
+        operation_id="hooks_twilio_channel_inbound",
         description=(
-            "Configure it as the number's (or messaging service's) incoming-message webhook. A body of STOP, "
-            "STOPALL, UNSUBSCRIBE, CANCEL, END or QUIT adds the channel (`sms`, or `whatsapp` when `From` "
-            "starts with `whatsapp:`) to the opt-outs of every person with that phone, in every workspace "
-            "whose channel sends from the `To` number (or the messaging service) with the signing account; "
-            "START, YES or UNSTOP removes it. Every message opens the sender's WhatsApp 24-hour session "
-            f"window. The answer is empty TwiML (`<Response/>`): no automatic reply. {PUBLIC}"
+            "Set it as the incoming-message webhook of the channel's number (or messaging service): the "
+            "channel's `inbound_webhook_url`. A body of STOP, STOPALL, UNSUBSCRIBE, CANCEL, END or QUIT adds the "
+            "channel (`sms`, or `whatsapp` when `From` starts with `whatsapp:`) to the opt-outs of every person "
+            "with that phone in this channel's workspace, when the channel sends from the `To` number (or the "
+            "messaging service); START, YES or UNSTOP removes it. Every message opens the sender's WhatsApp "
+            "24-hour session window. A message SID seen before (a replay) changes nothing. The signature is "
+            "checked against this channel's auth token only. The answer is empty TwiML (`<Response/>`): no "
+            f"automatic reply. {PUBLIC}"
         ),
         auth=[],
         parameters=[SIGNATURE_HEADER],
         request={FORM: TwilioInboundSerializer},
         responses={
             (200, "text/xml"): OpenApiResponse(OpenApiTypes.STR, description="Empty TwiML: `<Response/>`."),
-            403: OpenApiResponse(ErrorSerializer, description="Missing or invalid signature: nothing was written."),
+            **HOOK_ERRORS,
         },
     )
     def post(self, request, *args, **kwargs):
-        scope, params = self.signed(request)
+        scope, params = self.signed(request, channel_id=kwargs["channel_id"])
+        twilio_hooks.twilio_inbound_apply(scope=scope, params=params)
+        return HttpResponse(str(MessagingResponse()), content_type="text/xml; charset=utf-8")
+
+
+class TwilioInboundHookView(TwilioHookView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Twilio incoming message (the platform's own numbers)",
+        operation_id="hooks_twilio_inbound",
+        description=(
+            "For numbers of the platform's own Twilio account (`TWILIO_ACCOUNT_SID`), shared by the channels "
+            "that send with it: checked with the platform's token only; STOP/START and the WhatsApp window as "
+            "on a channel's own URL, in every workspace whose platform channel sends from the `To` number. For "
+            "any other account it answers 410 `hook_moved` and writes nothing: whose number it is cannot be "
+            "told without trying every tenant's token, so set the number's incoming-message webhook to its "
+            f"channel's `inbound_webhook_url`. {PUBLIC}"
+        ),
+        auth=[],
+        parameters=[SIGNATURE_HEADER],
+        request={FORM: TwilioInboundSerializer},
+        responses={
+            (200, "text/xml"): OpenApiResponse(OpenApiTypes.STR, description="Empty TwiML: `<Response/>`."),
+            **HOOK_ERRORS,
+            410: OpenApiResponse(ErrorSerializer, description="Not the platform's account: use the channel's URL."),
+        },
+    )
+    def post(self, request, *args, **kwargs):
+        params = self.form(request)
+        if str(params.get("AccountSid") or "") != settings.TWILIO_ACCOUNT_SID or not settings.TWILIO_ACCOUNT_SID:
+            raise HookMoved
+        scope = twilio_hooks.platform_signature_scope(
+            url=public_url(request), params=params, signature=request.headers["X-Twilio-Signature"]
+        )
+        if scope is None:
+            raise InvalidSignature
         twilio_hooks.twilio_inbound_apply(scope=scope, params=params)
         return HttpResponse(str(MessagingResponse()), content_type="text/xml; charset=utf-8")

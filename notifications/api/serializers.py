@@ -1,6 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from birthdaybuddy.api.fields import StrictBooleanField
+from notifications import conf
 from notifications.models import ChannelConfig, DeliveryAttempt, MessageKind, Notification, NotificationStatus, Template
 from workspaces.models import Channel
 
@@ -49,12 +51,15 @@ def _secret(max_length: int, help_text: str):
     )
 
 
+TWILIO_KINDS = (Channel.SMS, Channel.WHATSAPP)
+
+
 class ChannelConfigSerializer(serializers.Serializer):
     """A channel config. Secrets are write-only and come back masked (``…_masked``)."""
 
     id = serializers.UUIDField(read_only=True)
     kind = serializers.ChoiceField(choices=Channel.choices, help_text="slack | email | sms | whatsapp")
-    active = serializers.BooleanField(required=False, default=True)
+    active = StrictBooleanField(required=False, default=True)
     webhook_url = _secret(500, "Slack incoming webhook URL (must start with an allowed prefix).")
     bot_token = _secret(200, "Slack bot token (xoxb-…), used with channel_id.")
     channel_id = _text(max_length=40, help_text="Slack channel id for the bot, e.g. C0123456789.")
@@ -73,6 +78,12 @@ class ChannelConfigSerializer(serializers.Serializer):
     webhook_url_masked = serializers.SerializerMethodField()
     bot_token_masked = serializers.SerializerMethodField()
     auth_token_masked = serializers.SerializerMethodField()
+    inbound_webhook_url = serializers.SerializerMethodField(
+        help_text="SMS/WhatsApp: set it as the incoming-message webhook of the number or messaging service."
+    )
+    status_callback_url = serializers.SerializerMethodField(
+        help_text="SMS/WhatsApp: where Twilio posts this channel's delivery receipts (sent with each message)."
+    )
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 
@@ -87,6 +98,14 @@ class ChannelConfigSerializer(serializers.Serializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_auth_token_masked(self, obj: ChannelConfig) -> str | None:
         return mask_secret(obj.auth_token)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_inbound_webhook_url(self, obj: ChannelConfig) -> str | None:
+        return conf.twilio_inbound_webhook_url(obj.pk) if obj.kind in TWILIO_KINDS else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_status_callback_url(self, obj: ChannelConfig) -> str | None:
+        return (conf.twilio_status_callback_url(obj.pk) or None) if obj.kind in TWILIO_KINDS else None
 
 
 class ChannelTestRequestSerializer(serializers.Serializer):

@@ -1,7 +1,12 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from notifications.api.hooks import TwilioInboundHookView, TwilioStatusHookView
+from notifications.api.hooks import (
+    TwilioChannelInboundHookView,
+    TwilioChannelStatusHookView,
+    TwilioInboundHookView,
+    TwilioStatusHookView,
+)
 from notifications.api.stats import NotificationStatsView
 from notifications.api.views import ChannelConfigViewSet, NotificationViewSet, TemplateViewSet
 
@@ -26,6 +31,16 @@ urlpatterns = [
     path(f"{WORKSPACE}/notifications/stats", NotificationStatsView.as_view(), name="notification-stats"),
     path("hooks/twilio/status", TwilioStatusHookView.as_view(), name="twilio-status-hook"),
     path("hooks/twilio/inbound", TwilioInboundHookView.as_view(), name="twilio-inbound-hook"),
+    path(
+        "hooks/twilio/channels/<uuid:channel_id>/status",
+        TwilioChannelStatusHookView.as_view(),
+        name="twilio-channel-status-hook",
+    ),
+    path(
+        "hooks/twilio/channels/<uuid:channel_id>/inbound",
+        TwilioChannelInboundHookView.as_view(),
+        name="twilio-channel-inbound-hook",
+    ),
     path(
         f"{WORKSPACE}/notifications/<uuid:pk>/resend",
         NotificationViewSet.as_view({"post": "resend"}),

@@ -94,6 +94,6 @@ def provider_for(*, channel: str, config: ChannelConfig | None, workspace: Works
             base_url=settings.TWILIO_API_BASE_URL,
             timeout=conf.twilio_timeout(),
             rate_per_second=rate,
-            status_callback_url=conf.twilio_status_callback_url(),
+            status_callback_url=conf.twilio_status_callback_url(config.pk),
         )
     raise PermanentError(f"unknown_channel: {channel}")

@@ -1,5 +1,9 @@
 """Email through Django's mail framework: the platform's SMTP settings, the workspace's sender name.
 
+The sender is always the platform's address, and the workspace's name can only precede the
+platform's, as ``"Lima & Co via BirthdayBuddy" <no-reply@…>``: a workspace cannot make its
+mail look like it comes from a bank or from the platform itself (:func:`sender_display_name`).
+
 The connection is opened first, on its own: a failure there means nothing was handed
 over (transient). A failure after the message data went out (timeout, dropped
 connection) leaves the outcome unknown. SMTP reply codes decide the rest: 5xx is
@@ -9,6 +13,7 @@ permanent, 4xx is "try again later".
 from __future__ import annotations
 
 import contextlib
+import re
 import smtplib
 from email.utils import formataddr, make_msgid, parseaddr
 
@@ -24,6 +29,22 @@ from notifications.providers.base import (
     TransientError,
     truncate,
 )
+
+SENDER_NAME_MAX_CHARS = 60
+_NOT_IN_A_NAME = re.compile(r"[\x00-\x1f\x7f<>\"@\\]")
+
+
+def platform_name() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[0] or "BirthdayBuddy"
+
+
+def sender_display_name(name: str) -> str:
+    """``"<name> via <platform>"``: no address-like characters, one line, at most 60 characters of ``name``."""
+    platform = platform_name()
+    cleaned = " ".join(_NOT_IN_A_NAME.sub(" ", name or "").split())[:SENDER_NAME_MAX_CHARS].strip()
+    if not cleaned or cleaned.casefold() == platform.casefold():
+        return platform
+    return f"{cleaned} via {platform}"
 
 
 class EmailProvider:
@@ -46,7 +67,7 @@ class EmailProvider:
 
     def from_address(self) -> str:
         _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-        return formataddr((self.from_name, address)) if self.from_name else settings.DEFAULT_FROM_EMAIL
+        return formataddr((sender_display_name(self.from_name), address))
 
     def build(self, message: Message) -> EmailMultiAlternatives:
         _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)

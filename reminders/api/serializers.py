@@ -4,6 +4,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from birthdaybuddy.api.fields import StrictBooleanField
 from events.api.serializers import WallTimeListField
 from reminders.models import Audience, MessageType, Reminder, ReminderKind
 from workspaces.api.serializers import ChannelListField, HourMinuteField, StrictCharField
@@ -117,9 +118,9 @@ class ReminderSerializer(serializers.ModelSerializer):
         allow_blank=True,
         help_text="deadline, notice, appointment or custom (default from the event's kind, else custom).",
     )
-    urgent = serializers.BooleanField(required=False, help_text="Sent even during the workspace's quiet hours.")
-    active = serializers.BooleanField(required=False, help_text="false pauses the reminder.")
-    personal_greetings = serializers.BooleanField(
+    urgent = StrictBooleanField(required=False, help_text="Sent even during the workspace's quiet hours.")
+    active = StrictBooleanField(required=False, help_text="false pauses the reminder.")
+    personal_greetings = StrictBooleanField(
         required=False, help_text="Digest only: also greet each celebrated person on their own channel."
     )
     next_run_at = serializers.DateTimeField(

@@ -1,12 +1,13 @@
 from rest_framework import serializers
 
+from birthdaybuddy.api.fields import StrictBooleanField
 from reminders.models import ReminderKind
 from scheduling.models import JobRun
 
 
 class RunNowInputSerializer(serializers.Serializer):
     date = serializers.DateField(required=False, help_text="Local date to run (default: the workspace's today).")
-    dry_run = serializers.BooleanField(default=False, help_text="Show what would be sent; send nothing.")
+    dry_run = StrictBooleanField(default=False, help_text="Show what would be sent; send nothing.")
 
 
 class PlannedMessageSerializer(serializers.Serializer):

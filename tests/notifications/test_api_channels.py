@@ -182,6 +182,7 @@ def test_test_sms_needs_a_valid_recipient(auth_client, workspace, fake_twilio):
     assert auth_client.post(url, {}, format="json").status_code == 400  # the owner has no phone
     assert auth_client.post(url, {"recipient": "12"}, format="json").status_code == 400
     assert fake_twilio.received == []
+    MembershipFactory(workspace=workspace, user=UserFactory(phone="+14155550123"))
     response = auth_client.post(url, {"recipient": "+14155550123"}, format="json")
     assert response.json()["ok"] is True
     assert fake_twilio.received[0].body["To"] == "+14155550123"

@@ -361,7 +361,7 @@ def test_email_success_with_sender_name_reply_to_and_html(email_config, smtp_ser
     assert envelope.mail_from == "no-reply@birthdaybuddy.test"
     assert envelope.rcpt_tos == ["ana@example.com"]
     raw = envelope.content.decode()
-    assert "From: Acme People Team <no-reply@birthdaybuddy.test>" in raw
+    assert "From: Acme People Team via BirthdayBuddy <no-reply@birthdaybuddy.test>" in raw
     assert "Reply-To: hr@acme.test" in raw
     assert "Subject: Happy birthday, Ana!" in raw
     assert "text/plain" in raw

@@ -14,7 +14,7 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from notifications.models import Notification
+from notifications.models import ChannelConfig, Notification
 from notifications.rendering import render_message
 from notifications.services import notification_deliver, notifications_enqueue, notifications_write
 from tests.factories import PersonFactory
@@ -30,6 +30,7 @@ from tests.notifications.twilio_signing import (
 pytestmark = pytest.mark.django_db
 
 OUR_NUMBER = "+14155550100"
+TWILIO = ("sms", "whatsapp")
 TEMPLATE = "HX" + "c3" * 16
 
 
@@ -147,11 +148,12 @@ def test_deadline_reminder_to_three_clients_with_receipts_and_replies(
 
     # The clients answer: Bo opts out of SMS, Cy writes on WhatsApp (opening the 24-hour window).
     bo, cy = clients["sms"], clients["whatsapp"]
-    stop = post_signed(client, inbound_path(), inbound_params(from_=bo.phone, to=OUR_NUMBER, body="STOP"))
+    sms_channel, whatsapp_channel = (ChannelConfig.objects.get(workspace=bo.workspace, kind=k) for k in TWILIO)
+    stop = post_signed(client, inbound_path(sms_channel), inbound_params(from_=bo.phone, to=OUR_NUMBER, body="STOP"))
     assert stop.status_code == 200
     hello = post_signed(
         client,
-        inbound_path(),
+        inbound_path(whatsapp_channel),
         inbound_params(
             from_=f"whatsapp:{cy.phone}", to=f"whatsapp:{OUR_NUMBER}", body="Thanks, will do!", sid="SM" + "e8" * 16
         ),

@@ -1,14 +1,17 @@
 import pytest
 
 from notifications.models import MessageKind
-from notifications.rendering import default_source, render_message, render_source, template_errors
+from notifications.rendering import default_source, render_message, render_source, slack_mention, template_errors
 from tests.notifications.factories import TemplateFactory
 from workspaces.models import Channel
 
 DIGEST = {
     "date": "2026-11-22",
     "date_display": "Sunday 22 November",
-    "birthdays": [{"name": "Ana", "mention": "<@U1>", "age": 30}, {"name": "Bo", "mention": "Bo", "age": None}],
+    "birthdays": [
+        {"name": "Ana", "mention": slack_mention("U01"), "age": 30},
+        {"name": "Bo", "mention": "Bo", "age": None},
+    ],
     "anniversaries": [{"name": "Cy", "mention": "Cy", "years": 5}],
 }
 
@@ -16,7 +19,7 @@ DIGEST = {
 @pytest.mark.django_db
 def test_default_slack_digest_has_mentions_and_anniversaries(workspace):
     rendered = render_message(workspace=workspace, reminder_kind="birthday_digest", channel="slack", context=DIGEST)
-    assert rendered.body == "🎂 Today: <@U1>, Bo · 🎉 5 years: Cy"
+    assert rendered.body == "🎂 Today: <@U01>, Bo · 🎉 5 years: Cy"
     assert rendered.subject == ""
 
 
@@ -110,7 +113,7 @@ def test_personal_greeting_for_a_birthday_and_an_anniversary(workspace, channel)
         workspace=workspace,
         reminder_kind="personal_greeting",
         channel=channel,
-        context={"person": {"name": "Ana Lima", "mention": "<@U1>", "age": 30}},
+        context={"person": {"name": "Ana Lima", "mention": slack_mention("U01"), "age": 30}},
     )
     anniversary = render_message(
         workspace=workspace,
@@ -121,4 +124,4 @@ def test_personal_greeting_for_a_birthday_and_an_anniversary(workspace, channel)
     assert "birthday" in (birthday.subject + birthday.body).lower()
     assert "5-year work anniversary" in anniversary.body or "5 years" in anniversary.body
     if channel == "slack":
-        assert "<@U1>" in birthday.body
+        assert "<@U01>" in birthday.body

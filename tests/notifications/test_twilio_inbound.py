@@ -3,6 +3,7 @@
 from urllib.parse import urlencode
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import InboundContact
@@ -24,19 +25,14 @@ def _public_url(settings):
 
 
 def twilio_config(kind, *, workspace=None, from_number=OUR_NUMBER, **fields):
+    fields = {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, **fields}
     return ChannelConfigFactory(
-        workspace=workspace or WorkspaceFactory(),
-        kind=kind,
-        webhook_url=None,
-        account_sid=ACCOUNT_SID,
-        auth_token=AUTH_TOKEN,
-        from_number=from_number,
-        **fields,
+        workspace=workspace or WorkspaceFactory(), kind=kind, webhook_url=None, from_number=from_number, **fields
     )
 
 
-def inbound(client, body, *, from_=CLIENT, to=OUR_NUMBER, **more):
-    return post_signed(client, inbound_path(), inbound_params(from_=from_, to=to, body=body, **more))
+def inbound(client, body, *, channel, from_=CLIENT, to=OUR_NUMBER, **more):
+    return post_signed(client, inbound_path(channel), inbound_params(from_=from_, to=to, body=body, **more))
 
 
 def test_stop_then_start(client):
@@ -46,7 +42,7 @@ def test_stop_then_start(client):
     config = twilio_config("sms")
     person = PersonFactory(workspace=config.workspace, phone=CLIENT, preferred_channels=["sms", "email"])
 
-    response = inbound(client, "STOP")
+    response = inbound(client, "STOP", channel=config)
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/xml")
@@ -55,7 +51,7 @@ def test_stop_then_start(client):
     assert person.opted_out_channels == ["sms"]
     assert person.preferred_channels == ["email"]
 
-    inbound(client, "start", sid="SM" + "e6" * 16)
+    inbound(client, "start", channel=config, sid="SM" + "e6" * 16)
 
     person.refresh_from_db()
     assert person.opted_out_channels == []
@@ -90,7 +86,7 @@ def test_every_stop_keyword(client, body):
     config = twilio_config("sms")
     person = PersonFactory(workspace=config.workspace, phone=CLIENT)
 
-    inbound(client, body)
+    inbound(client, body, channel=config)
 
     person.refresh_from_db()
     assert person.opted_out_channels == ["sms"]
@@ -101,7 +97,7 @@ def test_other_messages_change_no_opt_out(client, body):
     config = twilio_config("sms")
     person = PersonFactory(workspace=config.workspace, phone=CLIENT)
 
-    assert inbound(client, body).status_code == 200
+    assert inbound(client, body, channel=config).status_code == 200
 
     person.refresh_from_db()
     assert person.opted_out_channels == []
@@ -113,7 +109,7 @@ def test_every_start_keyword(client, body):
     config = twilio_config("sms")
     person = PersonFactory(workspace=config.workspace, phone=CLIENT, opted_out_channels=["sms", "whatsapp"])
 
-    inbound(client, body)
+    inbound(client, body, channel=config)
 
     person.refresh_from_db()
     assert person.opted_out_channels == ["whatsapp"]
@@ -123,7 +119,7 @@ def test_advanced_opt_out_type_is_honoured(client):
     config = twilio_config("sms")
     person = PersonFactory(workspace=config.workspace, phone=CLIENT)
 
-    inbound(client, "ARRET", OptOutType="STOP")
+    inbound(client, "ARRET", channel=config, OptOutType="STOP")
 
     person.refresh_from_db()
     assert person.opted_out_channels == ["sms"]
@@ -151,29 +147,57 @@ def test_advanced_opt_out_help_changes_nothing(client):
 def test_whatsapp_stop_opts_out_of_whatsapp_only(client):
     workspace = WorkspaceFactory()
     twilio_config("sms", workspace=workspace)
-    twilio_config("whatsapp", workspace=workspace)
+    config = twilio_config("whatsapp", workspace=workspace)
     person = PersonFactory(workspace=workspace, phone=CLIENT, preferred_channels=["whatsapp"])
 
-    inbound(client, "STOP", from_=f"whatsapp:{CLIENT}", to=f"whatsapp:{OUR_NUMBER}")
+    inbound(client, "STOP", channel=config, from_=f"whatsapp:{CLIENT}", to=f"whatsapp:{OUR_NUMBER}")
 
     person.refresh_from_db()
     assert person.opted_out_channels == ["whatsapp"]
     assert person.preferred_channels == []
 
 
-def test_scope_is_the_workspaces_sending_from_that_number(client):
-    """GIVEN the same phone in three workspaces: two send SMS from our number (one through the
-    platform's shared number), one from another number
-    WHEN the phone texts STOP to our number
-    THEN it is opted out where our number sends, not elsewhere; people with other phones are untouched."""
+def test_a_channel_url_touches_its_own_workspace_only(client):
+    """GIVEN the same phone in three workspaces, two sending from our number with the same account
+    WHEN the phone texts STOP to the first channel's URL
+    THEN it is opted out in that workspace only; people with other phones are untouched."""
     first = twilio_config("sms")
     second = twilio_config("sms", from_number=OUR_NUMBER)
     elsewhere = twilio_config("sms", from_number="+14155550177")
+    mine = PersonFactory(workspace=first.workspace, phone=CLIENT)
+    others = [PersonFactory(workspace=config.workspace, phone=CLIENT) for config in (second, elsewhere)]
+    other_phone = PersonFactory(workspace=first.workspace, phone="+14155550124")
+
+    inbound(client, "STOP", channel=first)
+
+    mine.refresh_from_db()
+    assert mine.opted_out_channels == ["sms"]
+    for person in (*others, other_phone):
+        person.refresh_from_db()
+        assert person.opted_out_channels == []
+
+
+def test_the_shared_url_serves_the_platforms_own_number_in_every_workspace_using_it(client, settings):
+    """GIVEN two workspaces sending SMS through the platform's account and number, one through another number
+    WHEN the phone texts STOP to the shared inbound URL, signed with the platform's token
+    THEN it is opted out where the platform's number sends, not elsewhere."""
+    settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
+    settings.TWILIO_AUTH_TOKEN = "platform-token"
+    first = twilio_config("sms", account_sid="", auth_token="")
+    second = twilio_config("sms", account_sid="", auth_token="")
+    elsewhere = twilio_config("sms", account_sid="", auth_token="", from_number="+14155550177")
     mine = [PersonFactory(workspace=config.workspace, phone=CLIENT) for config in (first, second)]
     other_number = PersonFactory(workspace=elsewhere.workspace, phone=CLIENT)
     other_phone = PersonFactory(workspace=first.workspace, phone="+14155550124")
 
-    inbound(client, "STOP")
+    response = post_signed(
+        client,
+        reverse("twilio-inbound-hook"),
+        inbound_params(from_=CLIENT, to=OUR_NUMBER, body="STOP"),
+        token="platform-token",
+    )
+
+    assert response.status_code == 200
 
     for person in mine:
         person.refresh_from_db()
@@ -188,7 +212,7 @@ def test_messaging_service_scope(client):
     config = twilio_config("sms", from_number="", messaging_service_sid=service)
     person = PersonFactory(workspace=config.workspace, phone=CLIENT)
 
-    inbound(client, "STOP", to="+14155550188", MessagingServiceSid=service)
+    inbound(client, "STOP", channel=config, to="+14155550188", MessagingServiceSid=service)
 
     person.refresh_from_db()
     assert person.opted_out_channels == ["sms"]
@@ -205,12 +229,20 @@ def test_another_accounts_token_cannot_opt_out_our_people(client):
 
     response = post_signed(
         client,
-        inbound_path(),
+        inbound_path(ours),
+        inbound_params(from_=CLIENT, to=OUR_NUMBER, body="STOP", account_sid=attacker_account),
+        token="attacker",
+    )
+    shared = post_signed(
+        client,
+        reverse("twilio-inbound-hook"),
         inbound_params(from_=CLIENT, to=OUR_NUMBER, body="STOP", account_sid=attacker_account),
         token="attacker",
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 403
+    assert shared.status_code == 410
+    assert shared.json()["code"] == "hook_moved"
     person.refresh_from_db()
     assert person.opted_out_channels == []
     assert not InboundContact.objects.exists()
@@ -221,14 +253,14 @@ def test_forged_inbound_gets_403_and_writes_nothing(client, forgery):
     config = twilio_config("sms")
     person = PersonFactory(workspace=config.workspace, phone=CLIENT)
     params = inbound_params(from_=CLIENT, to=OUR_NUMBER, body="START")
-    headers = {"HTTP_X_TWILIO_SIGNATURE": sign(PUBLIC_BASE_URL + inbound_path(), params)}
+    headers = {"HTTP_X_TWILIO_SIGNATURE": sign(PUBLIC_BASE_URL + inbound_path(config), params)}
     params["Body"] = "STOP"
     if forgery == "missing":
         headers = {}
     elif forgery == "wrong_token":
-        headers = {"HTTP_X_TWILIO_SIGNATURE": sign(PUBLIC_BASE_URL + inbound_path(), params, "guess")}
+        headers = {"HTTP_X_TWILIO_SIGNATURE": sign(PUBLIC_BASE_URL + inbound_path(config), params, "guess")}
 
-    response = client.post(inbound_path(), data=urlencode(params), content_type=FORM, **headers)
+    response = client.post(inbound_path(config), data=urlencode(params), content_type=FORM, **headers)
 
     assert response.status_code == 403
     assert response.json()["code"] == "invalid_signature"
@@ -238,20 +270,22 @@ def test_forged_inbound_gets_403_and_writes_nothing(client, forgery):
 
 
 def test_a_number_no_workspace_sends_from_records_nothing(client):
-    twilio_config("sms", from_number="+14155550177")
+    config = twilio_config("sms", from_number="+14155550177")
 
-    assert inbound(client, "hello").status_code == 200
+    assert inbound(client, "hello", channel=config).status_code == 200
 
     assert not InboundContact.objects.exists()
 
 
 def test_each_message_moves_the_session_window(client):
-    twilio_config("whatsapp")
+    config = twilio_config("whatsapp")
     before = timezone.now()
 
-    inbound(client, "Hi!", from_=f"whatsapp:{CLIENT}", to=f"whatsapp:{OUR_NUMBER}")
+    inbound(client, "Hi!", channel=config, from_=f"whatsapp:{CLIENT}", to=f"whatsapp:{OUR_NUMBER}")
     first = InboundContact.objects.get().last_inbound_at
-    inbound(client, "Thanks", from_=f"whatsapp:{CLIENT}", to=f"whatsapp:{OUR_NUMBER}", sid="SM" + "e7" * 16)
+    inbound(
+        client, "Thanks", channel=config, from_=f"whatsapp:{CLIENT}", to=f"whatsapp:{OUR_NUMBER}", sid="SM" + "e7" * 16
+    )
 
     contact = InboundContact.objects.get()
     assert before <= first <= contact.last_inbound_at

@@ -147,7 +147,7 @@ def test_unknown_message_sid_is_acknowledged_and_ignored(client, sms_config, cap
     notification = sent_sms(sms_config)
     caplog.set_level(logging.INFO, logger="notifications.twilio_hooks")
 
-    response = callback(client, "delivered", sid="SM" + "00" * 16)
+    response = post_signed(client, status_path(channel=sms_config), status_params("SM" + "00" * 16, "delivered"))
 
     assert response.status_code == 200
     assert response.json() == {"result": "unknown_sid"}
@@ -197,7 +197,8 @@ def test_json_body_is_refused(client, sms_config):
 
 def test_a_token_only_touches_its_own_workspaces(client, sms_config):
     """GIVEN workspace B with its own Twilio account, and workspace A's admin who knows A's token
-    WHEN A's token signs a receipt claiming B's message SID (and its notification id)
+    WHEN A's token signs a receipt claiming B's message SID (and its notification id), on A's
+    channel URL or on the shared URL
     THEN B's notification is not touched."""
     other_account = "AC" + "b7" * 16
     other = ChannelConfigFactory(
@@ -205,14 +206,13 @@ def test_a_token_only_touches_its_own_workspaces(client, sms_config):
     )
     victim = sent_sms(other, sid="SM" + "b7" * 16)
 
-    response = post_signed(
-        client,
-        status_path(victim.pk),
-        status_params(victim.provider_message_id, "undelivered", ErrorCode="30003"),
-    )
+    forged = status_params(victim.provider_message_id, "undelivered", ErrorCode="30003")
+    on_own_channel = post_signed(client, status_path(victim.pk, channel=sms_config), forged)
+    on_shared_url = post_signed(client, status_path(victim.pk), forged)
 
-    assert response.status_code == 200
-    assert response.json() == {"result": "unknown_sid"}
+    assert on_own_channel.status_code == 200
+    assert on_own_channel.json() == {"result": "unknown_sid"}
+    assert on_shared_url.status_code == 403  # checked against B's token only
     victim.refresh_from_db()
     assert victim.status == "sent"
 
@@ -289,8 +289,13 @@ def test_the_hint_never_retargets_a_row_with_another_sid(client, sms_config):
 
 @pytest.mark.parametrize("hint", ["not-a-uuid", str(uuid.uuid4())])
 def test_a_bad_or_unknown_hint_is_ignored(client, sms_config, hint):
-    response = post_signed(client, status_path() + f"?n={hint}", status_params("SM" + "01" * 16, "delivered"))
-    assert response.json() == {"result": "unknown_sid"}
+    params = status_params("SM" + "01" * 16, "delivered")
+
+    on_channel = post_signed(client, status_path(channel=sms_config) + f"?n={hint}", params)
+    on_shared_url = post_signed(client, status_path() + f"?n={hint}", params)
+
+    assert on_channel.json() == {"result": "unknown_sid"}
+    assert on_shared_url.status_code == 403  # no notification names a channel whose token could be checked
 
 
 @pytest.mark.parametrize(
@@ -323,7 +328,9 @@ def test_status_callback_url_is_sent_with_each_message(client, sms_config, fake_
     assert notification_deliver(notification_id=notification.pk) == "sent"
 
     [received] = fake_twilio.received
-    assert received.body["StatusCallback"] == f"{PUBLIC_BASE_URL}/api/v1/hooks/twilio/status?n={notification.pk}"
+    assert received.body["StatusCallback"] == (
+        f"{PUBLIC_BASE_URL}/api/v1/hooks/twilio/channels/{sms_config.pk}/status?n={notification.pk}"
+    )
 
 
 def test_no_status_callback_without_a_public_url(sms_config, fake_twilio, settings):

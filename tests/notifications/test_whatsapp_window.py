@@ -144,7 +144,7 @@ def test_an_inbound_message_through_the_hook_opens_the_window(client, fake_twili
 
     response = post_signed(
         client,
-        inbound_path(),
+        inbound_path(config),
         inbound_params(from_=f"whatsapp:{CLIENT}", to=f"whatsapp:{OUR_NUMBER}", body="Hello, any news?"),
     )
     assert response.status_code == 200

@@ -13,13 +13,17 @@ PUBLIC_BASE_URL = "https://bb.example.com"
 FORM = "application/x-www-form-urlencoded"
 
 
-def status_path(notification_id=None) -> str:
-    path = reverse("twilio-status-hook")
+def status_path(notification_id=None, *, channel=None) -> str:
+    """The channel's own status URL, or (without ``channel``) the shared one of earlier releases."""
+    if channel is not None:
+        path = reverse("twilio-channel-status-hook", kwargs={"channel_id": channel.pk})
+    else:
+        path = reverse("twilio-status-hook")
     return f"{path}?{urlencode({'n': str(notification_id)})}" if notification_id else path
 
 
-def inbound_path() -> str:
-    return reverse("twilio-inbound-hook")
+def inbound_path(channel) -> str:
+    return reverse("twilio-channel-inbound-hook", kwargs={"channel_id": channel.pk})
 
 
 def sign(url: str, params: dict, token: str = AUTH_TOKEN) -> str:

@@ -16,7 +16,7 @@ from workspaces.models import Membership, Role
 @pytest.fixture
 def celebrating_workspace(make_workspace):
     workspace = make_workspace(tz="Europe/Lisbon", notify_at=time(9))
-    PersonFactory(workspace=workspace, name="Ana", birth_month=7, birth_day=14, slack_user_id="U1")
+    PersonFactory(workspace=workspace, name="Ana", birth_month=7, birth_day=14, slack_user_id="U01")
     return workspace
 
 
@@ -36,7 +36,7 @@ def test_run_now_dry_run_lists_messages_and_sends_nothing(celebrating_workspace)
     assert body["would_create"] == 1
     assert body["created"] == 0
     assert body["messages"][0]["channel"] == "slack"
-    assert "<@U1>" in body["messages"][0]["body"]
+    assert "<@U01>" in body["messages"][0]["body"]
     assert body["scheduled_for"].startswith("2026-07-14T08:00:00")  # 09:00 WEST
     assert Notification.objects.count() == 0
 

@@ -37,7 +37,7 @@ def every_kind(make_workspace):
     now = timezone.now()
     today = now.date()
     tomorrow = today + timedelta(days=1)
-    person(workspace, name="Ana", birth_month=tomorrow.month, birth_day=tomorrow.day, slack_user_id="U1")
+    person(workspace, name="Ana", birth_month=tomorrow.month, birth_day=tomorrow.day, slack_user_id="U01")
     bo = person(workspace, name="Bo", email="bo@example.com")
     cy = person(workspace, name="Cy", email="cy@example.com", opted_out_channels=["email"])
     event = Event.objects.create(
@@ -106,7 +106,7 @@ def test_lists_one_occurrence_of_each_kind_in_time_order_with_recipients(every_k
     digest = by_kind["birthday_digest"]
     assert digest["date"] == str(today + timedelta(days=1))
     assert digest["local"] == f"{today + timedelta(days=1)}T09:00"
-    assert "<@U1>" in digest["messages"][0]["body"]
+    assert "<@U01>" in digest["messages"][0]["body"]
 
     # To whom and on which channel; a recipient no channel reaches is listed as skipped, with why.
     assert [(m["channel"], m["recipient"]) for m in by_kind["event"]["messages"]] == [("email", "bo@example.com")]

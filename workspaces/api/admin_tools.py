@@ -7,6 +7,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from birthdaybuddy.api.fields import StrictBooleanField
 from birthdaybuddy.errors import ApplicationError
 from workspaces import cache as bb_cache
 from workspaces.models import Workspace
@@ -21,10 +22,10 @@ STAFF_ONLY = "**Permissions:** platform staff only (`is_staff`); others get 403,
 
 class SyncBirthdaysSerializer(serializers.Serializer):
     workspace = serializers.UUIDField(required=False, allow_null=True, help_text="Only this workspace (default: all).")
-    backfill_only = serializers.BooleanField(
+    backfill_only = StrictBooleanField(
         default=False, help_text="Only create missing Persons; leave existing rows' data as it is."
     )
-    dry_run = serializers.BooleanField(default=False, help_text="Report what would change; write nothing.")
+    dry_run = StrictBooleanField(default=False, help_text="Report what would change; write nothing.")
 
     def validate_workspace(self, value):
         if value is None:

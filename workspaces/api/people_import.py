@@ -7,6 +7,7 @@ from rest_framework import generics, serializers
 from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.response import Response
 
+from birthdaybuddy.api.fields import QueryBooleanField
 from birthdaybuddy.errors import ApplicationError
 from workspaces import importing
 from workspaces.api.mixins import WorkspaceScopedMixin
@@ -36,10 +37,8 @@ class CSVBodyParser(BaseParser):
 
 
 class ImportOptionsSerializer(serializers.Serializer):
-    partial = serializers.BooleanField(
-        default=False, help_text="Import the good rows and skip (and report) the bad ones."
-    )
-    dry_run = serializers.BooleanField(default=False, help_text="Check and count everything; write nothing.")
+    partial = QueryBooleanField(default=False, help_text="Import the good rows and skip (and report) the bad ones.")
+    dry_run = QueryBooleanField(default=False, help_text="Check and count everything; write nothing.")
 
 
 class ImportUploadSerializer(serializers.Serializer):

@@ -2,6 +2,7 @@ from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from birthdaybuddy.api.fields import StrictBooleanField
 from birthdaybuddy.validators import SLACK_USER_ID_RE, normalize_phone
 from workspaces.models import (
     LOCALE_MESSAGE,
@@ -50,6 +51,7 @@ class StrictModelSerializer(serializers.ModelSerializer):
         models.CharField: StrictCharField,
         models.EmailField: StrictEmailField,
         models.SlugField: StrictSlugField,
+        models.BooleanField: StrictBooleanField,
     }
 
 
