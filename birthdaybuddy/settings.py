@@ -49,12 +49,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "auditlog",
+    "drf_spectacular_sidecar",
     "accounts",
     "workspaces",
     "events",
     "reminders",
     "scheduling",
     "notifications",
+    "pages",
 ]
 
 MIDDLEWARE = [
@@ -169,7 +171,6 @@ VERIFICATION_CODE_TTL = timedelta(minutes=15)
 VERIFICATION_CODE_MAX_ATTEMPTS = 5
 INVITATION_TTL = timedelta(days=7)
 UNVERIFIED_USER_TTL = timedelta(days=2)
-FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:8000")
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -196,6 +197,7 @@ REST_FRAMEWORK = {
         "auth_email": env.str("THROTTLE_AUTH_EMAIL", default="5/min"),
         "rsvp": env.str("THROTTLE_RSVP", default="30/min"),
         "calendar": env.str("THROTTLE_CALENDAR", default="60/min"),
+        "pages": env.str("THROTTLE_PAGES", default="60/min"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -259,7 +261,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # --- I18N, time ---------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The languages people's pages and shipped messages are written in. A workspace's ``locale``
+# (and a person's own ``language``) picks one; anything else falls back to English.
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -423,10 +429,14 @@ NOTIFICATIONS_CLAIM_LEASE_SECONDS = env.float("NOTIFICATIONS_CLAIM_LEASE_SECONDS
 NOTIFICATIONS_SWEEP_PENDING_GRACE_SECONDS = env.float("NOTIFICATIONS_SWEEP_PENDING_GRACE_SECONDS", default=30)
 NOTIFICATIONS_OUTBOX_DIR = env.str("NOTIFICATIONS_OUTBOX_DIR", default=str(VAR_DIR / "outbox"))
 TWILIO_TIMEOUT_SECONDS = env.int("TWILIO_TIMEOUT_SECONDS", default=10)
-# The public https origin Twilio reaches us at (e.g. https://buddy.example.com): signed status
-# callbacks and inbound STOP/START are validated against it, and outgoing SMS/WhatsApp ask
-# for delivery receipts there. Without it, Twilio sends no receipts.
+# The public origin people and Twilio reach us at (e.g. https://buddy.example.com). Every absolute
+# link we send (RSVP, password reset, invitations, preferences, calendar feeds) starts with it
+# (birthdaybuddy/links.py); Twilio's signed status callbacks and inbound STOP/START are validated
+# against it, and outgoing SMS/WhatsApp ask for delivery receipts there. Unset, links use the
+# address the server was started on (``runstack`` passes it as BB_SERVED_URL) and Twilio sends
+# no receipts.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
+SERVED_BASE_URL = env.str("BB_SERVED_URL", default="http://localhost:8000")
 WHATSAPP_SESSION_WINDOW_SECONDS = env.int("WHATSAPP_SESSION_WINDOW_SECONDS", default=24 * 3600 - 300)
 TWILIO_HOOK_THROTTLE_RATE = env.str("TWILIO_HOOK_THROTTLE_RATE", default="6000/min")
 DEFAULT_WORKSPACE_TIMEZONE = "UTC"

@@ -18,7 +18,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-    path("", include("events.api.public_urls")),  # /rsvp/<token>, /calendar/<token>.ics
+    path("", include("pages.urls")),  # /rsvp/<token> (HTML or JSON), account links, preferences
+    path("", include("events.api.public_urls")),  # /calendar/<token>.ics
     path("health/", include("birthdaybuddy.health")),
     path("admin/", admin.site.urls),
 ]

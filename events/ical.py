@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import calendar as pycalendar
 from datetime import UTC, date, datetime, time, timedelta
+from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from icalendar import Calendar, vRecur
 from icalendar import Event as VEvent
 
@@ -63,6 +65,43 @@ def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
         first_date=zoned_from - timedelta(days=1), last_date=date(now.year + TIMEZONE_YEARS_AHEAD, 1, 1)
     )
     return cal.to_ical()
+
+
+def event_ics(*, event: Event, now: datetime, method: str = "PUBLISH", attendee_email: str = "") -> bytes:
+    """One event as an RFC 5545 calendar ("Add to calendar", invitation attachments).
+
+    ``method`` is ``PUBLISH`` for a download, ``REQUEST`` for an invitation or its update (the
+    same ``UID``, a higher ``SEQUENCE``: calendars move the entry) and ``CANCEL`` for a
+    cancellation (calendars remove it).
+    """
+    tz = ZoneInfo(event.workspace.timezone)
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", method)
+    component = _event_component(event, tz=tz, now=now)
+    if method == "CANCEL" or event.is_cancelled:
+        component["status"] = "CANCELLED"
+    if method in ("REQUEST", "CANCEL"):
+        component.pop("DTSTAMP", None)  # when this message was written, not when the event last changed
+        component.add("dtstamp", _stamp(now, now))
+        component.add("organizer", f"mailto:{_organizer_address()}", parameters={"CN": event.workspace.name})
+        if attendee_email:
+            component.add(
+                "attendee",
+                f"mailto:{attendee_email}",
+                parameters={"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "FALSE"},
+            )
+    cal.add_component(component)
+    if event.rrule and not event.all_day:
+        start = utc_to_local(event.starts_at, tz).date()
+        cal.add_missing_timezones(first_date=start - timedelta(days=1), last_date=date(now.year + 5, 1, 1))
+    return cal.to_ical()
+
+
+def _organizer_address() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "no-reply@birthdaybuddy.local"
 
 
 def _stamp(value: datetime | None, now: datetime) -> datetime:

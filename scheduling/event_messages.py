@@ -28,12 +28,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone as dj_timezone
 
 from birthdaybuddy.errors import Conflict
+from birthdaybuddy.links import absolute_reverse
 from events import services as event_services
 from events import signals as event_signals
 from events.models import Attendee, Event, EventKind, EventStatus, Rsvp
@@ -256,7 +256,7 @@ def _write_notices(*, event: Event, attendees, context: dict, key) -> list[uuid.
 
 
 def rsvp_url(token: str) -> str:
-    return f"{settings.FRONTEND_URL.rstrip('/')}/rsvp/{token}"
+    return absolute_reverse("rsvp", kwargs={"token": token})
 
 
 def _configs(workspace) -> dict[str, ChannelConfig]:

@@ -15,17 +15,19 @@ import secrets
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone as dj_timezone
+from django.utils import translation
 from django.utils.text import slugify
 
+from accounts.mail import account_mail_send
 from birthdaybuddy.errors import ApplicationError, Conflict, PermissionDeniedError
+from birthdaybuddy.i18n import language_of
+from birthdaybuddy.links import absolute_reverse
 from birthdaybuddy.validators import normalize_phone
 from workspaces.models import (
     ADMIN_ROLES,
@@ -237,21 +239,28 @@ def membership_remove(*, membership: Membership, actor: User) -> None:
 
 
 def _accept_url(token: str) -> str:
-    return f"{settings.FRONTEND_URL.rstrip('/')}/invitations/accept?{urlencode({'token': token})}"
+    return absolute_reverse("invitation", kwargs={"token": token})
 
 
 def _send_invitation_email(*, invitation: Invitation, token: str, inviter_name: str) -> None:
-    context = {
-        "workspace": invitation.workspace,
-        "inviter_name": inviter_name,
-        "role": invitation.get_role_display().lower(),
-        "accept_url": _accept_url(token),
-        "token": token,
-        "expires_at": invitation.expires_at,
-    }
-    subject = " ".join(render_to_string("workspaces/email/invitation_subject.txt", context).split())
-    body = render_to_string("workspaces/email/invitation_body.txt", context)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
+    language = language_of(workspace=invitation.workspace)
+    with translation.override(language):
+        context = {
+            "workspace": invitation.workspace,
+            "workspace_name": invitation.workspace.name,
+            "inviter_name": inviter_name or invitation.workspace.name,
+            "role": str(Role(invitation.role).label).lower(),
+            "accept_url": _accept_url(token),
+            "expires_at": invitation.expires_at,
+        }
+        subject = render_to_string("workspaces/email/invitation_subject.txt", context)
+    account_mail_send(
+        subject=subject,
+        template="workspaces/email/invitation_body",
+        context=context,
+        to=invitation.email,
+        language=language,
+    )
 
 
 @transaction.atomic
@@ -309,6 +318,17 @@ def invitation_revoke(*, invitation: Invitation) -> Invitation:
     return invitation
 
 
+def _require_usable(invitation: Invitation | None, *, token: str, now: datetime) -> None:
+    if invitation is None or not token:
+        raise ApplicationError("This invitation token is not valid.", code="invalid_token")
+    if invitation.accepted_at is not None:
+        raise ApplicationError("This invitation has already been used.", code="invitation_used")
+    if invitation.revoked_at is not None:
+        raise ApplicationError("This invitation has been revoked.", code="invitation_revoked")
+    if invitation.expires_at <= now:
+        raise ApplicationError("This invitation has expired; ask for a new one.", code="invitation_expired")
+
+
 @transaction.atomic
 def invitation_accept(*, token: str, user: User, now: datetime | None = None) -> Membership:
     """Makes ``user`` a member of the invitation's workspace.
@@ -324,14 +344,7 @@ def invitation_accept(*, token: str, user: User, now: datetime | None = None) ->
         .filter(token_hash=hash_token(token or ""))
         .first()
     )
-    if invitation is None or not token:
-        raise ApplicationError("This invitation token is not valid.", code="invalid_token")
-    if invitation.accepted_at is not None:
-        raise ApplicationError("This invitation has already been used.", code="invitation_used")
-    if invitation.revoked_at is not None:
-        raise ApplicationError("This invitation has been revoked.", code="invitation_revoked")
-    if invitation.expires_at <= now:
-        raise ApplicationError("This invitation has expired; ask for a new one.", code="invitation_expired")
+    _require_usable(invitation, token=token, now=now)
     _require_verified(user)
     if invitation.email.lower() != (user.email or "").lower():
         raise PermissionDeniedError(
@@ -344,6 +357,32 @@ def invitation_accept(*, token: str, user: User, now: datetime | None = None) ->
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     return membership
+
+
+@transaction.atomic
+def invitation_signup(
+    *, token: str, password: str, first_name: str = "", last_name: str = "", now: datetime | None = None
+) -> Membership:
+    """Creates the account of an invited person (email fixed to the invited one) and makes them a member.
+
+    Following the emailed link proves the mailbox is theirs, so the account is verified at once.
+    Refused like :func:`invitation_accept` for a used, revoked or expired invitation; an address
+    that already has an account must sign in instead (``email_taken``). Nothing is written on refusal.
+    """
+    from accounts import services as account_services
+
+    now = now or dj_timezone.now()
+    invitation = Invitation.objects.select_for_update().filter(token_hash=hash_token(token or "")).first()
+    _require_usable(invitation, token=token, now=now)
+    user = account_services.user_register(
+        email=invitation.email,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+        now=now,
+        email_verified=True,
+    )
+    return invitation_accept(token=token, user=user, now=now)
 
 
 # --- People -------------------------------------------------------------------------------
