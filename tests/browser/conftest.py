@@ -85,7 +85,15 @@ def open_page(chromium, live_server, offline):
         page.set_default_timeout(10_000)
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        # Script errors and CSP refusals; a 4xx page itself is logged as "Failed to load resource".
+        page.on(
+            "console",
+            lambda message: (
+                errors.append(message.text)
+                if message.type == "error" and not message.text.startswith("Failed to load resource")
+                else None
+            ),
+        )
         page.js_errors = errors
         return page
 
