@@ -20,6 +20,7 @@ from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils.text import slugify
 from icalendar import Calendar, vRecur
 from icalendar import Event as VEvent
 
@@ -35,6 +36,17 @@ REFRESH_INTERVAL = timedelta(hours=1)
 TIMEZONE_YEARS_AHEAD = 20
 
 
+def calendar_feed_name(feed: CalendarFeed) -> str:
+    """The calendar's display name: the workspace, and for a member feed the member."""
+    workspace = feed.workspace
+    return workspace.name if feed.user_id is None else f"{workspace.name} — {feed.user.get_full_name()}"
+
+
+def calendar_feed_filename(feed: CalendarFeed) -> str:
+    """``lima-co.ics`` / ``lima-co-ana-lima.ics``: a download named after the feed."""
+    return f"{slugify(calendar_feed_name(feed)) or 'calendar'}.ics"
+
+
 def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
     """The feed's calendar as RFC 5545 text."""
     workspace = feed.workspace
@@ -43,8 +55,7 @@ def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    name = workspace.name if feed.user_id is None else f"{workspace.name} — {feed.user.get_full_name()}"
-    cal.add("x-wr-calname", name)
+    cal.add("x-wr-calname", calendar_feed_name(feed))
     cal.add("x-wr-timezone", workspace.timezone)
     cal.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")
