@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from pages import accounts, invitations, rsvp
+from pages import accounts, invitations, preferences, rsvp
 
 urlpatterns = [
     path("rsvp/<str:token>", rsvp.RsvpNegotiatedView.as_view(), name="rsvp"),
@@ -11,4 +11,8 @@ urlpatterns = [
     path("account/forgot", accounts.password_forgot, name="password-forgot"),
     path("account/verify/<str:token>", accounts.email_verify, name="email-verify"),
     path("invitations/<str:token>", invitations.invitation, name="invitation"),
+    path("preferences/<uuid:person_id>/<str:token>", preferences.preferences, name="preferences"),
+    path(
+        "preferences/<uuid:person_id>/<str:token>/unsubscribe", preferences.unsubscribe, name="preferences-unsubscribe"
+    ),
 ]

@@ -38,6 +38,7 @@ from events import services as event_services
 from events import signals as event_signals
 from events.models import Attendee, Event, EventKind, EventStatus, Rsvp
 from notifications.models import ChannelConfig, Notification
+from notifications.person_links import with_preferences_link
 from notifications.rendering import Rendered, render_message
 from notifications.services import notifications_enqueue, notifications_write
 from scheduling.planning import person_destination
@@ -315,7 +316,7 @@ def _notification(*, event: Event, person: Person, channel: str, recipient: str,
         channel=channel,
         recipient=recipient,
         subject=rendered.subject,
-        body=rendered.body,
+        body=with_preferences_link(body=rendered.body, person=person, channel=channel, workspace=event.workspace),
         occurrence_date=_occurrence_date(event),
         idempotency_key=key,
     )

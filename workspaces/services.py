@@ -31,6 +31,7 @@ from birthdaybuddy.links import absolute_reverse
 from birthdaybuddy.validators import normalize_phone
 from workspaces.models import (
     ADMIN_ROLES,
+    Channel,
     Invitation,
     LeapDayPolicy,
     Membership,
@@ -60,6 +61,7 @@ PERSON_EDITABLE_FIELDS = frozenset(
         "birth_year",
         "joined_on",
         "show_age",
+        "language",
         "preferred_channels",
         "opted_out_channels",
     }
@@ -468,3 +470,60 @@ def person_update(*, person: Person, data: Mapping[str, Any]) -> Person:
 @transaction.atomic
 def person_delete(*, person: Person) -> None:
     person.delete()
+
+
+# --- A person's own preferences (the link in every message) --------------------------------------
+
+
+@transaction.atomic
+def person_preferences_update(
+    *,
+    person: Person,
+    receive: set[str] | None = None,
+    offered: set[str] | None = None,
+    language: str | None = None,
+) -> Person:
+    """What the person chose on their preferences page: the channels they still want, and a language.
+
+    Of the ``offered`` channels (default: all), those in ``receive`` are wanted and the others
+    opted out; channels not offered keep their state. It is the same ``opted_out_channels`` the
+    API and Twilio's STOP use, and an opted-out channel leaves ``preferred_channels``. The
+    change is audited like any change of a person.
+    """
+    person = Person.objects.select_for_update().select_related("workspace").get(pk=person.pk)
+    fields: list[str] = []
+    if receive is not None:
+        offered = set(Channel.values) if offered is None else set(offered)
+        if (set(receive) | offered) - set(Channel.values):
+            raise ValidationError({"receive": ValidationError("Unknown channel.", code="invalid_choice")})
+        before = set(person.opted_out_channels or [])
+        after = (before - offered) | (offered - set(receive))
+        opted_out = [channel for channel in Channel.values if channel in after]
+        preferred = [channel for channel in person.preferred_channels or [] if channel not in after]
+        if (opted_out, preferred) != (person.opted_out_channels, person.preferred_channels):
+            person.opted_out_channels, person.preferred_channels = opted_out, preferred
+            fields += ["opted_out_channels", "preferred_channels"]
+    if language is not None and language != person.language:
+        person.language = language
+        fields.append("language")
+    if fields:
+        person.full_clean()
+        person.save(update_fields=[*fields, "updated_at"])
+    return person
+
+
+@transaction.atomic
+def person_unsubscribe(*, person: Person, channel: str | None = None) -> Person:
+    """Opts the person out of ``channel`` (None: of everything); unsubscribing twice changes nothing."""
+    if channel is not None and channel not in Channel.values:
+        raise ValidationError({"channel": ValidationError("Unknown channel.", code="invalid_choice")})
+    offered = set(Channel.values) if channel is None else {channel}
+    return person_preferences_update(person=person, receive=set(), offered=offered)
+
+
+@transaction.atomic
+def person_preferences_links_revoke(*, person: Person) -> Person:
+    """Every preferences link sent to the person so far stops working; new messages carry a new one."""
+    person.preferences_key = secrets.token_hex(16)
+    person.save(update_fields=["preferences_key", "updated_at"])
+    return person
