@@ -34,6 +34,7 @@ CLOSED = {
         _("Ask the person who invited you to send a new one."),
     ),
 }
+ROLE_LABELS = {Role.OWNER: _("Owner"), Role.ADMIN: _("Admin"), Role.MEMBER: _("Member")}
 ERROR_STATUS = {"invitation_used": 410, "invitation_revoked": 410, "invitation_expired": 410, "invalid_token": 404}
 
 
@@ -113,7 +114,7 @@ def invitation(request, token: str):
         "workspace_name": found.workspace.name,
         "invitation": found,
         "inviter": found.invited_by.get_full_name() if found.invited_by else "",
-        "role": Role(found.role).label,
+        "role": ROLE_LABELS.get(found.role, found.role),
         "existing": existing is not None,
         "form": form,
         "password_help": password_validators_help_text_html() if existing is None else "",

@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone as dj_timezone
 from django.utils import translation
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from accounts.mail import account_mail_send
 from birthdaybuddy.errors import ApplicationError, Conflict, PermissionDeniedError
@@ -251,7 +252,7 @@ def _send_invitation_email(*, invitation: Invitation, token: str, inviter_name: 
             "workspace": invitation.workspace,
             "workspace_name": invitation.workspace.name,
             "inviter_name": inviter_name or invitation.workspace.name,
-            "role": str(Role(invitation.role).label).lower(),
+            "role": {Role.OWNER: _("owner"), Role.ADMIN: _("admin"), Role.MEMBER: _("member")}[invitation.role],
             "accept_url": _accept_url(token),
             "expires_at": invitation.expires_at,
         }
