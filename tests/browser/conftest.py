@@ -108,9 +108,9 @@ def screenshot(tmp_path):
     folder = Path(os.environ.get("BB_SCREENSHOT_DIR") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
 
-    def _take(page, name: str) -> Path:
+    def _take(page, name: str, *, full_page: bool = True) -> Path:
         path = folder / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return _take

@@ -19,7 +19,7 @@ def test_swagger_ui_works_offline_with_a_jwt(open_page, live_server, offline, sc
     assert "BirthdayBuddy API" in page.locator(".information-container .title").inner_text()
     tags = [text.split("\n")[0] for text in page.locator(".opblock-tag-section h3").all_inner_texts()]
     assert tags[:3] == ["auth", "profile", "workspaces"]
-    screenshot(page, "swagger-desktop")
+    screenshot(page, "swagger-desktop", full_page=False)
 
     page.get_by_role("button", name="Authorize").first.click()
     page.locator(".auth-container input").first.fill(token)
