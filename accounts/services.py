@@ -9,31 +9,32 @@ import secrets
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone as dj_timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
+from accounts.mail import account_mail_send
 from accounts.models import EmailVerification, User
 from accounts.selectors import users_unverified_expired, workspaces_where_last_owner
 from accounts.tokens import user_tokens_revoke
 from birthdaybuddy.errors import ApplicationError, Conflict, PermissionDeniedError
+from birthdaybuddy.links import absolute_reverse
 from birthdaybuddy.validators import normalize_phone, validate_timezone
 
 logger = logging.getLogger(__name__)
 
 _CODE_SALT = "accounts.EmailVerification.code"
+VERIFY_LINK_SALT = "accounts.verification-link"
 EARLIEST_DATE_OF_BIRTH = date(1900, 1, 1)
 PROFILE_FIELDS = frozenset({"first_name", "last_name", "date_of_birth", "timezone", "phone", "slack_user_id"})
 STAFF_EDITABLE_FIELDS = frozenset({"first_name", "last_name", "status", "is_active", "is_staff"})
@@ -74,9 +75,9 @@ def _field_errors(validator, value) -> list[ValidationError]:
 
 
 def _send_mail_logged(*, subject: str, template: str, context: dict[str, Any], to: str) -> None:
-    """Sends one plain-text email; a mail server failure is logged, never raised into the request."""
+    """Sends one email (``template``.txt and .html); a mail server failure is logged, never raised."""
     try:
-        send_mail(subject, render_to_string(template, context), None, [to])
+        account_mail_send(subject=subject, template=template, context=context, to=to)
     except Exception:
         logger.exception("Could not send %s to a user", template)
 
@@ -98,6 +99,7 @@ def user_register(
     date_of_birth: date | None = None,
     timezone: str = "UTC",
     now: datetime | None = None,
+    email_verified: bool = False,
 ) -> User | None:
     """Creates a ``pending`` user and mails a verification code once the transaction commits.
 
@@ -105,6 +107,9 @@ def user_register(
     input is judged the same way, and for an existing address the account's owner gets an
     email instead (a new code if it is still pending, else "you already have an account").
     Returns the new user, or ``None`` when the address was taken.
+
+    ``email_verified``: the caller has proof the person reads that mailbox (they followed a link
+    sent there, e.g. a workspace invitation): the user is ``verified`` at once and no code is sent.
     """
     now = now or dj_timezone.now()
     email = _normalize_email(email)
@@ -134,7 +139,7 @@ def user_register(
                 last_name=last_name,
                 date_of_birth=date_of_birth,
                 timezone=timezone,
-                status=User.Status.PENDING,
+                status=User.Status.VERIFIED if email_verified else User.Status.PENDING,
                 created_at=now,
             )
     except IntegrityError:  # a concurrent sign-up with the same address won the race
@@ -142,7 +147,8 @@ def user_register(
         if existing is not None:
             _registration_for_existing(user=existing, now=now)
         return None
-    verification_send(user=user, now=now)
+    if not email_verified:
+        verification_send(user=user, now=now)
     return user
 
 
@@ -179,18 +185,40 @@ def verification_send(*, user: User, now: datetime | None = None) -> EmailVerifi
     context = {
         "user": user,
         "code": code,
+        "verify_url": verification_link(email=user.email, code=code),
         "ttl_minutes": int(settings.VERIFICATION_CODE_TTL.total_seconds() // 60),
         "max_attempts": settings.VERIFICATION_CODE_MAX_ATTEMPTS,
     }
     transaction.on_commit(
         lambda: _send_mail_logged(
             subject=f"Your BirthdayBuddy code: {code}",
-            template="accounts/email/verification_code.txt",
+            template="accounts/email/verification_code",
             context=context,
             to=user.email,
         )
     )
     return verification
+
+
+def verification_link(*, email: str, code: str) -> str:
+    """A link that confirms ``email`` in the browser: the code, signed so it cannot be altered.
+
+    It carries nothing the email does not already show, and the code keeps its own rules
+    (latest code only, attempts, expiry), since the page verifies through :func:`user_verify`.
+    """
+    value = signing.dumps({"e": email, "c": code}, salt=VERIFY_LINK_SALT, compress=True)
+    return absolute_reverse("email-verify", kwargs={"token": value})
+
+
+def verification_link_read(token: str) -> tuple[str, str] | None:
+    """``(email, code)`` of a verification link, or None when it was altered or is too old."""
+    try:
+        data = signing.loads(token, salt=VERIFY_LINK_SALT, max_age=settings.VERIFICATION_CODE_TTL)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("e"), str) or not isinstance(data.get("c"), str):
+        return None
+    return data["e"], data["c"]
 
 
 @transaction.atomic
@@ -268,7 +296,7 @@ def _user_verify_attempt(*, email: str, code: str, now: datetime) -> tuple[User 
 def password_reset_link(*, user: User) -> str:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
-    return f"{settings.FRONTEND_URL.rstrip('/')}/reset-password?{urlencode({'uid': uid, 'token': token})}"
+    return absolute_reverse("password-reset", kwargs={"uid": uid, "token": token})
 
 
 @transaction.atomic
@@ -285,11 +313,23 @@ def password_reset_request(*, email: str) -> None:
     transaction.on_commit(
         lambda: _send_mail_logged(
             subject="Reset your BirthdayBuddy password",
-            template="accounts/email/password_reset.txt",
+            template="accounts/email/password_reset",
             context=context,
             to=user.email,
         )
     )
+
+
+def password_reset_user(*, uid: str, token: str) -> User | None:
+    """The user a reset link is for while it still works (unused, unexpired), else None. Writes nothing."""
+    try:
+        pk = uuid.UUID(force_str(urlsafe_base64_decode(uid)))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    user = User.objects.filter(pk=pk, is_active=True).first()
+    if user is None or not default_token_generator.check_token(user, token):
+        return None
+    return user
 
 
 def _user_from_uid(uid: str) -> User | None:

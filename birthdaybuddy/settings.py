@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "reminders",
     "scheduling",
     "notifications",
+    "pages",
 ]
 
 MIDDLEWARE = [
@@ -203,7 +204,6 @@ VERIFICATION_CODE_TTL = timedelta(minutes=15)
 VERIFICATION_CODE_MAX_ATTEMPTS = 5
 INVITATION_TTL = timedelta(days=7)
 UNVERIFIED_USER_TTL = timedelta(days=2)
-FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:8000")
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -230,6 +230,7 @@ REST_FRAMEWORK = {
         "auth_email": env.str("THROTTLE_AUTH_EMAIL", default="5/min"),
         "rsvp": env.str("THROTTLE_RSVP", default="30/min"),
         "calendar": env.str("THROTTLE_CALENDAR", default="60/min"),
+        "pages": env.str("THROTTLE_PAGES", default="60/min"),
     },
     "NUM_PROXIES": NUM_PROXIES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -253,10 +254,6 @@ SPECTACULAR_SETTINGS = {
         "`Authorization: Bearer <access>` from `POST /api/v1/auth/login`."
     ),
     "VERSION": "1.0.0",
-    # Swagger UI and ReDoc from pinned local copies (drf-spectacular-sidecar), not a CDN.
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
@@ -264,6 +261,39 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "birthdaybuddy.api.schema.add_error_responses",
         "birthdaybuddy.api.schema.nullable_references",
+    ],
+    # Swagger UI and ReDoc from the service itself (drf-spectacular-sidecar), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {
+        "persistAuthorization": True,  # a pasted token survives a reload
+        "deepLinking": True,
+        "displayRequestDuration": True,
+        "tryItOutEnabled": False,
+    },
+    # In the order a workspace admin meets them; staff tools and provider hooks last.
+    "TAGS": [
+        {"name": "auth", "description": "Sign up, verify, log in (JWT), refresh, log out, reset a password."},
+        {"name": "profile", "description": "Your own account."},
+        {"name": "workspaces", "description": "Create and configure workspaces."},
+        {"name": "members", "description": "Who belongs to a workspace, with which role."},
+        {"name": "invitations", "description": "Invite members by email."},
+        {"name": "people", "description": "Members and clients with birthdays and work anniversaries."},
+        {"name": "birthdays", "description": "Upcoming birthdays and anniversaries."},
+        {"name": "channels", "description": "Slack, email, SMS and WhatsApp channels."},
+        {"name": "templates", "description": "Message templates per kind and channel."},
+        {"name": "events", "description": "Deadlines, appointments and gatherings."},
+        {"name": "rsvp", "description": "Personal RSVP links (public)."},
+        {"name": "calendar feeds", "description": "iCalendar subscriptions."},
+        {"name": "reminders", "description": "Who is told what, when and how."},
+        {"name": "scheduling", "description": "Runs, job history and the upcoming preview."},
+        {"name": "notifications", "description": "Delivery history, resends and statistics."},
+        {"name": "audit", "description": "Who changed what."},
+        {"name": "reference", "description": "Time zones and other reference data."},
+        {"name": "staff: users", "description": "Platform staff only."},
+        {"name": "staff tools", "description": "Platform staff only."},
+        {"name": "hooks", "description": "Called by providers (Twilio), not by people."},
     ],
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "workspaces.models.Role",
@@ -314,7 +344,11 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- I18N, time ---------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The languages people's pages and shipped messages are written in. A workspace's ``locale``
+# (and a person's own ``language``) picks one; anything else falls back to English.
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -479,10 +513,14 @@ NOTIFICATIONS_CLAIM_LEASE_SECONDS = env.float("NOTIFICATIONS_CLAIM_LEASE_SECONDS
 NOTIFICATIONS_SWEEP_PENDING_GRACE_SECONDS = env.float("NOTIFICATIONS_SWEEP_PENDING_GRACE_SECONDS", default=30)
 NOTIFICATIONS_OUTBOX_DIR = env.str("NOTIFICATIONS_OUTBOX_DIR", default=str(VAR_DIR / "outbox"))
 TWILIO_TIMEOUT_SECONDS = env.int("TWILIO_TIMEOUT_SECONDS", default=10)
-# The public https origin Twilio reaches us at (e.g. https://buddy.example.com): signed status
-# callbacks and inbound STOP/START are validated against it, and outgoing SMS/WhatsApp ask
-# for delivery receipts there. Without it, Twilio sends no receipts.
+# The public origin people and Twilio reach us at (e.g. https://buddy.example.com). Every absolute
+# link we send (RSVP, password reset, invitations, preferences, calendar feeds) starts with it
+# (birthdaybuddy/links.py); Twilio's signed status callbacks and inbound STOP/START are validated
+# against it, and outgoing SMS/WhatsApp ask for delivery receipts there. Unset, links use the
+# address the server was started on (``runstack`` passes it as BB_SERVED_URL) and Twilio sends
+# no receipts.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
+SERVED_BASE_URL = env.str("BB_SERVED_URL", default="http://localhost:8000")
 WHATSAPP_SESSION_WINDOW_SECONDS = env.int("WHATSAPP_SESSION_WINDOW_SECONDS", default=24 * 3600 - 300)
 TWILIO_HOOK_THROTTLE_RATE = env.str("TWILIO_HOOK_THROTTLE_RATE", default="6000/min")
 DEFAULT_WORKSPACE_TIMEZONE = "UTC"

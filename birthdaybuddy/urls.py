@@ -2,13 +2,15 @@ from csp.constants import SELF, UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularJSONAPIView
+
+from birthdaybuddy.api.docs import RedocView, SwaggerView
 
 # Swagger UI and ReDoc style their pages with inline styles, and ReDoc renders in a blob:
 # worker; their scripts are files served from here (the split view serves Swagger UI's
 # start-up script as a file too), so script-src stays 'self' without inline script.
 docs_csp = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": [SELF, "blob:"], "img-src": ["data:"]})
-swagger_ui = docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema"))
+swagger_ui = docs_csp(SwaggerView.as_view(url_name="openapi-json"))
 
 api_v1 = [
     path("", include("accounts.api.urls")),
@@ -22,11 +24,12 @@ api_v1 = [
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("openapi.json", SpectacularAPIView.as_view(), name="openapi-json"),
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-json"),
     path("api/docs/", swagger_ui, name="swagger-ui"),
     path("docs", swagger_ui, name="docs"),
-    path("api/redoc/", docs_csp(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
-    path("", include("events.api.public_urls")),  # /rsvp/<token>, /calendar/<token>.ics
+    path("api/redoc/", docs_csp(RedocView.as_view(url_name="openapi-json")), name="redoc"),
+    path("", include("pages.urls")),  # /rsvp/<token> (HTML or JSON), account links, preferences
+    path("", include("events.api.public_urls")),  # /calendar/<token>.ics
     path("health/", include("birthdaybuddy.health")),
     path("admin/", admin.site.urls),
 ]

@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import calendar as pycalendar
 from datetime import UTC, date, datetime, time, timedelta
+from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.utils.text import slugify
 from icalendar import Calendar, vRecur, vText
 from icalendar import Event as VEvent
 
@@ -38,6 +41,17 @@ HIDDEN_YEAR = 2000  # a leap year, so Feb 29 exists
 REFRESH_INTERVAL = timedelta(hours=1)
 
 
+def calendar_feed_name(feed: CalendarFeed) -> str:
+    """The calendar's display name: the workspace, and for a member feed the member."""
+    workspace = feed.workspace
+    return workspace.name if feed.user_id is None else f"{workspace.name} — {feed.user.get_full_name()}"
+
+
+def calendar_feed_filename(feed: CalendarFeed) -> str:
+    """``lima-co.ics`` / ``lima-co-ana-lima.ics``: a download named after the feed."""
+    return f"{slugify(calendar_feed_name(feed)) or 'calendar'}.ics"
+
+
 def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
     """The feed's calendar as RFC 5545 text."""
     workspace = feed.workspace
@@ -46,8 +60,7 @@ def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    name = workspace.name if feed.user_id is None else f"{workspace.name} — {feed.user.get_full_name()}"
-    cal.add("x-wr-calname", vText(name))  # escaped like any TEXT (commas, semicolons, new lines)
+    cal.add("x-wr-calname", vText(calendar_feed_name(feed)))  # escaped like any TEXT (commas, semicolons, new lines)
     cal.add("x-wr-timezone", workspace.timezone)
     cal.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")
@@ -67,6 +80,43 @@ def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
     if zoned:
         cal.add_component(vtimezone(workspace.timezone, first=zoned_from, now=now))
     return cal.to_ical()
+
+
+def event_ics(*, event: Event, now: datetime, method: str = "PUBLISH", attendee_email: str = "") -> bytes:
+    """One event as an RFC 5545 calendar ("Add to calendar", invitation attachments).
+
+    ``method`` is ``PUBLISH`` for a download, ``REQUEST`` for an invitation or its update (the
+    same ``UID``, a higher ``SEQUENCE``: calendars move the entry) and ``CANCEL`` for a
+    cancellation (calendars remove it).
+    """
+    tz = ZoneInfo(event.workspace.timezone)
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", method)
+    component = _event_component(event, tz=tz, now=now)
+    if method == "CANCEL" or event.is_cancelled:
+        component["status"] = "CANCELLED"
+    if method in ("REQUEST", "CANCEL"):
+        component.pop("DTSTAMP", None)  # when this message was written, not when the event last changed
+        component.add("dtstamp", _stamp(now, now))
+        component.add("organizer", f"mailto:{_organizer_address()}", parameters={"CN": event.workspace.name})
+        if attendee_email:
+            component.add(
+                "attendee",
+                f"mailto:{attendee_email}",
+                parameters={"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "FALSE"},
+            )
+    cal.add_component(component)
+    if event.rrule and not event.all_day:
+        start = utc_to_local(event.starts_at, tz).date()
+        cal.add_missing_timezones(first_date=start - timedelta(days=1), last_date=date(now.year + 5, 1, 1))
+    return cal.to_ical()
+
+
+def _organizer_address() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "no-reply@birthdaybuddy.local"
 
 
 def _stamp(value: datetime | None, now: datetime) -> datetime:

@@ -6,7 +6,7 @@ from datetime import datetime, time
 
 from django.db.models import Q, QuerySet
 
-from events.models import CalendarFeed, Event, EventStatus, Rsvp
+from events.models import Attendee, CalendarFeed, Event, EventStatus, Rsvp
 from events.occurrences import local_days, spans_between
 from events.services import TOKEN_RE, hash_token, workspace_zone
 from scheduling.recurrence import local_to_utc
@@ -54,6 +54,17 @@ def rsvp_counts(event: Event) -> dict[str, int]:
     for answer in event.attendances.values_list("answer", flat=True):
         counts[answer] = counts.get(answer, 0) + 1
     return counts
+
+
+def attendee_for_rsvp_token(*, token: str) -> Attendee | None:
+    """The attendee an RSVP token belongs to, whatever the event's state (the page says why it is closed)."""
+    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
+        return None
+    return (
+        Attendee.objects.select_related("event", "event__workspace", "event__host", "person", "person__workspace")
+        .filter(rsvp_token_hash=hash_token(token))
+        .first()
+    )
 
 
 def calendar_feed_for_token(*, token: str) -> CalendarFeed | None:

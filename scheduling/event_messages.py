@@ -28,16 +28,17 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone as dj_timezone
 
 from birthdaybuddy.errors import Conflict
+from birthdaybuddy.links import absolute_reverse
 from events import services as event_services
 from events import signals as event_signals
 from events.models import Attendee, Event, EventKind, EventStatus, Rsvp
 from notifications.models import ChannelConfig, Notification, NotificationStatus
+from notifications.person_links import with_preferences_link
 from notifications.rendering import Rendered, render_message
 from notifications.services import notifications_enqueue, notifications_write
 from scheduling.planning import person_destination
@@ -256,7 +257,7 @@ def _write_notices(*, event: Event, attendees, context: dict, key) -> list[uuid.
 
 
 def rsvp_url(token: str) -> str:
-    return f"{settings.FRONTEND_URL.rstrip('/')}/rsvp/{token}"
+    return absolute_reverse("rsvp", kwargs={"token": token})
 
 
 def _configs(workspace) -> dict[str, ChannelConfig]:
@@ -315,7 +316,7 @@ def _notification(*, event: Event, person: Person, channel: str, recipient: str,
         channel=channel,
         recipient=recipient,
         subject=rendered.subject,
-        body=rendered.body,
+        body=with_preferences_link(body=rendered.body, person=person, channel=channel, workspace=event.workspace),
         occurrence_date=_occurrence_date(event),
         idempotency_key=key,
     )

@@ -30,6 +30,7 @@ from django.db.models import Exists, F, OuterRef
 
 from events.models import Attendee, Rsvp
 from notifications.models import ChannelConfig, Notification, NotificationStatus, Template
+from notifications.person_links import with_preferences_link
 from notifications.rendering import (
     ChannelText,
     Rendered,
@@ -99,7 +100,7 @@ def _notification(
         channel=channel,
         recipient=recipient,
         subject=rendered.subject,
-        body=rendered.body,
+        body=with_preferences_link(body=rendered.body, person=person, channel=channel, workspace=reminder.workspace),
         occurrence_date=slot.local_date,
         idempotency_key=idempotency_key(
             reminder=reminder, slot=slot, purpose=purpose, channel=channel, recipient=recipient

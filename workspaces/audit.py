@@ -126,7 +126,7 @@ AUDITED: tuple[Audited, ...] = (
     Audited("workspaces.Workspace", workspace="pk"),
     Audited("workspaces.Membership"),
     Audited("workspaces.Invitation", exclude=(*TIMESTAMPS, "token_hash")),
-    Audited("workspaces.Person"),
+    Audited("workspaces.Person", exclude=(*TIMESTAMPS, "preferences_key")),
     Audited("notifications.ChannelConfig", mask=("webhook_url", "bot_token", "auth_token")),
     Audited("notifications.Template"),
     Audited(

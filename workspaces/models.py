@@ -190,6 +190,15 @@ class Person(models.Model):
     preferred_channels = models.JSONField(default=list, blank=True, help_text="Channels in order of preference.")
     opted_out_channels = models.JSONField(default=list, blank=True)
     show_age = models.BooleanField(default=False, help_text="Whether other members may see the birth year and age.")
+    language = models.CharField(
+        max_length=16, blank=True, help_text="The person's own language for messages and pages; empty: the workspace's."
+    )
+    preferences_key = models.CharField(
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text="Part of the secret in the person's preferences link; a new value revokes every link sent so far.",
+    )
     created_at = models.DateTimeField(default=dj_timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -224,6 +233,8 @@ class Person(models.Model):
     def clean(self) -> None:
         errors = validate_birthday(self.birth_month, self.birth_day, self.birth_year)
         errors.update(validate_channels(self.preferred_channels, self.opted_out_channels))
+        if self.language and not LOCALE_RE.fullmatch(self.language):
+            errors["language"] = LOCALE_MESSAGE
         if errors:
             raise ValidationError(errors)
 

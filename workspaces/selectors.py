@@ -58,3 +58,13 @@ def workspace_list_solely_owned(*, user: User):
         .annotate(owner_count=Count("memberships", filter=Q(memberships__role=Role.OWNER)))
         .filter(owner_count=1)
     )
+
+
+def invitation_for_token(*, token: str):
+    """The invitation a token belongs to, in any state (the page says why it cannot be used), or None."""
+    from workspaces.models import Invitation
+    from workspaces.services import hash_token
+
+    if not isinstance(token, str) or not 20 <= len(token) <= 128:
+        return None
+    return Invitation.objects.select_related("workspace", "invited_by").filter(token_hash=hash_token(token)).first()

@@ -15,21 +15,25 @@ import secrets
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone as dj_timezone
+from django.utils import translation
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
+from accounts.mail import account_mail_send
 from birthdaybuddy import ratelimit
 from birthdaybuddy.errors import ApplicationError, Conflict, PermissionDeniedError
+from birthdaybuddy.i18n import language_of
+from birthdaybuddy.links import absolute_reverse
 from birthdaybuddy.validators import normalize_phone
 from workspaces.models import (
     ADMIN_ROLES,
+    Channel,
     Invitation,
     LeapDayPolicy,
     Membership,
@@ -59,6 +63,7 @@ PERSON_EDITABLE_FIELDS = frozenset(
         "birth_year",
         "joined_on",
         "show_age",
+        "language",
         "preferred_channels",
         "opted_out_channels",
     }
@@ -234,21 +239,28 @@ def membership_remove(*, membership: Membership, actor: User) -> None:
 
 
 def _accept_url(token: str) -> str:
-    return f"{settings.FRONTEND_URL.rstrip('/')}/invitations/accept?{urlencode({'token': token})}"
+    return absolute_reverse("invitation", kwargs={"token": token})
 
 
 def _send_invitation_email(*, invitation: Invitation, token: str, inviter_name: str) -> None:
-    context = {
-        "workspace": invitation.workspace,
-        "inviter_name": inviter_name,
-        "role": invitation.get_role_display().lower(),
-        "accept_url": _accept_url(token),
-        "token": token,
-        "expires_at": invitation.expires_at,
-    }
-    subject = " ".join(render_to_string("workspaces/email/invitation_subject.txt", context).split())
-    body = render_to_string("workspaces/email/invitation_body.txt", context)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
+    language = language_of(workspace=invitation.workspace)
+    with translation.override(language):
+        context = {
+            "workspace": invitation.workspace,
+            "workspace_name": invitation.workspace.name,
+            "inviter_name": inviter_name or invitation.workspace.name,
+            "role": {Role.OWNER: _("owner"), Role.ADMIN: _("admin"), Role.MEMBER: _("member")}[invitation.role],
+            "accept_url": _accept_url(token),
+            "expires_at": invitation.expires_at,
+        }
+        subject = render_to_string("workspaces/email/invitation_subject.txt", context)
+    account_mail_send(
+        subject=subject,
+        template="workspaces/email/invitation_body",
+        context=context,
+        to=invitation.email,
+        language=language,
+    )
 
 
 # Invitations to one address, from every workspace together: a burst of this many, then one an hour.
@@ -330,6 +342,17 @@ def invitation_revoke(*, invitation: Invitation) -> Invitation:
     return invitation
 
 
+def _require_usable(invitation: Invitation | None, *, token: str, now: datetime) -> None:
+    if invitation is None or not token:
+        raise ApplicationError("This invitation token is not valid.", code="invalid_token")
+    if invitation.accepted_at is not None:
+        raise ApplicationError("This invitation has already been used.", code="invitation_used")
+    if invitation.revoked_at is not None:
+        raise ApplicationError("This invitation has been revoked.", code="invitation_revoked")
+    if invitation.expires_at <= now:
+        raise ApplicationError("This invitation has expired; ask for a new one.", code="invitation_expired")
+
+
 @transaction.atomic
 def invitation_accept(*, token: str, user: User, now: datetime | None = None) -> Membership:
     """Makes ``user`` a member of the invitation's workspace.
@@ -345,14 +368,7 @@ def invitation_accept(*, token: str, user: User, now: datetime | None = None) ->
         .filter(token_hash=hash_token(token or ""))
         .first()
     )
-    if invitation is None or not token:
-        raise ApplicationError("This invitation token is not valid.", code="invalid_token")
-    if invitation.accepted_at is not None:
-        raise ApplicationError("This invitation has already been used.", code="invitation_used")
-    if invitation.revoked_at is not None:
-        raise ApplicationError("This invitation has been revoked.", code="invitation_revoked")
-    if invitation.expires_at <= now:
-        raise ApplicationError("This invitation has expired; ask for a new one.", code="invitation_expired")
+    _require_usable(invitation, token=token, now=now)
     _require_verified(user)
     if invitation.email.lower() != (user.email or "").lower():
         raise PermissionDeniedError(
@@ -365,6 +381,42 @@ def invitation_accept(*, token: str, user: User, now: datetime | None = None) ->
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     return membership
+
+
+@transaction.atomic
+def invitation_signup(
+    *, token: str, password: str, first_name: str = "", last_name: str = "", now: datetime | None = None
+) -> Membership:
+    """Creates the account of an invited person (email fixed to the invited one) and makes them a member.
+
+    Following the emailed link proves the mailbox is theirs, so the account is verified at once.
+    Refused like :func:`invitation_accept` for a used, revoked or expired invitation; an address
+    that already has an account must sign in instead (``email_taken``). Nothing is written on refusal.
+    """
+    from accounts import services as account_services
+    from accounts.models import User
+
+    now = now or dj_timezone.now()
+    invitation = Invitation.objects.select_for_update().filter(token_hash=hash_token(token or "")).first()
+    _require_usable(invitation, token=token, now=now)
+    # The invitee holds a link sent to this mailbox, so saying the address has an account tells
+    # them nothing new (unlike the public sign-up, which never says it).
+    taken = ValidationError(
+        {"email": [ValidationError("This address already has an account: sign in to accept.", code="email_taken")]}
+    )
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        raise taken
+    user = account_services.user_register(
+        email=invitation.email,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+        now=now,
+        email_verified=True,
+    )
+    if user is None:  # a sign-up with the same address won a race
+        raise taken
+    return invitation_accept(token=token, user=user, now=now)
 
 
 # --- People -------------------------------------------------------------------------------
@@ -450,3 +502,60 @@ def person_update(*, person: Person, data: Mapping[str, Any]) -> Person:
 @transaction.atomic
 def person_delete(*, person: Person) -> None:
     person.delete()
+
+
+# --- A person's own preferences (the link in every message) --------------------------------------
+
+
+@transaction.atomic
+def person_preferences_update(
+    *,
+    person: Person,
+    receive: set[str] | None = None,
+    offered: set[str] | None = None,
+    language: str | None = None,
+) -> Person:
+    """What the person chose on their preferences page: the channels they still want, and a language.
+
+    Of the ``offered`` channels (default: all), those in ``receive`` are wanted and the others
+    opted out; channels not offered keep their state. It is the same ``opted_out_channels`` the
+    API and Twilio's STOP use, and an opted-out channel leaves ``preferred_channels``. The
+    change is audited like any change of a person.
+    """
+    person = Person.objects.select_for_update().select_related("workspace").get(pk=person.pk)
+    fields: list[str] = []
+    if receive is not None:
+        offered = set(Channel.values) if offered is None else set(offered)
+        if (set(receive) | offered) - set(Channel.values):
+            raise ValidationError({"receive": ValidationError("Unknown channel.", code="invalid_choice")})
+        before = set(person.opted_out_channels or [])
+        after = (before - offered) | (offered - set(receive))
+        opted_out = [channel for channel in Channel.values if channel in after]
+        preferred = [channel for channel in person.preferred_channels or [] if channel not in after]
+        if (opted_out, preferred) != (person.opted_out_channels, person.preferred_channels):
+            person.opted_out_channels, person.preferred_channels = opted_out, preferred
+            fields += ["opted_out_channels", "preferred_channels"]
+    if language is not None and language != person.language:
+        person.language = language
+        fields.append("language")
+    if fields:
+        person.full_clean()
+        person.save(update_fields=[*fields, "updated_at"])
+    return person
+
+
+@transaction.atomic
+def person_unsubscribe(*, person: Person, channel: str | None = None) -> Person:
+    """Opts the person out of ``channel`` (None: of everything); unsubscribing twice changes nothing."""
+    if channel is not None and channel not in Channel.values:
+        raise ValidationError({"channel": ValidationError("Unknown channel.", code="invalid_choice")})
+    offered = set(Channel.values) if channel is None else {channel}
+    return person_preferences_update(person=person, receive=set(), offered=offered)
+
+
+@transaction.atomic
+def person_preferences_links_revoke(*, person: Person) -> Person:
+    """Every preferences link sent to the person so far stops working; new messages carry a new one."""
+    person.preferences_key = secrets.token_hex(16)
+    person.save(update_fields=["preferences_key", "updated_at"])
+    return person

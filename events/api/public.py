@@ -124,7 +124,7 @@ class CalendarFeedIcsView(APIView):
             response = HttpResponse(status=304)
         else:
             response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-            response["Content-Disposition"] = 'inline; filename="birthdaybuddy.ics"'
+            response["Content-Disposition"] = f'inline; filename="{ical.calendar_feed_filename(feed)}"'
         response["ETag"] = etag
         response["Cache-Control"] = "private, max-age=300"
         return response

@@ -1,10 +1,13 @@
-"""Public token URLs, mounted at the site root (``/rsvp/<token>``, ``/calendar/<token>.ics``)."""
+"""Public token URLs, mounted at the site root: ``/calendar/<token>.ics``.
+
+``/rsvp/<token>`` is served by ``pages.rsvp`` (the page for browsers, this app's ``RsvpView``
+for API clients).
+"""
 
 from django.urls import path
 
-from events.api.public import CalendarFeedIcsView, RsvpView
+from events.api.public import CalendarFeedIcsView
 
 urlpatterns = [
-    path("rsvp/<str:token>", RsvpView.as_view(), name="rsvp"),
     path("calendar/<str:token>.ics", CalendarFeedIcsView.as_view(), name="calendar-feed-ics"),
 ]

@@ -15,7 +15,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from birthdaybuddy.api.fields import StrictBooleanField
+from birthdaybuddy.links import webcal_url
 from events import selectors
+from events.calendar_links import google_subscribe_url
 from events.models import Attendee, CalendarFeed, Event, EventKind, EventStatus, Rsvp
 from workspaces.api.serializers import StrictCharField
 from workspaces.models import ADMIN_ROLES
@@ -287,22 +289,53 @@ class RsvpAnswerSerializer(serializers.Serializer):
     note = StrictCharField(required=False, allow_blank=True, max_length=500)
 
 
+# Shown once, when the feed is created (the secret URL is never stored in clear).
+NULLABLE_URI = {"type": "string", "format": "uri", "nullable": True}
+
+
 class CalendarFeedSerializer(serializers.ModelSerializer):
     """A calendar feed. ``url`` (with the secret token) is returned once, when the feed is created."""
 
     scope = serializers.ChoiceField(choices=[("member", "member"), ("workspace", "workspace")], read_only=True)
     user = serializers.UUIDField(source="user_id", read_only=True, allow_null=True)
     url = serializers.SerializerMethodField(help_text="The subscription URL: only in the response that creates it.")
+    webcal_url = serializers.SerializerMethodField(
+        help_text="The same URL as `webcal://`: opens the subscribe dialog of Apple Calendar, Outlook and others. "
+        "Only in the response that creates the feed."
+    )
+    google_calendar_url = serializers.SerializerMethodField(
+        help_text="Google Calendar's page to subscribe to the feed. Only in the response that creates it."
+    )
     url_hint = serializers.SerializerMethodField(help_text="The URL with the token masked, to tell feeds apart.")
 
     class Meta:
         model = CalendarFeed
-        fields = ("id", "scope", "user", "url", "url_hint", "created_at", "revoked_at")
+        fields = (
+            "id",
+            "scope",
+            "user",
+            "url",
+            "webcal_url",
+            "google_calendar_url",
+            "url_hint",
+            "created_at",
+            "revoked_at",
+        )
         read_only_fields = fields
 
-    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    @extend_schema_field(NULLABLE_URI)
     def get_url(self, feed: CalendarFeed) -> str | None:
         return self.context.get("feed_urls", {}).get(feed.pk)
+
+    @extend_schema_field(NULLABLE_URI)
+    def get_webcal_url(self, feed: CalendarFeed) -> str | None:
+        url = self.get_url(feed)
+        return webcal_url(url) if url else None
+
+    @extend_schema_field(NULLABLE_URI)
+    def get_google_calendar_url(self, feed: CalendarFeed) -> str | None:
+        url = self.get_url(feed)
+        return google_subscribe_url(url) if url else None
 
     def get_url_hint(self, feed: CalendarFeed) -> str:
         return f"…/calendar/{feed.token_hint}….ics"

@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import DateTimeField, Prefetch
 from django.db.models.functions import Cast, Coalesce
-from django.urls import reverse
 from django.utils import timezone as dj_timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -15,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from birthdaybuddy.errors import PermissionDeniedError
+from birthdaybuddy.links import absolute_reverse
 from events import selectors, services
 from events.api.filters import EventFilterSet
 from events.api.serializers import (
@@ -300,7 +300,7 @@ class CalendarFeedViewSet(
         feed, token = services.calendar_feed_create(
             workspace=self.workspace, scope=payload.validated_data["scope"], actor=request.user
         )
-        url = request.build_absolute_uri(reverse("calendar-feed-ics", kwargs={"token": token}))
+        url = absolute_reverse("calendar-feed-ics", kwargs={"token": token})
         context = {**self.get_serializer_context(), "feed_urls": {feed.pk: url}}
         return Response(CalendarFeedSerializer(feed, context=context).data, status=status.HTTP_201_CREATED)
 

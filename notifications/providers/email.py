@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 
+from notifications import person_links
 from notifications.providers.base import (
     Message,
     OutcomeUnknown,
@@ -80,11 +81,20 @@ class EmailProvider:
             from_email=self.from_address(),
             to=[message.recipient],
             reply_to=[self.reply_to] if self.reply_to else None,
-            headers={"Message-ID": message_id, "X-BirthdayBuddy-Notification": message.notification_id},
+            headers={
+                "Message-ID": message_id,
+                "X-BirthdayBuddy-Notification": message.notification_id,
+                **person_links.unsubscribe_headers(message.body),
+            },
         )
         html = render_to_string(
             self.html_template,
-            {"subject": subject, "body": message.body, "workspace_name": message.workspace_name},
+            {
+                "subject": subject,
+                "body": message.body,
+                "workspace_name": message.workspace_name,
+                "rsvp_url": person_links.rsvp_link(message.body),
+            },
         )
         email.attach_alternative(html, "text/html")
         return email

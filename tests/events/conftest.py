@@ -18,7 +18,7 @@ from workspaces.models import Person, Role, Workspace
 def _event_settings(settings):
     # Without a configured channel, SMS/WhatsApp/Slack cannot reach anyone (as in production).
     settings.NOTIFICATIONS_CONSOLE_FALLBACK = False
-    settings.FRONTEND_URL = "https://app.example.com"
+    settings.PUBLIC_BASE_URL = "https://app.example.com"
 
 
 @dataclass

@@ -2,10 +2,12 @@
 
 import re
 from datetime import UTC, date, datetime, time
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 from dateutil.rrule import rrulestr
+from django.utils.text import slugify
 from icalendar import Calendar
 
 from events import services
@@ -17,7 +19,7 @@ from workspaces.models import Membership, Role
 pytestmark = pytest.mark.django_db
 
 BERLIN = ZoneInfo("Europe/Berlin")
-URL_RE = re.compile(r"^http://testserver/calendar/([A-Za-z0-9_-]{43})\.ics$")
+URL_RE = re.compile(r"^https://app\.example\.com/calendar/([A-Za-z0-9_-]{43})\.ics$")
 
 
 def feeds_url(office) -> str:
@@ -77,7 +79,27 @@ def test_a_member_creates_their_feed_and_sees_the_url_only_once(office, api_clie
     assert listed.json()["results"][0]["url"] is None
     assert listed.json()["results"][0]["url_hint"] == f"…/calendar/{token[:4]}….ics"
     assert token not in listed.content.decode()
+    assert listed.json()["results"][0]["webcal_url"] is None
+    assert listed.json()["results"][0]["google_calendar_url"] is None
     assert fetch(api_client, token).status_code == 200
+
+
+def test_a_new_feed_comes_with_webcal_and_google_subscribe_links(office, api_client):
+    body, token = create_feed(office.member_client, office)
+
+    assert body["webcal_url"] == f"webcal://app.example.com/calendar/{token}.ics"
+    google = urlsplit(body["google_calendar_url"])
+    assert (google.scheme, google.netloc, google.path) == ("https", "calendar.google.com", "/calendar/render")
+    assert parse_qs(google.query) == {"cid": [body["webcal_url"]]}
+
+
+def test_the_download_is_named_after_the_feed(office, api_client):
+    _, member_token = create_feed(office.member_client, office)
+    _, workspace_token = create_feed(office.owner_client, office, scope="workspace")
+
+    member_name = slugify(f"Lima & Co {office.member.get_full_name()}")
+    assert fetch(api_client, workspace_token)["Content-Disposition"] == 'inline; filename="lima-co.ics"'
+    assert fetch(api_client, member_token)["Content-Disposition"] == f'inline; filename="{member_name}.ics"'
 
 
 def test_only_admins_create_the_workspace_feed(office):

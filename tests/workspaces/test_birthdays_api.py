@@ -358,7 +358,7 @@ def _mailed_token() -> str:
 
     from django.core import mail
 
-    match = re.search(r"token=([\w-]+)", mail.outbox[-1].body)
+    match = re.search(r"/invitations/([\w-]+)", mail.outbox[-1].body)
     assert match, mail.outbox[-1].body
     return match.group(1)
 

@@ -244,6 +244,7 @@ class PersonSerializer(StrictModelSerializer):
             "birth_year",
             "joined_on",
             "show_age",
+            "language",
             "user",
             "preferred_channels",
             "opted_out_channels",
@@ -253,6 +254,9 @@ class PersonSerializer(StrictModelSerializer):
         read_only_fields = ("id", "user", "created_at", "updated_at")
         extra_kwargs = {
             "birth_year": {"max_value": 9999, "help_text": "Null when hidden from you (show_age is false)."},
+            "language": {
+                "help_text": "The person's own language for messages and pages (e.g. 'de'); empty: the workspace's."
+            },
         }
 
     def validate_phone(self, value: str) -> str:

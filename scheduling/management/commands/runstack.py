@@ -240,7 +240,8 @@ class Command(BaseCommand):
         previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
         children = self.children(options)
         try:
-            env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            # Links in messages point where this server listens, unless PUBLIC_BASE_URL says otherwise.
+            env = {**os.environ, "PYTHONUNBUFFERED": "1", "BB_SERVED_URL": self.served_url(options)}
             for child in children:
                 child.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
                     child.argv,
@@ -330,9 +331,14 @@ class Command(BaseCommand):
         except OSError:
             return False
 
-    def _announce(self, options, login: AdminLogin | None) -> None:
+    @staticmethod
+    def served_url(options) -> str:
+        """The address this server answers on, e.g. ``http://127.0.0.1:8100``."""
         host = "127.0.0.1" if options["host"] in ("0.0.0.0", "") else options["host"]  # noqa: S104
-        base = f"http://{host}:{options['port']}"
+        return f"http://{host}:{options['port']}"
+
+    def _announce(self, options, login: AdminLogin | None) -> None:
+        base = self.served_url(options)
         lines = [
             "",
             "BirthdayBuddy is running.",

@@ -21,6 +21,7 @@ PERSON_KEYS = {
     "birth_year",
     "joined_on",
     "show_age",
+    "language",
     "user",
     "preferred_channels",
     "opted_out_channels",

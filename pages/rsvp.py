@@ -1,0 +1,205 @@
+"""The RSVP page at ``/rsvp/<token>``: the same URL serves browsers (HTML) and API clients (JSON).
+
+A GET never changes an answer (mail scanners follow links): the email's one-click buttons
+open the page with their choice pre-selected (``?answer=yes``), and one press of "Send"
+confirms it. Answers go through ``events.services.rsvp_answer``, as the API's do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, HttpResponseRedirect
+from django.utils import timezone as dj_timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from birthdaybuddy.errors import ApplicationError
+from events import calendar_links, ical, selectors, services
+from events.api.public import RsvpView
+from events.models import Attendee, Event, Rsvp
+from pages.common import language_for, message_page, page, throttled, too_many_requests, wants_html
+
+NOTE_MAX_LENGTH = Attendee._meta.get_field("note").max_length
+ANSWER_LABELS = {Rsvp.YES: _("Going"), Rsvp.MAYBE: _("Maybe"), Rsvp.NO: _("Can't go")}
+
+
+class RsvpForm(forms.Form):
+    answer = forms.ChoiceField(
+        choices=list(ANSWER_LABELS.items()),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose Going, Maybe or Can't go."),
+            "invalid_choice": _("Choose Going, Maybe or Can't go."),
+        },
+    )
+    note = forms.CharField(
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": NOTE_MAX_LENGTH}),
+    )
+
+
+@dataclass(frozen=True)
+class EventShown:
+    """What the page shows of an event: only what the organiser shares with every invitee."""
+
+    title: str
+    all_day: bool
+    date: object
+    start: datetime | None
+    end: datetime | None
+    same_day: bool
+    zone: str
+    location: str
+    notes: str
+    organiser: str
+    repeats: bool
+    google_url: str
+
+    @classmethod
+    def of(cls, event: Event) -> EventShown:
+        tz = ZoneInfo(event.workspace.timezone)
+        start = event.starts_at.astimezone(tz) if event.starts_at else None
+        end = event.ends_at.astimezone(tz) if event.ends_at else None
+        host = event.host.get_full_name() if event.host_id and event.host else ""
+        return cls(
+            title=event.title,
+            all_day=event.all_day,
+            date=event.date,
+            start=start,
+            end=end,
+            same_day=bool(start and end and start.date() == end.date()),
+            zone=tz.key,
+            location=event.location,
+            notes=event.notes,
+            organiser=host or event.workspace.name,
+            repeats=bool(event.rrule),
+            google_url=calendar_links.google_event_url(event, details=event.notes),
+        )
+
+
+class RsvpNegotiatedView(RsvpView):
+    """Browsers get the page; API clients (JSON, or no preference) keep the JSON contract."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if wants_html(request):
+            return rsvp_page(request, kwargs["token"])
+        return super().dispatch(request, *args, **kwargs)
+
+
+def _context(attendee: Attendee, **extra) -> dict:
+    return {
+        "workspace_name": attendee.event.workspace.name,
+        "event": EventShown.of(attendee.event),
+        "name": attendee.person.name,
+        "answer": attendee.answer,
+        "answer_label": ANSWER_LABELS.get(attendee.answer, ""),
+        "note": attendee.note,
+        **extra,
+    }
+
+
+def _closed(request, attendee: Attendee, *, reason: str, language: str):
+    return page(
+        request,
+        "pages/rsvp_closed.html",
+        _context(attendee, reason=reason),
+        status=410,
+        language=language,
+        time_zone=attendee.event.workspace.timezone,
+    )
+
+
+def _bad_link(request, language: str):
+    return message_page(
+        request,
+        title=_("This link does not work"),
+        message=_(
+            "The invitation link is incomplete, or it was replaced by a newer one. Check that you "
+            "opened the whole link from the latest invitation, or ask the organiser to send it again."
+        ),
+        status=404,
+        language=language,
+    )
+
+
+@csrf_protect
+@require_http_methods(["GET", "HEAD", "POST"])
+def rsvp_page(request, token: str):
+    attendee = selectors.attendee_for_rsvp_token(token=token)
+    workspace = attendee.event.workspace if attendee else None
+    language = language_for(person=attendee.person if attendee else None, workspace=workspace, request=request)
+    if wait := throttled(request, "rsvp"):
+        return too_many_requests(request, wait, language=language)
+    if attendee is None:
+        return _bad_link(request, language)
+    event = attendee.event
+    now = dj_timezone.now()
+    if event.is_cancelled:
+        return _closed(request, attendee, reason="cancelled", language=language)
+    if services.event_is_over(event, now=now):
+        return _closed(request, attendee, reason="over", language=language)
+
+    status = 200
+    confirm = False
+    if request.method == "POST":
+        form = RsvpForm(request.POST)
+        if form.is_valid():
+            try:
+                services.rsvp_answer(
+                    token=token, answer=form.cleaned_data["answer"], note=form.cleaned_data["note"], now=now
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            except ApplicationError as exc:
+                if exc.code in ("event_cancelled", "event_over"):
+                    return _closed(request, attendee, reason=exc.code.removeprefix("event_"), language=language)
+                return _bad_link(request, language)
+            else:
+                response = HttpResponseRedirect(f"{request.path}?saved=1")
+                response.status_code = 303  # see other: a reload does not post again
+                return response
+        status = 400
+    else:
+        preselected = request.GET.get("answer")
+        confirm = preselected in ANSWER_LABELS
+        initial_answer = preselected if confirm else (attendee.answer if attendee.answer in ANSWER_LABELS else None)
+        form = RsvpForm(initial={"answer": initial_answer, "note": attendee.note})
+    context = _context(
+        attendee,
+        form=form,
+        confirm=confirm,
+        saved=request.GET.get("saved") == "1" and request.method != "POST",
+        ics_url=f"{request.path}/event.ics",
+        note_max_length=NOTE_MAX_LENGTH,
+    )
+    return page(
+        request, "pages/rsvp.html", context, status=status, language=language, time_zone=event.workspace.timezone
+    )
+
+
+@require_http_methods(["GET", "HEAD"])
+def rsvp_event_ics(request, token: str):
+    """The invitation's event as an ``.ics`` file ("Add to calendar")."""
+    attendee = selectors.attendee_for_rsvp_token(token=token)
+    language = language_for(person=attendee.person if attendee else None, workspace=None, request=request)
+    if wait := throttled(request, "rsvp"):
+        return too_many_requests(request, wait, language=language)
+    if attendee is None:
+        return _bad_link(request, language)
+    event = attendee.event
+    if event.is_cancelled:
+        return _closed(request, attendee, reason="cancelled", language=language)
+    body = ical.event_ics(event=event, now=dj_timezone.now())
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{slugify(event.title) or "event"}.ics"'
+    response["Cache-Control"] = "private, no-store"
+    return response
