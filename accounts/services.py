@@ -159,11 +159,11 @@ def _registration_for_existing(*, user: User, now: datetime) -> None:
     if user.status == User.Status.PENDING:
         verification_send(user=user, now=now)
         return
-    context = {"user": user}
+    context = {"user": user, "forgot_url": absolute_reverse("password-forgot")}
     transaction.on_commit(
         lambda: _send_mail_logged(
             subject="You already have a BirthdayBuddy account",
-            template="accounts/email/account_exists.txt",
+            template="accounts/email/account_exists",
             context=context,
             to=user.email,
         )

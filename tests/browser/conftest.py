@@ -34,21 +34,27 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium():
     if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
         message = f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium fonts-dejavu-core)."
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls are synchronous.
+    # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls are
+    # synchronous. Only while the browser runs: later tests start subprocesses from this environment.
+    was_set = "DJANGO_ALLOW_ASYNC_UNSAFE" in os.environ
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if not was_set:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 class Offline:

@@ -2,8 +2,8 @@
 reload, and "Try it out" with the JWT answers 200."""
 
 import pytest
-from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.tokens import RefreshToken
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

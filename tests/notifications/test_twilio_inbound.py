@@ -137,7 +137,7 @@ def test_advanced_opt_out_help_changes_nothing(client):
     config = twilio_config("sms")
     person = PersonFactory(workspace=config.workspace, phone=CLIENT, opted_out_channels=["sms"])
 
-    assert inbound(client, "AIDE", OptOutType="HELP").status_code == 200
+    assert inbound(client, "AIDE", channel=config, OptOutType="HELP").status_code == 200
 
     person.refresh_from_db()
     assert person.opted_out_channels == ["sms"]
