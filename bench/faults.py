@@ -48,6 +48,7 @@ issue's promises they break. How a message is counted:
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import os
@@ -210,6 +211,13 @@ class PrivatePostgres:
         self.running = False
         return time.time()
 
+    def restart(self, *, down_seconds: float, mode: str = "fast") -> tuple[float, float, float]:
+        """Stops the server, waits ``down_seconds``, starts it; returns (began, stopped, back) times."""
+        began = time.time()
+        stopped = self.stop(mode)
+        time.sleep(down_seconds)
+        return began, stopped, self.start()
+
     def url(self, database: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
 
@@ -267,6 +275,14 @@ class PrivateRedis:
         _wait(lambda: _safe(client.ping), timeout=10, what="redis ping")
         client.close()
         return time.time()
+
+    def restart(self, *, down_seconds: float, mode: str = "nosave") -> tuple[float, float, float]:
+        """Stops the server (everything it held is gone), waits, starts it empty on the same port;
+        returns (began, stopped, back) times."""
+        began = time.time()
+        stopped = self.stop(mode)
+        time.sleep(down_seconds)
+        return began, stopped, self.start()
 
     def stop(self, mode: str = "nosave") -> float:
         """``nosave``: ``SHUTDOWN NOSAVE`` (a restart that loses every message); ``kill``: SIGKILL."""
@@ -556,7 +572,8 @@ class Harness:
         self.redis: PrivateRedis | None = None
         self.slack: FakeSlack | None = None
         self.smtp: CountingSmtp | None = None
-        self.database: str = TEMPLATE_DB
+        self.closed = False
+        atexit.register(self.close)  # a run that dies early leaves no server behind
         try:
             self.pg = PrivatePostgres(pg_port, self.root)
             self.redis = PrivateRedis(redis_port, self.root)
@@ -675,6 +692,10 @@ class Harness:
             client.close()
 
     def close(self) -> None:
+        """Stops everything and removes the cluster (idempotent; also run at exit)."""
+        if self.closed:
+            return
+        self.closed = True
         self.stop_processes()
         for stop in (
             lambda: self.slack and self.slack.stop(),
@@ -732,8 +753,10 @@ def run_fault(harness: Harness, kind: str, workload: Workload, *, label: str | N
         beat = harness.start_beat(database, workload, f"{label}-beat")
         first_worker = worker
         worker.wait_for_log(" ready.", timeout=90)
-        # A new interval entry is due at once: beat sends the tick and the sweep as it starts.
-        beat.wait_for_log("Sending due task", timeout=90)
+        beat.wait_for_log("beat: Starting", timeout=90)
+        if harness.timing.tick_seconds or kind == "db_restart_idle":
+            # Beat has sent its first entries (with the migrated intervals, up to a minute away).
+            beat.wait_for_log("Sending due task", timeout=90)
         if kind == "db_restart_idle":
             loaded = _db_restart_idle(harness, database, workload, fault, worker)
         else:
@@ -794,17 +817,11 @@ def _inflict(
         return worker
     if kind == "db_restart_mid":
         fault.rows_sending = len(_sending(harness, database))
-        fault.started = time.time()
-        fault.done = harness.pg.stop("fast")
-        time.sleep(workload.db_down_seconds)
-        fault.ended = harness.pg.start()
+        fault.started, fault.done, fault.ended = harness.pg.restart(down_seconds=workload.db_down_seconds)
         return worker
     if kind == "broker_restart":
         fault.rows_sending = len(_sending(harness, database))
-        fault.started = time.time()
-        fault.done = harness.redis.stop("nosave")
-        time.sleep(workload.broker_down_seconds)
-        fault.ended = harness.redis.start()
+        fault.started, fault.done, fault.ended = harness.redis.restart(down_seconds=workload.broker_down_seconds)
         return worker
     if kind == "kill_children":
         fault.started = time.time()
@@ -833,6 +850,13 @@ def _inflict(
 def _db_restart_idle(harness: Harness, database: str, workload: Workload, fault: Fault, worker) -> dict:
     """Digests due ``digest_lead_seconds`` after the database is back; the database stops while
     the worker and beat are idle (ticks and sweeps running), for ``db_down_seconds``."""
+
+    def ticks() -> int:
+        with harness.pg.connect(database) as conn:
+            return conn.execute("SELECT count(*) FROM scheduling_jobrun").fetchone()[0]
+
+    # The worker has run a tick (and holds its database connection) before the fault.
+    _wait(lambda: ticks() > 0, timeout=90, interval=0.2, what="a first tick on the worker")
     lead = workload.digest_lead_seconds
     seed_allowance = 10.0
     due = int(time.time() + seed_allowance + workload.db_down_seconds + 2 + lead) + 1
@@ -852,19 +876,15 @@ def _db_restart_idle(harness: Harness, database: str, workload: Workload, fault:
     stop_at = due - lead - workload.db_down_seconds - 2
     if time.time() > stop_at - 1:
         raise RuntimeError(f"setup too slow: the digests would fall due before the restart (due {due})")
-    with harness.pg.connect(database) as conn:
-        ticks = conn.execute("SELECT count(*) FROM scheduling_jobrun").fetchone()[0]
-        early = conn.execute("SELECT count(*) FROM notifications_notification").fetchone()[0]
     while time.time() < stop_at:
         time.sleep(0.05)
+    with harness.pg.connect(database) as conn:
+        early = conn.execute("SELECT count(*) FROM notifications_notification").fetchone()[0]
     if early:
         raise RuntimeError(f"{early} notifications exist before the restart: the digests fell due too early")
-    fault.notes.update({"ticks_before_fault": ticks, "digests_due_at": due})
+    fault.notes.update({"ticks_before_fault": ticks(), "digests_due_at": due})
     fault.rows_sending = 0
-    fault.started = time.time()
-    fault.done = harness.pg.stop("fast")
-    time.sleep(workload.db_down_seconds)
-    fault.ended = harness.pg.start()
+    fault.started, fault.done, fault.ended = harness.pg.restart(down_seconds=workload.db_down_seconds)
     fault.notes["due_after_restart_seconds"] = round(due - fault.ended, 2)
     if fault.ended >= due:
         raise RuntimeError("the database came back after the digests fell due: the scenario proves nothing")
