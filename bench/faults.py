@@ -1173,7 +1173,8 @@ def setup_template(*, workspaces: int, slack_prefix: str, tick_seconds: int | No
         for task, seconds in (("scheduling.tick", tick_seconds), ("notifications.sweep", sweep_seconds)):
             if seconds:
                 interval, _ = IntervalSchedule.objects.get_or_create(every=seconds, period=IntervalSchedule.SECONDS)
-                changed[task] = PeriodicTask.objects.filter(task=task).update(interval=interval)
+                # One schedule per entry: the tick's migrated crontab (second 0 of each minute) gives way.
+                changed[task] = PeriodicTask.objects.filter(task=task).update(interval=interval, crontab=None)
         PeriodicTasks.objects.update_or_create(ident=1, defaults={"last_update": timezone.now()})
     return {"workspaces": workspaces, "intervals_changed": changed}
 

@@ -508,7 +508,7 @@ NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=200)
 NOTIFICATIONS_BATCH_IN_FLIGHT = env.int("NOTIFICATIONS_BATCH_IN_FLIGHT", default=50)
 # A worker renews the lease of the claims it holds every third of this; the sweeper settles a
 # dead worker's rows once their lease has lapsed (about a minute after the death in all).
-NOTIFICATIONS_CLAIM_LEASE_SECONDS = env.float("NOTIFICATIONS_CLAIM_LEASE_SECONDS", default=30)
+NOTIFICATIONS_CLAIM_LEASE_SECONDS = env.float("NOTIFICATIONS_CLAIM_LEASE_SECONDS", default=20)
 # A pending row this long past due was lost by the broker (e.g. a Redis restart): queued again.
 NOTIFICATIONS_SWEEP_PENDING_GRACE_SECONDS = env.float("NOTIFICATIONS_SWEEP_PENDING_GRACE_SECONDS", default=30)
 NOTIFICATIONS_OUTBOX_DIR = env.str("NOTIFICATIONS_OUTBOX_DIR", default=str(VAR_DIR / "outbox"))

@@ -81,7 +81,7 @@ def claim_lease() -> timedelta:
     The worker holding claims renews their lease in the cache every third of this; the sweeper
     takes a ``sending`` row only once it is older than this and its lease has lapsed.
     """
-    return timedelta(seconds=_get("NOTIFICATIONS_CLAIM_LEASE_SECONDS", 30))
+    return timedelta(seconds=_get("NOTIFICATIONS_CLAIM_LEASE_SECONDS", 20))
 
 
 def rate_limit_enabled() -> bool:

@@ -1,6 +1,6 @@
 """The delivery sweeper runs every 30 seconds (was every minute).
 
-With claim leases of 30 s, a dead worker's rows are back in delivery within about a minute
+With claim leases of 20–30 s, a dead worker's rows are back in delivery within about a minute
 of its death (a lease period for the lease to lapse, at most one sweep interval to be seen),
 and pending rows a restarted broker forgot within the grace period plus one interval.
 """
