@@ -14,6 +14,11 @@ signal sends nothing twice) and queues them with ``notifications_enqueue``. Keys
 - ``event:<event>:cancel:<attendee>:<channel>``: one notice, to invited attendees who had
   not declined.
 
+An email also carries the event as an ``.ics`` attachment (``Notification.calendar``, built
+when the message is written): ``METHOD:REQUEST`` for an invitation and for each change (the
+same ``UID``, the event's ``SEQUENCE`` bumped by every move), ``METHOD:CANCEL`` for a
+cancellation, so the person's calendar adds, moves and removes the entry by itself.
+
 Each attendee is reached on the first channel of their ``preferred_channels`` (default
 email) that they have not opted out of and that can reach them (an address, and for
 SMS/WhatsApp/Slack a configured channel). Appointments and deadlines send nothing here:
@@ -36,9 +41,10 @@ from birthdaybuddy.errors import Conflict
 from birthdaybuddy.links import absolute_reverse
 from events import services as event_services
 from events import signals as event_signals
+from events.ical import event_ics
 from events.models import Attendee, Event, EventKind, EventStatus, Rsvp
 from notifications.models import ChannelConfig, Notification, NotificationStatus
-from notifications.person_links import with_preferences_link
+from notifications.person_links import preferences_url, with_preferences_link
 from notifications.rendering import Rendered, render_message
 from notifications.services import notifications_enqueue, notifications_write
 from scheduling.planning import person_destination
@@ -121,7 +127,8 @@ def event_invitations_write(*, event_id, attendee_ids: list, now: datetime | Non
                 continue
             channel, recipient = destination
             token = event_services.attendee_rsvp_token_issue(attendee=attendee, now=now)
-            context = {**base, "person": {"name": attendee.person.name}, "rsvp_url": rsvp_url(token)}
+            link = rsvp_url(token)
+            context = {**base, "person": {"name": attendee.person.name}, "rsvp_url": link}
             rows.append(
                 _notification(
                     event=event,
@@ -130,6 +137,9 @@ def event_invitations_write(*, event_id, attendee_ids: list, now: datetime | Non
                     recipient=recipient,
                     rendered=_render(event.workspace, INVITATION, channel, context),
                     key=f"{prefix}{attendee.pk}:{channel}",
+                    rsvp=link,
+                    method="REQUEST",
+                    now=now,
                 )
             )
         ids = notifications_write(notifications=rows)
@@ -171,7 +181,8 @@ def event_invitation_resend_write(
         count += 1
         key = f"{prefix}{channel}:resend:{count}"
     token = event_services.attendee_rsvp_token_issue(attendee=attendee, now=now)
-    context = {**_event_context(event), "person": {"name": attendee.person.name}, "rsvp_url": rsvp_url(token)}
+    link = rsvp_url(token)
+    context = {**_event_context(event), "person": {"name": attendee.person.name}, "rsvp_url": link}
     row = _notification(
         event=event,
         person=attendee.person,
@@ -179,6 +190,9 @@ def event_invitation_resend_write(
         recipient=recipient,
         rendered=_render(event.workspace, INVITATION, channel, context),
         key=key,
+        rsvp=link,
+        method="REQUEST",
+        now=now,
     )
     ids = notifications_write(notifications=[row])
     if not ids:
@@ -202,6 +216,7 @@ def event_update_notices_write(*, event_id, changed_fields: Iterable[str]) -> li
             attendees=attendees,
             context={"change": "updated", "changes": changes},
             key=lambda attendee, channel: f"event:{event.pk}:update:{event.sequence}:{attendee.pk}:{channel}",
+            method="REQUEST",
         )
     return ids
 
@@ -222,11 +237,13 @@ def event_cancel_notices_write(*, event_id) -> list[uuid.UUID]:
             attendees=attendees,
             context={"change": "cancelled", "changes": []},
             key=lambda attendee, channel: f"event:{event.pk}:cancel:{attendee.pk}:{channel}",
+            method="CANCEL",
         )
     return ids
 
 
-def _write_notices(*, event: Event, attendees, context: dict, key) -> list[uuid.UUID]:
+def _write_notices(*, event: Event, attendees, context: dict, key, method: str) -> list[uuid.UUID]:
+    now = dj_timezone.now()
     configs = _configs(event.workspace)
     base = {**_event_context(event), **context}
     rows = []
@@ -244,6 +261,8 @@ def _write_notices(*, event: Event, attendees, context: dict, key) -> list[uuid.
                 recipient=recipient,
                 rendered=_render(event.workspace, UPDATE, channel, message_context),
                 key=key(attendee, channel),
+                method=method,
+                now=now,
             )
         )
     ids = notifications_write(notifications=rows)
@@ -309,17 +328,37 @@ def _occurrence_date(event: Event):
     return utc_to_local(event.starts_at, ZoneInfo(event.workspace.timezone)).date()
 
 
-def _notification(*, event: Event, person: Person, channel: str, recipient: str, rendered: Rendered, key: str):
+def _notification(
+    *,
+    event: Event,
+    person: Person,
+    channel: str,
+    recipient: str,
+    rendered: Rendered,
+    key: str,
+    method: str,
+    now: datetime,
+    rsvp: str = "",
+) -> Notification:
+    """The unsaved message; an email also carries the event as an iCalendar ``method`` (REQUEST: add
+    or move it, the same UID with the event's current SEQUENCE; CANCEL: remove it)."""
+    preferences = preferences_url(person)
     notification = Notification(
         workspace=event.workspace,
         person=person,
         channel=channel,
         recipient=recipient,
         subject=rendered.subject,
-        body=with_preferences_link(body=rendered.body, person=person, channel=channel, workspace=event.workspace),
+        body=with_preferences_link(
+            body=rendered.body, person=person, channel=channel, workspace=event.workspace, url=preferences
+        ),
+        preferences_url=preferences,
+        rsvp_url=rsvp,
         occurrence_date=_occurrence_date(event),
         idempotency_key=key,
     )
+    if channel == Channel.EMAIL:
+        notification.calendar = event_ics(event=event, now=now, method=method, attendee_email=recipient).decode()
     if rendered.failure:
         notification.status = NotificationStatus.FAILED
         notification.last_error = rendered.failure

@@ -30,7 +30,7 @@ from django.db.models import Exists, F, OuterRef
 
 from events.models import Attendee, Rsvp
 from notifications.models import ChannelConfig, Notification, NotificationStatus, Template
-from notifications.person_links import with_preferences_link
+from notifications.person_links import preferences_url, with_preferences_link
 from notifications.rendering import (
     ChannelText,
     Rendered,
@@ -93,6 +93,7 @@ def _notification(
     rendered: Rendered,
 ) -> Notification:
     """The unsaved notification of one planned message (its key makes a rerun create nothing)."""
+    preferences = preferences_url(person)
     notification = Notification(
         workspace=reminder.workspace,
         reminder=reminder,
@@ -100,7 +101,10 @@ def _notification(
         channel=channel,
         recipient=recipient,
         subject=rendered.subject,
-        body=with_preferences_link(body=rendered.body, person=person, channel=channel, workspace=reminder.workspace),
+        body=with_preferences_link(
+            body=rendered.body, person=person, channel=channel, workspace=reminder.workspace, url=preferences
+        ),
+        preferences_url=preferences,
         occurrence_date=slot.local_date,
         idempotency_key=idempotency_key(
             reminder=reminder, slot=slot, purpose=purpose, channel=channel, recipient=recipient
