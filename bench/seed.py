@@ -118,7 +118,8 @@ def copy_rows(model, fields: list[str], rows: Iterable, *, preformatted: bool = 
     """``COPY`` rows (tuples in ``fields`` order, by attname) into ``model``'s table; returns the count.
 
     With ``preformatted``, each row is already a line of COPY text format. Columns not in
-    ``fields`` that have a constant default (a field added since this seed was written) get it.
+    ``fields`` that have a default or may not be null (fields added since this seed was written)
+    get the field's default, computed per row where it is a callable (a random key).
     """
     from django.db import connection
 
@@ -126,9 +127,14 @@ def copy_rows(model, fields: list[str], rows: Iterable, *, preformatted: bool = 
     defaults = [
         field
         for field in model._meta.concrete_fields
-        if field.attname not in fields and field.has_default() and not callable(field.default)
+        if field.attname not in fields and not field.primary_key and (field.has_default() or not field.null)
     ]
-    suffix = "".join("\t" + _text(field.get_default()) for field in defaults)
+    constant = all(not callable(field.default) for field in defaults)
+    fixed = "".join("\t" + _text(field.get_default()) for field in defaults) if constant else ""
+
+    def suffix() -> str:
+        return fixed if constant else "".join("\t" + _text(field.get_default()) for field in defaults)
+
     names = [by_attname[name].column for name in fields] + [field.column for field in defaults]
     columns = ", ".join(connection.ops.quote_name(name) for name in names)
     table = connection.ops.quote_name(model._meta.db_table)
@@ -136,7 +142,7 @@ def copy_rows(model, fields: list[str], rows: Iterable, *, preformatted: bool = 
     with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         buffer: list[str] = []
         for row in rows:
-            buffer.append((row if preformatted else "\t".join(map(_text, row))) + suffix)
+            buffer.append((row if preformatted else "\t".join(map(_text, row))) + suffix())
             count += 1
             if len(buffer) >= COPY_CHUNK:
                 copy.write("\n".join(buffer) + "\n")
