@@ -36,8 +36,12 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone as dj_timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from birthdaybuddy.errors import Conflict
+from birthdaybuddy.i18n import day_text, language_of
 from birthdaybuddy.links import absolute_reverse
 from events import services as event_services
 from events import signals as event_signals
@@ -55,13 +59,19 @@ logger = logging.getLogger(__name__)
 
 INVITATION = "event_invitation"
 UPDATE = "event_update"
+# Words for the reader's language: lazy, so they are translated when the message is rendered.
 CHANGE_NAMES = {
-    "starts_at": "time",
-    "ends_at": "time",
-    "all_day": "time",
-    "date": "date",
-    "rrule": "repetition",
-    "location": "place",
+    "starts_at": pgettext_lazy("what changed", "time"),
+    "ends_at": pgettext_lazy("what changed", "time"),
+    "all_day": pgettext_lazy("what changed", "time"),
+    "date": pgettext_lazy("what changed", "date"),
+    "rrule": pgettext_lazy("what changed", "repetition"),
+    "location": pgettext_lazy("what changed", "place"),
+}
+ANSWERS = {
+    Rsvp.YES: pgettext_lazy("an RSVP answer", "yes"),
+    Rsvp.NO: pgettext_lazy("an RSVP answer", "no"),
+    Rsvp.MAYBE: pgettext_lazy("an RSVP answer", "maybe"),
 }
 
 
@@ -135,7 +145,7 @@ def event_invitations_write(*, event_id, attendee_ids: list, now: datetime | Non
                     person=attendee.person,
                     channel=channel,
                     recipient=recipient,
-                    rendered=_render(event.workspace, INVITATION, channel, context),
+                    rendered=_render(event.workspace, INVITATION, channel, context, person=attendee.person),
                     key=f"{prefix}{attendee.pk}:{channel}",
                     rsvp=link,
                     method="REQUEST",
@@ -188,7 +198,7 @@ def event_invitation_resend_write(
         person=attendee.person,
         channel=channel,
         recipient=recipient,
-        rendered=_render(event.workspace, INVITATION, channel, context),
+        rendered=_render(event.workspace, INVITATION, channel, context, person=attendee.person),
         key=key,
         rsvp=link,
         method="REQUEST",
@@ -205,7 +215,7 @@ def event_invitation_resend_write(
 
 def event_update_notices_write(*, event_id, changed_fields: Iterable[str]) -> list[uuid.UUID]:
     """Tells attendees of an active gathering who answered yes or maybe that its time or place changed."""
-    changes = sorted({CHANGE_NAMES[name] for name in changed_fields if name in CHANGE_NAMES})
+    changes = sorted({CHANGE_NAMES[name] for name in changed_fields if name in CHANGE_NAMES}, key=str)
     with transaction.atomic():
         event = Event.objects.select_related("workspace").filter(pk=event_id).first()
         if event is None or event.kind != EventKind.GATHERING or event.status != EventStatus.ACTIVE:
@@ -252,14 +262,15 @@ def _write_notices(*, event: Event, attendees, context: dict, key, method: str) 
         if destination is None:
             continue
         channel, recipient = destination
-        message_context = {**base, "person": {"name": attendee.person.name}, "answer": attendee.answer}
+        answer = ANSWERS.get(attendee.answer, attendee.answer)
+        message_context = {**base, "person": {"name": attendee.person.name}, "answer": answer}
         rows.append(
             _notification(
                 event=event,
                 person=attendee.person,
                 channel=channel,
                 recipient=recipient,
-                rendered=_render(event.workspace, UPDATE, channel, message_context),
+                rendered=_render(event.workspace, UPDATE, channel, message_context, person=attendee.person),
                 key=key(attendee, channel),
                 method=method,
                 now=now,
@@ -283,20 +294,22 @@ def _configs(workspace) -> dict[str, ChannelConfig]:
     return {config.kind: config for config in ChannelConfig.objects.filter(workspace=workspace, active=True)}
 
 
-def _when(event: Event, tz: ZoneInfo) -> str:
+def _when(event: Event, tz: ZoneInfo):
+    """ "Wednesday 3 July 2030, 18:00 to 23:00 (Europe/Berlin)", in the language the message is rendered in."""
     if event.all_day:
-        day = event.date
-        text = f"{day:%A} {day.day} {day:%B %Y} (all day)"
+        text = format_lazy(_("{day} (all day)"), day=day_text(event.date, with_year=True))
     else:
         start = utc_to_local(event.starts_at, tz)
-        text = f"{start:%A} {start.day} {start:%B %Y}, {start:%H:%M}"
+        text = format_lazy("{}, {:%H:%M}", day_text(start.date(), with_year=True), start)
         if event.ends_at:
             end = utc_to_local(event.ends_at, tz)
-            same_day = end.date() == start.date()
-            text += f" to {end:%H:%M}" if same_day else f" to {end:%A} {end.day} {end:%B}, {end:%H:%M}"
-        text += f" ({tz.key})"
+            until = f"{end:%H:%M}"
+            if end.date() != start.date():
+                until = format_lazy("{}, {:%H:%M}", day_text(end.date()), end)
+            text = format_lazy(_("{start} to {end}"), start=text, end=until)
+        text = format_lazy("{} ({})", text, tz.key)
     if event.rrule:
-        text += f", repeating ({event.rrule})"
+        text = format_lazy(_("{when}, repeating ({rule})"), when=text, rule=event.rrule)
     return text
 
 
@@ -318,8 +331,14 @@ def _event_context(event: Event) -> dict:
     }
 
 
-def _render(workspace, kind: str, channel: str, context: dict) -> Rendered:
-    return render_message(workspace=workspace, reminder_kind=kind, channel=channel, context=context)
+def _render(workspace, kind: str, channel: str, context: dict, *, person: Person) -> Rendered:
+    return render_message(
+        workspace=workspace,
+        reminder_kind=kind,
+        channel=channel,
+        context=context,
+        language=language_of(person=person, workspace=workspace),
+    )
 
 
 def _occurrence_date(event: Event):

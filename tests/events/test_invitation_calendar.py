@@ -159,3 +159,25 @@ def test_a_person_added_later_gets_a_request_at_the_current_sequence(office, par
     assert method == "REQUEST"
     assert vevent(calendar)["SEQUENCE"] == event.sequence
     assert str(vevent(calendar)["LOCATION"]) == "Garden"
+
+
+def test_invitations_speak_the_workspaces_locale_unless_the_person_chose_a_language(
+    office, django_capture_on_commit_callbacks
+):
+    office.workspace.locale = "de-DE"
+    office.workspace.save()
+    office.bo.language = "en"
+    office.bo.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = office.owner_client.post(office.events_url, gathering(office))
+    rows = invitations(response.json()["id"])
+
+    ana, bo = rows["Ana Lima"], rows["Bo Berg"]
+    assert ana.subject == "Einladung: Summer party (Mittwoch, 3. Juli 2030, 18:00 bis 23:00 (Europe/Berlin))"
+    assert "Hallo Ana Lima," in ana.body
+    assert "Lima & Co lädt Sie zu Summer party ein." in ana.body
+    assert "Wann: Mittwoch, 3. Juli 2030, 18:00 bis 23:00 (Europe/Berlin)" in ana.body
+    assert "Wo: Rooftop" in ana.body
+    assert "Ihre Nachrichteneinstellungen oder abbestellen:" in ana.body
+    assert bo.subject.startswith("You're invited: Summer party (Wednesday 3 July 2030, 18:00 to 23:00")
+    assert "Hello Bo Berg," in bo.body
