@@ -29,4 +29,4 @@ RUN SECRET_KEY=collectstatic-build-only-not-a-secret DATABASE_URL= python manage
 
 EXPOSE 8000
 
-CMD ["gunicorn", "birthdaybuddy.wsgi", "--bind=0.0.0.0:8000", "--workers=4", "--threads=2", "--worker-class=gthread", "--access-logfile=-"]
+CMD ["gunicorn", "birthdaybuddy.wsgi", "--config=python:birthdaybuddy.gunicorn_conf", "--bind=0.0.0.0:8000", "--workers=4", "--threads=2", "--worker-class=gthread", "--access-logfile=-"]

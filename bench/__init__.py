@@ -11,7 +11,10 @@ Scenarios (``--only`` picks some):
 - ``delivery_per_message`` / ``delivery_batched``: pending Slack notifications delivered by a
   real Celery worker through slack-sdk to a local fake Slack (``bench.fake_slack``);
 - ``birthdays_api``: ``GET …/birthdays/`` under gunicorn with 16 concurrent clients
-  (``bench.loadgen``).
+  (``bench.loadgen``);
+- ``reminders_idle_tick`` / ``reminders_burst`` / ``csv_import``: see ``bench/scenarios/reminders.py``;
+- ``reminder_lateness``: from a reminder's due instant to the provider call, at idle and in a
+  burst, through beat, the tick and a worker (``bench/scenarios/lateness.py``).
 
 See ``bench/RESULTS.md`` for figures and how they were taken.
 """

@@ -43,6 +43,11 @@ def small_database_url(url: str) -> str:
     return parts._replace(path=parts.path.rstrip("/") + "_small").geturl()
 
 
+def redis_server(url: str) -> str:
+    """``redis://host:port`` of a Redis URL, without a database number (the bench picks its own)."""
+    return urlsplit(url)._replace(path="", query="", fragment="").geturl()
+
+
 def configure(*, database_url: str, redis_url: str, slack_port: int) -> dict[str, str]:
     """Sets (and returns) the environment the bench process and its children run with."""
     redis_url = redis_url.rstrip("/")

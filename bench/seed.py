@@ -117,18 +117,32 @@ def _text(value) -> str:
 def copy_rows(model, fields: list[str], rows: Iterable, *, preformatted: bool = False) -> int:
     """``COPY`` rows (tuples in ``fields`` order, by attname) into ``model``'s table; returns the count.
 
-    With ``preformatted``, each row is already a line of COPY text format.
+    With ``preformatted``, each row is already a line of COPY text format. Columns not in
+    ``fields`` that have a default or may not be null (fields added since this seed was written)
+    get the field's default, computed per row where it is a callable (a random key).
     """
     from django.db import connection
 
     by_attname = {field.attname: field for field in model._meta.concrete_fields}
-    columns = ", ".join(connection.ops.quote_name(by_attname[name].column) for name in fields)
+    defaults = [
+        field
+        for field in model._meta.concrete_fields
+        if field.attname not in fields and not field.primary_key and (field.has_default() or not field.null)
+    ]
+    constant = all(not callable(field.default) for field in defaults)
+    fixed = "".join("\t" + _text(field.get_default()) for field in defaults) if constant else ""
+
+    def suffix() -> str:
+        return fixed if constant else "".join("\t" + _text(field.get_default()) for field in defaults)
+
+    names = [by_attname[name].column for name in fields] + [field.column for field in defaults]
+    columns = ", ".join(connection.ops.quote_name(name) for name in names)
     table = connection.ops.quote_name(model._meta.db_table)
     count = 0
     with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         buffer: list[str] = []
         for row in rows:
-            buffer.append(row if preformatted else "\t".join(map(_text, row)))
+            buffer.append((row if preformatted else "\t".join(map(_text, row))) + suffix())
             count += 1
             if len(buffer) >= COPY_CHUNK:
                 copy.write("\n".join(buffer) + "\n")

@@ -22,3 +22,20 @@ def language_of(*, person=None, workspace=None) -> str:
         if language := supported_language(code):
             return language
     return settings.LANGUAGE_CODE
+
+
+def _day_text(day, with_year: bool) -> str:
+    from django.utils import formats
+    from django.utils.translation import pgettext
+
+    if with_year:
+        return formats.date_format(day, pgettext("a day in a message, with its year", "l j F Y"))
+    return formats.date_format(day, pgettext("a day in a message", "l j F"))
+
+
+def day_text(day, *, with_year: bool = False):
+    """ "Sunday 22 November" / "Sonntag, 22. November": a day in words, in the language active
+    when the text is used (lazy: a message's context is built before its language is chosen)."""
+    from django.utils.functional import lazy
+
+    return lazy(_day_text, str)(day, with_year)

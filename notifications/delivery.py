@@ -379,6 +379,9 @@ CLAIM_FIELDS = (
     "recipient",
     "subject",
     "body",
+    "calendar",
+    "preferences_url",
+    "rsvp_url",
     "status",
     "attempts",
     "retried_after_unknown",
@@ -508,6 +511,9 @@ def _prepare(
             subject=notification.subject,
             workspace_name=notification.workspace.name,
             whatsapp_session_open=_whatsapp_session_open(provider, notification, sessions),
+            calendar=notification.calendar if notification.channel == "email" else "",
+            preferences_url=notification.preferences_url,
+            rsvp_url=notification.rsvp_url,
         )
         jobs.append(_Job(notification, provider, message, started_at=now))
     return jobs, outcomes

@@ -161,6 +161,13 @@ class Notification(models.Model):
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
     occurrence_date = models.DateField(null=True, blank=True, help_text="Local date of the occurrence.")
+    # Email only: an iCalendar object (RFC 5545, with its METHOD) attached as ``text/calendar`` —
+    # an invitation or its update (REQUEST) or a cancellation (CANCEL), written with the text.
+    calendar = models.TextField(blank=True, default="")
+    # The person's links this message carries (also in the text): email turns them into
+    # ``List-Unsubscribe`` headers and RSVP buttons.
+    preferences_url = models.CharField(max_length=500, blank=True, default="")
+    rsvp_url = models.CharField(max_length=500, blank=True, default="")
     status = models.CharField(max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)

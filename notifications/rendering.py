@@ -16,7 +16,10 @@ text stays plain (its HTML part escapes it, ``templates/notifications/email/mess
 and so do SMS and WhatsApp.
 
 Shipped defaults live in ``templates/messages/<reminder_kind>/<channel>.txt``; a first line
-``Subject: …`` gives the email subject. A workspace's :class:`~notifications.models.Template`
+``Subject: …`` gives the email subject. Their words are marked with Django's ``translate`` and
+``blocktranslate`` tags (``notifications.translation``) and come from the catalogues in
+``locale/``, in the person's language, else the workspace's locale (``birthdaybuddy.i18n``).
+A workspace's :class:`~notifications.models.Template`
 overrides one of them.
 """
 
@@ -29,11 +32,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
+from django.utils import translation
 from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError
 
+from birthdaybuddy.i18n import language_of
 from birthdaybuddy.validators import SLACK_USER_ID_RE
 from notifications import conf, sandbox
 from notifications.models import MessageKind, Template
+from notifications.translation import DjangoTranslationExtension
 from workspaces.models import Channel
 
 logger = logging.getLogger(__name__)
@@ -106,6 +112,7 @@ def escape_for_channel(value, channel: str):
 @lru_cache(maxsize=1)
 def environment() -> sandbox.BoundedSandboxedEnvironment:
     return sandbox.BoundedSandboxedEnvironment(
+        extensions=[DjangoTranslationExtension],
         autoescape=False,
         undefined=ChainableUndefined,
         keep_trailing_newline=False,
@@ -171,11 +178,16 @@ def compile_template(source: str, *, field: str):
         raise TemplateRenderError(field, str(exc)) from exc
 
 
-def render_source(*, subject: str, body: str, channel: str, context: dict) -> Rendered:
+def render_source(*, subject: str, body: str, channel: str, context: dict, language: str | None = None) -> Rendered:
     """Renders template source with ``context``; raises :class:`TemplateRenderError`.
 
     The context's strings are escaped for ``channel`` first (see :func:`escape_for_channel`).
+    ``language`` (one of ``LANGUAGES``) is the language of the template's translated strings;
+    without it, the active one.
     """
+    if language is not None:
+        with translation.override(language):
+            return render_source(subject=subject, body=body, channel=channel, context=context)
     data = escape_for_channel(plain(context), channel)
     limit = conf.max_body_chars(channel)
     rendered_body = _render(compile_template(body, field="body"), data, limit, field="body").strip()
@@ -217,20 +229,34 @@ def _render(template, data: dict, limit: int, *, field: str, strict: bool = Fals
     return text
 
 
-def render_message(*, workspace, reminder_kind: str, channel: str, context: dict) -> Rendered:
-    """The message for ``reminder_kind`` on ``channel``: the workspace's override, else the default."""
+def render_message(
+    *, workspace, reminder_kind: str, channel: str, context: dict, language: str | None = None
+) -> Rendered:
+    """The message for ``reminder_kind`` on ``channel``: the workspace's override, else the default,
+    in ``language`` (default: the workspace's locale)."""
     override = (
         Template.objects.filter(workspace=workspace, reminder_kind=reminder_kind, channel=channel)
         .only("subject", "body")
         .first()
     )
     return render_with_override(
-        override=override, workspace=workspace, reminder_kind=reminder_kind, channel=channel, context=context
+        override=override,
+        workspace=workspace,
+        reminder_kind=reminder_kind,
+        channel=channel,
+        context=context,
+        language=language,
     )
 
 
 def render_with_override(
-    *, override: Template | None, workspace, reminder_kind: str, channel: str, context: dict
+    *,
+    override: Template | None,
+    workspace,
+    reminder_kind: str,
+    channel: str,
+    context: dict,
+    language: str | None = None,
 ) -> Rendered:
     """Like :func:`render_message` with the override already looked up (None: the shipped default).
 
@@ -240,11 +266,16 @@ def render_with_override(
     (the message is recorded as failed with that reason, not sent).
     """
     context = {"workspace": {"name": workspace.name}, **context}
+    language = language or language_of(workspace=workspace)
     default_subject, default_body = default_source(reminder_kind=reminder_kind, channel=channel)
     if override is not None:
         try:
             return render_source(
-                subject=override.subject or default_subject, body=override.body, channel=channel, context=context
+                subject=override.subject or default_subject,
+                body=override.body,
+                channel=channel,
+                context=context,
+                language=language,
             )
         except TemplateLimitExceeded as exc:
             logger.warning("template override %s breaks a limit: %s", override.pk, exc.message)
@@ -253,7 +284,9 @@ def render_with_override(
             logger.warning(
                 "template override %s failed to render; using the shipped default", override.pk, exc_info=True
             )
-    return render_source(subject=default_subject, body=default_body, channel=channel, context=context)
+    return render_source(
+        subject=default_subject, body=default_body, channel=channel, context=context, language=language
+    )
 
 
 def sample_context(*, workspace_name: str, reminder_kind: str) -> dict:

@@ -13,6 +13,7 @@ from datetime import date
 
 from django.db.models import Q
 
+from birthdaybuddy.i18n import day_text
 from notifications.rendering import slack_mention
 from scheduling.recurrence import MAR1, celebrates_on
 from workspaces.models import Person, Workspace
@@ -52,7 +53,7 @@ class Celebrations:
         return {
             "workspace": {"name": workspace.name},
             "date": self.day.isoformat(),
-            "date_display": f"{self.day:%A} {self.day.day} {self.day:%B}",
+            "date_display": day_text(self.day),
             "birthdays": [c.as_context(mentions=mentions) for c in self.birthdays],
             "anniversaries": [c.as_context(mentions=mentions) for c in self.anniversaries],
         }

@@ -14,6 +14,11 @@ signal sends nothing twice) and queues them with ``notifications_enqueue``. Keys
 - ``event:<event>:cancel:<attendee>:<channel>``: one notice, to invited attendees who had
   not declined.
 
+An email also carries the event as an ``.ics`` attachment (``Notification.calendar``, built
+when the message is written): ``METHOD:REQUEST`` for an invitation and for each change (the
+same ``UID``, the event's ``SEQUENCE`` bumped by every move), ``METHOD:CANCEL`` for a
+cancellation, so the person's calendar adds, moves and removes the entry by itself.
+
 Each attendee is reached on the first channel of their ``preferred_channels`` (default
 email) that they have not opted out of and that can reach them (an address, and for
 SMS/WhatsApp/Slack a configured channel). Appointments and deadlines send nothing here:
@@ -31,14 +36,19 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone as dj_timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from birthdaybuddy.errors import Conflict
+from birthdaybuddy.i18n import day_text, language_of
 from birthdaybuddy.links import absolute_reverse
 from events import services as event_services
 from events import signals as event_signals
+from events.ical import event_ics
 from events.models import Attendee, Event, EventKind, EventStatus, Rsvp
 from notifications.models import ChannelConfig, Notification, NotificationStatus
-from notifications.person_links import with_preferences_link
+from notifications.person_links import preferences_url, with_preferences_link
 from notifications.rendering import Rendered, render_message
 from notifications.services import notifications_enqueue, notifications_write
 from scheduling.planning import person_destination
@@ -49,13 +59,19 @@ logger = logging.getLogger(__name__)
 
 INVITATION = "event_invitation"
 UPDATE = "event_update"
+# Words for the reader's language: lazy, so they are translated when the message is rendered.
 CHANGE_NAMES = {
-    "starts_at": "time",
-    "ends_at": "time",
-    "all_day": "time",
-    "date": "date",
-    "rrule": "repetition",
-    "location": "place",
+    "starts_at": pgettext_lazy("what changed", "time"),
+    "ends_at": pgettext_lazy("what changed", "time"),
+    "all_day": pgettext_lazy("what changed", "time"),
+    "date": pgettext_lazy("what changed", "date"),
+    "rrule": pgettext_lazy("what changed", "repetition"),
+    "location": pgettext_lazy("what changed", "place"),
+}
+ANSWERS = {
+    Rsvp.YES: pgettext_lazy("an RSVP answer", "yes"),
+    Rsvp.NO: pgettext_lazy("an RSVP answer", "no"),
+    Rsvp.MAYBE: pgettext_lazy("an RSVP answer", "maybe"),
 }
 
 
@@ -121,15 +137,19 @@ def event_invitations_write(*, event_id, attendee_ids: list, now: datetime | Non
                 continue
             channel, recipient = destination
             token = event_services.attendee_rsvp_token_issue(attendee=attendee, now=now)
-            context = {**base, "person": {"name": attendee.person.name}, "rsvp_url": rsvp_url(token)}
+            link = rsvp_url(token)
+            context = {**base, "person": {"name": attendee.person.name}, "rsvp_url": link}
             rows.append(
                 _notification(
                     event=event,
                     person=attendee.person,
                     channel=channel,
                     recipient=recipient,
-                    rendered=_render(event.workspace, INVITATION, channel, context),
+                    rendered=_render(event.workspace, INVITATION, channel, context, person=attendee.person),
                     key=f"{prefix}{attendee.pk}:{channel}",
+                    rsvp=link,
+                    method="REQUEST",
+                    now=now,
                 )
             )
         ids = notifications_write(notifications=rows)
@@ -171,14 +191,18 @@ def event_invitation_resend_write(
         count += 1
         key = f"{prefix}{channel}:resend:{count}"
     token = event_services.attendee_rsvp_token_issue(attendee=attendee, now=now)
-    context = {**_event_context(event), "person": {"name": attendee.person.name}, "rsvp_url": rsvp_url(token)}
+    link = rsvp_url(token)
+    context = {**_event_context(event), "person": {"name": attendee.person.name}, "rsvp_url": link}
     row = _notification(
         event=event,
         person=attendee.person,
         channel=channel,
         recipient=recipient,
-        rendered=_render(event.workspace, INVITATION, channel, context),
+        rendered=_render(event.workspace, INVITATION, channel, context, person=attendee.person),
         key=key,
+        rsvp=link,
+        method="REQUEST",
+        now=now,
     )
     ids = notifications_write(notifications=[row])
     if not ids:
@@ -191,7 +215,7 @@ def event_invitation_resend_write(
 
 def event_update_notices_write(*, event_id, changed_fields: Iterable[str]) -> list[uuid.UUID]:
     """Tells attendees of an active gathering who answered yes or maybe that its time or place changed."""
-    changes = sorted({CHANGE_NAMES[name] for name in changed_fields if name in CHANGE_NAMES})
+    changes = sorted({CHANGE_NAMES[name] for name in changed_fields if name in CHANGE_NAMES}, key=str)
     with transaction.atomic():
         event = Event.objects.select_related("workspace").filter(pk=event_id).first()
         if event is None or event.kind != EventKind.GATHERING or event.status != EventStatus.ACTIVE:
@@ -202,6 +226,7 @@ def event_update_notices_write(*, event_id, changed_fields: Iterable[str]) -> li
             attendees=attendees,
             context={"change": "updated", "changes": changes},
             key=lambda attendee, channel: f"event:{event.pk}:update:{event.sequence}:{attendee.pk}:{channel}",
+            method="REQUEST",
         )
     return ids
 
@@ -222,11 +247,13 @@ def event_cancel_notices_write(*, event_id) -> list[uuid.UUID]:
             attendees=attendees,
             context={"change": "cancelled", "changes": []},
             key=lambda attendee, channel: f"event:{event.pk}:cancel:{attendee.pk}:{channel}",
+            method="CANCEL",
         )
     return ids
 
 
-def _write_notices(*, event: Event, attendees, context: dict, key) -> list[uuid.UUID]:
+def _write_notices(*, event: Event, attendees, context: dict, key, method: str) -> list[uuid.UUID]:
+    now = dj_timezone.now()
     configs = _configs(event.workspace)
     base = {**_event_context(event), **context}
     rows = []
@@ -235,15 +262,18 @@ def _write_notices(*, event: Event, attendees, context: dict, key) -> list[uuid.
         if destination is None:
             continue
         channel, recipient = destination
-        message_context = {**base, "person": {"name": attendee.person.name}, "answer": attendee.answer}
+        answer = ANSWERS.get(attendee.answer, attendee.answer)
+        message_context = {**base, "person": {"name": attendee.person.name}, "answer": answer}
         rows.append(
             _notification(
                 event=event,
                 person=attendee.person,
                 channel=channel,
                 recipient=recipient,
-                rendered=_render(event.workspace, UPDATE, channel, message_context),
+                rendered=_render(event.workspace, UPDATE, channel, message_context, person=attendee.person),
                 key=key(attendee, channel),
+                method=method,
+                now=now,
             )
         )
     ids = notifications_write(notifications=rows)
@@ -264,20 +294,22 @@ def _configs(workspace) -> dict[str, ChannelConfig]:
     return {config.kind: config for config in ChannelConfig.objects.filter(workspace=workspace, active=True)}
 
 
-def _when(event: Event, tz: ZoneInfo) -> str:
+def _when(event: Event, tz: ZoneInfo):
+    """ "Wednesday 3 July 2030, 18:00 to 23:00 (Europe/Berlin)", in the language the message is rendered in."""
     if event.all_day:
-        day = event.date
-        text = f"{day:%A} {day.day} {day:%B %Y} (all day)"
+        text = format_lazy(_("{day} (all day)"), day=day_text(event.date, with_year=True))
     else:
         start = utc_to_local(event.starts_at, tz)
-        text = f"{start:%A} {start.day} {start:%B %Y}, {start:%H:%M}"
+        text = format_lazy("{}, {:%H:%M}", day_text(start.date(), with_year=True), start)
         if event.ends_at:
             end = utc_to_local(event.ends_at, tz)
-            same_day = end.date() == start.date()
-            text += f" to {end:%H:%M}" if same_day else f" to {end:%A} {end.day} {end:%B}, {end:%H:%M}"
-        text += f" ({tz.key})"
+            until = f"{end:%H:%M}"
+            if end.date() != start.date():
+                until = format_lazy("{}, {:%H:%M}", day_text(end.date()), end)
+            text = format_lazy(_("{start} to {end}"), start=text, end=until)
+        text = format_lazy("{} ({})", text, tz.key)
     if event.rrule:
-        text += f", repeating ({event.rrule})"
+        text = format_lazy(_("{when}, repeating ({rule})"), when=text, rule=event.rrule)
     return text
 
 
@@ -299,8 +331,14 @@ def _event_context(event: Event) -> dict:
     }
 
 
-def _render(workspace, kind: str, channel: str, context: dict) -> Rendered:
-    return render_message(workspace=workspace, reminder_kind=kind, channel=channel, context=context)
+def _render(workspace, kind: str, channel: str, context: dict, *, person: Person) -> Rendered:
+    return render_message(
+        workspace=workspace,
+        reminder_kind=kind,
+        channel=channel,
+        context=context,
+        language=language_of(person=person, workspace=workspace),
+    )
 
 
 def _occurrence_date(event: Event):
@@ -309,17 +347,37 @@ def _occurrence_date(event: Event):
     return utc_to_local(event.starts_at, ZoneInfo(event.workspace.timezone)).date()
 
 
-def _notification(*, event: Event, person: Person, channel: str, recipient: str, rendered: Rendered, key: str):
+def _notification(
+    *,
+    event: Event,
+    person: Person,
+    channel: str,
+    recipient: str,
+    rendered: Rendered,
+    key: str,
+    method: str,
+    now: datetime,
+    rsvp: str = "",
+) -> Notification:
+    """The unsaved message; an email also carries the event as an iCalendar ``method`` (REQUEST: add
+    or move it, the same UID with the event's current SEQUENCE; CANCEL: remove it)."""
+    preferences = preferences_url(person)
     notification = Notification(
         workspace=event.workspace,
         person=person,
         channel=channel,
         recipient=recipient,
         subject=rendered.subject,
-        body=with_preferences_link(body=rendered.body, person=person, channel=channel, workspace=event.workspace),
+        body=with_preferences_link(
+            body=rendered.body, person=person, channel=channel, workspace=event.workspace, url=preferences
+        ),
+        preferences_url=preferences,
+        rsvp_url=rsvp,
         occurrence_date=_occurrence_date(event),
         idempotency_key=key,
     )
+    if channel == Channel.EMAIL:
+        notification.calendar = event_ics(event=event, now=now, method=method, attendee_email=recipient).decode()
     if rendered.failure:
         notification.status = NotificationStatus.FAILED
         notification.last_error = rendered.failure

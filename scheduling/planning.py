@@ -27,10 +27,12 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef
+from django.utils.text import format_lazy
 
+from birthdaybuddy.i18n import day_text, language_of
 from events.models import Attendee, Rsvp
 from notifications.models import ChannelConfig, Notification, NotificationStatus, Template
-from notifications.person_links import with_preferences_link
+from notifications.person_links import preferences_url, with_preferences_link
 from notifications.rendering import (
     ChannelText,
     Rendered,
@@ -93,6 +95,7 @@ def _notification(
     rendered: Rendered,
 ) -> Notification:
     """The unsaved notification of one planned message (its key makes a rerun create nothing)."""
+    preferences = preferences_url(person)
     notification = Notification(
         workspace=reminder.workspace,
         reminder=reminder,
@@ -100,7 +103,10 @@ def _notification(
         channel=channel,
         recipient=recipient,
         subject=rendered.subject,
-        body=with_preferences_link(body=rendered.body, person=person, channel=channel, workspace=reminder.workspace),
+        body=with_preferences_link(
+            body=rendered.body, person=person, channel=channel, workspace=reminder.workspace, url=preferences
+        ),
+        preferences_url=preferences,
         occurrence_date=slot.local_date,
         idempotency_key=idempotency_key(
             reminder=reminder, slot=slot, purpose=purpose, channel=channel, recipient=recipient
@@ -238,13 +244,15 @@ class Planner:
             return self._plan_digest(reminder=reminder, slot=slot)
         return self._plan_reminder(reminder=reminder, slot=slot)
 
-    def render(self, *, workspace, kind: str, channel: str, context: dict) -> Rendered:
+    def render(self, *, workspace, kind: str, channel: str, context: dict, language: str | None = None) -> Rendered:
+        """``language``: the reader's; default the workspace's locale (a channel many people read)."""
         return render_with_override(
             override=self.overrides.get((workspace.pk, kind, channel)),
             workspace=workspace,
             reminder_kind=kind,
             channel=channel,
             context=context,
+            language=language,
         )
 
     def _plan_digest(self, *, reminder: Reminder, slot: Slot) -> list[PlannedMessage]:
@@ -267,7 +275,10 @@ class Planner:
             rendered: Rendered | None = None,
         ):
             if rendered is None:
-                rendered = self.render(workspace=workspace, kind=kind, channel=channel, context=context)
+                language = language_of(person=person, workspace=workspace) if person is not None else None
+                rendered = self.render(
+                    workspace=workspace, kind=kind, channel=channel, context=context, language=language
+                )
             planned.append(
                 PlannedMessage(
                     notification=_notification(
@@ -292,9 +303,19 @@ class Planner:
             members = [p for p in self.members.get(workspace.pk, []) if p.email and _wants(p, Channel.EMAIL)]
             if members:
                 context = celebrations.context(workspace=workspace, mentions=False)
-                # Every member gets the same text: render it once, not once per member.
-                rendered = self.render(workspace=workspace, kind=reminder.kind, channel=Channel.EMAIL, context=context)
+                # Members reading one language get the same text: render it once per language.
+                texts: dict[str, Rendered] = {}
                 for person in members:
+                    language = language_of(person=person, workspace=workspace)
+                    if language not in texts:
+                        texts[language] = self.render(
+                            workspace=workspace,
+                            kind=reminder.kind,
+                            channel=Channel.EMAIL,
+                            context=context,
+                            language=language,
+                        )
+                    rendered = texts[language]
                     add(
                         purpose="digest",
                         channel=Channel.EMAIL,
@@ -331,12 +352,14 @@ class Planner:
             if person is not None:
                 mention = slack_mention(person.slack_user_id) if channel == Channel.SLACK else None
                 person_context = {"name": person.name, "mention": mention or person.name}
-            # The text depends only on the channel and the person's name and mention.
-            key = (channel, None if person_context is None else (person_context["name"], person_context["mention"]))
+            language = language_of(person=person, workspace=workspace)
+            # The text depends only on the channel, the language and the person's name and mention.
+            name = None if person_context is None else (person_context["name"], person_context["mention"])
+            key = (channel, language, name)
             rendered = texts.get(key)
             if rendered is None:
                 rendered = texts[key] = self._render_reminder(
-                    reminder=reminder, channel=channel, context={**context, "person": person_context}
+                    reminder=reminder, channel=channel, context={**context, "person": person_context}, language=language
                 )
             notification = _notification(
                 reminder=reminder,
@@ -366,7 +389,7 @@ class Planner:
                 add(channel=route.channel, recipient=_skip_recipient(person), person=person, reason=route.reason)
         return planned
 
-    def _render_reminder(self, *, reminder: Reminder, channel: str, context: dict) -> Rendered:
+    def _render_reminder(self, *, reminder: Reminder, channel: str, context: dict, language: str) -> Rendered:
         """The kind's template (the workspace's override or the default) with the reminder's text as ``{{ message }}``.
 
         The reminder's own text (``Reminder.message``, the API's ``template``) is itself a
@@ -379,7 +402,7 @@ class Planner:
             # The admin's text is already in the channel's markup (its data escaped): not escaped again.
             try:
                 context["message"] = ChannelText(
-                    render_source(subject="", body=text, channel=channel, context=context).body
+                    render_source(subject="", body=text, channel=channel, context=context, language=language).body
                 )
             except TemplateLimitExceeded as exc:
                 return Rendered.limit_exceeded(exc)
@@ -391,13 +414,17 @@ class Planner:
         if override is not None:
             try:
                 return render_source(
-                    subject=override.subject or subject, body=override.body, channel=channel, context=context
+                    subject=override.subject or subject,
+                    body=override.body,
+                    channel=channel,
+                    context=context,
+                    language=language,
                 )
             except TemplateLimitExceeded as exc:
                 return Rendered.limit_exceeded(exc)
             except TemplateRenderError:
                 logger.warning("template override %s failed to render; using the default", override.pk, exc_info=True)
-        return render_source(subject=subject, body=body, channel=channel, context=context)
+        return render_source(subject=subject, body=body, channel=channel, context=context, language=language)
 
 
 def _slack_recipient(config: ChannelConfig | None) -> str | None:
@@ -504,9 +531,9 @@ def _skip_recipient(person: Person) -> str:
     return person.email or person.phone or person.slack_user_id or f"person:{person.pk}"
 
 
-def _when(local: datetime, *, all_day: bool) -> str:
-    text = f"{local:%A} {local.day} {local:%B}"
-    return text if all_day else f"{text}, {local:%H:%M}"
+def _when(local: datetime, *, all_day: bool):
+    day = day_text(local.date())
+    return day if all_day else format_lazy("{}, {:%H:%M}", day, local)
 
 
 def _event_context(event, occurrence: slots.EventOccurrence | None, tz: ZoneInfo) -> dict:

@@ -1,7 +1,8 @@
 """drf-spectacular post-processing: document the error responses every operation can give.
 
 drf-spectacular documents only success responses by default; clients (and schemathesis'
-conformance checks) need the 4xx shapes too. All errors share one ``Error`` component.
+conformance checks) need the 4xx shapes too. All errors share one ``Error`` component, also
+the 414 and 500 that gunicorn answers itself (``birthdaybuddy/gunicorn_conf.py``).
 """
 
 ERROR_SCHEMA = {
@@ -29,7 +30,9 @@ _DESCRIPTIONS = {
     "409": "Conflicts with the current state.",
     "413": "Request body too large.",
     "415": "Unsupported media type.",
+    "414": "Request line (path and query) too long; answered by the server in front of the application.",
     "429": "Too many requests; see `Retry-After`.",
+    "500": "The server could not finish the request (e.g. it took too long); nothing a client sends causes it.",
 }
 
 
@@ -43,7 +46,7 @@ def add_error_responses(result, generator, request, public):
                 continue
             responses = operation.setdefault("responses", {})
             public_op = operation.get("security") in ([], [{}]) or {} in operation.get("security", [])
-            codes = ["400", "404", "405", "413", "415", "429"]
+            codes = ["400", "404", "405", "413", "414", "415", "429", "500"]
             if not public_op:
                 codes += ["401", "403"]
             else:

@@ -57,6 +57,22 @@ class Message:
     #: WhatsApp only: the recipient wrote to this sender within the session window, so
     #: free-form text is allowed. Closed (the safe default) means template or nothing.
     whatsapp_session_open: bool = False
+    #: Email only: an iCalendar object (RFC 5545) to attach; its METHOD says what it asks of a calendar.
+    calendar: str = ""
+    #: The person's preferences page and invitation page, when the message carries them.
+    preferences_url: str = ""
+    rsvp_url: str = ""
+
+    @property
+    def calendar_method(self) -> str:
+        """``REQUEST``, ``CANCEL``, … from the attached calendar's METHOD (empty without one)."""
+        for line in self.calendar.splitlines():
+            name, _, value = line.partition(":")
+            if name.upper() == "METHOD":
+                return value.strip().upper()
+            if name.upper() == "BEGIN" and value.strip().upper() != "VCALENDAR":
+                break  # METHOD is a calendar property: it comes before the first component
+        return ""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import re
 import smtplib
+from email import encoders
+from email.mime.base import MIMEBase
 from email.utils import formataddr, make_msgid, parseaddr
 
 from django.conf import settings
@@ -46,6 +48,16 @@ def sender_display_name(name: str) -> str:
     if not cleaned or cleaned.casefold() == platform.casefold():
         return platform
     return f"{cleaned} via {platform}"
+
+
+def calendar_attachment(text: str, *, method: str) -> MIMEBase:
+    """An ``invite.ics`` part, ``text/calendar; method=…`` (RFC 6047), so mail clients offer to
+    add, move or remove the entry, and calendars that read the attachment do it themselves."""
+    part = MIMEBase("text", "calendar", method=method or "PUBLISH", charset="utf-8")
+    part.set_payload(text.encode("utf-8"))
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename="invite.ics")
+    return part
 
 
 class EmailProvider:
@@ -84,7 +96,7 @@ class EmailProvider:
             headers={
                 "Message-ID": message_id,
                 "X-BirthdayBuddy-Notification": message.notification_id,
-                **person_links.unsubscribe_headers(message.body),
+                **person_links.unsubscribe_headers(message.preferences_url),
             },
         )
         html = render_to_string(
@@ -93,10 +105,12 @@ class EmailProvider:
                 "subject": subject,
                 "body": message.body,
                 "workspace_name": message.workspace_name,
-                "rsvp_url": person_links.rsvp_link(message.body),
+                "rsvp_url": message.rsvp_url,
             },
         )
         email.attach_alternative(html, "text/html")
+        if message.calendar:
+            email.attach(calendar_attachment(message.calendar, method=message.calendar_method))
         return email
 
     def send(self, message: Message) -> SendResult:

@@ -21,7 +21,7 @@ def person(db, settings):
     return PersonFactory(workspace=WorkspaceFactory(name="Lima & Co"), email="ana@example.com")
 
 
-def sent(body: str, subject: str = "You're invited: Summer dinner"):
+def sent(body: str, subject: str = "You're invited: Summer dinner", **links):
     provider = EmailProvider(from_name="Lima & Co", reply_to="", rate_key=None, rate_per_second=None)
     message = provider.build(
         Message(
@@ -31,6 +31,7 @@ def sent(body: str, subject: str = "You're invited: Summer dinner"):
             body=body,
             subject=subject,
             workspace_name="Lima & Co",
+            **links,
         )
     )
     return message_from_bytes(message.message().as_bytes(), policy=policy.default)
@@ -46,7 +47,7 @@ def test_a_message_to_a_person_ends_with_their_preferences_link(person):
 
 def test_the_email_is_multipart_with_list_unsubscribe_one_click(person):
     body = with_preferences_link(body="Hello Ana,\nsee you soon.", person=person, channel="email")
-    parsed = sent(body)
+    parsed = sent(body, preferences_url=preferences_url(person))
 
     assert parsed.get_content_type() == "multipart/alternative"
     assert [part.get_content_type() for part in parsed.iter_parts()] == ["text/plain", "text/html"]
@@ -64,9 +65,18 @@ def test_an_email_without_a_person_link_has_no_unsubscribe_header(person):
     assert parsed["List-Unsubscribe"] is None
 
 
+def test_links_come_from_the_message_not_from_its_text(person):
+    """Text that merely looks like a link (a workspace's own template can write anything) makes
+    neither an unsubscribe header nor buttons."""
+    lookalike = "https://buddy.example.test/rsvp/" + "T" * 43
+    parsed = sent(f"Answer here: {lookalike}\n\n— unsubscribe: {preferences_url(person)}")
+    assert parsed["List-Unsubscribe"] is None
+    assert "?answer=yes" not in parsed.get_body(("html",)).get_content()
+
+
 def test_an_invitation_email_gets_rsvp_buttons_that_only_preselect(person):
     rsvp = "https://buddy.example.test/rsvp/" + "T" * 43
-    parsed = sent(f"Will you come? Answer here:\n{rsvp}")
+    parsed = sent(f"Will you come? Answer here:\n{rsvp}", rsvp_url=rsvp)
     html = parsed.get_body(("html",)).get_content()
 
     for answer in ("yes", "maybe", "no"):

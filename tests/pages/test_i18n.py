@@ -24,6 +24,8 @@ TEMPLATES = sorted(
         *BASE.glob("workspaces/templates/workspaces/email/*"),
     ]
 )
+# The shipped message templates (Jinja, with Django's translation tags: notifications/translation.py).
+MESSAGE_TEMPLATES = sorted(BASE.glob("templates/messages/*/*.txt"))
 # Names, not words to translate.
 ALLOWED = {"BirthdayBuddy", "UTC"}
 PO = BASE / "locale/de/LC_MESSAGES/django.po"
@@ -51,6 +53,33 @@ def test_the_check_finds_an_unmarked_string():
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda path: str(path.relative_to(BASE)))
 def test_every_string_of_the_shipped_templates_is_marked_for_translation(path):
     assert unmarked_text(path.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("path", MESSAGE_TEMPLATES, ids=lambda path: str(path.relative_to(BASE)))
+def test_every_string_of_the_shipped_message_templates_is_marked_for_translation(path):
+    # "Subject:" is the file format's marker of the email subject, not text of the message.
+    source = path.read_text(encoding="utf-8").removeprefix("Subject:")
+    assert unmarked_text(source) == []
+
+
+def test_the_message_check_finds_an_unmarked_string():
+    assert unmarked_text("{% if x %}🎂 Today: {{ names }}{% endif %}") == ["Today"]
+    assert unmarked_text('🎂 {% translate "Today:" %} {{ names | join(", ") }}') == []
+
+
+@pytest.mark.parametrize("path", MESSAGE_TEMPLATES, ids=lambda path: str(path.relative_to(BASE)))
+def test_every_message_template_renders_in_german_with_no_english_left(path):
+    """Rendered with the sample data in German: none of the English text of the template is left."""
+    from notifications.rendering import render_source, sample_context, split_subject
+
+    subject, body = split_subject(path.read_text(encoding="utf-8"))
+    context = sample_context(workspace_name="Lima", reminder_kind=path.parent.name)
+    english = render_source(subject=subject, body=body, channel=path.stem, context=context, language="en")
+    german = render_source(subject=subject, body=body, channel=path.stem, context=context, language="de")
+    words = {"Hello", "Today", "invites", "Reminder", "changed", "cancelled", "Happy", "birthday", "years", "When"}
+    for english_text, german_text in ((english.body, german.body), (english.subject, german.subject)):
+        left = {word for word in words if re.search(rf"\b{word}\b", english_text) and word in german_text}
+        assert left == set(), german_text
 
 
 def test_the_german_catalogue_is_complete_and_compiled(tmp_path):

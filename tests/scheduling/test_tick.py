@@ -273,3 +273,17 @@ def test_two_concurrent_ticks_and_run_now_create_each_notification_once(make_wor
     assert set(Notification.objects.values_list("workspace_id", flat=True)) == {w.pk for w in workspaces}
     assert Occurrence.objects.filter(outcome="fired").count() == 20
     assert not Reminder.objects.filter(next_run_at__lte=now).exists()
+
+
+@pytest.mark.django_db
+def test_a_german_workspaces_digest_speaks_german(make_workspace):
+    workspace = make_workspace(tz="Europe/Berlin")
+    workspace.locale = "de"
+    workspace.save()
+    reminder = digest_of(workspace)
+    day = reminder.next_run_at.astimezone(ZoneInfo("Europe/Berlin")).date()
+    PersonFactory(workspace=workspace, name="Ana", birth_month=day.month, birth_day=day.day)
+
+    services.tick(now=reminder.next_run_at + timedelta(seconds=20))
+
+    assert Notification.objects.get(channel="slack").body == "🎂 Heute: Ana"

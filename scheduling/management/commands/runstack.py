@@ -201,6 +201,7 @@ class Command(BaseCommand):
                 "web",
                 [
                     python, "-m", "gunicorn", "birthdaybuddy.wsgi",
+                    "--config", "python:birthdaybuddy.gunicorn_conf",
                     "--bind", f"{host}:{port}",
                     "--workers", str(options["workers"]),
                     "--graceful-timeout", str(max(1, int(options["stop_timeout"]) - 5)),
