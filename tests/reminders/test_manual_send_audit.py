@@ -80,7 +80,7 @@ def test_admin_send_now_that_is_refused_is_not_audited(staff_client, make_worksp
         follow=True,
     )
 
-    assert "1 reminder(s) had nothing to send" in response.content.decode()
+    assert "not sent. The event of this reminder is cancelled" in response.content.decode()
     assert not Notification.objects.exists()
     assert not audit.audit_entries().with_operation("reminder.send_now").exists()
 
