@@ -205,7 +205,9 @@ def test_send_now_never_consumes_a_future_occurrence(admin_client, berlin, perso
     )
     scheduled = reminder.next_run_at
 
-    response = admin_client.post(CHANGELIST, {"action": "send_now", "_selected_action": [str(reminder.pk)]}, follow=True)
+    response = admin_client.post(
+        CHANGELIST, {"action": "send_now", "_selected_action": [str(reminder.pk)]}, follow=True
+    )
 
     shown = [str(m) for m in response.context["messages"]]
     assert any("extra copy" in m and "schedule is unchanged" in m for m in shown), shown
