@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from birthdaybuddy.admin_tools import confirm_action, local_time, report
 from birthdaybuddy.errors import ApplicationError
 from notifications import services
-from notifications.admin_dashboard import dashboard_view
+from notifications.admin_dashboard import dashboard_view, resend_failed_view
 from notifications.api.serializers import mask_secret, mask_webhook_url
 from notifications.models import (
     ChannelConfig,
@@ -280,6 +280,11 @@ class NotificationAdmin(admin.ModelAdmin):
         dashboard = view(partial(dashboard_view, model_admin=self))
         return [
             path("dashboard/", dashboard, name="notifications_dashboard"),
+            path(
+                "dashboard/resend-failed/<uuid:workspace_id>/",
+                view(partial(resend_failed_view, model_admin=self)),
+                name="notifications_resend_failed",
+            ),
             path("<uuid:pk>/resend/", view(self.resend_view), name="notifications_notification_resend"),
             path("<uuid:pk>/send-test/", view(self.send_test_view), name="notifications_notification_send_test"),
             *super().get_urls(),
