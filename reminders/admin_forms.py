@@ -234,8 +234,15 @@ class ReminderAdminForm(forms.ModelForm):
                 for value, label in Audience.choices
                 if kind == ReminderKind.EVENT or value not in EVENT_AUDIENCES
             ]
-            fields["audience"].choices = choices
+            automatic = (
+                "Automatic: the event's attendees"
+                if kind == ReminderKind.EVENT
+                else "Automatic: the chosen people, else the workspace's Slack channel"
+            )
+            fields["audience"].choices = [("", automatic), *choices]
             fields["audience"].required = False
+            if self.instance._state.adding:
+                self.initial["audience"] = ""
         if "message_type" in fields:
             fields["message_type"].required = False
             fields["message_type"].choices = [("", "Automatic"), *MessageType.choices]
