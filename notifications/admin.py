@@ -281,7 +281,7 @@ class NotificationAdmin(admin.ModelAdmin):
         return [
             path("dashboard/", dashboard, name="notifications_dashboard"),
             path(
-                "dashboard/resend-failed/<uuid:workspace_id>/",
+                "dashboard/resend-failed/<uuid:pk>/",
                 view(partial(resend_failed_view, model_admin=self)),
                 name="notifications_resend_failed",
             ),

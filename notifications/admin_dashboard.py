@@ -106,8 +106,8 @@ def _chart(rows: list[dict]) -> dict:
     return {"groups": groups, "height": y, "width": CHART_WIDTH}
 
 
-def resend_failed_view(request, workspace_id, *, model_admin):
-    """Resends today's failed notifications of one workspace (POST from the dashboard)."""
+def resend_failed_view(request, pk, *, model_admin):
+    """Resends today's failed notifications of workspace ``pk`` (POST from the dashboard; staff only)."""
     from birthdaybuddy.errors import ApplicationError
     from notifications import services
     from notifications.models import Notification
@@ -118,7 +118,7 @@ def resend_failed_view(request, workspace_id, *, model_admin):
     zone = _zone(request)
     start = selectors.local_midnight(timezone.now().astimezone(zone).date(), zone)
     failed = Notification.objects.filter(
-        workspace_id=workspace_id, status=NotificationStatus.FAILED, created_at__gte=start
+        workspace_id=pk, status=NotificationStatus.FAILED, created_at__gte=start
     ).order_by("created_at")[:RESEND_LIMIT]
     done = refused = 0
     for notification in failed:

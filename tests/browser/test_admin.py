@@ -62,8 +62,9 @@ def test_the_rrule_picker_builds_the_rule_and_previews_it(signed_in, live_server
     # People come from this workspace only.
     page.click(".field-recipients .select2-selection")
     page.fill(".select2-search__field", "Ana")
-    options = page.locator(".select2-results__option")
+    options = page.locator(".select2-results__option:not(.loading-results)")
     options.filter(has_text="Ana Lima").wait_for()
+    page.locator(".select2-results__option.loading-results").wait_for(state="detached")
     assert options.all_inner_texts() == ["Ana Lima <ana@example.com>"]
     options.first.click()
     page.check("input[name=channels][value=email]")
