@@ -1,17 +1,29 @@
 """Admin for events, attendees and calendar feeds, across every tenant.
 
-Staff inspect here and act through the services: events are created and edited through
-the API (where their rules and conflict checks live), cancelled here with an action;
-feeds are revoked with an action. RSVP and feed tokens exist only as hashes and are never
-shown.
+Events are created, edited and cancelled here through ``events.services`` (the API's rules,
+conflict checks, invitations and notices): the form hands its values to ``event_create`` /
+``event_update`` and shows their refusals on its fields; cancelling sends the notices. A hard
+delete (no notice, history gone) is for superusers only and warns first. Feeds are revoked
+with an action. RSVP and feed tokens exist only as hashes and are never shown.
 """
 
-from django.contrib import admin, messages
-from django.db.models import QuerySet
+import uuid
+from zoneinfo import ZoneInfo
 
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from birthdaybuddy.admin_tools import add_service_errors, confirm_action, error_text, local_time, report
+from birthdaybuddy.errors import ApplicationError
 from events import services
 from events.models import Attendee, CalendarFeed, Event, EventStatus
-from workspaces.models import Role
+from reminders.admin_forms import LocalDateTimeField, PeopleAutocomplete, _autocomplete_url
+from workspaces.models import Membership, Person, Role, Workspace
 
 
 class AttendeeInline(admin.TabularInline):
@@ -26,54 +38,209 @@ class AttendeeInline(admin.TabularInline):
         return False
 
 
+EVENT_SERVICE_FIELDS = {"host": "host", "attendees": "attendees"}
+EVENT_LABELS = {"starts_at": "Starts", "ends_at": "Ends", "all_day": "All day", "rrule": "Repeats (RRULE)"}
+
+
+class EventAdminForm(forms.ModelForm):
+    """Built per workspace by ``EventAdmin.get_form``; saving runs the event services."""
+
+    workspace = None
+    user = None
+    admin_site = None
+
+    starts_at = LocalDateTimeField(label="Starts", required=False)
+    ends_at = LocalDateTimeField(label="Ends", required=False)
+    host = forms.ChoiceField(label="Host", required=False)
+    attendees = forms.ModelMultipleChoiceField(queryset=Person.objects.none(), required=False, label="Attendees")
+
+    class Meta:
+        model = Event
+        fields = ("title", "kind", "all_day", "date", "starts_at", "ends_at", "rrule", "location", "notes", "host")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        workspace = self.workspace
+        zone = ZoneInfo(workspace.timezone)
+        for name in ("starts_at", "ends_at"):
+            self.fields[name].label = f"{self.fields[name].label} ({zone.key})"
+            self.fields[name].help_text = f"Local time in the workspace's zone, {zone.key}."
+            value = getattr(self.instance, name, None)
+            if value is not None:
+                self.initial[name] = value.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+        self.fields["date"].widget = forms.DateInput(attrs={"type": "date"})
+        members = Membership.objects.filter(workspace=workspace).select_related("user").order_by("user__email")
+        self.fields["host"].choices = [("", "—")] + [(str(m.user_id), m.user.email) for m in members]
+        self.initial["host"] = str(self.instance.host_id or "")
+        self.fields["attendees"].widget = PeopleAutocomplete(
+            Event._meta.get_field("attendees"), self.admin_site, url=_autocomplete_url("people", workspace)
+        )
+        self.fields["attendees"].queryset = Person.objects.filter(workspace=workspace).order_by("name")
+        self.fields["attendees"].help_text = f"People of {workspace.name} only."
+        if not self.instance._state.adding:
+            self.initial["attendees"] = list(self.instance.attendances.values_list("person_id", flat=True))
+
+    def _post_clean(self):
+        if self.errors:
+            return
+        cleaned = self.cleaned_data
+        data = {name: cleaned.get(name) for name in ("title", "kind", "all_day", "date", "location", "notes")}
+        data["rrule"] = cleaned.get("rrule") or ""
+        data["all_day"] = bool(cleaned.get("all_day"))
+        if not data["all_day"]:
+            data["starts_at"] = cleaned.get("starts_at")
+            data["ends_at"] = cleaned.get("ends_at")
+            data.pop("date")
+        data["host"] = uuid.UUID(cleaned["host"]) if cleaned.get("host") else None
+        data["attendees"] = [person.pk for person in cleaned.get("attendees") or []]
+        try:
+            if self.instance._state.adding:
+                self.instance = services.event_create(workspace=self.workspace, created_by=self.user, data=data)
+            else:
+                self.instance = services.event_update(event=self.instance, data=data)
+        except ValidationError as exc:
+            add_service_errors(self, exc, fields=EVENT_SERVICE_FIELDS, labels=EVENT_LABELS)
+        except ApplicationError as exc:
+            self.add_error(None, exc.message)
+
+
+class ChooseEventWorkspaceForm(forms.Form):
+    workspace = forms.ModelChoiceField(queryset=None, label="Workspace")
+
+    def __init__(self, *args, admin_site, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.contrib.admin.widgets import AutocompleteSelect
+
+        self.fields["workspace"].widget = AutocompleteSelect(Event._meta.get_field("workspace"), admin_site)
+        self.fields["workspace"].queryset = Workspace.objects.order_by("name")
+
+
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
-    list_display = ("title", "kind", "workspace", "starts_at", "date", "rrule", "host", "status", "created_at")
+    form = EventAdminForm
+    list_display = ("title", "kind", "workspace_name", "when", "rrule", "host", "status")
     list_filter = ("kind", "status", "all_day", "created_at")
     search_fields = ("title", "location", "workspace__name", "workspace__slug", "host__email")
     date_hierarchy = "created_at"
     list_select_related = ("workspace", "host")
     inlines = (AttendeeInline,)
     actions = ("cancel_events",)
-    fields = (
-        "id",
-        "workspace",
-        "title",
-        "kind",
-        "status",
-        "all_day",
-        "date",
-        "starts_at",
-        "ends_at",
-        "rrule",
-        "location",
-        "notes",
-        "host",
-        "sequence",
-        "cancelled_at",
-        "created_by",
-        "created_at",
-        "updated_at",
-    )
-    readonly_fields = fields
+    readonly_fields = ("workspace_link", "status", "sequence", "cancelled_at", "created_by", "created_at")
+    delete_confirmation_template = "admin/events/event/delete_confirmation.html"
+    delete_selected_confirmation_template = "admin/events/event/delete_selected_confirmation.html"
 
-    def has_add_permission(self, request) -> bool:
-        return False
+    def get_inlines(self, request, obj=None):
+        return self.inlines if obj is not None else ()
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [
+            (None, {"fields": ("title", "kind", "location", "notes")}),
+            ("When", {"fields": ("all_day", "date", "starts_at", "ends_at", "rrule")}),
+            ("Who", {"fields": ("host", "attendees")}),
+        ]
+        if obj is not None:
+            fieldsets.append(
+                (
+                    "Record",
+                    {"fields": ("workspace_link", "status", "sequence", "cancelled_at", "created_by", "created_at")},
+                )
+            )
+        return fieldsets
+
+    def _workspace(self, request, obj=None):
+        if obj is not None:
+            return obj.workspace
+        from reminders.admin import _workspace_from
+
+        return _workspace_from(request.GET.get("workspace"))
+
+    def add_view(self, request, form_url="", extra_context=None):
+        workspace = self._workspace(request)
+        if workspace is None:
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+            form = ChooseEventWorkspaceForm(request.GET or None, admin_site=self.admin_site)
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Add event",
+                "subtitle": "Whose event",
+                "form": form,
+                "media": self.media + form.media,
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "admin/reminders/reminder/choose.html", context)
+        extra_context = {**(extra_context or {}), "subtitle": f"For {workspace.name} ({workspace.timezone})"}
+        return super().add_view(request, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        attrs = {"workspace": self._workspace(request, obj), "user": request.user, "admin_site": self.admin_site}
+        kwargs["form"] = type("EventForm", (EventAdminForm,), attrs)
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        """The form's validation ran the service, which saved."""
+
+    def save_related(self, request, form, formsets, change):
+        """The service set the attendees; the read-only inline changes nothing."""
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def has_change_permission(self, request, obj=None) -> bool:
-        # Read-only pages (inspection); the list and its actions stay available.
-        return False
+        if obj is not None and obj.status == EventStatus.CANCELLED:
+            return False  # kept for history; the API refuses changes too
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A hard delete sends no notice and removes the history: superusers only (cancel instead).
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
 
     def has_cancel_events_permission(self, request) -> bool:
         return request.user.has_perm("events.change_event")
 
-    @admin.action(description="Cancel selected events", permissions=("cancel_events",))
-    def cancel_events(self, request, queryset: QuerySet[Event]) -> None:
-        cancelled = 0
-        for event in queryset.filter(status=EventStatus.ACTIVE):
-            services.event_cancel(event=event)
-            cancelled += 1
-        self.message_user(request, f"Cancelled {cancelled} event(s).", messages.SUCCESS)
+    @admin.display(description="Workspace", ordering="workspace__name")
+    def workspace_name(self, obj):
+        return obj.workspace.name
+
+    @admin.display(description="Workspace")
+    def workspace_link(self, obj):
+        url = reverse("admin:workspaces_workspace_change", args=[obj.workspace_id])
+        return format_html('<a href="{}">{}</a> ({})', url, obj.workspace.name, obj.workspace.timezone)
+
+    @admin.display(description="When (workspace time)", ordering="starts_at")
+    def when(self, obj):
+        if obj.all_day:
+            return f"{obj.date} (all day)"
+        return local_time(obj.starts_at, obj.workspace.timezone)
+
+    @admin.action(description="Cancel selected events (attendees are told)", permissions=("cancel_events",))
+    def cancel_events(self, request, queryset: QuerySet[Event]):
+        page = confirm_action(
+            self,
+            request,
+            queryset.select_related("workspace"),
+            action="cancel_events",
+            title="Cancel events",
+            explanation=(
+                "Each event below is cancelled and kept for history; its attendees get a cancellation notice "
+                "and its reminders stop."
+            ),
+            describe=lambda e: "already cancelled: left alone" if e.status == EventStatus.CANCELLED else "cancelled",
+        )
+        if page is not None:
+            return page
+        lines = []
+        for event in queryset.select_related("workspace"):
+            if event.status == EventStatus.CANCELLED:
+                lines.append((messages.WARNING, f"{event.title}: already cancelled."))
+                continue
+            try:
+                services.event_cancel(event=event)
+            except (ApplicationError, ValidationError) as exc:
+                lines.append((messages.WARNING, f"{event.title}: not cancelled. {error_text(exc)}"))
+                continue
+            lines.append((messages.SUCCESS, f"{event.title}: cancelled; attendees are told."))
+        report(self, request, lines)
+        return None
 
 
 @admin.register(Attendee)

@@ -1,13 +1,18 @@
+import uuid
 from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
-from django.urls import path
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import path, reverse
 from django.utils.html import format_html
 
+from birthdaybuddy.admin_tools import confirm_action, local_time, report
 from birthdaybuddy.errors import ApplicationError
 from notifications import services
-from notifications.admin_dashboard import dashboard_view
+from notifications.admin_dashboard import dashboard_view, resend_failed_view
 from notifications.api.serializers import mask_secret, mask_webhook_url
 from notifications.models import (
     ChannelConfig,
@@ -168,90 +173,251 @@ class DeliveryAttemptInline(admin.TabularInline):
         return False
 
 
+def notification_purpose(notification: Notification) -> str:
+    """What a notification is for, read from its idempotency key (see planning and event messages)."""
+    key = notification.idempotency_key or ""
+    reminder = notification.reminder.name if notification.reminder_id and notification.reminder else ""
+    if key.startswith("resend:"):
+        return "Resend"
+    if key.startswith("manual:"):
+        return f"Manual copy: {reminder}" if reminder else "Manual copy"
+    if key.startswith("event:"):
+        if ":invite:" in key:
+            return "Invitation"
+        if ":cancel:" in key:
+            return "Cancellation notice"
+        return "Event change notice"
+    parts = key.split(":")
+    purpose = parts[2] if len(parts) > 2 else ""
+    if purpose == "digest":
+        return "Birthday digest"
+    if purpose.startswith("greeting-"):
+        return "Greeting (" + purpose.removeprefix("greeting-") + ")"
+    if purpose == "reminder":
+        return f"Reminder: {reminder}" if reminder else "Reminder"
+    return purpose or "—"
+
+
+class NotificationWorkspaceFilter(admin.SimpleListFilter):
+    """Workspaces by name (only those that have failures are offered first)."""
+
+    title = "workspace"
+    parameter_name = "workspace__id__exact"
+
+    def lookups(self, request, model_admin):
+        from workspaces.models import Workspace
+
+        return [(str(pk), name) for pk, name in Workspace.objects.order_by("name").values_list("pk", "name")[:200]]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            try:
+                return queryset.filter(workspace_id=uuid.UUID(self.value()))
+            except ValueError:
+                return queryset.none()
+        return queryset
+
+
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
     list_display = (
         "short_id",
-        "workspace",
+        "purpose",
+        "workspace_name",
         "channel",
         "recipient",
         "status_badge",
         "attempts",
+        "last_error_short",
+        "next_attempt",
         "created_at",
-        "sent_at",
     )
-    list_filter = ("status", "channel", "workspace")
-    search_fields = ("recipient", "idempotency_key", "=id")
-    list_select_related = ("workspace",)
-    raw_id_fields = ("workspace", "reminder", "person", "resent_from")
-    readonly_fields = (
-        "id",
-        "workspace",
-        "reminder",
-        "person",
+    list_filter = ("status", "channel", NotificationWorkspaceFilter)
+    search_fields = ("recipient", "idempotency_key", "=id", "last_error", "workspace__name")
+    list_select_related = ("workspace", "reminder")
+    fields = (
+        "purpose",
+        "workspace_link",
+        "status",
         "channel",
         "recipient",
-        "subject",
-        "body",
-        "occurrence_date",
-        "status",
         "attempts",
         "last_error",
+        "next_attempt",
+        "created_local",
+        "sent_local",
+        "delivered_local",
+        "subject",
+        "body",
+        "reminder",
+        "person",
+        "occurrence_date",
         "provider_message_id",
         "idempotency_key",
-        "next_attempt_at",
-        "created_at",
-        "updated_at",
-        "sent_at",
-        "delivered_at",
         "resent_from",
         "retried_after_unknown",
+        "id",
     )
-    exclude = ("rate_reserved",)
+    readonly_fields = fields
     inlines = (DeliveryAttemptInline,)
     actions = ("resend", "send_test_message")
     date_hierarchy = "created_at"
     show_full_result_count = False
+    change_form_template = "admin/notifications/notification/change_form.html"
 
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # Delivery history is read-only: it is acted on with Resend and Send test, never edited.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     def get_urls(self):
-        dashboard = self.admin_site.admin_view(partial(dashboard_view, model_admin=self))
-        return [path("dashboard/", dashboard, name="notifications_dashboard"), *super().get_urls()]
+        view = self.admin_site.admin_view
+        dashboard = view(partial(dashboard_view, model_admin=self))
+        return [
+            path("dashboard/", dashboard, name="notifications_dashboard"),
+            path(
+                "dashboard/resend-failed/<uuid:pk>/",
+                view(partial(resend_failed_view, model_admin=self)),
+                name="notifications_resend_failed",
+            ),
+            path("<uuid:pk>/resend/", view(self.resend_view), name="notifications_notification_resend"),
+            path("<uuid:pk>/send-test/", view(self.send_test_view), name="notifications_notification_send_test"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        notification = self.get_object(request, object_id)
+        extra = {
+            "resendable": notification is not None and notification.status in services.RESENDABLE,
+            "needs_address": notification is not None and notification.channel != "slack",
+        }
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    def resend_view(self, request, pk):
+        notification = self._acted_on(request, pk)
+        try:
+            copy = services.notification_resend(notification=notification, actor=request.user, origin=ADMIN_ORIGIN)
+        except ApplicationError as exc:
+            self.message_user(request, f"Not resent: {exc.message}", messages.WARNING)
+            return redirect("admin:notifications_notification_change", notification.pk)
+        self.message_user(request, f"Resent as a new notification ({str(copy.pk)[:8]}), queued now.", messages.SUCCESS)
+        return redirect("admin:notifications_notification_change", copy.pk)
+
+    def send_test_view(self, request, pk):
+        notification = self._acted_on(request, pk)
+        config = ChannelConfig.objects.filter(workspace=notification.workspace, kind=notification.channel).first()
+        if config is None:
+            self.message_user(
+                request,
+                f"{notification.workspace.name} has no {notification.channel} channel configured.",
+                messages.WARNING,
+            )
+        else:
+            recipient = (
+                None if notification.channel == "slack" else (request.POST.get("recipient") or notification.recipient)
+            )
+            _report_test(self, request, config, recipient=recipient)
+        return redirect("admin:notifications_notification_change", notification.pk)
+
+    def _acted_on(self, request, pk) -> Notification:
+        if request.method != "POST":
+            raise PermissionDenied
+        if not self.has_view_permission(request) or not request.user.has_perm("notifications.change_notification"):
+            raise PermissionDenied
+        notification = Notification.objects.select_related("workspace").filter(pk=pk).first()
+        if notification is None:
+            raise Http404("No such notification.")
+        return notification
 
     @admin.display(description="Id")
     def short_id(self, obj):
         return str(obj.pk)[:8]
 
+    @admin.display(description="Purpose")
+    def purpose(self, obj):
+        return notification_purpose(obj)
+
+    @admin.display(description="Workspace", ordering="workspace__name")
+    def workspace_name(self, obj):
+        return obj.workspace.name
+
+    @admin.display(description="Workspace")
+    def workspace_link(self, obj):
+        url = reverse("admin:workspaces_workspace_change", args=[obj.workspace_id])
+        return format_html('<a href="{}">{}</a> ({})', url, obj.workspace.name, obj.workspace.timezone)
+
+    @admin.display(description="Last error", ordering="last_error")
+    def last_error_short(self, obj):
+        text = obj.last_error or ""
+        return text if len(text) <= 80 else text[:79] + "…"
+
+    @admin.display(description="Next attempt", ordering="next_attempt_at")
+    def next_attempt(self, obj):
+        if obj.status not in (NotificationStatus.PENDING, NotificationStatus.SENDING):
+            return "—"
+        return local_time(obj.next_attempt_at, obj.workspace.timezone)
+
+    @admin.display(description="Created (workspace time)")
+    def created_local(self, obj):
+        return local_time(obj.created_at, obj.workspace.timezone)
+
+    @admin.display(description="Sent (workspace time)")
+    def sent_local(self, obj):
+        return local_time(obj.sent_at, obj.workspace.timezone)
+
+    @admin.display(description="Delivered (workspace time)")
+    def delivered_local(self, obj):
+        return local_time(obj.delivered_at, obj.workspace.timezone)
+
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
-        colours = {"sent": "green", "delivered": "green", "failed": "red", "unknown": "orange"}
-        return format_html('<b style="color:{}">{}</b>', colours.get(obj.status, "inherit"), obj.get_status_display())
+        return format_html('<b class="bb-status bb-status-{}">{}</b>', obj.status, obj.get_status_display())
 
-    @admin.action(description="Resend (failed or unknown only)")
+    def has_resend_permission(self, request):
+        return request.user.has_perm("notifications.change_notification")
+
+    @admin.action(description="Resend (failed or unknown only)", permissions=("resend",))
     def resend(self, request, queryset):
-        done, refused = 0, []
-        for notification in queryset:
-            if notification.status not in (NotificationStatus.FAILED, NotificationStatus.UNKNOWN):
-                refused.append(f"{str(notification.pk)[:8]} is {notification.status}")
+        page = confirm_action(
+            self,
+            request,
+            queryset.select_related("workspace", "reminder"),
+            action="resend",
+            title="Resend notifications",
+            explanation="Each failed or unknown notification below is sent again as a new notification; "
+            "others are left alone.",
+            describe=lambda n: "resent" if n.status in services.RESENDABLE else f"left alone: it is {n.status}",
+        )
+        if page is not None:
+            return page
+        lines = []
+        for notification in queryset.select_related("workspace"):
+            label = f"{str(notification.pk)[:8]} ({notification.recipient})"
+            if notification.status not in services.RESENDABLE:
+                lines.append((messages.WARNING, f"{label}: not resent, it is {notification.status}."))
                 continue
             try:
                 services.notification_resend(notification=notification, actor=request.user, origin=ADMIN_ORIGIN)
-                done += 1
             except ApplicationError as exc:
-                refused.append(f"{str(notification.pk)[:8]}: {exc.message}")
-        if done:
-            self.message_user(request, f"Queued {done} resend(s).", messages.SUCCESS)
-        if refused:
-            self.message_user(request, "Not resent: " + "; ".join(refused[:20]), messages.WARNING)
+                lines.append((messages.WARNING, f"{label}: not resent. {exc.message}"))
+                continue
+            lines.append((messages.SUCCESS, f"{label}: resent."))
+        report(self, request, lines)
+        return None
 
-    @admin.action(description="Send a test message to this notification's destination")
+    @admin.action(description="Send a test message to this notification's destination", permissions=("resend",))
     def send_test_message(self, request, queryset):
         for notification in queryset.select_related("workspace")[:10]:
             config = ChannelConfig.objects.filter(workspace=notification.workspace, kind=notification.channel).first()
             if config is None:
-                self.message_user(request, f"{notification}: the workspace has no {notification.channel} channel.")
+                self.message_user(
+                    request, f"{notification.workspace.name} has no {notification.channel} channel configured."
+                )
                 continue
             recipient = None if notification.channel == "slack" else notification.recipient
             _report_test(self, request, config, recipient=recipient)

@@ -9,15 +9,19 @@ login page) and linked from the admin index (``templates/admin/index.html``).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
 from birthdaybuddy import tzdb, worker_health
+from birthdaybuddy.validators import available_timezones
 from notifications import selectors
 from notifications.models import NotificationStatus
 
@@ -59,10 +63,89 @@ def _parsed(value: str | None):
     return datetime.fromisoformat(value) if value else None
 
 
+CHART_DAYS = 7
+CHART_WIDTH = 640
+CHART_ROW = 16
+STUCK_MINUTES_DEFAULT = 15
+
+
+def _zone(request) -> ZoneInfo:
+    name = (request.GET.get("tz") or "UTC").strip()
+    if name not in available_timezones():
+        return ZoneInfo("UTC")
+    return ZoneInfo(name)
+
+
+def _chart(rows: list[dict]) -> dict:
+    """Bars for a server-drawn SVG: one group per day, one bar per channel (sent, then failed on top)."""
+    peak = max([row["total"] for row in rows] + [1])
+    days: dict = {}
+    for row in rows:
+        days.setdefault(row["day"], []).append(row)
+    groups = []
+    y = 0
+    for day, channels in days.items():
+        bars = []
+        for row in channels:
+            sent_width = round(row["sent"] / peak * (CHART_WIDTH - 220), 1)
+            failed_width = round(row["failed"] / peak * (CHART_WIDTH - 220), 1)
+            bars.append(
+                {
+                    **row,
+                    "y": y,
+                    "text_y": y + CHART_ROW - 4,
+                    "sent_width": sent_width,
+                    "failed_x": 150 + sent_width,
+                    "failed_width": failed_width,
+                    "label_x": 150 + sent_width + failed_width + 6,
+                }
+            )
+            y += CHART_ROW
+        groups.append({"day": day, "bars": bars})
+        y += 6
+    return {"groups": groups, "height": y, "width": CHART_WIDTH}
+
+
+def resend_failed_view(request, pk, *, model_admin):
+    """Resends today's failed notifications of workspace ``pk`` (POST from the dashboard; staff only)."""
+    from birthdaybuddy.errors import ApplicationError
+    from notifications import services
+    from notifications.models import Notification
+    from workspaces.audit import ADMIN_ORIGIN
+
+    if request.method != "POST" or not request.user.has_perm("notifications.change_notification"):
+        raise PermissionDenied
+    zone = _zone(request)
+    start = selectors.local_midnight(timezone.now().astimezone(zone).date(), zone)
+    failed = Notification.objects.filter(
+        workspace_id=pk, status=NotificationStatus.FAILED, created_at__gte=start
+    ).order_by("created_at")[:RESEND_LIMIT]
+    done = refused = 0
+    for notification in failed:
+        try:
+            services.notification_resend(notification=notification, actor=request.user, origin=ADMIN_ORIGIN)
+            done += 1
+        except ApplicationError:
+            refused += 1
+    text = f"Resent {done} failed notification(s)"
+    if refused:
+        text += f"; {refused} were already resent"
+    model_admin.message_user(request, text + ".", messages.SUCCESS if done else messages.WARNING)
+    return redirect(reverse("admin:notifications_dashboard") + f"?tz={zone.key}")
+
+
+RESEND_LIMIT = 500
+
+
 def dashboard_view(request, *, model_admin):
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     now = timezone.now()
+    zone = _zone(request)
+    try:
+        stuck_minutes = max(1, min(24 * 60, int(request.GET.get("stuck") or STUCK_MINUTES_DEFAULT)))
+    except ValueError:
+        stuck_minutes = STUCK_MINUTES_DEFAULT
     start, _ = selectors.utc_day_bounds(now)
     day = start.date()
     channels = selectors.notifications_today_by_channel(now=now)
@@ -73,10 +156,15 @@ def dashboard_view(request, *, model_admin):
     for row in failing:
         row["url"] = changelist_url(day=day, workspace_id=row["workspace_id"], status=NotificationStatus.FAILED)
         row["workspace_url"] = reverse("admin:workspaces_workspace_change", args=[row["workspace_id"]])
+        row["resend_url"] = reverse("admin:notifications_resend_failed", args=[row["workspace_id"]]) + f"?tz={zone.key}"
     totals = {
         name: sum(row[name] for row in channels)
         for name in ("total", "sent", "delivered", "failed", "unknown", "skipped", "open")
     }
+    local_today = now.astimezone(zone).date()
+    week_start = selectors.local_midnight(local_today - timedelta(days=CHART_DAYS - 1), zone)
+    week = selectors.notifications_per_day_and_channel(start=week_start, days=CHART_DAYS, zone=zone)
+    stuck = selectors.notifications_stuck(now=now, minutes=stuck_minutes)
     context = {
         **model_admin.admin_site.each_context(request),
         "worker": _worker_jobs(now),
@@ -90,5 +178,27 @@ def dashboard_view(request, *, model_admin):
         "totals": totals,
         "failing": failing,
         "all_url": changelist_url(day=day),
+        "zone": zone.key,
+        "local_now": now.astimezone(zone),
+        "zones": ["UTC", *[z for z in sorted(_common_zones()) if z != "UTC"]],
+        "chart": _chart(week),
+        "week": week,
+        "stuck": [
+            {
+                "notification": n,
+                "url": reverse("admin:notifications_notification_change", args=[n.pk]),
+                "since": n.next_attempt_at.astimezone(zone),
+                "minutes": int((now - n.next_attempt_at).total_seconds() // 60),
+            }
+            for n in stuck
+        ],
+        "stuck_minutes": stuck_minutes,
     }
     return TemplateResponse(request, "admin/notifications/dashboard.html", context)
+
+
+def _common_zones() -> set[str]:
+    """The zones the workspaces use (the chooser's list; any IANA name works in ``?tz=``)."""
+    from workspaces.models import Workspace
+
+    return set(Workspace.objects.values_list("timezone", flat=True).distinct()[:100])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Case, CharField, Count, F, Max, Q, Value, When
+from django.db.models import Case, CharField, Count, F, Max, Q, TextField, Value, When
 from django.db.models.functions import Left, Length, StrIndex, Substr, TruncDate
 
 from notifications.models import Notification, NotificationStatus
@@ -38,21 +38,34 @@ def _zeros() -> dict:
     return {"total": 0, **dict.fromkeys(STATUSES, 0)}
 
 
+GAVE_UP_PREFIX = "gave up after "
+
+
 def failure_reason_expression():
     """The stable head of ``last_error``: the text before its first ``:`` or `` (``.
 
     Errors are written reason first ("recipient_unsubscribed (twilio 21610: …)",
     "channel_not_found", "whatsapp_session_closed: …", "HTTP 500: …"), so this is the
-    provider's code or our name for the failure, cut at ``REASON_MAX_CHARS``.
+    provider's code or our name for the failure, cut at ``REASON_MAX_CHARS``. Retries that ran
+    out are written "gave up after 5 attempts: <reason>": the reason is what follows, so
+    failures group by their real cause rather than by the retry count.
     """
-    colon = StrIndex("last_error", Value(":"))
-    paren = StrIndex("last_error", Value(" ("))
+    core = Case(
+        When(
+            last_error__startswith=GAVE_UP_PREFIX,
+            then=Substr("last_error", StrIndex("last_error", Value(": ")) + 2),
+        ),
+        default=F("last_error"),
+        output_field=TextField(),
+    )
+    colon = StrIndex("_core", Value(":"))
+    paren = StrIndex("_core", Value(" ("))
     end = Case(
         When(Q(_colon__gt=0) & (Q(_paren=0) | Q(_colon__lt=F("_paren"))), then=F("_colon")),
         When(_paren__gt=0, then=F("_paren")),
-        default=Length("last_error") + 1,
+        default=Length("_core") + 1,
     )
-    return {"_colon": colon, "_paren": paren}, Left(Substr("last_error", 1, end - 1), REASON_MAX_CHARS)
+    return {"_core": core, "_colon": colon, "_paren": paren}, Left(Substr("_core", 1, end - 1), REASON_MAX_CHARS)
 
 
 def failure_reasons(queryset, *, limit: int = TOP_FAILURE_REASONS) -> list[dict]:
@@ -197,3 +210,46 @@ def failing_workspaces_today(*, now: datetime, limit: int = 20) -> list[dict]:
         }
         for row in failing
     ]
+
+
+def notifications_per_day_and_channel(*, start: datetime, days: int, zone: ZoneInfo) -> list[dict]:
+    """Counts of the ``days`` local days from ``start`` (a local midnight) per channel: sent and failed."""
+    end = start + timedelta(days=days)
+    rows = (
+        Notification.objects.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
+        .values("day", "channel")
+        .annotate(
+            sent=Count("pk", filter=Q(status__in=(NotificationStatus.SENT, NotificationStatus.DELIVERED))),
+            failed=Count("pk", filter=Q(status__in=(NotificationStatus.FAILED, NotificationStatus.UNKNOWN))),
+            total=Count("pk"),
+        )
+    )
+    found = {(row["day"], row["channel"]): row for row in rows}
+    result = []
+    for offset in range(days):
+        day = (start + timedelta(days=offset)).astimezone(zone).date()
+        for channel in Channel.values:
+            row = found.get((day, channel), {})
+            result.append(
+                {
+                    "day": day,
+                    "channel": channel,
+                    "sent": row.get("sent", 0),
+                    "failed": row.get("failed", 0),
+                    "total": row.get("total", 0),
+                }
+            )
+    return result
+
+
+def notifications_stuck(*, now: datetime, minutes: int, limit: int = 50) -> list[Notification]:
+    """Rows left pending or sending for more than ``minutes`` (a worker or the broker is not taking them)."""
+    cutoff = now - timedelta(minutes=minutes)
+    return list(
+        Notification.objects.filter(
+            status__in=(NotificationStatus.PENDING, NotificationStatus.SENDING), next_attempt_at__lt=cutoff
+        )
+        .select_related("workspace")
+        .order_by("next_attempt_at")[:limit]
+    )

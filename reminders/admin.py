@@ -1,71 +1,378 @@
-from django.contrib import admin, messages
+"""Reminders in the admin: the same rules as the API (every save runs ``reminders.services``),
+times in the workspace's zone, and actions that say what they do and never skip a date.
 
+Adding is two steps: the workspace and the kind first, then that kind's form, whose people and
+events come from that workspace only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from zoneinfo import ZoneInfo
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from birthdaybuddy.admin_tools import confirm_action, error_text, local_time, report
+from birthdaybuddy.errors import ApplicationError
+from events.models import Event, EventStatus
+from reminders import services
+from reminders.admin_forms import FIELDS_BY_KIND, ChooseWorkspaceForm, LocalDateTimeField, ReminderAdminForm
+from reminders.admin_rrule import describe, rule_preview
 from reminders.models import Reminder, ReminderKind
 from workspaces.audit import ADMIN_ORIGIN
+from workspaces.models import Person, Workspace
+
+AUTOCOMPLETE_PAGE = 20
+
+
+def _workspace_from(value) -> Workspace | None:
+    try:
+        return Workspace.objects.filter(pk=uuid.UUID(str(value))).first()
+    except (TypeError, ValueError):
+        return None
 
 
 @admin.register(Reminder)
 class ReminderAdmin(admin.ModelAdmin):
-    list_display = ("name", "workspace", "kind", "audience", "urgent", "active", "next_run_at", "last_run_at")
+    form = ReminderAdminForm
+    list_display = ("name", "workspace_name", "kind", "audience", "active", "next_run_local", "last_run_local")
     list_filter = ("kind", "active", "urgent", "audience", "message_type")
     search_fields = ("name", "workspace__name", "workspace__slug", "event__title")
-    autocomplete_fields = ("workspace",)
-    raw_id_fields = ("event", "recipients")
-    readonly_fields = (
-        "id",
-        "next_run_at",
-        "next_occurrence_at",
-        "last_run_at",
-        "created_by",
-        "created_at",
-        "updated_at",
-    )
-    list_select_related = ("workspace",)
-    actions = ("run_digest_now", "send_now", "reschedule")
+    list_select_related = ("workspace", "event")
+    actions = ("send_now", "run_digest_now", "reschedule")
+    save_as = False
+
+    class Media:
+        js = ("reminders/admin_reminder.js",)
+
+    # --- pages ----------------------------------------------------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("autocomplete/<str:what>/", view(self.autocomplete_view), name="reminders_reminder_autocomplete"),
+            path("rrule-preview/", view(self.rrule_preview_view), name="reminders_reminder_rrule_preview"),
+            *super().get_urls(),
+        ]
+
+    def _context(self, request, obj=None) -> tuple[Workspace | None, str | None]:
+        if obj is not None:
+            return obj.workspace, obj.kind
+        source = request.POST if request.method == "POST" and "workspace" in request.POST else request.GET
+        workspace = _workspace_from(source.get("workspace"))
+        kind = source.get("kind")
+        if kind not in services.CREATABLE_KINDS:
+            kind = None
+        return workspace, kind
+
+    def add_view(self, request, form_url="", extra_context=None):
+        workspace, kind = self._context(request)
+        if workspace is None or kind is None:
+            return self._choose_view(request)
+        extra_context = {**(extra_context or {}), "subtitle": f"{ReminderKind(kind).label} for {workspace.name}"}
+        return super().add_view(request, form_url, extra_context)
+
+    def _choose_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ChooseWorkspaceForm(request.GET or None, admin_site=self.admin_site)
+        if request.GET and form.is_valid():
+            query = f"?workspace={form.cleaned_data['workspace'].pk}&kind={form.cleaned_data['kind']}"
+            return HttpResponseRedirect(reverse("admin:reminders_reminder_add") + query)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Add reminder",
+            "subtitle": "Whose reminder, and what kind",
+            "form": form,
+            "media": self.media + form.media,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/reminders/reminder/choose.html", context)
+
+    def get_fieldsets(self, request, obj=None):
+        _, kind = self._context(request, obj)
+        kind = kind or ReminderKind.ONE_TIME
+        timing = FIELDS_BY_KIND[kind]
+        if kind == ReminderKind.BIRTHDAY_DIGEST:
+            main = ("name", "active", "channels", "personal_greetings")
+            who = ()
+        else:
+            main = ("name", "active", "urgent", "message", "message_type")
+            who = ("audience", "recipients", "channels")
+        fieldsets = [
+            (None, {"fields": main}),
+            ("When", {"fields": timing}),
+        ]
+        if who:
+            fieldsets.append(("Who and how", {"fields": who}))
+        if obj is not None:
+            fieldsets.append(
+                (
+                    "Schedule",
+                    {
+                        "fields": (
+                            "workspace_link",
+                            "kind_label",
+                            "schedule_reading",
+                            "next_run_local",
+                            "last_run_local",
+                        )
+                    },
+                )
+            )
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("workspace_link", "kind_label", "schedule_reading", "next_run_local", "last_run_local")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        workspace, kind = self._context(request, obj)
+        attrs = {"workspace": workspace, "kind": kind, "user": request.user, "admin_site": self.admin_site}
+        base = type("ReminderForm", (ReminderAdminForm,), attrs)
+        kwargs["form"] = base
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        """Nothing left to do: the form's validation ran the service, which saved."""
 
     def save_related(self, request, form, formsets, change):
-        # Staff edits skip the API's services; the schedule still follows them.
-        super().save_related(request, form, formsets, change)
-        from scheduling import services
+        """The service set the recipients too."""
 
-        services.reminder_reschedule(reminder=form.instance)
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.kind == ReminderKind.BIRTHDAY_DIGEST:
+            return False  # paused, never deleted (as in the API)
+        return super().has_delete_permission(request, obj)
 
-    @admin.action(description="Run today's digest now (idempotent)")
-    def run_digest_now(self, request, queryset):
-        from scheduling import services
+    def delete_model(self, request, obj):
+        services.reminder_delete(reminder=obj)
 
-        created = already = 0
-        for reminder in queryset.filter(kind=ReminderKind.BIRTHDAY_DIGEST).select_related("workspace"):
-            run = services.digest_run_now(workspace=reminder.workspace, actor=request.user, origin=ADMIN_ORIGIN)
-            created += len(run.result.created_ids)
-            already += run.result.already_sent
-        self.message_user(request, f"{created} notification(s) created, {already} already sent.", messages.SUCCESS)
+    def delete_queryset(self, request, queryset):
+        for reminder in queryset.exclude(kind=ReminderKind.BIRTHDAY_DIGEST):
+            services.reminder_delete(reminder=reminder)
 
-    @admin.action(description="Send the current occurrence now (idempotent)")
-    def send_now(self, request, queryset):
-        from birthdaybuddy.errors import ApplicationError
-        from scheduling import services
+    # --- columns --------------------------------------------------------------------------
 
-        created = already = refused = 0
+    @admin.display(description="Workspace", ordering="workspace__name")
+    def workspace_name(self, obj):
+        return obj.workspace.name
+
+    @admin.display(description="Workspace")
+    def workspace_link(self, obj):
+        url = reverse("admin:workspaces_workspace_change", args=[obj.workspace_id])
+        return format_html('<a href="{}">{}</a> ({})', url, obj.workspace.name, obj.workspace.timezone)
+
+    @admin.display(description="Kind")
+    def kind_label(self, obj):
+        return obj.get_kind_display()
+
+    @admin.display(description="Next run (workspace time)", ordering="next_run_at")
+    def next_run_local(self, obj):
+        if obj.next_run_at is None:
+            return "— (paused, or nothing left to send)" if obj.pk else "—"
+        return local_time(obj.next_run_at, obj.workspace.timezone)
+
+    @admin.display(description="Last run (workspace time)", ordering="last_run_at")
+    def last_run_local(self, obj):
+        return local_time(obj.last_run_at, obj.workspace.timezone)
+
+    @admin.display(description="Repeats")
+    def schedule_reading(self, obj):
+        if obj.kind != ReminderKind.RECURRING or not obj.rrule or obj.run_at is None:
+            return "—"
+        start = obj.wall_run_at or obj.run_at.astimezone(ZoneInfo(obj.workspace.timezone)).replace(tzinfo=None)
+        preview = rule_preview(workspace=obj.workspace, rrule=obj.rrule, start=start, now=timezone.now())
+        if not preview["ok"]:
+            return preview["error"]
+        items = format_html_join(
+            "", "<li>{} {} ({})</li>", ((o["local"], preview["timezone"], o["utc"]) for o in preview["occurrences"])
+        )
+        return format_html(
+            "{} <code>{}</code><br>Next: <ul class='bb-occurrences'>{}</ul>",
+            describe(obj.rrule, start=start),
+            obj.rrule,
+            items,
+        )
+
+    # --- endpoints for the form's scripts ---------------------------------------------------
+
+    def autocomplete_view(self, request, what: str):
+        """People or live events of one workspace, in the shape the admin's select2 expects."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        workspace = _workspace_from(request.GET.get("workspace"))
+        if workspace is None or what not in ("people", "events"):
+            return JsonResponse({"error": "Choose a workspace first."}, status=400)
+        term = (request.GET.get("term") or "").strip()[:100]
+        try:
+            page = max(1, int(request.GET.get("page") or 1))
+        except ValueError:
+            page = 1
+        start = (page - 1) * AUTOCOMPLETE_PAGE
+        if what == "people":
+            rows = Person.objects.filter(workspace=workspace).order_by("name", "pk")
+            if term:
+                rows = rows.filter(name__icontains=term) | rows.filter(email__icontains=term)
+            found = list(rows[start : start + AUTOCOMPLETE_PAGE + 1])
+            results = [{"id": str(p.pk), "text": f"{p.name} <{p.email}>" if p.email else p.name} for p in found]
+        else:
+            rows = Event.objects.filter(workspace=workspace, status=EventStatus.ACTIVE).order_by("-created_at")
+            if term:
+                rows = rows.filter(title__icontains=term)
+            found = list(rows[start : start + AUTOCOMPLETE_PAGE + 1])
+            results = [
+                {
+                    "id": str(e.pk),
+                    "text": f"{e.title} ({local_time(e.starts_at, workspace.timezone, with_utc=False)})"
+                    if e.starts_at
+                    else f"{e.title} ({e.date})",
+                }
+                for e in found
+            ]
+        return JsonResponse(
+            {"results": results[:AUTOCOMPLETE_PAGE], "pagination": {"more": len(results) > AUTOCOMPLETE_PAGE}}
+        )
+
+    def rrule_preview_view(self, request):
+        """The picker's preview: the rule in words and its next five times in the workspace's zone."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        workspace = _workspace_from(request.GET.get("workspace"))
+        if workspace is None:
+            return JsonResponse({"ok": False, "error": "Choose a workspace first."}, status=400)
+        rrule = (request.GET.get("rrule") or "")[:600]
+        try:
+            start = LocalDateTimeField().to_python(request.GET.get("start") or "")
+        except ValidationError:
+            start = None
+        if start is None:
+            start = (
+                timezone.now().astimezone(ZoneInfo(workspace.timezone)).replace(tzinfo=None, second=0, microsecond=0)
+            )
+        if not rrule.strip():
+            return JsonResponse(
+                {"ok": False, "error": "Build a rule with the picker or type one.", "timezone": workspace.timezone}
+            )
+        return JsonResponse(rule_preview(workspace=workspace, rrule=rrule, start=start, now=timezone.now()))
+
+    # --- actions --------------------------------------------------------------------------
+
+    @admin.action(description="Send an extra copy now (the schedule is unchanged)")
+    def send_now(self, request, queryset: QuerySet[Reminder]):
+        page = confirm_action(
+            self,
+            request,
+            queryset.select_related("workspace"),
+            action="send_now",
+            title="Send an extra copy now",
+            explanation=(
+                "Each reminder below sends an extra, manual copy of its upcoming occurrence now. Its schedule does "
+                "not change: that occurrence still goes out at its time. A birthday digest instead runs today's "
+                "digest, which the scheduled run then does not send again."
+            ),
+            describe=_send_now_plan,
+        )
+        if page is not None:
+            return page
+        lines = []
         for reminder in queryset.select_related("workspace", "event"):
             try:
-                result = services.reminder_send_now(reminder=reminder, actor=request.user, origin=ADMIN_ORIGIN).result
-            except ApplicationError:
-                refused += 1
+                run = _scheduling().reminder_send_now(reminder=reminder, actor=request.user, origin=ADMIN_ORIGIN)
+            except (ApplicationError, ValidationError) as exc:
+                lines.append(
+                    (messages.WARNING, f"{reminder.name} ({reminder.workspace.name}): not sent. {error_text(exc)}")
+                )
                 continue
-            created += len(result.created_ids)
-            already += result.already_sent
-        text = f"{created} notification(s) created, {already} already sent."
-        if refused:
-            text += f" {refused} reminder(s) had nothing to send (cancelled event or no occurrence left)."
-        self.message_user(request, text, messages.SUCCESS)
+            lines.append(
+                (messages.SUCCESS, f"{reminder.name} ({reminder.workspace.name}): {_scheduling().send_now_detail(run)}")
+            )
+        report(self, request, lines)
+        return None
 
-    @admin.action(description="Recompute next run")
-    def reschedule(self, request, queryset):
-        from scheduling import services
+    @admin.action(description="Run today's birthday digest now")
+    def run_digest_now(self, request, queryset: QuerySet[Reminder]):
+        page = confirm_action(
+            self,
+            request,
+            queryset.select_related("workspace"),
+            action="run_digest_now",
+            title="Run today's digest now",
+            explanation=(
+                "Today's digest of each workspace below is written now: messages that already exist (delivered, "
+                "failed or pending) are not written again; failed ones are resent from the notifications."
+            ),
+            describe=lambda r: (
+                f"today's digest of {r.workspace.name}"
+                if r.kind == ReminderKind.BIRTHDAY_DIGEST
+                else "not a birthday digest: left alone"
+            ),
+        )
+        if page is not None:
+            return page
+        lines = []
+        scheduling = _scheduling()
+        for reminder in queryset.select_related("workspace"):
+            if reminder.kind != ReminderKind.BIRTHDAY_DIGEST:
+                lines.append(
+                    (messages.WARNING, f"{reminder.name}: not a birthday digest; use “Send an extra copy now”.")
+                )
+                continue
+            run = scheduling.digest_run_now(workspace=reminder.workspace, actor=request.user, origin=ADMIN_ORIGIN)
+            counts = scheduling.run_counts(run.result)
+            if not run.result.planned:
+                from scheduling.selectors import digest_empty_reason
 
-        count = 0
+                text = digest_empty_reason(workspace=reminder.workspace, day=run.day)
+                lines.append((messages.WARNING, f"{reminder.workspace.name}: {text}"))
+                continue
+            level = messages.WARNING if counts.already_failed else messages.SUCCESS
+            lines.append((level, f"{reminder.workspace.name}, digest of {run.day}: {counts.sentence()}."))
+        report(self, request, lines)
+        return None
+
+    @admin.action(description="Recompute the next run")
+    def reschedule(self, request, queryset: QuerySet[Reminder]):
+        page = confirm_action(
+            self,
+            request,
+            queryset.select_related("workspace"),
+            action="reschedule",
+            title="Recompute the next run",
+            explanation="The next run of each reminder below is worked out again from its rule; nothing is sent now.",
+            describe=lambda r: f"next run now {local_time(r.next_run_at, r.workspace.timezone)}",
+        )
+        if page is not None:
+            return page
+        lines = []
         for reminder in queryset.select_related("workspace", "event"):
-            services.reminder_reschedule(reminder=reminder)
-            count += 1
-        self.message_user(request, f"{count} reminder(s) rescheduled.", messages.SUCCESS)
+            _scheduling().reminder_reschedule(reminder=reminder)
+            lines.append(
+                (
+                    messages.SUCCESS,
+                    f"{reminder.name}: next run {local_time(reminder.next_run_at, reminder.workspace.timezone)}.",
+                )
+            )
+        report(self, request, lines)
+        return None
+
+
+def _scheduling():
+    from scheduling import services as scheduling_services
+
+    return scheduling_services
+
+
+def _send_now_plan(reminder: Reminder) -> str:
+    if reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
+        return f"runs today's digest of {reminder.workspace.name}"
+    upcoming = _scheduling().reminder_upcoming_slot(reminder=reminder, now=timezone.now())
+    if upcoming is None:
+        return "an extra copy of its last occurrence (no occurrence is scheduled)"
+    when = local_time(upcoming.at, reminder.workspace.timezone)
+    return f"an extra copy now of the occurrence of {when}, which still goes out at its time"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q
@@ -208,3 +208,15 @@ def reminder_preview(*, reminder: Reminder, count: int, now: datetime | None = N
         )
         slot = services.reminder_next_slot(reminder=reminder, after=slot.at)
     return entries
+
+
+def digest_empty_reason(*, workspace: Workspace, day: date) -> str:
+    """Why the digest of ``day`` has no message: nobody celebrates, or no channel reaches anyone."""
+    from scheduling.digest import celebrations_on
+
+    if celebrations_on(workspace=workspace, day=day):
+        return (
+            f"People celebrate on {day.isoformat()}, but no channel is configured to announce it: "
+            "add a Slack channel to the workspace, or have members receive the digest by email."
+        )
+    return f"Nobody celebrates on {day.isoformat()}: nothing to send."

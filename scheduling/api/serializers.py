@@ -25,7 +25,15 @@ class RunNowResultSerializer(serializers.Serializer):
     scheduled_for = serializers.DateTimeField(help_text="The UTC instant of this date's digest.")
     created = serializers.IntegerField(help_text="Notifications written now (0 in a dry run).")
     would_create = serializers.IntegerField(help_text="Dry run: notifications that would be written.")
-    already_sent = serializers.IntegerField(help_text="Messages of this date that already existed.")
+    already_sent = serializers.IntegerField(
+        help_text="Messages of this date that already existed, whatever their status (the sum of the four below)."
+    )
+    already_delivered = serializers.IntegerField(help_text="Messages that already existed and were sent or delivered.")
+    already_failed = serializers.IntegerField(
+        help_text="Messages that already existed and failed (or ended unknown): resend them, a run does not."
+    )
+    pending = serializers.IntegerField(help_text="Messages that already existed and are still pending or sending.")
+    already_skipped = serializers.IntegerField(help_text="Messages that already existed as skipped records.")
     detail = serializers.CharField()
     job_run = serializers.UUIDField(allow_null=True)
     messages = PlannedMessageSerializer(many=True)
@@ -75,7 +83,18 @@ class SendNowResultSerializer(serializers.Serializer):
     occurrence = OccurrenceRefSerializer()
     created = serializers.IntegerField(help_text="Notifications queued now.")
     skipped = serializers.IntegerField(help_text="Recipients recorded as skipped (opted out or unreachable).")
-    already_sent = serializers.IntegerField(help_text="Messages of this occurrence that already existed.")
+    manual_extra = serializers.BooleanField(
+        help_text="True: an extra copy, the schedule untouched. False: the digest ran today's own messages."
+    )
+    already_sent = serializers.IntegerField(
+        help_text="Digest: messages of today that already existed, whatever their status (0 for an extra copy)."
+    )
+    already_delivered = serializers.IntegerField(help_text="Messages that already existed and were sent or delivered.")
+    already_failed = serializers.IntegerField(
+        help_text="Messages that already existed and failed (or ended unknown): resend them, a run does not."
+    )
+    pending = serializers.IntegerField(help_text="Messages that already existed and are still pending or sending.")
+    already_skipped = serializers.IntegerField(help_text="Messages that already existed as skipped records.")
     detail = serializers.CharField()
     job_run = serializers.UUIDField(allow_null=True)
     messages = ReminderMessageSerializer(many=True)

@@ -25,17 +25,24 @@ WORKSPACE_ID = OpenApiParameter("workspace_id", OpenApiTypes.UUID, OpenApiParame
 REMINDER_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The reminder's id.")
 
 
-def _run_detail(run: services.DigestRun, *, created: int, would_create: int, already_sent: int) -> str:
+def _run_detail(run: services.DigestRun, counts: services.RunCounts) -> str:
     day = run.day.isoformat()
     if run.result is None or (not run.result.planned):
-        return f"Nobody celebrates on {day}: nothing to send."
+        return selectors.digest_empty_reason(workspace=run.workspace, day=run.day)
     if run.dry_run:
-        return f"Dry run for {day}: {would_create} message(s) would be sent, {already_sent} already sent."
-    if created == 0:
-        return f"Nothing new: all {already_sent} message(s) for {day} were already sent."
-    return f"Created {created} notification(s) for {day}" + (
-        f"; {already_sent} were already sent." if already_sent else "."
-    )
+        return f"Dry run for {day}: {len(run.result.planned) - counts.existing} message(s) would be created; " + (
+            services.RunCounts(
+                already_delivered=counts.already_delivered,
+                already_failed=counts.already_failed,
+                pending=counts.pending,
+                already_skipped=counts.already_skipped,
+            ).sentence()
+            if counts.existing
+            else "none exists yet."
+        )
+    if counts.created == 0:
+        return f"Nothing new for {day}: {counts.sentence()}."
+    return f"Digest of {day}: {counts.sentence()}."
 
 
 @extend_schema(tags=["scheduling"], parameters=[WORKSPACE_ID])
@@ -67,17 +74,21 @@ class RunNowView(WorkspaceScopedMixin, generics.GenericAPIView):
         )
         result = run.result
         planned = result.planned if result else []
-        created = len(result.created_ids) if result and not run.dry_run else 0
-        already_sent = sum(1 for m in planned if m.exists)
-        would_create = len(planned) - already_sent if run.dry_run else 0
+        counts = services.run_counts(result)
+        created = counts.created if not run.dry_run else 0
+        would_create = len(planned) - counts.existing if run.dry_run else 0
         body = {
             "date": run.day,
             "dry_run": run.dry_run,
             "scheduled_for": result.slot.at,
             "created": created,
             "would_create": would_create,
-            "already_sent": already_sent,
-            "detail": _run_detail(run, created=created, would_create=would_create, already_sent=already_sent),
+            "already_sent": counts.existing,
+            "already_delivered": counts.already_delivered,
+            "already_failed": counts.already_failed,
+            "pending": counts.pending,
+            "already_skipped": counts.already_skipped,
+            "detail": _run_detail(run, counts),
             "job_run": run.job_run.pk if run.job_run else None,
             "messages": [m.as_dict() for m in planned],
         }
@@ -155,19 +166,6 @@ class UpcomingView(WorkspaceScopedMixin, generics.GenericAPIView):
         return response
 
 
-def _send_now_detail(*, created: int, skipped: int, already_sent: int, planned: int) -> str:
-    if not planned:
-        return "Nothing to send for this occurrence."
-    if created == 0 and skipped == 0:
-        return f"Nothing new: all {already_sent} message(s) of this occurrence were already sent."
-    text = f"Queued {created - skipped} notification(s)"
-    if skipped:
-        text += f"; {skipped} recipient(s) skipped (opted out or unreachable)"
-    if already_sent:
-        text += f"; {already_sent} already sent"
-    return text + "."
-
-
 @extend_schema(tags=["reminders"], parameters=[WORKSPACE_ID, REMINDER_ID])
 class ReminderRunViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
     """A reminder's manual trigger and its dry-run preview, through the same engine as the tick."""
@@ -183,13 +181,15 @@ class ReminderRunViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
         return Reminder.objects.select_related("workspace", "event")
 
     @extend_schema(
-        summary="Send a reminder now",
+        summary="Send a reminder now (an extra copy)",
         description=(
-            "Sends the reminder's current occurrence — the one it is waiting for (also when held back by quiet "
-            "hours), or its next — right now, through the same pipeline as the scheduler. Idempotent: calling it "
-            "again, or the scheduler reaching that occurrence later, sends nothing twice. The birthday digest "
-            "runs today's digest. 409 `event_cancelled` when the event is cancelled, `no_occurrence` when "
-            "nothing is left to send. **Permissions:** workspace owner or admin."
+            "Sends an extra, manual copy of the reminder's upcoming occurrence — the one it is waiting for (also "
+            "when held back by quiet hours), or its next — right now, through the same pipeline as the scheduler. "
+            "The schedule is untouched: that occurrence still goes out at its time. A second call within a "
+            "minute is refused (409 `sent_recently`), so a double click sends one copy. The birthday digest "
+            "instead runs today's digest (the same messages as the scheduled run, which then sends nothing "
+            "again). 409 `event_cancelled` when the event is cancelled, `no_occurrence` when nothing is left "
+            "to send. **Permissions:** workspace owner or admin."
         ),
         request=None,
         responses={200: SendNowResultSerializer, 201: SendNowResultSerializer, 409: CONFLICT},
@@ -199,16 +199,20 @@ class ReminderRunViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
         run = services.reminder_send_now(reminder=reminder, actor=request.user)
         result = run.result
         planned = result.planned
-        created = len(result.created_ids)
+        counts = services.run_counts(result)
+        created = counts.created
         body = {
             "reminder": reminder.pk,
             "occurrence": {"at": result.slot.at, "local": f"{result.slot.local:%Y-%m-%dT%H:%M}"},
-            "created": created - result.skipped,
-            "skipped": result.skipped,
-            "already_sent": result.already_sent,
-            "detail": _send_now_detail(
-                created=created, skipped=result.skipped, already_sent=result.already_sent, planned=len(planned)
-            ),
+            "manual_extra": run.manual_extra,
+            "created": created - counts.skipped,
+            "skipped": counts.skipped,
+            "already_sent": counts.existing,
+            "already_delivered": counts.already_delivered,
+            "already_failed": counts.already_failed,
+            "pending": counts.pending,
+            "already_skipped": counts.already_skipped,
+            "detail": services.send_now_detail(run),
             "job_run": run.job_run.pk if run.job_run else None,
             "messages": [message.as_dict() for message in planned],
         }

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from events import services
 from events.models import Attendee, CalendarFeed, Event, EventStatus
+from notifications.models import Notification
 from tests.events.factories import CalendarFeedFactory, EventFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,8 +40,20 @@ def test_pages_load_and_never_show_token_hashes(admin_client, office):
     assert admin_client.get(reverse("admin:events_event_changelist") + "?q=" + event.title).status_code == 200
 
 
-def test_cancel_action_goes_through_the_service(admin_client, office, django_capture_on_commit_callbacks):
-    event = EventFactory(workspace=office.workspace)
+def test_cancel_action_goes_through_the_service_and_sends_the_notices(
+    admin_client, office, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):  # the invitation goes out first
+        event = services.event_create(
+            workspace=office.workspace,
+            created_by=office.owner,
+            data={
+                "title": "Summer party",
+                "kind": "gathering",
+                "starts_at": datetime(2030, 7, 1, 16, tzinfo=UTC),
+                "attendees": [office.ana.pk],
+            },
+        )
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
             reverse("admin:events_event_changelist"),
@@ -48,7 +61,72 @@ def test_cancel_action_goes_through_the_service(admin_client, office, django_cap
         )
     assert response.status_code == 302
     event.refresh_from_db()
-    assert (event.status, event.sequence) == (EventStatus.CANCELLED, 1)
+    assert event.status == EventStatus.CANCELLED
+    notices = Notification.objects.filter(idempotency_key__startswith=f"event:{event.pk}:cancel:")
+    assert [n.recipient for n in notices] == ["ana@example.com"]
+
+
+def test_events_are_added_and_edited_through_the_services(admin_client, office, elsewhere):
+    add = reverse("admin:events_event_add")
+    assert "Whose event" in admin_client.get(add).content.decode()
+    url = f"{add}?workspace={office.workspace.pk}"
+    assert "Starts (Europe/Berlin)" in admin_client.get(url).content.decode()
+    _, stranger = elsewhere
+
+    refused = admin_client.post(
+        url, {"title": "Filing", "kind": "deadline", "starts_at": "2030-03-01T10:00", "attendees": [str(stranger.pk)]}
+    )
+    assert refused.status_code == 200
+    assert "attendees" in refused.context["adminform"].form.errors
+    bad_rule = admin_client.post(
+        url, {"title": "Filing", "kind": "deadline", "starts_at": "2030-03-01T10:00", "rrule": "every monday"}
+    )
+    assert "rrule" in bad_rule.context["adminform"].form.errors
+    assert not Event.objects.exists()
+
+    created = admin_client.post(
+        url, {"title": "Filing", "kind": "deadline", "starts_at": "2030-03-01T10:00", "attendees": [str(office.ana.pk)]}
+    )
+    assert created.status_code == 302, created.context["adminform"].form.non_field_errors()
+    event = Event.objects.get()
+    assert event.starts_at == datetime(2030, 3, 1, 9, tzinfo=UTC)  # 10:00 in Berlin
+    assert list(event.attendees.all()) == [office.ana]
+
+    change = reverse("admin:events_event_change", args=[event.pk])
+    moved = admin_client.post(
+        change,
+        {
+            "title": "Filing",
+            "kind": "deadline",
+            "starts_at": "2030-03-02T10:00",
+            "attendees": [str(office.ana.pk)],
+            "attendances-TOTAL_FORMS": "1",
+            "attendances-INITIAL_FORMS": "1",
+            "attendances-0-id": str(event.attendances.get().pk),
+            "attendances-0-event": str(event.pk),
+        },
+    )
+    assert moved.status_code == 302
+    event.refresh_from_db()
+    assert (event.starts_at, event.sequence) == (datetime(2030, 3, 2, 9, tzinfo=UTC), 1)
+
+
+def test_only_superusers_may_delete_and_they_are_warned(client, office):
+    from tests.factories import UserFactory
+
+    event = EventFactory(workspace=office.workspace)
+    url = reverse("admin:events_event_delete", args=[event.pk])
+    root = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(root)
+    assert "nobody is told" in client.get(url).content.decode()
+
+    from django.contrib.auth.models import Permission
+
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(content_type__app_label="events"))
+    client.force_login(staff)
+    assert client.get(url).status_code == 403
+    assert client.get(reverse("admin:events_event_change", args=[event.pk])).status_code == 200
 
 
 def test_revoke_action(admin_client, office):
@@ -59,10 +137,3 @@ def test_revoke_action(admin_client, office):
     )
     assert response.status_code == 302
     assert CalendarFeed.objects.get(pk=feed.pk).revoked_at is not None
-
-
-def test_events_are_not_edited_or_added_in_the_admin(admin_client, office):
-    event = EventFactory(workspace=office.workspace, title="Keep", starts_at=datetime(2030, 1, 1, tzinfo=UTC))
-    assert admin_client.get(reverse("admin:events_event_add")).status_code == 403
-    admin_client.post(reverse("admin:events_event_change", args=[event.pk]), {"title": "Changed"})
-    assert Event.objects.get(pk=event.pk).title == "Keep"

@@ -71,10 +71,20 @@ def test_notification_admin_resend_action(admin_client):
     response = admin_client.post(
         reverse("admin:notifications_notification_changelist"),
         {"action": "resend", "_selected_action": [str(failed.pk), str(sent.pk)]},
+    )
+    assert response.status_code == 200  # two notifications: asked first
+    assert "left alone: it is sent" in response.content.decode()
+    assert not Notification.objects.filter(resent_from=failed).exists()
+
+    response = admin_client.post(
+        reverse("admin:notifications_notification_changelist"),
+        {"action": "resend", "_selected_action": [str(failed.pk), str(sent.pk)], "confirmed": "yes"},
         follow=True,
     )
 
     assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("not resent, it is sent" in m for m in shown)
     assert Notification.objects.filter(resent_from=failed).count() == 1
     assert not Notification.objects.filter(resent_from=sent).exists()
 
@@ -126,7 +136,7 @@ def test_admin_resend_is_audited_with_the_staff_user(admin_client, staff_user):
 
     response = admin_client.post(
         reverse("admin:notifications_notification_changelist"),
-        {"action": "resend", "_selected_action": [str(failed.pk), str(sent.pk)]},
+        {"action": "resend", "_selected_action": [str(failed.pk), str(sent.pk)], "confirmed": "yes"},
     )
 
     assert response.status_code == 302
@@ -186,3 +196,54 @@ def test_send_test_notification_command_is_audited_under_its_name(fake_slack):
     row = assert_shown_to_workspace_admins_only(entry, config.workspace)
     assert row["actor"] is None
     assert row["details"]["origin"] == "manage.py send_test_notification"
+
+
+# --- triage ----------------------------------------------------------------------------------
+
+
+def test_the_list_names_purpose_workspace_error_and_next_attempt(admin_client):
+    from datetime import UTC, datetime
+
+    from tests.factories import WorkspaceFactory
+
+    workspace = WorkspaceFactory(name="Lima & Co", timezone="Europe/Berlin")
+    NotificationFactory(
+        workspace=workspace,
+        status="failed",
+        last_error="gave up after 5 attempts: channel_not_found",
+        idempotency_key="r1:20301231T1600:digest:slack:abc",
+    )
+    NotificationFactory(
+        workspace=workspace,
+        status="pending",
+        next_attempt_at=datetime(2030, 1, 1, 8, tzinfo=UTC),
+        idempotency_key="event:e1:invite:a1:email",
+    )
+
+    page = admin_client.get(reverse("admin:notifications_notification_changelist")).content.decode()
+
+    assert "Birthday digest" in page
+    assert "Invitation" in page
+    assert "Lima &amp; Co" in page
+    assert "channel_not_found" in page
+    assert "2030-01-01 09:00 Europe/Berlin" in page
+
+
+def test_the_detail_is_read_only_with_resend_and_history_stays(admin_client):
+    failed = NotificationFactory(status="failed", last_error="invalid_token")
+    url = reverse("admin:notifications_notification_change", args=[failed.pk])
+
+    page = admin_client.get(url).content.decode()
+    assert 'id="resend-button"' in page
+    assert 'name="_save"' not in page
+    assert admin_client.get(reverse("admin:notifications_notification_delete", args=[failed.pk])).status_code == 403
+
+    response = admin_client.post(reverse("admin:notifications_notification_resend", args=[failed.pk]), follow=True)
+
+    copy = Notification.objects.get(resent_from=failed)
+    assert response.redirect_chain[-1][0].endswith(f"/{copy.pk}/change/")
+    assert any("Resent" in str(m) for m in response.context["messages"])
+    again = admin_client.post(reverse("admin:notifications_notification_resend", args=[failed.pk]), follow=True)
+    assert any("Not resent" in str(m) for m in again.context["messages"])
+    assert Notification.objects.filter(resent_from=failed).count() == 1
+    assert admin_client.get(reverse("admin:notifications_notification_resend", args=[failed.pk])).status_code == 403

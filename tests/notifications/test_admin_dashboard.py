@@ -11,6 +11,7 @@ from django.utils import timezone
 from birthdaybuddy import worker_health
 from notifications import selectors
 from notifications import tasks as notification_tasks
+from notifications.models import Notification
 from tests.factories import UserFactory, WorkspaceFactory
 from tests.notifications.factories import NotificationFactory
 
@@ -125,7 +126,7 @@ def test_staff_without_notification_permission_get_403(client):
 
 def test_a_constant_number_of_queries(client, staff_user, deliveries, django_assert_max_num_queries):
     client.force_login(staff_user)
-    with django_assert_max_num_queries(8):  # session + user + 3 counting queries + admin context
+    with django_assert_max_num_queries(11):  # session + user + 3 counting + week + stuck + zones + admin context
         client.get(reverse(DASHBOARD))
 
 
@@ -148,3 +149,46 @@ def test_the_dashboard_shows_a_failing_tick_and_a_healthy_sweeper(client, staff_
     page = response.content.decode()
     assert "not doing its work" in page
     assert "ConnectionError: the connection is closed" in page
+
+
+def test_failures_are_grouped_by_their_real_cause_not_the_retry_prefix(client, staff_user):
+    from tests.factories import WorkspaceFactory
+
+    workspace = WorkspaceFactory(name="Acme")
+    for error in (
+        "gave up after 5 attempts: HTTP 503: upstream down",
+        "gave up after 5 attempts: HTTP 503: again",
+        "channel_not_found",
+    ):
+        NotificationFactory(workspace=workspace, status="failed", last_error=error)
+    client.force_login(staff_user)
+
+    rows = client.get(reverse("admin:notifications_dashboard")).context["failing"]
+
+    assert rows[0]["top_reason"] == "HTTP 503"
+
+
+def test_the_week_chart_stuck_rows_and_resend_failed(client, staff_user):
+    workspace = WorkspaceFactory(name="Acme", timezone="Europe/Berlin")
+    failed = NotificationFactory(workspace=workspace, status="failed", last_error="channel_not_found")
+    NotificationFactory(workspace=workspace, status="sent")
+    stuck = NotificationFactory(
+        workspace=workspace, status="pending", next_attempt_at=timezone.now() - timedelta(minutes=40)
+    )
+    client.force_login(staff_user)
+
+    page = client.get(reverse("admin:notifications_dashboard"), {"tz": "Europe/Berlin", "stuck": "30"})
+
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "<svg" in body
+    assert "1 sent" in body
+    assert "1 failed" in body
+    assert [row["notification"].pk for row in page.context["stuck"]] == [stuck.pk]
+    assert "Europe/Berlin" in body
+    assert 'style="' not in body.split('id="dashboard-week"')[1]
+    row = page.context["failing"][0]
+    done = client.post(row["resend_url"], follow=True)
+    assert done.status_code == 200
+    assert Notification.objects.filter(resent_from=failed).count() == 1
+    assert client.get(row["resend_url"]).status_code == 403

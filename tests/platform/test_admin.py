@@ -199,3 +199,10 @@ def test_autocomplete_for_person_user_and_workspace(admin_client, superuser):
     )
     assert response.status_code == 200
     assert [result["text"] for result in response.json()["results"]] == [superuser.email]
+
+
+def test_the_admin_is_named_birthdaybuddy_and_view_site_opens_the_api_docs(admin_client):
+    page = admin_client.get(reverse("admin:index")).content.decode()
+    assert "BirthdayBuddy administration" in page
+    assert "Django administration" not in page
+    assert 'href="/api/docs/"' in page

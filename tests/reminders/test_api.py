@@ -330,11 +330,16 @@ def test_send_now_and_preview_endpoints(setup):
     assert first.status_code == 201, first.json()
     assert first.json()["created"] == 2
     assert first.json()["occurrence"]["local"] == "2026-06-10T09:00"
+    assert first.json()["manual_extra"] is True
+    assert "schedule is unchanged" in first.json()["detail"]
+    # A double click sends one copy: the second within a minute is refused and writes nothing.
     second = client.post(f"{detail}send-now")
-    assert second.status_code == 200
-    assert (second.json()["created"], second.json()["already_sent"]) == (0, 2)
+    assert second.status_code == 409
+    assert second.json()["code"] == "sent_recently"
     assert Notification.objects.count() == 2
-    assert JobRun.objects.filter(kind="manual").count() == 2
+    assert JobRun.objects.filter(kind="manual").count() == 1
+    # The one-time reminder's own occurrence is still scheduled.
+    assert Reminder.objects.get(pk=created["id"]).next_run_at is not None
 
 
 @pytest.mark.django_db

@@ -51,9 +51,13 @@ def test_admin_send_now_is_audited_per_reminder(staff_client, staff_user, make_w
     assert (entry.content_type.model, entry.object_pk) == ("reminder", str(reminder.pk))
     assert entry.additional_data["details"] == {
         "occurrence": "2030-01-01T09:00",
+        "manual_extra": True,
         "created": 1,
         "skipped": 0,
-        "already_sent": 0,
+        "already_delivered": 0,
+        "already_failed": 0,
+        "pending": 0,
+        "already_skipped": 0,
         "origin": "admin",
     }
     assert_shown_to_workspace_admins_only(entry, workspace)
@@ -76,7 +80,7 @@ def test_admin_send_now_that_is_refused_is_not_audited(staff_client, make_worksp
         follow=True,
     )
 
-    assert "1 reminder(s) had nothing to send" in response.content.decode()
+    assert "not sent. The event of this reminder is cancelled" in response.content.decode()
     assert not Notification.objects.exists()
     assert not audit.audit_entries().with_operation("reminder.send_now").exists()
 
@@ -97,7 +101,17 @@ def test_admin_run_digest_now_is_audited(staff_client, staff_user, make_workspac
     details = entry.additional_data["details"]
     assert details["origin"] == "admin"
     assert details["job_run"]
-    assert set(details) == {"date", "created", "already_sent", "job_run", "origin"}
+    assert set(details) == {
+        "date",
+        "created",
+        "skipped",
+        "already_delivered",
+        "already_failed",
+        "pending",
+        "already_skipped",
+        "job_run",
+        "origin",
+    }
     assert_shown_to_workspace_admins_only(entry, workspace)
 
 
@@ -116,7 +130,7 @@ def test_run_birthday_job_is_audited_under_its_name_but_not_its_dry_run(make_wor
     assert entry.additional_data["workspace_id"] == str(workspace.pk)
     details = entry.additional_data["details"]
     assert details["origin"] == "manage.py run_birthday_job"
-    assert (details["date"], details["created"], details["already_sent"]) == ("2026-07-14", 1, 0)
+    assert (details["date"], details["created"], details["already_delivered"]) == ("2026-07-14", 1, 0)
     assert not audit.audit_entries().for_workspace(other).with_operation("digest.run_now").exists()
     row = assert_shown_to_workspace_admins_only(entry, workspace)
     assert row["actor"] is None
@@ -149,5 +163,5 @@ def test_send_now_of_the_digest_is_one_entry_wherever_it_starts(staff_client, st
     again = latest_operation(workspace, "reminder.send_now")
     assert again.pk != entry.pk
     assert again.actor_id is None
-    assert again.additional_data["details"]["already_sent"] == run.result.already_sent
+    assert again.additional_data["details"]["pending"] == run.result.already_sent  # today's, still queued
     assert "origin" not in again.additional_data["details"]

@@ -1,6 +1,6 @@
 """The manual trigger and the dry-run preview go through the same engine as the tick."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -35,27 +35,78 @@ def quarterly(make_workspace, person):
 
 
 @pytest.mark.django_db
-def test_send_now_fires_the_waiting_occurrence_once(quarterly):
+def test_send_now_sends_an_extra_copy_and_the_occurrence_still_goes_out(quarterly):
     first = services.reminder_send_now(reminder=quarterly, now=CREATED)
     assert first.result.slot.at == datetime(2026, 7, 15, 7, tzinfo=UTC)
     assert len(first.result.created_ids) == 2  # Ana's email and Bo's skipped record
     assert first.result.skipped == 1
     assert first.job_run.kind == JobRun.Kind.MANUAL
+    assert first.manual_extra
+    quarterly.refresh_from_db()
+    assert quarterly.next_run_at == datetime(2026, 7, 15, 7, tzinfo=UTC)  # the schedule is untouched
+    assert not Occurrence.objects.filter(reminder=quarterly).exists()
 
-    second = services.reminder_send_now(reminder=quarterly, now=CREATED + timedelta(minutes=1))
-    assert second.result.created_ids == []
-    assert second.result.already_sent == 2
-
-    # The tick reaching that occurrence later sends nothing new either, then moves on.
+    # The tick reaching the occurrence sends it as scheduled: the manual copy did not stand in for it.
     services.tick(now=datetime(2026, 7, 15, 7, 0, 30, tzinfo=UTC))
-    assert Notification.objects.count() == 2
+    assert Notification.objects.filter(reminder=quarterly).count() == 4
+    assert Notification.objects.filter(reminder=quarterly, idempotency_key__startswith="manual:").count() == 2
     quarterly.refresh_from_db()
     assert quarterly.next_run_at == datetime(2026, 10, 15, 7, tzinfo=UTC)
-    assert Occurrence.objects.filter(reminder=quarterly).count() == 1
+    assert Occurrence.objects.get(reminder=quarterly).outcome == Occurrence.Outcome.FIRED
 
 
 @pytest.mark.django_db
-def test_send_now_on_a_sent_one_time_reminder_creates_nothing(make_workspace, person):
+def test_send_now_on_the_6th_never_takes_the_month_end_occurrence(make_workspace, person):
+    """GIVEN a monthly reminder on the last day of the month at 16:00 (Berlin)
+    WHEN staff send it now on December 6
+    THEN a copy goes out now, and the December 31 occurrence still goes out on December 31."""
+    workspace = make_workspace(tz="Europe/Berlin")
+    ana = person(workspace, email="ana@example.com")
+    created = datetime(2026, 11, 1, tzinfo=UTC)
+    reminder = reminder_create(
+        workspace=workspace,
+        now=created,
+        data={
+            "kind": "recurring",
+            "run_at": datetime(2026, 11, 30, 15, tzinfo=UTC),
+            "rrule": "FREQ=MONTHLY;BYMONTHDAY=-1",
+            "recipients": [ana.pk],
+            "channels": ["email"],
+            "message": "Month-end close",
+        },
+    )
+    services.tick(now=datetime(2026, 11, 30, 15, 0, 30, tzinfo=UTC))
+    reminder.refresh_from_db()
+    dec_31 = datetime(2026, 12, 31, 15, tzinfo=UTC)
+    assert reminder.next_run_at == dec_31
+
+    run = services.reminder_send_now(reminder=reminder, now=datetime(2026, 12, 6, 10, tzinfo=UTC))
+
+    assert run.result.slot.at == dec_31
+    assert "schedule is unchanged" in services.send_now_detail(run)
+    reminder.refresh_from_db()
+    assert reminder.next_run_at == dec_31
+    services.tick(now=dec_31 + timedelta(seconds=30))
+    on_the_day = Notification.objects.filter(reminder=reminder, occurrence_date=date(2026, 12, 31))
+    assert on_the_day.count() == 2  # the manual copy (about Dec 31) and the scheduled message
+    assert on_the_day.exclude(idempotency_key__startswith="manual:").count() == 1
+    assert Occurrence.objects.get(reminder=reminder, local_date=date(2026, 12, 31)).notifications == 1
+
+
+@pytest.mark.django_db
+def test_a_second_send_now_within_a_minute_is_refused_then_allowed(quarterly):
+    services.reminder_send_now(reminder=quarterly, now=CREATED)
+    with pytest.raises(Conflict) as caught:
+        services.reminder_send_now(reminder=quarterly, now=CREATED + timedelta(seconds=20))
+    assert caught.value.code == "sent_recently"
+    assert Notification.objects.count() == 2
+    later = services.reminder_send_now(reminder=quarterly, now=CREATED + timedelta(minutes=2))
+    assert len(later.result.created_ids) == 2
+    assert Notification.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_send_now_on_a_sent_one_time_reminder_sends_a_copy(make_workspace, person):
     workspace = make_workspace()
     ana = person(workspace, email="ana@example.com")
     at = datetime(2026, 6, 10, 9, tzinfo=UTC)
@@ -66,8 +117,10 @@ def test_send_now_on_a_sent_one_time_reminder_creates_nothing(make_workspace, pe
     )
     services.tick(now=at + timedelta(seconds=30))
     run = services.reminder_send_now(reminder=reminder, now=at + timedelta(hours=1))
-    assert run.result.created_ids == []
-    assert Notification.objects.count() == 1
+    assert len(run.result.created_ids) == 1
+    assert Notification.objects.count() == 2
+    reminder.refresh_from_db()
+    assert reminder.next_run_at is None
 
 
 @pytest.mark.django_db

@@ -52,8 +52,25 @@ def test_run_now_twice_sends_once_and_says_so(celebrating_workspace):
     assert second.status_code == 200
     assert second.json()["created"] == 0
     assert second.json()["already_sent"] == 1
+    assert second.json()["pending"] == 1  # queued, not yet sent: not reported as "already sent"
     assert "Nothing new" in second.json()["detail"]
+    assert "1 still pending" in second.json()["detail"]
     assert Notification.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_run_now_reports_a_failed_digest_as_failed_not_sent(celebrating_workspace):
+    client = owner_client(celebrating_workspace)
+    url = f"/api/v1/workspaces/{celebrating_workspace.pk}/run-now"
+    assert client.post(url, {"date": "2026-07-14"}, format="json").status_code == 201
+    Notification.objects.update(status="failed", last_error="channel_not_found")
+    again = client.post(url, {"date": "2026-07-14"}, format="json").json()
+    assert (again["created"], again["already_failed"], again["already_delivered"]) == (0, 1, 0)
+    assert "1 already failed" in again["detail"]
+    assert "delivered" not in again["detail"]
+    Notification.objects.update(status="delivered", last_error="")
+    third = client.post(url, {"date": "2026-07-14"}, format="json").json()
+    assert (third["already_failed"], third["already_delivered"]) == (0, 1)
 
 
 @pytest.mark.django_db

@@ -2,7 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from scheduling import services
+from scheduling import selectors, services
 from workspaces.audit import command_origin
 from workspaces.models import Workspace
 
@@ -30,32 +30,38 @@ class Command(BaseCommand):
             workspaces = workspaces.filter(**lookup)
             if not workspaces.exists():
                 raise CommandError(f"No workspace with id or slug {workspace!r}.")
-        totals = {"created": 0, "already_sent": 0}
+        totals = {"created": 0, "existing": 0}
         for ws in workspaces:
             run = services.digest_run_now(workspace=ws, day=day, dry_run=dry_run, origin=ORIGIN)
             planned = run.result.planned
-            created = 0 if dry_run else len(run.result.created_ids)
-            already = run.result.already_sent
+            counts = services.run_counts(run.result)
+            created = 0 if dry_run else counts.created
             totals["created"] += created
-            totals["already_sent"] += already
+            totals["existing"] += counts.existing
             if not planned:
-                self.stdout.write(f"{ws.name} [{run.day}]: nobody celebrates; nothing to send.")
+                reason = selectors.digest_empty_reason(workspace=ws, day=run.day)
+                self.stdout.write(f"{ws.name} [{run.day}]: {reason}")
                 continue
-            verb = "would send" if dry_run else "created"
-            count = len(planned) - already if dry_run else created
-            self.stdout.write(f"{ws.name} [{run.day}]: {verb} {count}, already sent {already}.")
+            if dry_run:
+                self.stdout.write(f"{ws.name} [{run.day}]: would send {len(planned) - counts.existing}.")
+            else:
+                self.stdout.write(f"{ws.name} [{run.day}]: {counts.sentence()}.")
+            statuses = services.existing_statuses(run.result)
             for message in planned:
-                state = "already sent" if message.exists else ("would send" if dry_run else "queued")
                 n = message.notification
+                if message.exists:
+                    state = f"already {statuses.get(n.idempotency_key, 'written')}"
+                else:
+                    state = "would send" if dry_run else "queued"
                 self.stdout.write(f"  - {n.channel} → {n.recipient} ({state})")
                 if dry_run:
                     for line in n.body.splitlines():
                         self.stdout.write(f"      {line}")
-        if not dry_run and totals["created"] == 0 and totals["already_sent"]:
-            self.stdout.write(self.style.WARNING("Nothing new: every message for this date was already sent."))
+        if not dry_run and totals["created"] == 0 and totals["existing"]:
+            self.stdout.write(self.style.WARNING("Nothing new: every message for this date already exists."))
         else:
             self.stdout.write(
-                self.style.SUCCESS(f"Done: {totals['created']} created, {totals['already_sent']} already sent.")
+                self.style.SUCCESS(f"Done: {totals['created']} created, {totals['existing']} already existed.")
             )
 
     @staticmethod
