@@ -114,6 +114,13 @@ def _text(value) -> str:
     return str(value)
 
 
+def _default_text(field) -> str:
+    from django.db.models import JSONField
+
+    value = field.get_default()
+    return _text(json.dumps(value)) if isinstance(field, JSONField) else _text(value)
+
+
 def copy_rows(model, fields: list[str], rows: Iterable, *, preformatted: bool = False) -> int:
     """``COPY`` rows (tuples in ``fields`` order, by attname) into ``model``'s table; returns the count.
 
@@ -122,13 +129,22 @@ def copy_rows(model, fields: list[str], rows: Iterable, *, preformatted: bool = 
     from django.db import connection
 
     by_attname = {field.attname: field for field in model._meta.concrete_fields}
+    # NOT NULL columns added to a model after the seed was written get the model's default (its
+    # ``default``, or "" for a text field): COPY would write NULL, which they refuse.
+    defaulted = [
+        field
+        for field in model._meta.concrete_fields
+        if field.attname not in fields and not field.null and (field.has_default() or field.empty_strings_allowed)
+    ]
+    tail = "".join("\t" + _default_text(field) for field in defaulted)
     columns = ", ".join(connection.ops.quote_name(by_attname[name].column) for name in fields)
+    columns += "".join(", " + connection.ops.quote_name(field.column) for field in defaulted)
     table = connection.ops.quote_name(model._meta.db_table)
     count = 0
     with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         buffer: list[str] = []
         for row in rows:
-            buffer.append(row if preformatted else "\t".join(map(_text, row)))
+            buffer.append((row if preformatted else "\t".join(map(_text, row))) + tail)
             count += 1
             if len(buffer) >= COPY_CHUNK:
                 copy.write("\n".join(buffer) + "\n")
