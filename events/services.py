@@ -31,9 +31,8 @@ from django.db.models import Q
 from django.utils import timezone as dj_timezone
 
 from birthdaybuddy.errors import ApplicationError, Conflict, PermissionDeniedError
-from events import signals
-from events.models import HOST_OVERLAP_CONSTRAINT, Attendee, CalendarFeed, Event, EventKind, EventStatus, Rsvp
-from events.occurrences import (
+from birthdaybuddy.timerules import rrules
+from birthdaybuddy.timerules.occurrences import (
     MAX_YEAR,
     MIN_YEAR,
     RRuleError,
@@ -44,8 +43,9 @@ from events.occurrences import (
     spans_between,
     validated_rule,
 )
-from scheduling import rrules
-from scheduling.recurrence import local_to_utc, local_to_utc_rfc5545, utc_to_local
+from birthdaybuddy.timerules.recurrence import local_to_utc, local_to_utc_rfc5545, utc_to_local
+from events import signals
+from events.models import HOST_OVERLAP_CONSTRAINT, Attendee, CalendarFeed, Event, EventKind, EventStatus, Rsvp
 from workspaces.audit import audit_manual_send
 from workspaces.models import ADMIN_ROLES, Membership, Person, Workspace
 from workspaces.selectors import effective_role
@@ -268,7 +268,7 @@ def _clean_values(*, workspace: Workspace, event: Event | None, changes: Mapping
 
 
 class _Candidate:
-    """The values being validated, read like an event by ``events.occurrences``."""
+    """The values being validated, read like an event by ``birthdaybuddy.timerules.occurrences``."""
 
     def __init__(self, values: Mapping[str, Any]):
         self.__dict__.update(values)

@@ -17,13 +17,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from birthdaybuddy.errors import Conflict
+from birthdaybuddy.timerules import rrules
+from birthdaybuddy.timerules.recurrence import local_to_utc, utc_to_local, wall_anchor
+from birthdaybuddy.timerules.rrules import parse_wall
 from events.models import Event, EventStatus
 from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
 from reminders.signals import reminder_schedule_changed
 from reminders.validators import rrule_error, template_error
-from scheduling import rrules
-from scheduling.recurrence import local_to_utc, utc_to_local, wall_anchor
-from scheduling.rrules import parse_wall
 from workspaces.models import Channel, Person, Workspace
 
 # One-time instants a little in the past (clock skew, a slow client) are still accepted and fire at once.

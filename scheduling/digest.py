@@ -13,8 +13,8 @@ from datetime import date
 
 from django.db.models import Q
 
+from birthdaybuddy.timerules.recurrence import MAR1, celebrates_on
 from notifications.rendering import slack_mention
-from scheduling.recurrence import MAR1, celebrates_on
 from workspaces.models import Person, Workspace
 
 

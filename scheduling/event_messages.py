@@ -34,6 +34,7 @@ from django.utils import timezone as dj_timezone
 
 from birthdaybuddy.errors import Conflict
 from birthdaybuddy.links import absolute_reverse
+from birthdaybuddy.timerules.recurrence import utc_to_local
 from events import services as event_services
 from events import signals as event_signals
 from events.models import Attendee, Event, EventKind, EventStatus, Rsvp
@@ -42,7 +43,6 @@ from notifications.person_links import with_preferences_link
 from notifications.rendering import Rendered, render_message
 from notifications.services import notifications_enqueue, notifications_write
 from scheduling.planning import person_destination
-from scheduling.recurrence import utc_to_local
 from workspaces.models import Channel, Person
 
 logger = logging.getLogger(__name__)

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef
 
+from birthdaybuddy.timerules.recurrence import Occurrence as Slot
 from events.models import Attendee, Rsvp
 from notifications.models import ChannelConfig, Notification, NotificationStatus, Template
 from notifications.person_links import with_preferences_link
@@ -44,7 +45,6 @@ from notifications.rendering import (
 from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
 from scheduling import slots
 from scheduling.digest import Celebrations, celebrations_for
-from scheduling.recurrence import Occurrence as Slot
 from workspaces.models import Channel, Membership, Person
 
 logger = logging.getLogger(__name__)

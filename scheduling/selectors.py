@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q
 from django.utils import timezone
 
+from birthdaybuddy.timerules.recurrence import Occurrence as Slot
+from birthdaybuddy.timerules.recurrence import local_to_utc, utc_to_local
 from events.models import EventStatus
 from reminders.models import Reminder, ReminderKind
 from scheduling import services
 from scheduling.planning import PlannedMessage, plan_occurrence, plan_occurrences
-from scheduling.recurrence import Occurrence as Slot
-from scheduling.recurrence import local_to_utc, utc_to_local
 from scheduling.slots import recurring_series
 from workspaces.models import Workspace
 

@@ -19,13 +19,13 @@ from django.utils import timezone
 
 from birthdaybuddy.db import insert_ignoring_conflicts
 from birthdaybuddy.errors import Conflict
+from birthdaybuddy.timerules.recurrence import Occurrence as Slot
+from birthdaybuddy.timerules.recurrence import daily_occurrence_on, local_to_utc, utc_to_local, wall_anchor
 from notifications.services import notifications_enqueue, notifications_write
 from reminders.models import Reminder, ReminderKind
 from scheduling import slots
 from scheduling.models import JobRun, Occurrence
 from scheduling.planning import PlannedMessage, Planner, plan_occurrence
-from scheduling.recurrence import Occurrence as Slot
-from scheduling.recurrence import daily_occurrence_on, local_to_utc, utc_to_local, wall_anchor
 from workspaces.audit import audit_manual_send
 from workspaces.models import Workspace
 
