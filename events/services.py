@@ -46,6 +46,7 @@ from birthdaybuddy.timerules.occurrences import (
 from birthdaybuddy.timerules.recurrence import local_to_utc, local_to_utc_rfc5545, utc_to_local
 from events import signals
 from events.models import HOST_OVERLAP_CONSTRAINT, Attendee, CalendarFeed, Event, EventKind, EventStatus, Rsvp
+from reminders import schedule as reminder_schedule
 from workspaces.audit import audit_manual_send
 from workspaces.models import ADMIN_ROLES, Membership, Person, Workspace
 from workspaces.selectors import effective_role
@@ -468,6 +469,7 @@ def event_update(*, event: Event, data: Mapping[str, Any], now: datetime | None 
         _save_appointment_safely(event)
     else:
         event.save()
+    reminder_schedule.event_reminders_reschedule(event=event)
     new_attendees: list = []
     if "attendees" in changed:
         wanted = list(attendee_ids)
@@ -502,6 +504,7 @@ def event_cancel(*, event: Event, now: datetime | None = None) -> Event:
     event.cancelled_at = now
     event.sequence += 1
     event.save(update_fields=["status", "cancelled_at", "sequence", "updated_at"])
+    reminder_schedule.event_reminders_reschedule(event=event)
     _announce(signals.event_cancelled, event=event)
     logger.info("event %s cancelled", event.pk)
     return event

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from reminders import schedule
 from reminders.models import Reminder, ReminderKind
 from workspaces.audit import ADMIN_ORIGIN
 
@@ -26,9 +27,7 @@ class ReminderAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         # Staff edits skip the API's services; the schedule still follows them.
         super().save_related(request, form, formsets, change)
-        from scheduling import services
-
-        services.reminder_reschedule(reminder=form.instance)
+        schedule.reminder_reschedule(reminder=form.instance)
 
     @admin.action(description="Run today's digest now (idempotent)")
     def run_digest_now(self, request, queryset):
@@ -62,10 +61,8 @@ class ReminderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Recompute next run")
     def reschedule(self, request, queryset):
-        from scheduling import services
-
         count = 0
         for reminder in queryset.select_related("workspace", "event"):
-            services.reminder_reschedule(reminder=reminder)
+            schedule.reminder_reschedule(reminder=reminder)
             count += 1
         self.message_user(request, f"{count} reminder(s) rescheduled.", messages.SUCCESS)

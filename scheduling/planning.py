@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef
 
+from birthdaybuddy.timerules.occurrences import EventOccurrence
 from birthdaybuddy.timerules.recurrence import Occurrence as Slot
 from events.models import Attendee, Rsvp
 from notifications.models import ChannelConfig, Notification, NotificationStatus, Template
@@ -42,8 +43,8 @@ from notifications.rendering import (
     render_with_override,
     slack_mention,
 )
+from reminders import slots
 from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
-from scheduling import slots
 from scheduling.digest import Celebrations, celebrations_for
 from workspaces.models import Channel, Membership, Person
 
@@ -509,7 +510,7 @@ def _when(local: datetime, *, all_day: bool) -> str:
     return text if all_day else f"{text}, {local:%H:%M}"
 
 
-def _event_context(event, occurrence: slots.EventOccurrence | None, tz: ZoneInfo) -> dict:
+def _event_context(event, occurrence: EventOccurrence | None, tz: ZoneInfo) -> dict:
     data = {"title": event.title, "kind": event.kind, "location": event.location, "all_day": event.all_day}
     if occurrence is not None:
         data |= {

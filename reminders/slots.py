@@ -139,10 +139,10 @@ def next_slot(reminder, *, after: datetime) -> Slot | None:
             return None
         return Slot(at=reminder.run_at, local=utc_to_local(reminder.run_at, tz))
     if kind == "recurring":
-        found = recurring_series(reminder, tz=tz)
-        if found is None:
+        recurrence = recurring_series(reminder, tz=tz)
+        if recurrence is None or reminder.run_at is None:
             return None
-        anchor, series = found
+        anchor, series = recurrence
         if reminder.run_at > after and anchor not in series.exdates:
             return Slot(at=reminder.run_at, local=anchor)
         return next_rrule(rule=series, tz=tz, after=after)
