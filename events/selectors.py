@@ -9,7 +9,8 @@ from django.db.models import Q, QuerySet
 from birthdaybuddy.timerules.occurrences import local_days, spans_between
 from birthdaybuddy.timerules.recurrence import local_to_utc
 from events.models import Attendee, CalendarFeed, Event, EventStatus, Rsvp
-from events.services import TOKEN_RE, hash_token, workspace_zone
+from events.services import TOKEN_RE, workspace_zone
+from events.tokens import hash_token
 from workspaces.models import ADMIN_ROLES, Membership, Person, Workspace
 from workspaces.selectors import effective_role
 

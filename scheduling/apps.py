@@ -6,4 +6,4 @@ class SchedulingConfig(AppConfig):
     name = "scheduling"
 
     def ready(self) -> None:
-        from scheduling import event_messages, receivers  # noqa: F401  (connect the receivers)
+        from scheduling import receivers  # noqa: F401  (connects the receivers)
