@@ -1266,7 +1266,7 @@ def digests(*, workspaces: int, emails: int, due: int, slack_prefix: str) -> dic
     from accounts.models import User
     from notifications.models import ChannelConfig
     from reminders.models import Reminder, ReminderKind
-    from scheduling.services import reminder_due_at, reminder_next_slot
+    from reminders.schedule import reminder_due_at, reminder_next_slot
     from workspaces.models import Membership, Person, Role, Workspace
 
     at = datetime.fromtimestamp(due, UTC)

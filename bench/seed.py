@@ -3,7 +3,7 @@
 Fast by construction: users, workspaces, memberships and people go in with PostgreSQL
 ``COPY`` (psycopg's ``cursor.copy``), reminders and channel configs (encrypted field) with
 ``bulk_create`` in large chunks. The field logic follows the test factories; the digest's
-``next_run_at`` is computed with ``scheduling.services.reminder_next_slot`` exactly as
+``next_run_at`` is computed with ``reminders.schedule.reminder_next_slot`` exactly as
 ``reminder_reschedule`` does for a workspace created now (checked on a sample).
 
 A row in ``bench_dataset`` (outside Django's models) records what was seeded, so
@@ -242,7 +242,7 @@ def seed(size: Size, *, slack_port: int) -> dict:
     from accounts.models import User
     from notifications.models import ChannelConfig
     from reminders.models import Reminder, ReminderKind
-    from scheduling.services import reminder_next_slot, reminder_reschedule
+    from reminders.schedule import reminder_next_slot, reminder_reschedule
     from workspaces.models import LeapDayPolicy, Membership, Person, Role, Workspace
 
     size.check()
@@ -405,7 +405,7 @@ def seed(size: Size, *, slack_port: int) -> dict:
         raise RuntimeError(f"{dangling} seeded people reference a missing workspace or user")
     t = lap(f"people ({people_count})", t)
 
-    # The digest reminder each new workspace gets (scheduling.signals → digest_ensure), in bulk.
+    # The digest reminder each new workspace gets (reminders.receivers → digest_ensure), in bulk.
     reminders = []
     for workspace in workspaces:
         reminder = Reminder(

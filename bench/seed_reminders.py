@@ -108,7 +108,7 @@ def seed(*, count: int, burst: int, seed_value: int) -> Seeded:
     from django.utils import timezone
 
     from reminders.models import Audience, MessageType, Reminder, ReminderKind
-    from scheduling.services import reminder_due_at, reminder_next_slot, reminder_reschedule
+    from reminders.schedule import reminder_due_at, reminder_next_slot, reminder_reschedule
     from workspaces.models import Workspace
 
     started = clock.perf_counter()

@@ -6,6 +6,7 @@ console/outbox providers. ``DATABASE_URL`` / ``REDIS_URL`` / ``CELERY_BROKER_URL
 to PostgreSQL and Redis. ``BB_TEST_EMBEDDED=1`` is the test runner's embedded mode.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -380,6 +381,11 @@ TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 SALT_KEY = env.list("FIELD_ENCRYPTION_SALT", default=["birthdaybuddy-channel-secrets"])
 
 # --- Celery -------------------------------------------------------------------------------
+if TESTING:
+    # The tests pick their brokers themselves (tests/brokers.py). Celery reads this variable
+    # over its settings, so one left in the caller's environment or .env would receive the
+    # tests' tasks: under test the broker follows REDIS_URL (or the embedded default) instead.
+    os.environ.pop("CELERY_BROKER_URL", None)
 CELERY_BROKER_URL = env.str(
     "CELERY_BROKER_URL",
     default=(REDIS_URL if REDIS_URL and not EMBEDDED else "filesystem://localhost/"),

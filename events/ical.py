@@ -27,12 +27,12 @@ from django.utils.text import slugify
 from icalendar import Calendar, vRecur, vText
 from icalendar import Event as VEvent
 
+from birthdaybuddy.timerules import rrules
+from birthdaybuddy.timerules.occurrences import series_start
+from birthdaybuddy.timerules.recurrence import local_to_utc_rfc5545, utc_to_local
 from events import selectors
 from events.models import CalendarFeed, Event
-from events.occurrences import series_start
 from events.vtimezone import vtimezone
-from scheduling import rrules
-from scheduling.recurrence import local_to_utc_rfc5545, utc_to_local
 from workspaces.models import LeapDayPolicy, Person
 
 PRODID = "-//BirthdayBuddy//Calendar feed 1.0//EN"

@@ -6,8 +6,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone as dj_timezone
 
+from birthdaybuddy.timerules.rrules import parse_wall
 from events.querysets import AttendeeQuerySet, CalendarFeedQuerySet, EventQuerySet
-from scheduling.rrules import parse_wall
 
 # The name of the PostgreSQL exclusion constraint (created by migration 0001 on PostgreSQL
 # only): no two active appointments of one host in one workspace overlap in time.

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 
+from birthdaybuddy.timerules.occurrences import local_days, spans_between
+from birthdaybuddy.timerules.recurrence import local_to_utc
 from events.models import Attendee, CalendarFeed, Event, EventStatus, Rsvp
-from events.occurrences import local_days, spans_between
-from events.services import TOKEN_RE, hash_token, workspace_zone
-from scheduling.recurrence import local_to_utc
+from events.tokens import TOKEN_RE, hash_token
 from workspaces.models import ADMIN_ROLES, Membership, Person, Workspace
 from workspaces.selectors import effective_role
 
@@ -25,7 +26,7 @@ def event_list_in_window(*, queryset: QuerySet[Event], workspace: Workspace, sta
     Recurring events are expanded (windowed) in the workspace's zone. Each event gets
     ``window_occurrences`` (a list of ``Span``); the list is ordered by first occurrence.
     """
-    tz = workspace_zone(workspace)
+    tz = ZoneInfo(workspace.timezone)
     first_day, last_day = local_days(tz=tz, start=start, end=end)
     found = []
     for event in queryset.may_occur_between(start=start, end=end, first_day=first_day, last_day=last_day):

@@ -14,13 +14,10 @@ subscribed to the feed agree on the instant; the start's wall time is kept
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -31,9 +28,8 @@ from django.db.models import Q
 from django.utils import timezone as dj_timezone
 
 from birthdaybuddy.errors import ApplicationError, Conflict, PermissionDeniedError
-from events import signals
-from events.models import HOST_OVERLAP_CONSTRAINT, Attendee, CalendarFeed, Event, EventKind, EventStatus, Rsvp
-from events.occurrences import (
+from birthdaybuddy.timerules import rrules
+from birthdaybuddy.timerules.occurrences import (
     MAX_YEAR,
     MIN_YEAR,
     RRuleError,
@@ -44,8 +40,11 @@ from events.occurrences import (
     spans_between,
     validated_rule,
 )
-from scheduling import rrules
-from scheduling.recurrence import local_to_utc, local_to_utc_rfc5545, utc_to_local
+from birthdaybuddy.timerules.recurrence import local_to_utc, local_to_utc_rfc5545, utc_to_local
+from events import messages, signals
+from events.models import HOST_OVERLAP_CONSTRAINT, Attendee, CalendarFeed, Event, EventKind, EventStatus, Rsvp
+from events.tokens import TOKEN_RE, hash_token
+from reminders import schedule as reminder_schedule
 from workspaces.audit import audit_manual_send
 from workspaces.models import ADMIN_ROLES, Membership, Person, Workspace
 from workspaces.selectors import effective_role
@@ -76,7 +75,6 @@ MAX_ATTENDEES = 1000
 CONFLICT_HORIZON = timedelta(days=366)
 CONFLICT_OCCURRENCE_LIMIT = 1000
 MAX_LIVE_FEEDS_PER_USER = 20
-TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,128}")
 
 
 class HostConflict(Conflict):
@@ -95,10 +93,6 @@ class HostConflict(Conflict):
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value is not None else None
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def workspace_zone(workspace: Workspace) -> ZoneInfo:
@@ -268,7 +262,7 @@ def _clean_values(*, workspace: Workspace, event: Event | None, changes: Mapping
 
 
 class _Candidate:
-    """The values being validated, read like an event by ``events.occurrences``."""
+    """The values being validated, read like an event by ``birthdaybuddy.timerules.occurrences``."""
 
     def __init__(self, values: Mapping[str, Any]):
         self.__dict__.update(values)
@@ -427,7 +421,7 @@ def event_create(
         event.save(force_insert=True)
     new_attendees = _add_attendees(event, attendee_ids)
     if event.kind == EventKind.GATHERING and new_attendees:
-        _announce(signals.invitations_requested, event=event, attendee_ids=new_attendees)
+        messages.event_invitations_write(event_id=event.pk, attendee_ids=new_attendees)
     logger.info("event %s created in workspace %s", event.pk, workspace.pk)
     return event
 
@@ -468,19 +462,22 @@ def event_update(*, event: Event, data: Mapping[str, Any], now: datetime | None 
         _save_appointment_safely(event)
     else:
         event.save()
+    reminder_schedule.event_reminders_reschedule(event=event)
     new_attendees: list = []
     if "attendees" in changed:
         wanted = list(attendee_ids)
         Attendee.objects.filter(event=event).exclude(person_id__in=wanted).delete()
         have = set(Attendee.objects.filter(event=event).values_list("person_id", flat=True))
         new_attendees = _add_attendees(event, [pk for pk in wanted if pk not in have])
+    if changed & signals.SCHEDULE_FIELDS:
+        messages.event_update_notices_write(event_id=event.pk, changed_fields=changed)
     _announce(signals.event_changed, event=event, changed_fields=changed)
     if event.kind == EventKind.GATHERING:
         to_invite = new_attendees
         if "kind" in changed:
             to_invite = list(Attendee.objects.filter(event=event).values_list("pk", flat=True))
         if to_invite:
-            _announce(signals.invitations_requested, event=event, attendee_ids=to_invite)
+            messages.event_invitations_write(event_id=event.pk, attendee_ids=to_invite)
     logger.info("event %s updated: %s", event.pk, ", ".join(sorted(changed)))
     return event
 
@@ -502,6 +499,8 @@ def event_cancel(*, event: Event, now: datetime | None = None) -> Event:
     event.cancelled_at = now
     event.sequence += 1
     event.save(update_fields=["status", "cancelled_at", "sequence", "updated_at"])
+    reminder_schedule.event_reminders_reschedule(event=event)
+    messages.event_cancel_notices_write(event_id=event.pk)
     _announce(signals.event_cancelled, event=event)
     logger.info("event %s cancelled", event.pk)
     return event
@@ -513,19 +512,6 @@ def event_may_edit(*, event: Event, user, role: str | None) -> bool:
 
 
 # --- RSVP -------------------------------------------------------------------------------------
-
-
-def attendee_rsvp_token_issue(*, attendee: Attendee, now: datetime | None = None) -> str:
-    """A new personal RSVP token for ``attendee`` (replacing any earlier one); only its hash is kept.
-
-    Called by whoever writes the invitation message, inside that transaction.
-    """
-    token = secrets.token_urlsafe(32)
-    Attendee.objects.filter(pk=attendee.pk).update(
-        rsvp_token_hash=hash_token(token), invited_at=now or dj_timezone.now()
-    )
-    attendee.rsvp_token_hash = hash_token(token)
-    return token
 
 
 def _attendee_for_token(token: str, *, lock: bool = False) -> Attendee:
@@ -584,19 +570,10 @@ def rsvp_answer(*, token: str, answer: str, note: str | None = None, now: dateti
 # --- re-sending an invitation ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class InvitationSent:
-    """The invitation a re-send wrote: its notification and where it goes."""
-
-    notification_id: uuid.UUID
-    channel: str
-    recipient: str
-
-
 @transaction.atomic
 def attendee_invitation_resend(
     *, event: Event, person_id, actor: User | None, now: datetime | None = None, origin: str | None = None
-) -> InvitationSent:
+) -> messages.InvitationSent:
     """Sends one attendee of a gathering their invitation again, with a new personal RSVP link.
 
     A new notification (the earlier ones stay in the history). The RSVP token is rotated:
@@ -626,14 +603,7 @@ def attendee_invitation_resend(
         raise Conflict("This event was cancelled; its invitations cannot be sent again.", code="event_cancelled")
     if event_is_over(event, now=now):
         raise Conflict("This event is over; its invitations cannot be sent again.", code="event_over")
-    sent = [
-        result
-        for _, result in signals.invitation_resend_requested.send(sender=Event, event=event, attendee=attendee, now=now)
-        if isinstance(result, InvitationSent)
-    ]
-    if not sent:
-        raise Conflict("No invitation could be written for this attendee.", code="invitation_not_sent")
-    invitation = sent[0]
+    invitation = messages.event_invitation_resend_write(event=event, attendee=attendee, now=now)
     audit_manual_send(
         workspace=event.workspace,
         actor=actor,

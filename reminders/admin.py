@@ -22,7 +22,7 @@ from django.utils.html import format_html, format_html_join
 from birthdaybuddy.admin_tools import confirm_action, error_text, local_time, report
 from birthdaybuddy.errors import ApplicationError
 from events.models import Event, EventStatus
-from reminders import services
+from reminders import schedule, services
 from reminders.admin_forms import FIELDS_BY_KIND, ChooseWorkspaceForm, LocalDateTimeField, ReminderAdminForm
 from reminders.admin_rrule import describe, rule_preview
 from reminders.models import Reminder, ReminderKind
@@ -351,7 +351,7 @@ class ReminderAdmin(admin.ModelAdmin):
             return page
         lines = []
         for reminder in queryset.select_related("workspace", "event"):
-            _scheduling().reminder_reschedule(reminder=reminder)
+            schedule.reminder_reschedule(reminder=reminder)
             lines.append(
                 (
                     messages.SUCCESS,
@@ -371,7 +371,7 @@ def _scheduling():
 def _send_now_plan(reminder: Reminder) -> str:
     if reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
         return f"runs today's digest of {reminder.workspace.name}"
-    upcoming = _scheduling().reminder_upcoming_slot(reminder=reminder, now=timezone.now())
+    upcoming = schedule.reminder_upcoming_slot(reminder=reminder, now=timezone.now())
     if upcoming is None:
         return "an extra copy of its last occurrence (no occurrence is scheduled)"
     when = local_time(upcoming.at, reminder.workspace.timezone)

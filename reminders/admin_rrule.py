@@ -12,10 +12,11 @@ import calendar
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from birthdaybuddy.timerules import rrules
+from birthdaybuddy.timerules.recurrence import local_to_utc
+from reminders import slots
 from reminders.models import Reminder, ReminderKind
 from reminders.validators import rrule_error
-from scheduling import rrules, slots
-from scheduling.recurrence import local_to_utc
 
 UNITS = {"HOURLY": "hour", "DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}
 DAY_NAMES = dict(zip(("MO", "TU", "WE", "TH", "FR", "SA", "SU"), calendar.day_name, strict=True))

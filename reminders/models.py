@@ -6,8 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone as dj_timezone
 
+from birthdaybuddy.timerules.rrules import parse_wall
 from reminders.querysets import ReminderQuerySet
-from scheduling.rrules import parse_wall
 
 
 class ReminderKind(models.TextChoices):

@@ -1,8 +1,7 @@
 """Every write of reminders: create, update, delete — validated first, nothing written on error.
 
-The schedule itself (``next_run_at``) is the scheduler's: these services announce a change
-with ``reminder_schedule_changed`` inside their transaction, and the scheduler recomputes
-it before they return. A change that leaves the reminder with no time to fire (a one-time
+Each write recomputes the reminder's schedule (``next_run_at``, ``reminders/schedule.py``)
+inside its transaction. A change that leaves the reminder with no time to fire (a one-time
 instant or an event reminder that has passed, a rule that never occurs again) is refused
 and rolled back.
 """
@@ -17,13 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from birthdaybuddy.errors import Conflict
+from birthdaybuddy.timerules import rrules
+from birthdaybuddy.timerules.recurrence import local_to_utc, utc_to_local, wall_anchor
+from birthdaybuddy.timerules.rrules import parse_wall
 from events.models import Event, EventStatus
+from reminders import schedule
 from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
-from reminders.signals import reminder_schedule_changed
 from reminders.validators import rrule_error, template_error
-from scheduling import rrules
-from scheduling.recurrence import local_to_utc, utc_to_local, wall_anchor
-from scheduling.rrules import parse_wall
 from workspaces.models import Channel, Person, Workspace
 
 # One-time instants a little in the past (clock skew, a slow client) are still accepted and fire at once.
@@ -292,12 +291,8 @@ def _check_audience(*, values: dict, recipients: list[Person], errors: _Errors) 
         errors.add("recipients", "Chosen recipients are used with the audience 'people'.", "invalid")
 
 
-def _announce(reminder: Reminder, *, resumed: bool, now: datetime) -> None:
-    reminder_schedule_changed.send(sender=Reminder, reminder=reminder, resumed=resumed, now=now)
-
-
 def _check_schedule(reminder: Reminder) -> None:
-    """After the scheduler ran: an active reminder must have a time left to fire."""
+    """After rescheduling: an active reminder must have a time left to fire."""
     if not reminder.active or reminder.next_run_at is not None:
         return
     errors = _Errors()
@@ -346,7 +341,7 @@ def reminder_create(*, workspace: Workspace, data: dict, created_by=None, now: d
         reminder.event = event
         reminder.save()
         reminder.recipients.set(recipients)
-        _announce(reminder, resumed=False, now=now)
+        schedule.reminder_reschedule(reminder=reminder, resumed=False, now=now)
         _check_schedule(reminder)
     return reminder
 
@@ -411,7 +406,7 @@ def reminder_update(*, reminder: Reminder, data: dict, now: datetime | None = No
         if "recipients" in changed:
             reminder.recipients.set(recipients)
         if changed & SCHEDULE_FIELDS:
-            _announce(reminder, resumed="active" in changed and reminder.active, now=now)
+            schedule.reminder_reschedule(reminder=reminder, resumed="active" in changed and reminder.active, now=now)
             if changed & TIMING_FIELDS:
                 _check_schedule(reminder)
     return reminder
@@ -438,3 +433,20 @@ def reminder_delete(*, reminder: Reminder) -> None:
             "The birthday digest cannot be deleted; pause it with active=false.", code="digest_not_deletable"
         )
     reminder.delete()
+
+
+def digest_ensure(*, workspace: Workspace, now: datetime | None = None) -> Reminder:
+    """The workspace's digest reminder, created on first need with its next run computed."""
+    now = now or timezone.now()
+    reminder, created = Reminder.objects.get_or_create(
+        workspace=workspace,
+        kind=ReminderKind.BIRTHDAY_DIGEST,
+        defaults={
+            "name": "Birthday and anniversary digest",
+            "channels": ["slack", "email"],
+        },
+    )
+    if created or reminder.next_run_at is None:
+        reminder.workspace = workspace
+        schedule.reminder_reschedule(reminder=reminder, now=now)
+    return reminder

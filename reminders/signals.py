@@ -1,9 +1,10 @@
-"""What the reminders app announces. The scheduler listens (domain apps never import it)."""
+"""What the reminders app announces. Receivers are connected by their own apps.
+
+- ``reminders_due`` (``sender=Reminder``, no arguments): sent after commit when a change left
+  a reminder due already (a one-time "now", a rule whose first occurrence has come). Only a
+  hint: the tick takes due reminders every minute whether or not anyone listens.
+"""
 
 from django.dispatch import Signal
 
-# Sent by the reminder services after a reminder was created or its schedule changed (when,
-# what it is attached to, active/paused, urgent), inside the same transaction. Arguments:
-# ``reminder``, ``resumed`` (it was just un-paused) and ``now`` (the service's clock). The scheduler recomputes
-# ``next_run_at`` on the same instance before the service returns.
-reminder_schedule_changed = Signal()
+reminders_due = Signal()

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from scheduling import rrules
-from scheduling.recurrence import parse_series
+from birthdaybuddy.timerules import rrules
+from birthdaybuddy.timerules.recurrence import parse_series
 
 RRULE_MAX_CHARS = 500
 # Reminders recur at most hourly: finer rules would flood people, and an occurrence is
@@ -21,7 +21,7 @@ def rrule_error(text: str, *, dtstart: datetime, strict: bool = True) -> str | N
     """Why ``text`` is not an acceptable reminder RRULE (None when it is).
 
     ``dtstart``: the naive local anchor the rule is expanded from. RFC 5545's own rules come
-    first (``scheduling.rrules``, shared with events: the start has a time, so ``UNTIL`` is a
+    first (``birthdaybuddy.timerules.rrules``, shared with events: the start has a time, so ``UNTIL`` is a
     UTC instant; ``strict=False`` lets a rule stored before that was enforced keep its
     ``UNTIL``), then the reminders' policy.
     """

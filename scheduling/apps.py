@@ -6,7 +6,4 @@ class SchedulingConfig(AppConfig):
     name = "scheduling"
 
     def ready(self) -> None:
-        from scheduling import (
-            event_messages,  # noqa: F401
-            signals,  # noqa: F401
-        )
+        from scheduling import receivers  # noqa: F401  (connects the receivers)

@@ -14,8 +14,8 @@ from datetime import date
 from django.db.models import Q
 
 from birthdaybuddy.i18n import day_text
+from birthdaybuddy.timerules.recurrence import MAR1, celebrates_on
 from notifications.rendering import slack_mention
-from scheduling.recurrence import MAR1, celebrates_on
 from workspaces.models import Person, Workspace
 
 

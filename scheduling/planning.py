@@ -30,6 +30,8 @@ from django.db.models import Exists, F, OuterRef
 from django.utils.text import format_lazy
 
 from birthdaybuddy.i18n import day_text, language_of
+from birthdaybuddy.timerules.occurrences import EventOccurrence
+from birthdaybuddy.timerules.recurrence import Occurrence as Slot
 from events.models import Attendee, Rsvp
 from notifications.models import ChannelConfig, Notification, NotificationStatus, Template
 from notifications.person_links import preferences_url, with_preferences_link
@@ -43,17 +45,15 @@ from notifications.rendering import (
     render_with_override,
     slack_mention,
 )
+from notifications.routing import person_destination, route_person
+from reminders import slots
 from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
-from scheduling import slots
 from scheduling.digest import Celebrations, celebrations_for
-from scheduling.recurrence import Occurrence as Slot
 from workspaces.models import Channel, Membership, Person
 
 logger = logging.getLogger(__name__)
 
 WEBHOOK_RECIPIENT = "webhook"
-# Who a reminder without its own channel list tries after the person's preferences.
-FALLBACK_ORDER = (Channel.EMAIL, Channel.SMS, Channel.WHATSAPP, Channel.SLACK)
 
 
 @dataclass(slots=True)
@@ -435,32 +435,8 @@ def _slack_recipient(config: ChannelConfig | None) -> str | None:
     return None
 
 
-def _address(person: Person, channel: str, configs: dict[str, ChannelConfig]) -> str | None:
-    """Where ``person`` is reached on ``channel``, or None when that channel can't reach them."""
-    fallback = settings.NOTIFICATIONS_CONSOLE_FALLBACK
-    if channel == Channel.EMAIL:
-        return person.email or None
-    if channel in (Channel.SMS, Channel.WHATSAPP):
-        return person.phone if person.phone and (channel in configs or fallback) else None
-    if channel == Channel.SLACK:
-        config = configs.get(Channel.SLACK)
-        # A direct message needs a bot token; a webhook posts only to its own channel.
-        if person.slack_user_id and ((config and config.bot_token) or (config is None and fallback)):
-            return person.slack_user_id
-    return None
-
-
 def _wants(person: Person, channel: str) -> bool:
     return channel in (person.preferred_channels or []) and channel not in (person.opted_out_channels or [])
-
-
-def person_destination(person: Person, configs: dict[str, ChannelConfig]) -> tuple[str, str] | None:
-    """``(channel, address)`` on the person's own preferred channels (email if they chose none), or None.
-
-    For messages about the person themselves: personal greetings, event invitations and updates.
-    """
-    route = route_person(person, person.preferred_channels or [Channel.EMAIL], configs)
-    return (route.channel, route.address) if route.address else None
 
 
 def _plan_greetings(*, workspace, celebrations: Celebrations, configs: dict[str, ChannelConfig], add) -> None:
@@ -489,44 +465,6 @@ def _plan_greetings(*, workspace, celebrations: Celebrations, configs: dict[str,
 # --- event, one-time and recurring reminders -----------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
-    """How one person is reached: a channel and address, or why nobody can be."""
-
-    channel: str
-    address: str | None
-    reason: str = ""
-
-
-def candidate_channels(person: Person, channels: list[str]) -> list[str]:
-    if channels:
-        return list(channels)
-    preferred = [c for c in (person.preferred_channels or []) if c in Channel.values]
-    return preferred + [c for c in FALLBACK_ORDER if c not in preferred]
-
-
-def route_person(person: Person, channels: list[str], configs: dict[str, ChannelConfig]) -> Route:
-    """The first channel, in order of preference, that the person allows and that reaches them."""
-    candidates = candidate_channels(person, channels)
-    opted_out = set(person.opted_out_channels or [])
-    unreachable = []
-    for channel in candidates:
-        if channel in opted_out:
-            continue
-        address = _address(person, channel, configs)
-        if address:
-            return Route(channel=channel, address=address)
-        unreachable.append(channel)
-    blocked = [c for c in candidates if c in opted_out]
-    parts = []
-    if blocked:
-        parts.append(f"opted out of {', '.join(blocked)}")
-    if unreachable:
-        parts.append(f"no address for {', '.join(unreachable)}")
-    code = "opted_out" if not unreachable else "unreachable"
-    return Route(channel=candidates[0], address=None, reason=f"{code}: {'; '.join(parts)}")
-
-
 def _skip_recipient(person: Person) -> str:
     return person.email or person.phone or person.slack_user_id or f"person:{person.pk}"
 
@@ -536,7 +474,7 @@ def _when(local: datetime, *, all_day: bool):
     return day if all_day else format_lazy("{}, {:%H:%M}", day, local)
 
 
-def _event_context(event, occurrence: slots.EventOccurrence | None, tz: ZoneInfo) -> dict:
+def _event_context(event, occurrence: EventOccurrence | None, tz: ZoneInfo) -> dict:
     data = {"title": event.title, "kind": event.kind, "location": event.location, "all_day": event.all_day}
     if occurrence is not None:
         data |= {

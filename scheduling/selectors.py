@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q
 from django.utils import timezone
 
+from birthdaybuddy.timerules.recurrence import Occurrence as Slot
+from birthdaybuddy.timerules.recurrence import local_to_utc, utc_to_local
 from events.models import EventStatus
+from reminders import schedule
 from reminders.models import Reminder, ReminderKind
-from scheduling import services
+from reminders.slots import recurring_series
 from scheduling.planning import PlannedMessage, plan_occurrence, plan_occurrences
-from scheduling.recurrence import Occurrence as Slot
-from scheduling.recurrence import local_to_utc, utc_to_local
-from scheduling.slots import recurring_series
 from workspaces.models import Workspace
 
 # The upcoming preview lists at most this many occurrences (the earliest), then says it was truncated.
@@ -78,14 +78,14 @@ def _recurring_slots_after(reminder: Reminder, first: Slot) -> Iterator[Slot]:
 
 def _slots(reminder: Reminder, *, now: datetime) -> Iterator[Slot]:
     """The occurrence the reminder waits for, then the ones after it."""
-    slot = services.reminder_upcoming_slot(reminder=reminder, now=now)
+    slot = schedule.reminder_upcoming_slot(reminder=reminder, now=now)
     if slot is None:
         return
     yield slot
     if reminder.kind == ReminderKind.RECURRING and reminder.run_at is not None:
         yield from _recurring_slots_after(reminder, slot)
         return
-    while (slot := services.reminder_next_slot(reminder=reminder, after=slot.at)) is not None:
+    while (slot := schedule.reminder_next_slot(reminder=reminder, after=slot.at)) is not None:
         yield slot
 
 
@@ -97,18 +97,18 @@ def _occurrences(reminder: Reminder, *, now: datetime, until: datetime) -> Itera
     slot = next(slots, None)
     while slot is not None and slot.at < until:
         nxt = next(slots, None)
-        send_at = services.reminder_due_at(reminder=reminder, slot=slot)
+        send_at = schedule.reminder_due_at(reminder=reminder, slot=slot)
         merged = (
-            send_at != slot.at and nxt is not None and services.reminder_due_at(reminder=reminder, slot=nxt) == send_at
+            send_at != slot.at and nxt is not None and schedule.reminder_due_at(reminder=reminder, slot=nxt) == send_at
         )
-        if not merged and not (send_at <= now and services.is_missed(reminder=reminder, slot=slot, now=now)):
+        if not merged and not (send_at <= now and schedule.is_missed(reminder=reminder, slot=slot, now=now)):
             yield _Due(reminder=reminder, slot=slot, send_at=send_at)
         slot = nxt
 
 
 def _entry(due: _Due, planned: list[PlannedMessage]) -> dict:
     reminder, slot = due.reminder, due.slot
-    tz = services.reminder_time_zone(reminder)
+    tz = schedule.reminder_time_zone(reminder)
     return {
         "date": slot.local_date,
         "at": slot.at,
@@ -193,10 +193,10 @@ def reminder_preview(*, reminder: Reminder, count: int, now: datetime | None = N
     Starts at the occurrence the reminder is waiting for (or, paused, its next one after now).
     """
     now = now or timezone.now()
-    slot = services.reminder_upcoming_slot(reminder=reminder, now=now)
+    slot = schedule.reminder_upcoming_slot(reminder=reminder, now=now)
     entries: list[dict] = []
     while slot is not None and len(entries) < count:
-        send_at = services.reminder_due_at(reminder=reminder, slot=slot)
+        send_at = schedule.reminder_due_at(reminder=reminder, slot=slot)
         entries.append(
             {
                 "at": slot.at,
@@ -206,7 +206,7 @@ def reminder_preview(*, reminder: Reminder, count: int, now: datetime | None = N
                 "messages": [message.as_dict() for message in plan_occurrence(reminder=reminder, slot=slot)],
             }
         )
-        slot = services.reminder_next_slot(reminder=reminder, after=slot.at)
+        slot = schedule.reminder_next_slot(reminder=reminder, after=slot.at)
     return entries
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -19,14 +18,15 @@ from django.utils import timezone
 
 from birthdaybuddy.db import insert_ignoring_conflicts
 from birthdaybuddy.errors import Conflict
+from birthdaybuddy.timerules.recurrence import Occurrence as Slot
+from birthdaybuddy.timerules.recurrence import daily_occurrence_on, utc_to_local
 from notifications.models import Notification, NotificationStatus
 from notifications.services import notifications_enqueue, notifications_write
+from reminders import schedule, slots
 from reminders.models import Reminder, ReminderKind
-from scheduling import slots
+from reminders.services import digest_ensure
 from scheduling.models import JobRun, Occurrence
 from scheduling.planning import PlannedMessage, Planner, plan_occurrence
-from scheduling.recurrence import Occurrence as Slot
-from scheduling.recurrence import daily_occurrence_on, local_to_utc, utc_to_local, wall_anchor
 from workspaces.audit import audit_manual_send
 from workspaces.models import Workspace
 
@@ -35,8 +35,6 @@ logger = logging.getLogger(__name__)
 # After a long outage, at most this many past occurrences of one reminder are looked at
 # (each recorded as fired or missed); the rest are skipped in one step and counted.
 MAX_CATCH_UP = 50
-# Rescheduling looks back this far, so an occurrence due since the last tick still gets its turn.
-RESCHEDULE_LOOKBACK = timedelta(minutes=2)
 
 
 @dataclass(slots=True)
@@ -134,57 +132,6 @@ def run_counts(result: OccurrenceResult | None) -> RunCounts:
     )
 
 
-def reminder_time_zone(reminder: Reminder) -> ZoneInfo:
-    return slots.time_zone(reminder)
-
-
-def reminder_local_time(reminder: Reminder):
-    return slots.local_time(reminder)
-
-
-def reminder_next_slot(*, reminder: Reminder, after: datetime) -> Slot | None:
-    """The reminder's first occurrence strictly after ``after`` (None when it has none)."""
-    return slots.next_slot(reminder, after=after)
-
-
-def reminder_slot_at(*, reminder: Reminder, instant: datetime) -> Slot | None:
-    """The occurrence a due instant stands for.
-
-    The digest: the occurrence of ``instant``'s local date. Other kinds: the first occurrence
-    at or after ``instant`` (the same one unless the rule changed since it was scheduled).
-    """
-    if reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
-        tz = reminder_time_zone(reminder)
-        day = utc_to_local(instant, tz).date()
-        return daily_occurrence_on(day=day, at=reminder_local_time(reminder), tz=tz)
-    return slots.next_slot(reminder, after=instant - slots.TINY)
-
-
-def reminder_due_at(*, reminder: Reminder, slot: Slot) -> datetime:
-    """When the tick takes ``slot``: at once, or at the end of the workspace's quiet hours."""
-    return slots.due_at(reminder, slot)
-
-
-def is_missed(*, reminder: Reminder, slot: Slot, now: datetime) -> bool:
-    """Older than the grace period, (for a daily digest) its local day has ended, or (for an
-    event reminder) its event is over."""
-    return slots.is_missed(reminder, slot, now=now, grace=settings.SCHEDULING_GRACE)
-
-
-def _pending_instant(reminder: Reminder) -> datetime | None:
-    """The occurrence ``next_run_at`` stands for: ``next_occurrence_at`` while quiet hours hold it back."""
-    run, occurrence = reminder.next_run_at, reminder.next_occurrence_at
-    if run is None or occurrence is None or occurrence >= run or reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
-        return run
-    slot = reminder_slot_at(reminder=reminder, instant=occurrence)
-    return occurrence if slot is not None and slot.at == occurrence else run
-
-
-def _set_schedule(reminder: Reminder, slot: Slot | None) -> None:
-    reminder.next_occurrence_at = slot.at if slot else None
-    reminder.next_run_at = reminder_due_at(reminder=reminder, slot=slot) if slot else None
-
-
 def _occurrence_row(*, reminder: Reminder, slot: Slot, outcome: str, count: int, job_run: JobRun | None) -> Occurrence:
     return Occurrence(
         reminder=reminder,
@@ -259,24 +206,24 @@ def _due_steps(*, reminder: Reminder, now: datetime, job_run: JobRun) -> list[_S
     if not slots.schedulable(reminder):
         # The event was cancelled after this reminder was scheduled: nothing is sent.
         logger.info("reminder %s: its event is cancelled; unscheduled", reminder.pk)
-        _set_schedule(reminder, None)
+        schedule.set_schedule(reminder, None)
         return steps
-    instant = _pending_instant(reminder)
-    slot = reminder_slot_at(reminder=reminder, instant=instant) if instant is not None else None
+    instant = schedule.pending_instant(reminder)
+    slot = schedule.reminder_slot_at(reminder=reminder, instant=instant) if instant is not None else None
     truncated = False
     while slot is not None:
-        due = reminder_due_at(reminder=reminder, slot=slot)
+        due = schedule.reminder_due_at(reminder=reminder, slot=slot)
         if due > now:
             break
         if len(steps) >= MAX_CATCH_UP:
             truncated = True
-            slot = reminder_next_slot(reminder=reminder, after=now)
+            slot = schedule.reminder_next_slot(reminder=reminder, after=now)
             continue  # lies after now: the loop ends on it
-        nxt = reminder_next_slot(reminder=reminder, after=slot.at)
-        if is_missed(reminder=reminder, slot=slot, now=now):
+        nxt = schedule.reminder_next_slot(reminder=reminder, after=slot.at)
+        if schedule.is_missed(reminder=reminder, slot=slot, now=now):
             steps.append(_Step(reminder=reminder, slot=slot, outcome=Occurrence.Outcome.MISSED))
             logger.warning("reminder %s: occurrence %s missed (due %s)", reminder.pk, slot.local, due.isoformat())
-        elif due != slot.at and nxt is not None and reminder_due_at(reminder=reminder, slot=nxt) == due:
+        elif due != slot.at and nxt is not None and schedule.reminder_due_at(reminder=reminder, slot=nxt) == due:
             # Several occurrences held back by the same quiet hours go out once, as the latest.
             steps.append(_Step(reminder=reminder, slot=slot, outcome=Occurrence.Outcome.MISSED))
             job_run.details.setdefault("quiet_hours_merged", []).append(f"{reminder.pk}@{slot.local.isoformat()}")
@@ -285,7 +232,7 @@ def _due_steps(*, reminder: Reminder, now: datetime, job_run: JobRun) -> list[_S
         slot = nxt
     if truncated:
         job_run.details.setdefault("catch_up_truncated", []).append(str(reminder.pk))
-    _set_schedule(reminder, slot)
+    schedule.set_schedule(reminder, slot)
     reminder.last_run_at = now
     return steps
 
@@ -405,9 +352,9 @@ def _digest_run(*, workspace: Workspace, day: date | None = None, dry_run: bool 
     )
     if reminder is None:
         reminder = digest_ensure(workspace=workspace)
-    tz = reminder_time_zone(reminder)
+    tz = schedule.reminder_time_zone(reminder)
     day = day or utc_to_local(timezone.now(), tz).date()
-    slot = daily_occurrence_on(day=day, at=reminder_local_time(reminder), tz=tz)
+    slot = daily_occurrence_on(day=day, at=schedule.reminder_local_time(reminder), tz=tz)
     if dry_run:
         return DigestRun(
             workspace=workspace,
@@ -430,115 +377,6 @@ def _digest_run(*, workspace: Workspace, day: date | None = None, dry_run: bool 
     return DigestRun(workspace=workspace, day=day, dry_run=False, result=result, job_run=job_run)
 
 
-def digest_ensure(*, workspace: Workspace, now: datetime | None = None) -> Reminder:
-    """The workspace's digest reminder, created on first need with its next run computed."""
-    now = now or timezone.now()
-    reminder, created = Reminder.objects.get_or_create(
-        workspace=workspace,
-        kind=ReminderKind.BIRTHDAY_DIGEST,
-        defaults={
-            "name": "Birthday and anniversary digest",
-            "channels": ["slack", "email"],
-        },
-    )
-    if created or reminder.next_run_at is None:
-        reminder.workspace = workspace
-        reminder_reschedule(reminder=reminder, now=now)
-    return reminder
-
-
-TICK_EXPIRES_SECONDS = 50
-
-
-def reminder_reschedule(*, reminder: Reminder, now: datetime | None = None, resumed: bool = False) -> None:
-    """Recomputes ``next_run_at`` after a change of the reminder, its event or its workspace.
-
-    A paused reminder, or one whose event is cancelled, gets none. The digest counts from its
-    last run (or creation), so a digest due but not yet taken by the tick is not pushed to
-    tomorrow. Other kinds count from a moment ago (``RESCHEDULE_LOOKBACK``), or from the
-    occurrence quiet hours are holding back: an occurrence the tick has not taken yet keeps
-    its turn, and one that was already sent is not sent again because its keys exist.
-    ``resumed``: the reminder was just un-paused; what fell due while paused is not caught up.
-    """
-    now = now or timezone.now()
-    if not reminder.active or not slots.schedulable(reminder):
-        slot = None
-    elif reminder.kind == ReminderKind.BIRTHDAY_DIGEST and not resumed:
-        slot = reminder_next_slot(reminder=reminder, after=reminder.last_run_at or min(reminder.created_at, now))
-    else:
-        after = now - RESCHEDULE_LOOKBACK
-        pending = None if resumed else _pending_instant(reminder)
-        if pending is not None and reminder.kind != ReminderKind.BIRTHDAY_DIGEST:
-            after = min(after, pending - slots.TINY)
-        slot = reminder_next_slot(reminder=reminder, after=after)
-    _set_schedule(reminder, slot)
-    reminder.save(update_fields=["next_run_at", "next_occurrence_at", "updated_at"])
-    if reminder.next_run_at is not None and reminder.next_run_at <= now:
-        # Due already (a one-time "now", a rule whose first occurrence has come): the tick takes it
-        # as soon as this commits instead of at the next minute. A second tick is harmless.
-        transaction.on_commit(_tick_now, robust=True)
-
-
-def _tick_now() -> None:
-    from scheduling.tasks import tick
-
-    tick.apply_async(expires=TICK_EXPIRES_SECONDS)
-
-
-def event_reminders_reschedule(*, event, now: datetime | None = None) -> int:
-    """Moves (or, for a cancelled event, unschedules) every reminder of ``event``; returns how many."""
-    count = 0
-    with transaction.atomic():
-        # Waits for a tick working on one of them, then reads fresh.
-        reminders = (
-            Reminder.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("workspace")
-            .filter(event=event)
-            .order_by("pk")
-        )
-        for reminder in reminders:
-            reminder.event = event
-            reminder_reschedule(reminder=reminder, now=now)
-            count += 1
-    return count
-
-
-SCHEDULE_SETTINGS = ("timezone", "notify_at", "quiet_hours_start", "quiet_hours_end")
-
-
-def workspace_reminders_reschedule(*, workspace: Workspace, before: dict | None, now: datetime | None = None) -> None:
-    """Keeps a workspace's reminders in step with its settings (``before``: the settings as they were).
-
-    The digest is recomputed on every save. Other reminders only when the zone, ``notify_at``
-    or quiet hours changed; a recurring reminder keeps its local wall time in a new zone.
-    """
-    with transaction.atomic():
-        # Locks out a tick processing the same reminder; it commits first, then we read fresh.
-        for reminder in Reminder.objects.select_for_update().filter(
-            workspace=workspace, kind=ReminderKind.BIRTHDAY_DIGEST, active=True
-        ):
-            reminder.workspace = workspace
-            reminder_reschedule(reminder=reminder, now=now)
-        if before is None or all(before.get(name) == getattr(workspace, name) for name in SCHEDULE_SETTINGS):
-            return
-        old_zone = ZoneInfo(before["timezone"]) if before.get("timezone") else None
-        reminders = (
-            Reminder.objects.select_for_update(of=("self",))
-            .select_related("event")
-            .filter(workspace=workspace, active=True)
-            .exclude(kind=ReminderKind.BIRTHDAY_DIGEST)
-            .order_by("pk")
-        )
-        for reminder in reminders:
-            reminder.workspace = workspace
-            if reminder.kind == ReminderKind.RECURRING and old_zone and before["timezone"] != workspace.timezone:
-                wall = wall_anchor(reminder.run_at, tz=old_zone, wall=reminder.wall_run_at)
-                reminder.run_at = local_to_utc(wall, ZoneInfo(workspace.timezone))
-                reminder.run_at_local = wall.isoformat()
-                reminder.save(update_fields=["run_at", "run_at_local", "updated_at"])
-            reminder_reschedule(reminder=reminder, now=now)
-
-
 # --- manual runs ----------------------------------------------------------------------------
 
 
@@ -551,24 +389,11 @@ class ReminderRun:
     manual_extra: bool = True
 
 
-def reminder_upcoming_slot(*, reminder: Reminder, now: datetime) -> Slot | None:
-    """The occurrence the reminder waits for (held back by quiet hours, or not yet taken by the tick),
-    else — paused, or never scheduled — its next one from now."""
-    if not slots.schedulable(reminder):
-        return None
-    instant = _pending_instant(reminder) if reminder.active else None
-    if instant is not None:
-        slot = reminder_slot_at(reminder=reminder, instant=instant)
-        if slot is not None:
-            return slot
-    return reminder_next_slot(reminder=reminder, after=now - RESCHEDULE_LOOKBACK)
-
-
 def _send_now_slot(reminder: Reminder, now: datetime) -> Slot | None:
-    slot = reminder_upcoming_slot(reminder=reminder, now=now)
+    slot = schedule.reminder_upcoming_slot(reminder=reminder, now=now)
     if slot is None and reminder.kind == ReminderKind.ONE_TIME and reminder.run_at is not None:
         # Already sent: running its one occurrence again is idempotent and creates nothing.
-        slot = Slot(at=reminder.run_at, local=utc_to_local(reminder.run_at, reminder_time_zone(reminder)))
+        slot = Slot(at=reminder.run_at, local=utc_to_local(reminder.run_at, schedule.reminder_time_zone(reminder)))
     return slot
 
 

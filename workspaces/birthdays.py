@@ -7,7 +7,7 @@ afterwards, so one cached answer serves every caller. ``birthday_page`` caches o
 of them as the API renders it (for every audience at once), so a warm API read costs one
 cache round trip and no rendering.
 
-The date arithmetic (Feb 29 in common years) is ``scheduling.recurrence``'s: only that
+The date arithmetic (Feb 29 in common years) is ``birthdaybuddy.timerules.recurrence``'s: only that
 pure module is imported, never scheduling's models or services.
 """
 
@@ -21,7 +21,7 @@ from uuid import UUID
 from django.db.models import Q
 from django.utils import timezone as dj_timezone
 
-from scheduling.recurrence import celebration_date, utc_to_local, zone
+from birthdaybuddy.timerules.recurrence import celebration_date, utc_to_local, zone
 from workspaces import cache as bb_cache
 from workspaces.models import Person, Workspace
 from workspaces.selectors import person_birth_year_visible

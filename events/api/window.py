@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_date, parse_datetime
 
-from events.occurrences import MAX_YEAR, MIN_YEAR
+from birthdaybuddy.timerules.occurrences import MAX_YEAR, MIN_YEAR
+from birthdaybuddy.timerules.recurrence import local_to_utc
 from events.selectors import MAX_WINDOW_DAYS
-from scheduling.recurrence import local_to_utc
 
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 DEFAULT_WINDOW = timedelta(days=31)

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core import mail
 
+from events.messages import event_invitations_write
 from events.models import Attendee, Event, EventKind
 from notifications import services as notification_services
 from notifications.models import Notification, NotificationStatus
-from scheduling.event_messages import event_invitations_write
 from tests.events.factories import EventFactory
 from tests.factories import PersonFactory
 from tests.notifications.factories import ACCOUNT_SID, AUTH_TOKEN, ChannelConfigFactory

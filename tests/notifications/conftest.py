@@ -2,13 +2,15 @@ import uuid
 
 import pytest
 import redis
+from django.conf import settings as django_settings
 
 from birthdaybuddy import ratelimit as bucket_store
 from birthdaybuddy.celery import app as celery_app
 from tests.notifications.fakes import FakeSlack, FakeTwilio, start_smtp
 
-# The broker real-worker tests use (a database of its own; each test a key prefix of its own).
-WORKER_BROKER_URL = "redis://127.0.0.1:6379/14"
+# The broker real-worker tests use: the test settings' Redis, each test under a key prefix of
+# its own (``broker_prefix``), so nothing outside the tests' own keys is read or removed.
+WORKER_BROKER_URL = django_settings.REDIS_URL
 
 
 @pytest.fixture(autouse=True)

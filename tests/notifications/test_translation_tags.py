@@ -17,9 +17,7 @@ def test_the_tags_take_the_catalogues_text_in_the_chosen_language():
 
 
 def test_plural_forms_follow_the_count():
-    body = (
-        "{% blocktranslate count years=n %}{{ years }} year:{% plural %}{{ years }} years:{% endblocktranslate %}"
-    )
+    body = "{% blocktranslate count years=n %}{{ years }} year:{% plural %}{{ years }} years:{% endblocktranslate %}"
     assert [render(body, n=n) for n in (1, 5)] == ["1 Jahr:", "5 Jahre:"]
 
 

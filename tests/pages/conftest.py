@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import pytest
 from django.test import Client
 
-from events import services as event_services
 from events.models import Attendee, Event, EventKind
+from events.tokens import attendee_rsvp_token_issue
 from tests.events.factories import EventFactory
 from tests.factories import MembershipFactory, PersonFactory, UserFactory, WorkspaceFactory
 from workspaces.models import Role
@@ -50,7 +50,7 @@ def invited(db) -> Invited:
         host=host,
     )
     attendee = Attendee.objects.create(event=event, person=ana)
-    token = event_services.attendee_rsvp_token_issue(attendee=attendee)
+    token = attendee_rsvp_token_issue(attendee=attendee)
     return Invited(event=event, attendee=attendee, token=token)
 
 

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from events import services as event_services
 from events.models import Attendee, Rsvp
+from events.tokens import attendee_rsvp_token_issue
 from tests.factories import PersonFactory
 from tests.pages.conftest import csrf_token_of
 
@@ -149,7 +150,7 @@ def test_a_bad_link_gets_a_friendly_404(browser, token, db):
 
 def test_a_replaced_link_is_404_in_both_forms(browser, invited):
     old = invited.token
-    event_services.attendee_rsvp_token_issue(attendee=invited.attendee)
+    attendee_rsvp_token_issue(attendee=invited.attendee)
 
     assert browser.get(f"/rsvp/{old}").status_code == 404
     assert APIClient().get(f"/rsvp/{old}").status_code == 404

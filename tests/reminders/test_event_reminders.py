@@ -126,8 +126,7 @@ def test_moving_the_event_moves_its_reminder_and_the_old_time_sends_nothing(make
 
     new_start = datetime(2026, 6, 12, 9, tzinfo=UTC)
     with time_machine.travel(NOW, tick=False):
-        event.starts_at = new_start
-        event.save()
+        event_update(event=event, data={"starts_at": new_start})
     reminder.refresh_from_db()
     assert reminder.next_run_at == new_start - timedelta(hours=1)
 
@@ -146,9 +145,7 @@ def test_cancelling_the_event_unschedules_its_reminders(make_workspace, make_eve
     event = make_event(workspace, starts_at=start, attendees=[ana])
     reminder = event_reminder(workspace, event, offset_minutes=60)
     with time_machine.travel(NOW, tick=False):
-        event.status = EventStatus.CANCELLED
-        event.cancelled_at = NOW
-        event.save()
+        event_cancel(event=event)
     reminder.refresh_from_db()
     assert reminder.next_run_at is None
     services.tick(now=start)

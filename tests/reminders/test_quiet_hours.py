@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from notifications.models import Notification
+from reminders import schedule
 from reminders.models import Reminder, ReminderKind
 from reminders.services import reminder_create, reminder_update
 from scheduling import services
@@ -152,7 +153,7 @@ def test_the_digest_ignores_quiet_hours(make_workspace):
     PersonFactory(workspace=workspace, birth_month=6, birth_day=11)
     run = services.digest_run_now(workspace=workspace, day=date(2026, 6, 11), dry_run=True)
     assert run.result.slot.at == local(date(2026, 6, 11), time(6), TZ)
-    assert services.reminder_due_at(reminder=digest, slot=run.result.slot) == run.result.slot.at
+    assert schedule.reminder_due_at(reminder=digest, slot=run.result.slot) == run.result.slot.at
 
 
 @pytest.mark.django_db

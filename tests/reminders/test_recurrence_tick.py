@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from notifications.models import Notification
+from reminders import schedule
 from reminders.models import Reminder
 from reminders.services import reminder_create
 from scheduling import services
@@ -101,7 +102,7 @@ def test_daily_rule_across_dst_fires_once_per_local_day(make_workspace, person, 
         at=local(first_day - timedelta(days=1), at, tz),  # the day before the change: an ordinary day
         now=start - timedelta(days=2),
     )
-    services.reminder_reschedule(reminder=reminder, now=start)
+    schedule.reminder_reschedule(reminder=reminder, now=start)
 
     now = start
     while now < start + timedelta(days=3):

@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from birthdaybuddy.timerules.recurrence import Occurrence as Slot
 from notifications.models import Notification, NotificationStatus
 from reminders.services import reminder_create
 from scheduling import services
-from scheduling.recurrence import Occurrence as Slot
 from tests.factories import MembershipFactory
 
 CREATED = datetime(2026, 6, 1, tzinfo=UTC)

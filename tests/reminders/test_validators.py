@@ -3,8 +3,8 @@ from datetime import datetime
 
 import pytest
 
+from birthdaybuddy.timerules import rrules
 from reminders.validators import rrule_error, template_error
-from scheduling import rrules
 
 ANCHOR = datetime(2026, 1, 15, 9)  # a naive local wall time, as the engine expands it
 

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from notifications.models import Notification
+from reminders import schedule
 from reminders.models import Reminder, ReminderKind
 from scheduling import services
 from scheduling.models import JobRun, Occurrence
@@ -105,7 +106,7 @@ def test_digest_fires_once_per_local_day_across_dst(make_workspace, tz, transiti
     workspace = make_workspace(tz=tz, notify_at=notify_at)
     Reminder.objects.filter(workspace=workspace).update(created_at=start - timedelta(hours=1), next_run_at=None)
     reminder = digest_of(workspace)
-    services.reminder_reschedule(reminder=reminder, now=start)
+    schedule.reminder_reschedule(reminder=reminder, now=start)
     for day in days:
         PersonFactory(workspace=workspace, name=f"Person {day:%m%d}", birth_month=day.month, birth_day=day.day)
 
@@ -123,7 +124,7 @@ def test_digest_fires_once_per_local_day_across_dst(make_workspace, tz, transiti
     assert [s.local_date for s in slots] == days
     for slot in slots:
         # The instant the tick fired matches the engine: right wall time (or the jump after a gap).
-        expected = services.reminder_next_slot(reminder=reminder, after=slot.scheduled_at - timedelta(seconds=1))
+        expected = schedule.reminder_next_slot(reminder=reminder, after=slot.scheduled_at - timedelta(seconds=1))
         assert slot.scheduled_at == expected.at
         assert slot.outcome == Occurrence.Outcome.FIRED
 
@@ -140,7 +141,7 @@ def test_workspaces_whose_local_date_differs_get_nothing(make_workspace):
         reminder = digest_of(workspace)
         reminder.created_at = now - timedelta(days=1)
         reminder.save()
-        services.reminder_reschedule(reminder=reminder, now=now - timedelta(hours=2))
+        schedule.reminder_reschedule(reminder=reminder, now=now - timedelta(hours=2))
     services.tick(now=now)
     assert list(Notification.objects.values_list("workspace_id", flat=True)) == [kathmandu.pk]
 

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from birthdaybuddy.db import insert_ignoring_conflicts
 from notifications.models import Notification
+from reminders import schedule
 from reminders.models import Audience, Reminder, ReminderKind
 from scheduling import services
 from scheduling.models import Occurrence
@@ -27,7 +28,7 @@ def _celebrating_workspace(make_workspace, *, at: time):
     digest = Reminder.objects.get(workspace=workspace, kind=ReminderKind.BIRTHDAY_DIGEST)
     digest.last_run_at = DAY - timedelta(hours=1)
     digest.save(update_fields=["last_run_at"])
-    services.reminder_reschedule(reminder=digest, now=DAY - timedelta(hours=1))
+    schedule.reminder_reschedule(reminder=digest, now=DAY - timedelta(hours=1))
     return workspace
 
 
@@ -69,7 +70,7 @@ def _recurring(workspace, *, people, audience=Audience.PEOPLE, at: datetime) -> 
         message="Send the report for {{ date }}, {{ person.name }}.",
     )
     reminder.recipients.set(people)
-    services.reminder_reschedule(reminder=reminder, now=at - timedelta(hours=1))
+    schedule.reminder_reschedule(reminder=reminder, now=at - timedelta(hours=1))
     assert reminder.next_run_at == at
     return reminder
 
@@ -103,7 +104,7 @@ def test_planning_a_batch_gives_the_same_messages_as_planning_each_alone(make_wo
     items = []
     for workspace in workspaces:
         digest = Reminder.objects.select_related("workspace").get(workspace=workspace, kind="birthday_digest")
-        items.append((digest, services.reminder_slot_at(reminder=digest, instant=digest.next_run_at)))
+        items.append((digest, schedule.reminder_slot_at(reminder=digest, instant=digest.next_run_at)))
 
     together = plan_occurrences(items=items)
     alone = [plan_occurrence(reminder=reminder, slot=slot) for reminder, slot in items]
@@ -119,7 +120,7 @@ def test_planning_a_batch_gives_the_same_messages_as_planning_each_alone(make_wo
 def test_a_planner_reads_nothing_while_planning(make_workspace):
     workspace = _celebrating_workspace(make_workspace, at=time(9))
     digest = Reminder.objects.select_related("workspace").get(workspace=workspace, kind="birthday_digest")
-    slot = services.reminder_slot_at(reminder=digest, instant=digest.next_run_at)
+    slot = schedule.reminder_slot_at(reminder=digest, instant=digest.next_run_at)
     planner = Planner([(digest, slot)])
     with CaptureQueriesContext(connection) as queries:
         planned = planner.plan(reminder=digest, slot=slot)

@@ -7,9 +7,10 @@ from django.utils import timezone
 
 from events.models import Attendee, Event, EventStatus
 from notifications.models import Notification
+from reminders import schedule
 from reminders.models import Reminder, ReminderKind
 from reminders.services import reminder_create, reminder_update
-from scheduling import selectors, services
+from scheduling import selectors
 from scheduling.models import JobRun, Occurrence
 from tests.factories import PersonFactory
 from tests.scheduling.test_api import owner_client
@@ -295,11 +296,11 @@ def test_the_windowed_expansion_matches_the_scheduling_engine(make_workspace, tz
     reminder = Reminder.objects.create(
         workspace=workspace, kind=ReminderKind.RECURRING, name="r", run_at=run_at, rrule=rule, message="x"
     )
-    engine, slot = [], services.reminder_next_slot(reminder=reminder, after=run_at - timedelta(minutes=1))
+    engine, slot = [], schedule.reminder_next_slot(reminder=reminder, after=run_at - timedelta(minutes=1))
     while slot is not None and len(engine) < 150:
         engine.append((slot.at, slot.local))
-        slot = services.reminder_next_slot(reminder=reminder, after=slot.at)
-    first = services.reminder_next_slot(reminder=reminder, after=run_at - timedelta(minutes=1))
+        slot = schedule.reminder_next_slot(reminder=reminder, after=slot.at)
+    first = schedule.reminder_next_slot(reminder=reminder, after=run_at - timedelta(minutes=1))
     expanded = [(first.at, first.local)]
     for slot in selectors._recurring_slots_after(reminder, first):
         expanded.append((slot.at, slot.local))

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduling.recurrence import (
+from birthdaybuddy.timerules.recurrence import (
     FEB28,
     MAR1,
     celebration_date,

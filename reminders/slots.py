@@ -1,6 +1,6 @@
 """When each kind of reminder fires: its occurrences, quiet-hours deferral and lateness.
 
-Built on the pure functions of ``scheduling/recurrence.py``; reads only the reminder, its
+Built on the pure time rules of ``birthdaybuddy/timerules/``; reads only the reminder, its
 workspace and its event (already loaded by the caller), never the clock. Every instant is
 aware UTC; local times are naive wall-clock times in the workspace's zone.
 
@@ -9,8 +9,8 @@ aware UTC; local times are naive wall-clock times in the workspace's zone.
 - ``recurring``: ``run_at`` is the first occurrence and anchors the RRULE (RFC 5545
   DTSTART): the rule (with its RDATEs and EXDATEs) is expanded in local wall time from the
   local time ``at`` was written with; ``UNTIL=…Z`` bounds each occurrence's instant.
-- ``event``: each occurrence of the event (its own RRULE expanded as ``events.occurrences``
-  does, with RFC 5545's instants for times in a DST gap) gives one reminder occurrence
+- ``event``: each occurrence of the event (``birthdaybuddy.timerules.occurrences.event_occurrences``,
+  the expansion calendars and conflicts use too) gives one reminder occurrence
   ``offset_minutes`` before its start. All-day events, and reminders
   with an ``at_time``, fire on the local day ``offset_minutes`` before the start at
   ``at_time`` (or ``notify_at``): "3 days before at 09:00".
@@ -18,26 +18,23 @@ aware UTC; local times are naive wall-clock times in the workspace's zone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from events.models import EventStatus
-from events.occurrences import event_series, series_start
-from scheduling import rrules
-from scheduling.recurrence import Occurrence as Slot
-from scheduling.recurrence import (
+from birthdaybuddy.timerules import rrules
+from birthdaybuddy.timerules.occurrences import EventOccurrence, event_occurrences
+from birthdaybuddy.timerules.recurrence import Occurrence as Slot
+from birthdaybuddy.timerules.recurrence import (
     Series,
     daily_occurrence_on,
     local_to_utc,
-    local_to_utc_rfc5545,
     next_daily,
     next_rrule,
     parse_series,
     utc_to_local,
     wall_anchor,
 )
+from events.models import EventStatus
 
 TINY = timedelta(microseconds=1)
 # A day and a DST shift: how far an "at 09:00 on the day" slot may lie from the event's start.
@@ -46,21 +43,6 @@ DAY_SLACK = timedelta(hours=26)
 MAX_EVENT_SCAN = 5_000
 # An event reminder due at (or just before) the event's start still goes out this late.
 EVENT_LATE_SLACK = timedelta(minutes=10)
-
-
-@dataclass(frozen=True, slots=True)
-class EventOccurrence:
-    """One occurrence of an event: its UTC start, local start and when it is over."""
-
-    starts_at: datetime
-    local: datetime
-    all_day: bool
-    ends_at: datetime | None
-
-    @property
-    def cutoff(self) -> datetime:
-        """After this instant a reminder of it is pointless: a timed event has begun, an all-day one's day is over."""
-        return (self.ends_at or self.starts_at) if self.all_day else self.starts_at
 
 
 def time_zone(reminder) -> ZoneInfo:
@@ -83,50 +65,6 @@ def schedulable(reminder) -> bool:
 
 
 # --- events ---------------------------------------------------------------------------------
-
-
-def event_occurrences(event, *, tz: ZoneInfo, after: datetime) -> Iterator[EventOccurrence]:
-    """The event's occurrences starting strictly after ``after``, in order (unbounded rules are lazy).
-
-    The event's own start is its first occurrence (RFC 5545: DTSTART is always an instance),
-    then those of its RRULE expanded in local wall time from that start.
-    """
-    if event.all_day:
-        first_local = datetime.combine(event.date, time(0))
-        first = local_to_utc(first_local, tz)
-        duration = None
-    else:
-        first = event.starts_at
-        first_local = series_start(event, tz=tz)
-        duration = (event.ends_at - event.starts_at) if event.ends_at else None
-
-    def make(at: datetime, local: datetime) -> EventOccurrence:
-        if event.all_day:
-            ends = local_to_utc(datetime.combine(local.date() + timedelta(days=1), time(0)), tz)
-        else:
-            ends = at + duration if duration else None
-        return EventOccurrence(starts_at=at, local=local, all_day=event.all_day, ends_at=ends)
-
-    if not event.rrule:
-        if first > after:
-            yield make(first, first_local)
-        return
-    try:
-        series = event_series(event, tz=tz)
-    except (ValueError, TypeError, OverflowError):
-        return
-    if first > after and first_local.replace(microsecond=0) not in series.exdates:
-        yield make(first, first_local)
-    # Timed events: RFC 5545's instant for each wall time (a gap takes the offset before it), as
-    # subscribed calendars show them; all-day ones start when their local day does.
-    to_utc = local_to_utc if event.all_day else local_to_utc_rfc5545
-    cursor = max(after, first)
-    while True:
-        occurrence = next_rrule(rule=series, tz=tz, after=cursor, to_utc=to_utc)
-        if occurrence is None:
-            return
-        yield make(occurrence.at, occurrence.local)
-        cursor = occurrence.at
 
 
 def event_reminder_slot(reminder, occurrence: EventOccurrence, *, tz: ZoneInfo) -> Slot:
@@ -201,10 +139,10 @@ def next_slot(reminder, *, after: datetime) -> Slot | None:
             return None
         return Slot(at=reminder.run_at, local=utc_to_local(reminder.run_at, tz))
     if kind == "recurring":
-        found = recurring_series(reminder, tz=tz)
-        if found is None:
+        recurrence = recurring_series(reminder, tz=tz)
+        if recurrence is None or reminder.run_at is None:
             return None
-        anchor, series = found
+        anchor, series = recurrence
         if reminder.run_at > after and anchor not in series.exdates:
             return Slot(at=reminder.run_at, local=anchor)
         return next_rrule(rule=series, tz=tz, after=after)

@@ -14,7 +14,7 @@ hangs on ``FREQ=DAILY;BYDAY=1MO``); some of it takes seconds to find that a rule
 
 Each caller then parses the rule and applies its own policy on top: events repeat at most
 daily, with bounded ``COUNT``/``UNTIL`` and a start on an occurrence
-(``events.occurrences.validated_rule``); reminders at most hourly, to the minute
+(``occurrences.validated_rule``); reminders at most hourly, to the minute
 (``reminders.validators.rrule_error``).
 """
 

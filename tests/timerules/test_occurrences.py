@@ -5,11 +5,20 @@ from __future__ import annotations
 import time as clock
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from events.occurrences import RRuleError, Span, first_conflict, normalize_rrule, spans_between, validated_rule
+from birthdaybuddy.timerules.occurrences import (
+    RRuleError,
+    Span,
+    event_occurrences,
+    first_conflict,
+    normalize_rrule,
+    spans_between,
+    validated_rule,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -172,3 +181,30 @@ def test_first_conflict_finds_the_earliest_overlap_and_ignores_back_to_back():
     assert first_conflict(ours, [back_to_back]) is None
     owner, theirs, mine = first_conflict(ours, [back_to_back, overlapping])
     assert (owner, theirs, mine) == ("b", overlapping[1], ours[1])
+
+
+@pytest.mark.parametrize("all_day", [False, True])
+def test_the_start_is_the_first_occurrence_for_calendars_conflicts_and_reminders_alike(all_day):
+    """GIVEN a recurring event whose start is not an occurrence of its rule (validation refuses
+    that for new events; RFC 5545 still says DTSTART counts as the first instance)
+    WHEN its occurrences are expanded for a calendar window and for its reminders
+    THEN both start with the event's own start and list the same occurrences."""
+    tuesday = date(2026, 3, 3)
+    if all_day:
+        event = Ev(all_day=True, date=tuesday, rrule="FREQ=WEEKLY;BYDAY=MO")
+    else:
+        start = datetime(2026, 3, 3, 8, tzinfo=UTC)
+        event = Ev(starts_at=start, ends_at=start + timedelta(hours=1), rrule="FREQ=WEEKLY;BYDAY=MO")
+    window_start, window_end = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 25, tzinfo=UTC)
+
+    spans = spans_between(event, tz=BERLIN, start=window_start, end=window_end)
+    expanded = list(islice(event_occurrences(event, tz=BERLIN, after=window_start - timedelta(days=1)), len(spans) + 1))
+
+    if all_day:
+        assert [span.date for span in spans] == [tuesday, date(2026, 3, 9), date(2026, 3, 16), date(2026, 3, 23)]
+        assert [o.local.date() for o in expanded[: len(spans)]] == [span.date for span in spans]
+    else:
+        assert spans[0].starts_at == event.starts_at
+        assert [span.starts_at for span in spans] == [o.starts_at for o in expanded[: len(spans)]]
+        assert [span.starts_at.date() for span in spans[1:]] == [date(2026, 3, 9), date(2026, 3, 16), date(2026, 3, 23)]
+    assert expanded[len(spans)].starts_at >= window_end

@@ -1,9 +1,11 @@
 """Event messages through the one delivery pipeline: gathering invitations (with a personal RSVP
 link), change notices and cancellation notices.
 
-The events app announces (``events.signals``, after commit); this module listens, writes
-``Notification`` rows with ``notifications_write`` (unique idempotency keys, so a repeated
-signal sends nothing twice) and queues them with ``notifications_enqueue``. Keys:
+The event services call these writers inside the event's own transaction: the messages are
+written with the change or not at all (never only after commit, where a failure could only be
+logged). They write ``Notification`` rows with ``notifications_write`` (unique idempotency
+keys, so a repeated call sends nothing twice); ``notifications_enqueue`` queues delivery after
+commit, and the sweeper re-queues any row a lost queue message left pending. Keys:
 
 - ``event:<event>:invite:<attendee>:<channel>``: one invitation per attendee, ever;
 - ``event:<event>:invite:<attendee>:<channel>:resend:<n>``: an invitation sent again by an
@@ -30,11 +32,11 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.dispatch import receiver
 from django.utils import timezone as dj_timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -43,16 +45,15 @@ from django.utils.translation import pgettext_lazy
 from birthdaybuddy.errors import Conflict
 from birthdaybuddy.i18n import day_text, language_of
 from birthdaybuddy.links import absolute_reverse
-from events import services as event_services
-from events import signals as event_signals
+from birthdaybuddy.timerules.recurrence import utc_to_local
 from events.ical import event_ics
 from events.models import Attendee, Event, EventKind, EventStatus, Rsvp
+from events.tokens import attendee_rsvp_token_issue
 from notifications.models import ChannelConfig, Notification, NotificationStatus
 from notifications.person_links import preferences_url, with_preferences_link
 from notifications.rendering import Rendered, render_message
+from notifications.routing import person_destination
 from notifications.services import notifications_enqueue, notifications_write
-from scheduling.planning import person_destination
-from scheduling.recurrence import utc_to_local
 from workspaces.models import Channel, Person
 
 logger = logging.getLogger(__name__)
@@ -75,28 +76,13 @@ ANSWERS = {
 }
 
 
-# --- receivers --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InvitationSent:
+    """The invitation a re-send wrote: its notification and where it goes."""
 
-
-@receiver(event_signals.invitations_requested, dispatch_uid="scheduling.event_invitations")
-def on_invitations_requested(sender, event: Event, attendee_ids: Iterable, **kwargs) -> None:
-    event_invitations_write(event_id=event.pk, attendee_ids=list(attendee_ids))
-
-
-@receiver(event_signals.invitation_resend_requested, dispatch_uid="scheduling.event_invitation_resend")
-def on_invitation_resend_requested(sender, event: Event, attendee: Attendee, now: datetime, **kwargs):
-    return event_invitation_resend_write(event=event, attendee=attendee, now=now)
-
-
-@receiver(event_signals.event_changed, dispatch_uid="scheduling.event_changed")
-def on_event_changed(sender, event: Event, changed_fields: frozenset, **kwargs) -> None:
-    if changed_fields & event_signals.SCHEDULE_FIELDS:
-        event_update_notices_write(event_id=event.pk, changed_fields=changed_fields)
-
-
-@receiver(event_signals.event_cancelled, dispatch_uid="scheduling.event_cancelled")
-def on_event_cancelled(sender, event: Event, **kwargs) -> None:
-    event_cancel_notices_write(event_id=event.pk)
+    notification_id: uuid.UUID
+    channel: str
+    recipient: str
 
 
 # --- writers ----------------------------------------------------------------------------------
@@ -136,7 +122,7 @@ def event_invitations_write(*, event_id, attendee_ids: list, now: datetime | Non
                 logger.info("attendee %s of event %s has no reachable channel; not invited", attendee.pk, event.pk)
                 continue
             channel, recipient = destination
-            token = event_services.attendee_rsvp_token_issue(attendee=attendee, now=now)
+            token = attendee_rsvp_token_issue(attendee=attendee, now=now)
             link = rsvp_url(token)
             context = {**base, "person": {"name": attendee.person.name}, "rsvp_url": link}
             rows.append(
@@ -159,9 +145,7 @@ def event_invitations_write(*, event_id, attendee_ids: list, now: datetime | Non
     return ids
 
 
-def event_invitation_resend_write(
-    *, event: Event, attendee: Attendee, now: datetime | None = None
-) -> event_services.InvitationSent:
+def event_invitation_resend_write(*, event: Event, attendee: Attendee, now: datetime | None = None) -> InvitationSent:
     """Writes ``attendee``'s invitation again with a new RSVP token (the earlier link stops working).
 
     For the re-send service, which has checked the event (an active gathering, not over) and
@@ -190,7 +174,7 @@ def event_invitation_resend_write(
     while key in earlier:
         count += 1
         key = f"{prefix}{channel}:resend:{count}"
-    token = event_services.attendee_rsvp_token_issue(attendee=attendee, now=now)
+    token = attendee_rsvp_token_issue(attendee=attendee, now=now)
     link = rsvp_url(token)
     context = {**_event_context(event), "person": {"name": attendee.person.name}, "rsvp_url": link}
     row = _notification(
@@ -210,7 +194,7 @@ def event_invitation_resend_write(
         raise Conflict("The invitation is being sent by another request; try again.", code="resend_in_progress")
     notifications_enqueue(notification_ids=ids)
     logger.info("event %s: invitation of attendee %s sent again (%s)", event.pk, attendee.pk, key)
-    return event_services.InvitationSent(notification_id=ids[0], channel=channel, recipient=recipient)
+    return InvitationSent(notification_id=ids[0], channel=channel, recipient=recipient)
 
 
 def event_update_notices_write(*, event_id, changed_fields: Iterable[str]) -> list[uuid.UUID]:

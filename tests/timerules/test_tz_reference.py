@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduling.recurrence import local_to_utc, local_to_utc_rfc5545, utc_to_local
+from birthdaybuddy.timerules.recurrence import local_to_utc, local_to_utc_rfc5545, utc_to_local
 
 ZONES = [
     "Australia/Lord_Howe",

@@ -20,6 +20,7 @@ rule's zone. The rules (DESIGN.md and the README, "Time rules"):
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
+
+from birthdaybuddy.timerules import rrules
 
 LocalToUtc = Callable[[datetime, tzinfo], datetime]
 
@@ -187,6 +190,14 @@ class Series:
     until: datetime | None = None
     rdates: tuple[datetime, ...] = ()
     exdates: frozenset[datetime] = field(default_factory=frozenset)
+    # What the rule's text says, read from the text rather than from dateutil's private state:
+    # the local anchor (DTSTART), the local end ``UNTIL`` gives (None: unbounded or COUNT),
+    # ``FREQ`` (e.g. "WEEKLY"), ``INTERVAL`` and ``COUNT``.
+    dtstart: datetime | None = None
+    bound: datetime | None = None
+    frequency: str = ""
+    interval: int = 1
+    count: int | None = None
 
     def xafter(self, cursor: datetime, inc: bool = False) -> Iterator[datetime]:
         extra = sorted(day for day in self.rdates if day > cursor or (inc and day == cursor))
@@ -198,7 +209,8 @@ class Series:
             yield local
 
     def replace_rule(self, rule: rrule) -> Series:
-        return Series(rule=rule, until=self.until, rdates=self.rdates, exdates=self.exdates)
+        """The same series expanded by another (equivalent) rule, e.g. one moved forward."""
+        return dataclasses.replace(self, rule=rule)
 
 
 def split_until(text: str) -> tuple[str, str | None]:
@@ -232,7 +244,9 @@ def parse_series(
     """
     body, until_text = split_until(text)
     rule = parse_rrule(body, dtstart=dtstart)
+    named = rrules.parts(body)
     until: datetime | None = None
+    bound: datetime | None = None
     if until_text:
         if len(until_text) == 8 and until_text.isdigit():
             bound = datetime.strptime(until_text, "%Y%m%d")  # noqa: DTZ007 - a local date
@@ -247,7 +261,17 @@ def parse_series(
         else:
             bound = datetime.strptime(until_text, "%Y%m%dT%H%M%S")  # noqa: DTZ007 - a local wall time
         rule = rule.replace(until=bound)
-    return Series(rule=rule, until=until, rdates=tuple(rdates), exdates=frozenset(exdates))
+    return Series(
+        rule=rule,
+        until=until,
+        rdates=tuple(rdates),
+        exdates=frozenset(exdates),
+        dtstart=dtstart,
+        bound=bound,
+        frequency=named.get("FREQ", ""),
+        interval=int(named.get("INTERVAL") or 1),
+        count=int(named["COUNT"]) if named.get("COUNT") else None,
+    )
 
 
 def next_rrule(

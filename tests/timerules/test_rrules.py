@@ -1,12 +1,12 @@
-"""RFC 5545's rules for RRULE text (``scheduling.rrules``): one verdict for events and reminders."""
+"""RFC 5545's rules for RRULE text (``birthdaybuddy.timerules.rrules``): one verdict for events and reminders."""
 
 from datetime import datetime
 
 import pytest
 
-from events.occurrences import RRuleError, validated_rule
+from birthdaybuddy.timerules import rrules
+from birthdaybuddy.timerules.occurrences import RRuleError, validated_rule
 from reminders.validators import rrule_error
-from scheduling import rrules
 
 START = datetime(2026, 3, 2, 9, 0)  # a Monday, naive local time
 
