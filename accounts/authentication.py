@@ -19,7 +19,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, ExpiredTokenError, InvalidToken
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, ExpiredTokenError, InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
@@ -60,10 +60,8 @@ class JWTAuthentication(authentication.JWTAuthentication):
         for token_class in api_settings.AUTH_TOKEN_CLASSES:
             try:
                 token_class(raw_token)
-            except ExpiredTokenError:
-                expired = True
-            except Exception:  # noqa: BLE001, S110 - simplejwt below reports it with its own message
-                pass
+            except TokenError as exc:  # simplejwt below reports the others with its own message
+                expired = expired or isinstance(exc, ExpiredTokenError)
             else:
                 break
         else:
