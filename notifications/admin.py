@@ -294,6 +294,28 @@ class NotificationWorkspaceFilter(admin.SimpleListFilter):
         return queryset
 
 
+class NotificationJobRunFilter(admin.SimpleListFilter):
+    """The notifications one job run wrote (the job runs list links here)."""
+
+    title = "job run"
+    parameter_name = "job_run"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        return [(value, f"Run {value[:8]}")] if value else []
+
+    def queryset(self, request, queryset):
+        from scheduling.admin import job_run_notifications
+
+        if not self.value():
+            return queryset
+        try:
+            run_id = uuid.UUID(self.value())
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(pk__in=job_run_notifications(run_id).values("pk"))
+
+
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
     list_display = (
@@ -308,7 +330,7 @@ class NotificationAdmin(admin.ModelAdmin):
         "next_attempt",
         "created_at",
     )
-    list_filter = ("status", "channel", NotificationWorkspaceFilter)
+    list_filter = ("status", "channel", NotificationWorkspaceFilter, NotificationJobRunFilter)
     search_fields = ("recipient", "idempotency_key", "=id", "last_error", "workspace__name")
     list_select_related = ("workspace", "reminder")
     fields = (
