@@ -19,7 +19,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, ExpiredTokenError, InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
@@ -48,6 +48,28 @@ class JWTAuthentication(authentication.JWTAuthentication):
             return self.get_user(validated_token), validated_token
         self.check_user(user, validated_token)
         return user, validated_token
+
+    def get_validated_token(self, raw_token):
+        """simplejwt's, except that a genuine token past its ``exp`` says so (code ``token_expired``).
+
+        simplejwt answers "Given token not valid for any token type" for a forged token and an
+        expired one alike; an expired one has passed the signature check, so the client is told
+        to refresh it or log in again.
+        """
+        expired = False
+        for token_class in api_settings.AUTH_TOKEN_CLASSES:
+            try:
+                token_class(raw_token)
+            except TokenError as exc:  # simplejwt below reports the others with its own message
+                expired = expired or isinstance(exc, ExpiredTokenError)
+            else:
+                break
+        else:
+            if expired:
+                raise InvalidToken(
+                    {"detail": _("This access token has expired: refresh it or log in again."), "code": "token_expired"}
+                )
+        return super().get_validated_token(raw_token)
 
     def get_user(self, validated_token):
         user = super().get_user(validated_token)

@@ -60,7 +60,7 @@ class ChannelConfig(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} for {self.workspace_id}"
+        return f"{self.workspace.name} · {self.get_kind_display()}"
 
     def clean(self) -> None:
         from notifications.validators import channel_config_errors

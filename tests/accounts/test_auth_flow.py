@@ -1,5 +1,7 @@
 """End-to-end sign-up and token flows through the HTTP API."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from rest_framework.test import APIClient
@@ -181,3 +183,24 @@ def test_logout_without_refresh_is_400(user):
     response = client_for(user).post(LOGOUT_URL, {}, format="json")
     assert response.status_code == 400
     assert list(response.data["errors"]) == ["refresh"]
+
+
+def test_an_expired_access_token_is_401_saying_it_expired(api_client, user, settings):
+    """A genuine token past its lifetime says so; a forged one keeps the generic answer."""
+    import time_machine
+    from django.utils import timezone
+    from rest_framework_simplejwt.settings import api_settings
+
+    access = login(api_client, user.email).data["access"]
+    assert bearer(access).get(ME_URL).status_code == 200
+
+    later = timezone.now() + api_settings.ACCESS_TOKEN_LIFETIME + timedelta(seconds=api_settings.LEEWAY + 5)
+    with time_machine.travel(later, tick=False):
+        expired = bearer(access).get(ME_URL)
+        forged = bearer(access[:-4] + ("AAAA" if not access.endswith("AAAA") else "BBBB")).get(ME_URL)
+
+    assert expired.status_code == 401
+    assert expired.data["code"] == "token_expired"
+    assert "expired" in expired.data["detail"]
+    assert forged.status_code == 401
+    assert forged.data["code"] == "token_not_valid"

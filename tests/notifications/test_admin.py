@@ -6,7 +6,9 @@ from django.urls import reverse
 
 from notifications.models import ChannelConfig, Notification
 from tests.audit_checks import assert_shown_to_workspace_admins_only, latest_operation
-from tests.notifications.factories import AUTH_TOKEN, ChannelConfigFactory, NotificationFactory
+from tests.factories import MembershipFactory, WorkspaceFactory
+from tests.notifications.factories import ACCOUNT_SID, AUTH_TOKEN, ChannelConfigFactory, NotificationFactory
+from tests.notifications.fakes import FakeTwilio
 from workspaces import audit
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +113,7 @@ def test_channel_admin_send_test_message_action(admin_client, fake_slack):
         follow=True,
     )
 
-    assert "sent via slack_webhook" in response.content.decode()
+    assert "Sent. Slack accepted the test message" in response.content.decode()
     assert len(fake_slack.received) == 1
 
 
@@ -247,3 +249,106 @@ def test_the_detail_is_read_only_with_resend_and_history_stays(admin_client):
     assert any("Not resent" in str(m) for m in again.context["messages"])
     assert Notification.objects.filter(resent_from=failed).count() == 1
     assert admin_client.get(reverse("admin:notifications_notification_resend", args=[failed.pk])).status_code == 403
+
+
+# --- the channels admin ---------------------------------------------------------------------
+
+
+def sms_config(**extra):
+    return ChannelConfigFactory(
+        kind="sms",
+        webhook_url=None,
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        from_number="+14155550100",
+        **extra,
+    )
+
+
+def test_channels_are_named_by_workspace_name_and_kind(admin_client):
+    config = sms_config(workspace=WorkspaceFactory(name="Acme Dental"))
+
+    listing = admin_client.get(reverse("admin:notifications_channelconfig_changelist")).content.decode()
+
+    assert str(config) == "Acme Dental · SMS"
+    assert "Acme Dental · SMS" in listing
+    assert str(config.workspace_id) not in listing
+
+
+def test_the_form_shows_only_the_kinds_fields_and_each_secret_once_masked(admin_client):
+    config = sms_config()
+
+    page = admin_client.get(reverse("admin:notifications_channelconfig_change", args=[config.pk])).content.decode()
+
+    assert 'name="auth_token"' in page
+    assert 'name="from_number"' in page
+    for other in ("webhook_url", "bot_token", "channel_id", "from_name", "reply_to", "whatsapp_template_sid"):
+        assert f'name="{other}"' not in page, other
+    assert AUTH_TOKEN not in page
+    assert page.count("••••") == 1  # the stored auth token, masked, in its field's help
+    assert 'name="kind"' not in page  # a channel's kind cannot change (as in the API)
+
+    adding = admin_client.get(reverse("admin:notifications_channelconfig_add"), {"kind": "email"}).content.decode()
+    assert 'name="from_name"' in adding
+    assert 'name="auth_token"' not in adding
+    assert 'name="webhook_url"' not in adding
+
+
+def test_the_form_refuses_what_the_api_refuses_with_the_fields_label(admin_client, workspace):
+    data = {"workspace": str(workspace.pk), "kind": "sms", "active": "on", "account_sid": ACCOUNT_SID,
+            "auth_token": AUTH_TOKEN, "from_number": "12"}  # fmt: skip
+
+    response = admin_client.post(reverse("admin:notifications_channelconfig_add") + "?kind=sms", data)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "from_number" in errors, errors
+    assert not ChannelConfig.objects.exists()
+
+    data["from_number"] = "+1 415 555 0100"
+    response = admin_client.post(reverse("admin:notifications_channelconfig_add") + "?kind=sms", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    saved = ChannelConfig.objects.get()
+    assert saved.from_number == "+14155550100"  # normalized by the channel services, as the API does
+    assert saved.auth_token == AUTH_TOKEN
+
+
+def test_send_test_asks_for_a_phone_number_and_says_what_twilio_answered(admin_client, staff_user, fake_twilio):
+    config = sms_config()
+    MembershipFactory(workspace=config.workspace, user=staff_user)
+    staff_user.phone = "+14155550123"
+    staff_user.save(update_fields=["phone"])
+    change = reverse("admin:notifications_channelconfig_change", args=[config.pk])
+    send = reverse("admin:notifications_channelconfig_send_test", args=[config.pk])
+
+    page = admin_client.get(change).content.decode()
+    assert f'action="{send}"' in page
+    assert 'name="recipient"' in page
+
+    sent = admin_client.post(send, {"recipient": "+14155550123"}, follow=True).content.decode()
+    assert "Sent. Twilio accepted the test message to +14155550123" in sent
+    assert fake_twilio.received[0].body["To"] == "+14155550123"
+
+    fake_twilio.script(FakeTwilio.error(400, 21211, "The 'To' number +14155550123 is not a valid phone number."))
+    refused = admin_client.post(send, {"recipient": "+14155550123"}, follow=True).content.decode()
+    assert "Not sent to +14155550123: Twilio refused it: the phone number is not valid" in refused
+    assert "{" not in refused.split('<ul class="messagelist">')[1].split("</ul>")[0]
+
+    wrong = admin_client.post(send, {"recipient": "12"}, follow=True).content.decode()
+    assert "not sent." in wrong
+    assert len(fake_twilio.received) == 2
+
+
+def test_send_test_on_slack_needs_no_address(admin_client, fake_slack):
+    config = ChannelConfigFactory(webhook_url=fake_slack.webhook_url)
+    change = reverse("admin:notifications_channelconfig_change", args=[config.pk])
+
+    page = admin_client.get(change).content.decode()
+    assert 'name="recipient"' not in page
+
+    response = admin_client.post(
+        reverse("admin:notifications_channelconfig_send_test", args=[config.pk]), follow=True
+    ).content.decode()
+    assert "Sent. Slack accepted the test message" in response
+    assert len(fake_slack.received) == 1
+    assert admin_client.get(reverse("admin:notifications_channelconfig_send_test", args=[config.pk])).status_code == 403

@@ -162,3 +162,32 @@ def test_development_logs_are_readable_text_with_the_request_id(tmp_path):
     assert "WARNING" in line
     with pytest.raises(json.JSONDecodeError):
         json.loads(line)
+
+
+def test_mail_sent_in_the_worker_is_logged_at_info_not_as_redirected_output(settings, caplog):
+    """The default mail backend (EMAIL_URL=consolemail://) in a worker, whose stdout Celery sends
+    to the log at WARNING: the mail is one INFO record, nothing reaches the redirected output."""
+    from celery.utils.log import LoggingProxy
+    from django.core import mail
+
+    from birthdaybuddy import settings as project_settings
+    from birthdaybuddy.celery import app
+
+    if not os.environ.get("EMAIL_URL", "consolemail://").startswith("consolemail:"):
+        pytest.skip("EMAIL_URL names a real mail server")
+    settings.EMAIL_BACKEND = project_settings.EMAIL_BACKEND  # what runs outside tests (pytest uses locmem)
+    stdout = sys.stdout
+    sys.stdout = LoggingProxy(logging.getLogger("celery.redirected"), app.conf.worker_redirect_stdouts_level)
+    try:
+        with caplog.at_level(logging.DEBUG):
+            sent = mail.send_mail("Your code", "It is 123456.", "from@example.com", ["ada@example.com"])
+    finally:
+        sys.stdout = stdout
+
+    assert sent == 1
+    records = [(r.name, r.levelname) for r in caplog.records]
+    assert ("celery.redirected", "WARNING") not in records, records
+    [record] = [r for r in caplog.records if r.name == "birthdaybuddy.mail"]
+    assert record.levelname == "INFO"
+    assert "ada@example.com" in record.getMessage()
+    assert "It is 123456." in record.getMessage()

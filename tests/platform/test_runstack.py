@@ -185,3 +185,55 @@ def test_the_stack_serves_runs_tasks_from_other_processes_and_stops_cleanly_on_s
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.mark.django_db
+def test_a_missing_postgresql_database_is_created_and_an_existing_one_left_alone(settings):
+    from django.db import connection
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    from scheduling.management.commands.runstack import ensure_postgresql_database
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    name = f"{connection.settings_dict['NAME']}_fresh"
+    fresh = DatabaseWrapper({**connection.settings_dict, "NAME": name})
+    try:
+        assert ensure_postgresql_database(fresh) is True
+        fresh.ensure_connection()
+        with fresh.cursor() as cursor:
+            cursor.execute("SELECT current_database()")
+            assert cursor.fetchone()[0] == name
+        fresh.close()
+        assert ensure_postgresql_database(fresh) is False
+    finally:
+        fresh.close()
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(name)}")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_make_run_on_a_missing_postgresql_database_creates_it():
+    """The README's PostgreSQL variant of ``make run`` on a server without the database yet."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    database = f"bb_runstack_fresh_{os.getpid()}"
+    host, port = connection.settings_dict["HOST"] or "127.0.0.1", connection.settings_dict["PORT"] or 5432
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{connection.settings_dict['USER']}@{host}:{port}/{database}",
+    }
+    try:
+        result = subprocess.run(
+            [sys.executable, "manage.py", "runstack", "--setup-only", "--no-demo"],
+            cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert f"Created the database {database}." in result.stdout
+        assert "Traceback" not in result.stderr
+    finally:
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(database)} WITH (FORCE)")

@@ -83,6 +83,27 @@ def test_run_now_on_a_quiet_day(celebrating_workspace):
 
 
 @pytest.mark.django_db
+def test_a_digest_with_people_celebrating_but_no_channel_says_exactly_that(make_workspace):
+    """Ana celebrates (``/birthdays/`` lists her), but no Slack channel and nobody takes the digest by
+    email: the run says that no channel is configured, not that nobody celebrates."""
+    workspace = make_workspace(tz="Europe/Lisbon", notify_at=time(9), slack=False)
+    PersonFactory(workspace=workspace, name="Ana", birth_month=7, birth_day=14, slack_user_id="U01")
+    client = owner_client(workspace)
+    base = f"/api/v1/workspaces/{workspace.pk}"
+
+    listed = client.get(f"{base}/birthdays/", {"month": 7})
+    assert listed.status_code == 200, listed.content
+    assert "Ana" in listed.content.decode()
+
+    response = client.post(f"{base}/run-now", {"date": "2026-07-14"}, format="json")
+    assert response.status_code == 200, response.content
+    detail = response.json()["detail"]
+    assert "People celebrate on 2026-07-14, but no channel is configured" in detail
+    assert "Nobody celebrates" not in detail
+    assert Notification.objects.count() == 0
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("payload", [{"date": "2026-02-30"}, {"date": "yesterday"}, {"dry_run": "maybe"}])
 def test_run_now_rejects_bad_input(celebrating_workspace, payload):
     response = owner_client(celebrating_workspace).post(

@@ -32,8 +32,8 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command, get_commands
-from django.core.management.base import BaseCommand
-from django.db import connection
+from django.core.management.base import BaseCommand, CommandError
+from django.db import OperationalError, connection
 from django.db.migrations.executor import MigrationExecutor
 
 from workspaces.models import Workspace
@@ -86,6 +86,24 @@ def broker_is_embedded() -> bool:
     return "filesystem" in configured
 
 
+def ensure_postgresql_database(conn) -> bool:
+    """Creates ``conn``'s database when the server is reachable but the database is missing.
+
+    Returns True when it created it; False when it exists already (the problem lies
+    elsewhere) or the server cannot be reached.
+    """
+    name = conn.settings_dict["NAME"]
+    try:
+        with conn._nodb_cursor() as cursor:  # the maintenance database, as Django's test runner uses
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone():
+                return False
+            cursor.execute(f"CREATE DATABASE {conn.ops.quote_name(name)}")
+    except OperationalError:
+        return False
+    return True
+
+
 class Command(BaseCommand):
     help = (
         "Runs BirthdayBuddy: migrates, creates an admin and the demo workspace on first run, collects static "
@@ -122,6 +140,7 @@ class Command(BaseCommand):
 
     def prepare(self, *, demo: bool) -> AdminLogin | None:
         self._ensure_folders()
+        self._ensure_database()
         self._migrate()
         login = self._bootstrap_admin()
         if demo:
@@ -134,6 +153,18 @@ class Command(BaseCommand):
         database = settings.DATABASES["default"]
         if database["ENGINE"].endswith("sqlite3") and str(database["NAME"]) != ":memory:":
             Path(database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+
+    def _ensure_database(self) -> None:
+        """A PostgreSQL database that does not exist yet is created (the server must be reachable)."""
+        if connection.vendor != "postgresql":
+            return
+        name = settings.DATABASES["default"]["NAME"]
+        try:
+            connection.ensure_connection()
+        except OperationalError as exc:
+            if not ensure_postgresql_database(connection):
+                raise CommandError(f"Cannot connect to {self._database_label()}: {str(exc).strip()}") from None
+            self.stdout.write(f"Created the database {name}.")
 
     def _migrate(self) -> None:
         executor = MigrationExecutor(connection)
