@@ -365,7 +365,7 @@ STORAGES = {
 # --- Email --------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
-if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821 - set by EMAIL_CONFIG
+if EMAIL_CONFIG["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
     EMAIL_BACKEND = "birthdaybuddy.mail.EmailBackend"  # the same text, logged at INFO (worker included)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BirthdayBuddy <no-reply@birthdaybuddy.local>")
