@@ -17,12 +17,27 @@ from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from birthdaybuddy.errors import ApplicationError
 
 # Per-object lines shown after an action; the rest are summed up in one line.
 MAX_REPORTED = 25
+
+
+class WorkspaceColumns:
+    """The workspace of a workspace-scoped object, by name (a list column) and as a link (a detail field)."""
+
+    @admin.display(description="Workspace", ordering="workspace__name")
+    def workspace_name(self, obj):
+        return obj.workspace.name
+
+    @admin.display(description="Workspace")
+    def workspace_link(self, obj):
+        url = reverse("admin:workspaces_workspace_change", args=[obj.workspace_id])
+        return format_html('<a href="{}">{}</a> ({})', url, obj.workspace.name, obj.workspace.timezone)
 
 
 def confirm_action(

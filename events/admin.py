@@ -15,10 +15,15 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils.html import format_html
 
-from birthdaybuddy.admin_tools import add_service_errors, confirm_action, error_text, local_time, report
+from birthdaybuddy.admin_tools import (
+    WorkspaceColumns,
+    add_service_errors,
+    confirm_action,
+    error_text,
+    local_time,
+    report,
+)
 from birthdaybuddy.errors import ApplicationError
 from events import services
 from events.models import Attendee, CalendarFeed, Event, EventStatus
@@ -116,7 +121,7 @@ class ChooseEventWorkspaceForm(forms.Form):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(WorkspaceColumns, admin.ModelAdmin):
     form = EventAdminForm
     list_display = ("title", "kind", "workspace_name", "when", "rrule", "host", "status")
     list_filter = ("kind", "status", "all_day", "created_at")
@@ -196,15 +201,6 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_cancel_events_permission(self, request) -> bool:
         return request.user.has_perm("events.change_event")
-
-    @admin.display(description="Workspace", ordering="workspace__name")
-    def workspace_name(self, obj):
-        return obj.workspace.name
-
-    @admin.display(description="Workspace")
-    def workspace_link(self, obj):
-        url = reverse("admin:workspaces_workspace_change", args=[obj.workspace_id])
-        return format_html('<a href="{}">{}</a> ({})', url, obj.workspace.name, obj.workspace.timezone)
 
     @admin.display(description="When (workspace time)", ordering="starts_at")
     def when(self, obj):

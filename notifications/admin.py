@@ -6,10 +6,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.html import format_html
 
-from birthdaybuddy.admin_tools import confirm_action, local_time, report
+from birthdaybuddy.admin_tools import WorkspaceColumns, confirm_action, local_time, report
 from birthdaybuddy.errors import ApplicationError
 from notifications import services
 from notifications.admin_channels import describe_test_result
@@ -111,7 +111,7 @@ class ChannelTestForm(forms.Form):
 
 
 @admin.register(ChannelConfig)
-class ChannelConfigAdmin(admin.ModelAdmin):
+class ChannelConfigAdmin(WorkspaceColumns, admin.ModelAdmin):
     form = ChannelConfigForm
     change_form_template = "admin/notifications/channelconfig/change_form.html"
     list_display = ("__str__", "workspace_name", "kind", "active", "destination", "secret_masked", "updated_at")
@@ -192,10 +192,6 @@ class ChannelConfigAdmin(admin.ModelAdmin):
             recipient = form.cleaned_data["recipient"].strip() or None
         _report_test(self, request, config, recipient=recipient)
         return redirect("admin:notifications_channelconfig_change", config.pk)
-
-    @admin.display(description="Workspace", ordering="workspace__name")
-    def workspace_name(self, obj):
-        return obj.workspace.name
 
     @admin.display(description="Secret")
     def secret_masked(self, obj):
@@ -317,7 +313,7 @@ class NotificationJobRunFilter(admin.SimpleListFilter):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(WorkspaceColumns, admin.ModelAdmin):
     list_display = (
         "short_id",
         "purpose",
@@ -439,15 +435,6 @@ class NotificationAdmin(admin.ModelAdmin):
     @admin.display(description="Purpose")
     def purpose(self, obj):
         return notification_purpose(obj)
-
-    @admin.display(description="Workspace", ordering="workspace__name")
-    def workspace_name(self, obj):
-        return obj.workspace.name
-
-    @admin.display(description="Workspace")
-    def workspace_link(self, obj):
-        url = reverse("admin:workspaces_workspace_change", args=[obj.workspace_id])
-        return format_html('<a href="{}">{}</a> ({})', url, obj.workspace.name, obj.workspace.timezone)
 
     @admin.display(description="Last error", ordering="last_error")
     def last_error_short(self, obj):

@@ -19,7 +19,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from birthdaybuddy.admin_tools import confirm_action, error_text, local_time, report
+from birthdaybuddy.admin_tools import WorkspaceColumns, confirm_action, error_text, local_time, report
 from birthdaybuddy.errors import ApplicationError
 from events.models import Event, EventStatus
 from reminders import schedule, services
@@ -40,7 +40,7 @@ def _workspace_from(value) -> Workspace | None:
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(WorkspaceColumns, admin.ModelAdmin):
     form = ReminderAdminForm
     list_display = ("name", "workspace_name", "kind", "audience", "active", "next_run_local", "last_run_local")
     list_filter = ("kind", "active", "urgent", "audience", "message_type")
@@ -158,15 +158,6 @@ class ReminderAdmin(admin.ModelAdmin):
             services.reminder_delete(reminder=reminder)
 
     # --- columns --------------------------------------------------------------------------
-
-    @admin.display(description="Workspace", ordering="workspace__name")
-    def workspace_name(self, obj):
-        return obj.workspace.name
-
-    @admin.display(description="Workspace")
-    def workspace_link(self, obj):
-        url = reverse("admin:workspaces_workspace_change", args=[obj.workspace_id])
-        return format_html('<a href="{}">{}</a> ({})', url, obj.workspace.name, obj.workspace.timezone)
 
     @admin.display(description="Kind")
     def kind_label(self, obj):
