@@ -77,6 +77,22 @@ def confirm_action(
     return TemplateResponse(request, "admin/bb/action_confirmation.html", context)
 
 
+def choose_workspace_page(
+    model_admin: admin.ModelAdmin, request, form: Form, *, title: str, subtitle: str, help_text: str = ""
+) -> TemplateResponse:
+    """The first step of a two-step add page: choose the workspace (and what else ``form`` asks)."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "subtitle": subtitle,
+        "help": help_text,
+        "form": form,
+        "media": model_admin.media + form.media,
+        "opts": model_admin.model._meta,
+    }
+    return TemplateResponse(request, "admin/bb/choose_workspace.html", context)
+
+
 def report(model_admin: admin.ModelAdmin, request, lines: Iterable[tuple[int, str]]) -> None:
     """Shows one message per object (level, text), the first ``MAX_REPORTED`` of them."""
     lines = list(lines)

@@ -14,11 +14,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.template.response import TemplateResponse
 
 from birthdaybuddy.admin_tools import (
     WorkspaceColumns,
     add_service_errors,
+    choose_workspace_page,
     confirm_action,
     error_text,
     local_time,
@@ -165,15 +165,7 @@ class EventAdmin(WorkspaceColumns, admin.ModelAdmin):
             if not self.has_add_permission(request):
                 raise PermissionDenied
             form = ChooseEventWorkspaceForm(request.GET or None, admin_site=self.admin_site)
-            context = {
-                **self.admin_site.each_context(request),
-                "title": "Add event",
-                "subtitle": "Whose event",
-                "form": form,
-                "media": self.media + form.media,
-                "opts": self.model._meta,
-            }
-            return TemplateResponse(request, "admin/reminders/reminder/choose.html", context)
+            return choose_workspace_page(self, request, form, title="Add event", subtitle="Whose event")
         extra_context = {**(extra_context or {}), "subtitle": f"For {workspace.name} ({workspace.timezone})"}
         return super().add_view(request, form_url, extra_context)
 

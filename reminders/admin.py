@@ -14,12 +14,18 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponseRedirect, JsonResponse
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from birthdaybuddy.admin_tools import WorkspaceColumns, confirm_action, error_text, local_time, report
+from birthdaybuddy.admin_tools import (
+    WorkspaceColumns,
+    choose_workspace_page,
+    confirm_action,
+    error_text,
+    local_time,
+    report,
+)
 from birthdaybuddy.errors import ApplicationError
 from events.models import Event, EventStatus
 from reminders import schedule, services
@@ -86,15 +92,14 @@ class ReminderAdmin(WorkspaceColumns, admin.ModelAdmin):
         if request.GET and form.is_valid():
             query = f"?workspace={form.cleaned_data['workspace'].pk}&kind={form.cleaned_data['kind']}"
             return HttpResponseRedirect(reverse("admin:reminders_reminder_add") + query)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Add reminder",
-            "subtitle": "Whose reminder, and what kind",
-            "form": form,
-            "media": self.media + form.media,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/reminders/reminder/choose.html", context)
+        return choose_workspace_page(
+            self,
+            request,
+            form,
+            title="Add reminder",
+            subtitle="Whose reminder, and what kind",
+            help_text="The birthday digest comes with each workspace: edit that one from the list.",
+        )
 
     def get_fieldsets(self, request, obj=None):
         _, kind = self._context(request, obj)
