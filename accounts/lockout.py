@@ -9,7 +9,7 @@ variants count as one; the address is the one the throttles and the audit log us
 
 from __future__ import annotations
 
-from workspaces.audit import client_address
+from audit.context import client_address
 
 
 def attempted_username(request, credentials: dict | None) -> str:

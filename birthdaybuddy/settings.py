@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "axes",
     "django_celery_beat",
     "auditlog",
+    "audit",
     "accounts",
     "workspaces",
     "events",
@@ -77,7 +78,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # The audit log's actor and address (in place of auditlog's middleware: DRF authenticates later).
-    "workspaces.audit.AuditMiddleware",
+    "audit.context.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Last: it turns the lock-out axes' backend flags on the request into the answer.
     "axes.middleware.AxesMiddleware",
@@ -486,14 +487,14 @@ if LOG_DIR:
     LOGGING["root"]["handlers"].append("file")
 
 # --- Audit log (django-auditlog) ------------------------------------------------------------
-# Which models are audited, and how, is declared in workspaces/audit.py (registered in
-# WorkspacesConfig.ready). Changes are stored as JSON values; fixtures loaded raw are not logged.
+# Which models are audited, and how, is declared in audit/registry.py (registered in
+# AuditConfig.ready). Changes are stored as JSON values; fixtures loaded raw are not logged.
 AUDITLOG_STORE_JSON_CHANGES = True
 AUDITLOG_DISABLE_ON_RAW_SAVE = True
 # Secrets are replaced as a whole, never half-shown (auditlog's default mask keeps the second half).
-AUDITLOG_MASK_CALLABLE = "workspaces.audit.mask_secret"
+AUDITLOG_MASK_CALLABLE = "audit.registry.mask_secret"
 # The correlation id of an entry is the request id (X-Request-ID) of the request that made it.
-AUDITLOG_CID_GETTER = "workspaces.audit.current_request_id"
+AUDITLOG_CID_GETTER = "audit.context.current_request_id"
 # Retention (the daily "Prune old history" job and `manage.py prune_history`); 0 keeps forever.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 INBOUND_CONTACT_RETENTION_DAYS = env.int("INBOUND_CONTACT_RETENTION_DAYS", default=7)

@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone as dj_timezone
 
+from audit.entries import audit_manual_send
 from birthdaybuddy.errors import ApplicationError, Conflict, PermissionDeniedError
 from birthdaybuddy.timerules import rrules
 from birthdaybuddy.timerules.occurrences import (
@@ -45,7 +46,6 @@ from events import messages, signals
 from events.models import HOST_OVERLAP_CONSTRAINT, Attendee, CalendarFeed, Event, EventKind, EventStatus, Rsvp
 from events.tokens import TOKEN_RE, hash_token
 from reminders import schedule as reminder_schedule
-from workspaces.audit import audit_manual_send
 from workspaces.models import ADMIN_ROLES, Membership, Person, Workspace
 from workspaces.selectors import effective_role
 

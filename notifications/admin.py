@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.urls import path
 from django.utils.html import format_html
 
+from audit.names import ADMIN_ORIGIN
 from birthdaybuddy.admin_tools import WorkspaceColumns, confirm_action, local_time, report
 from birthdaybuddy.errors import ApplicationError
 from notifications import services
@@ -23,7 +24,6 @@ from notifications.models import (
     NotificationStatus,
     Template,
 )
-from workspaces.audit import ADMIN_ORIGIN
 
 SECRET_FIELDS = ("webhook_url", "bot_token", "auth_token")
 

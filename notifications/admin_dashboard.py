@@ -108,10 +108,10 @@ def _chart(rows: list[dict]) -> dict:
 
 def resend_failed_view(request, pk, *, model_admin):
     """Resends today's failed notifications of workspace ``pk`` (POST from the dashboard; staff only)."""
+    from audit.names import ADMIN_ORIGIN
     from birthdaybuddy.errors import ApplicationError
     from notifications import services
     from notifications.models import Notification
-    from workspaces.audit import ADMIN_ORIGIN
 
     if request.method != "POST" or not request.user.has_perm("notifications.change_notification"):
         raise PermissionDenied

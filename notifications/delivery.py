@@ -68,6 +68,7 @@ from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connec
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from audit.entries import audit_notification_failed
 from birthdaybuddy.db import ModelColumns
 from notifications import conf, leases, ratelimit, twilio_hooks
 from notifications.models import ChannelConfig, DeliveryAttempt, Notification, NotificationStatus
@@ -84,7 +85,6 @@ from notifications.providers import (
 from notifications.providers.slack import SlackWebhookProvider
 from notifications.providers.twilio import TwilioProvider
 from notifications.queueing import enqueue_on_commit
-from workspaces.audit import audit_notification_failed
 from workspaces.models import Person, Workspace
 
 logger = logging.getLogger(__name__)

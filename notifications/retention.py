@@ -1,14 +1,14 @@
 """Retention: history that is kept only as long as it is useful, pruned daily.
 
 - Audit log entries older than ``AUDIT_RETENTION_DAYS`` (default 365; 0 keeps them forever),
-  through ``workspaces.audit.audit_entries_prune``.
+  through ``audit.retention.audit_entries_prune``.
 - ``InboundContact`` rows whose last inbound message is older than
   ``INBOUND_CONTACT_RETENTION_DAYS`` (default 7; 0 keeps them forever). They exist for the
   WhatsApp 24-hour session window; a person's opt-out itself lives on ``Person`` and stays.
   The retention never goes below the session window (``WHATSAPP_SESSION_WINDOW_SECONDS``), so
   pruning can never turn a free-form WhatsApp message into a template one.
 
-Both delete in chunks (``workspaces.audit.delete_in_chunks``), each chunk its own short
+Both delete in chunks (``audit.retention.delete_in_chunks``), each chunk its own short
 transaction. The beat job (``notifications.prune_history``, daily, from migration 0006) runs
 :func:`history_prune` with a time budget below the task's time limit and queues itself again
 if a backlog is left; ``manage.py prune_history [--dry-run]`` runs it without a budget.
@@ -24,9 +24,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone as dj_timezone
 
+from audit import retention as audit
 from notifications import conf
 from notifications.models import InboundContact
-from workspaces import audit
 
 logger = logging.getLogger(__name__)
 

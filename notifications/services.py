@@ -25,6 +25,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.entries import audit_manual_send
 from birthdaybuddy.db import insert_ignoring_conflicts
 from birthdaybuddy.errors import ApplicationError, Conflict
 from birthdaybuddy.validators import normalize_phone
@@ -41,7 +42,6 @@ from notifications.rendering import (
     sample_context,
     template_errors,
 )
-from workspaces.audit import audit_manual_send
 from workspaces.models import Channel
 
 logger = logging.getLogger(__name__)

@@ -42,10 +42,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
+from audit.entries import audit_notification_failed
 from notifications import conf
 from notifications.models import ChannelConfig, InboundContact, Notification, NotificationStatus, TwilioCallback
 from notifications.providers.base import truncate
-from workspaces.audit import audit_notification_failed
 from workspaces.models import Channel, Person
 
 logger = logging.getLogger(__name__)

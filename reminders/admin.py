@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from audit.names import ADMIN_ORIGIN
 from birthdaybuddy.admin_tools import (
     WorkspaceColumns,
     choose_workspace_page,
@@ -32,7 +33,6 @@ from reminders import schedule, services
 from reminders.admin_forms import FIELDS_BY_KIND, ChooseWorkspaceForm, LocalDateTimeField, ReminderAdminForm
 from reminders.admin_rrule import describe, rule_preview
 from reminders.models import Reminder, ReminderKind
-from workspaces.audit import ADMIN_ORIGIN
 from workspaces.models import Person, Workspace
 
 AUTOCOMPLETE_PAGE = 20

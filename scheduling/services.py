@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.entries import audit_manual_send
 from birthdaybuddy.db import insert_ignoring_conflicts
 from birthdaybuddy.errors import Conflict
 from birthdaybuddy.timerules.recurrence import Occurrence as Slot
@@ -27,7 +28,6 @@ from reminders.models import Reminder, ReminderKind
 from reminders.services import digest_ensure
 from scheduling.models import JobRun, Occurrence
 from scheduling.planning import PlannedMessage, Planner, plan_occurrence
-from workspaces.audit import audit_manual_send
 from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)

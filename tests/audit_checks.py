@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from auditlog.models import LogEntry
 
+from audit.names import DETAILS_KEY, NOTIFICATION_FAILED
+from audit.queries import audit_entries
 from tests.conftest import client_for
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
-from workspaces import audit
 from workspaces.models import Role
 
 
 def latest_operation(workspace, operation: str) -> LogEntry:
     """The newest entry of ``operation`` in ``workspace`` (fails if there is none)."""
-    entry = audit.audit_entries().for_workspace(workspace).with_operation(operation).order_by("-pk").first()
+    entry = audit_entries().for_workspace(workspace).with_operation(operation).order_by("-pk").first()
     assert entry is not None, f"no {operation} entry in workspace {workspace.pk}"
     return entry
 
@@ -20,13 +21,13 @@ def latest_operation(workspace, operation: str) -> LogEntry:
 def failure_entries(notification) -> list[dict]:
     """The ``notification.failed`` entries recorded for ``notification``: their details, oldest first."""
     entries = (
-        audit.audit_entries()
+        audit_entries()
         .for_workspace(notification.workspace)
-        .with_operation(audit.NOTIFICATION_FAILED)
+        .with_operation(NOTIFICATION_FAILED)
         .filter(object_pk=str(notification.pk))
         .order_by("pk")
     )
-    return [entry.additional_data[audit.DETAILS_KEY] for entry in entries]
+    return [entry.additional_data[DETAILS_KEY] for entry in entries]
 
 
 def assert_shown_to_workspace_admins_only(entry: LogEntry, workspace) -> dict:

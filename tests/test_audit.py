@@ -9,11 +9,13 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.entries import audit_manual_send, audit_notification_failed, bulk_diff
+from audit.queries import audit_entries
+from audit.retention import audit_entries_prune, audit_retention
 from notifications.models import ChannelConfig, Notification
 from tests.conftest import client_for
 from tests.factories import MembershipFactory, PersonFactory, UserFactory, WorkspaceFactory
 from tests.notifications.factories import AUTH_TOKEN, NotificationFactory
-from workspaces import audit
 from workspaces.models import Person, Role
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +38,7 @@ def people_url(workspace, pk=None) -> str:
 
 
 def entries(workspace, **filters) -> list[dict]:
-    return list(audit.audit_entries().for_workspace(workspace).filter(**filters).order_by("pk"))
+    return list(audit_entries().for_workspace(workspace).filter(**filters).order_by("pk"))
 
 
 @pytest.fixture
@@ -191,7 +193,7 @@ def test_a_failed_write_leaves_no_entry(admin_client, workspace):
 
 def test_audit_manual_send_records_the_operation(auth_client, user, workspace):
     notification = NotificationFactory(workspace=workspace, status="failed")
-    entry = audit.audit_manual_send(
+    entry = audit_manual_send(
         workspace=workspace,
         actor=user,
         action="notification.resend",
@@ -212,17 +214,17 @@ def test_audit_manual_send_records_the_operation(auth_client, user, workspace):
 
 
 def test_audit_manual_send_defaults_to_the_workspace_and_needs_an_action(workspace):
-    entry = audit.audit_manual_send(workspace=workspace, actor=None, action="digest.run_now", details={"created": 3})
+    entry = audit_manual_send(workspace=workspace, actor=None, action="digest.run_now", details={"created": 3})
     assert (entry.content_type.model, entry.object_pk, entry.actor_id) == ("workspace", str(workspace.pk), None)
     with pytest.raises(ValueError, match="action name"):
-        audit.audit_manual_send(workspace=workspace, actor=None, action="")
+        audit_manual_send(workspace=workspace, actor=None, action="")
 
 
 # --- replay -------------------------------------------------------------------------------
 
 
 def _entry_about(notification, workspace, user):
-    return audit.audit_manual_send(workspace=workspace, actor=user, action="notification.resend", target=notification)
+    return audit_manual_send(workspace=workspace, actor=user, action="notification.resend", target=notification)
 
 
 def test_replay_resends_a_failed_notification(auth_client, user, workspace):
@@ -248,7 +250,7 @@ def test_replay_resends_a_failed_notification(auth_client, user, workspace):
 
 def test_a_recorded_delivery_failure_is_listed_as_system_and_can_be_replayed(auth_client, workspace):
     failed = NotificationFactory(workspace=workspace, status="failed", channel="sms", recipient="+14155550100")
-    entry = audit.audit_notification_failed(notification=failed, status="failed", reason="21211 invalid 'To'")
+    entry = audit_notification_failed(notification=failed, status="failed", reason="21211 invalid 'To'")
 
     rows = auth_client.get(audit_url(workspace), {"action": "system"}).json()["results"]
     assert [(row["id"], row["operation"], row["actor"]) for row in rows] == [(entry.pk, "notification.failed", None)]
@@ -400,14 +402,14 @@ def test_bulk_entries_read_like_those_of_single_saves(workspace):
     person = PersonFactory(
         workspace=workspace, phone="+14155550100", joined_on=date(2020, 1, 2), preferred_channels=["sms"]
     )
-    assert audit.bulk_diff(None, person) == as_lists(model_instance_diff(None, person, use_json_for_changes=True))
+    assert bulk_diff(None, person) == as_lists(model_instance_diff(None, person, use_json_for_changes=True))
     before = copy.copy(person)
     person.name, person.birth_year, person.opted_out_channels = "New Name", 1990, ["email"]
-    assert audit.bulk_diff(before, person) == as_lists(model_instance_diff(before, person, use_json_for_changes=True))
-    assert set(audit.bulk_diff(before, person)) == {"name", "birth_year", "opted_out_channels"}
+    assert bulk_diff(before, person) == as_lists(model_instance_diff(before, person, use_json_for_changes=True))
+    assert set(bulk_diff(before, person)) == {"name", "birth_year", "opted_out_channels"}
 
     config = ChannelConfigFactory(workspace=workspace, webhook_url=WEBHOOK)
-    created = audit.bulk_diff(None, config)
+    created = bulk_diff(None, config)
     assert created == as_lists(model_instance_diff(None, config, use_json_for_changes=True))
     assert created["webhook_url"] == [None, "********"]
 
@@ -483,7 +485,7 @@ on_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="th
 
 @on_postgresql
 def test_the_workspace_filter_compares_text_the_way_the_index_is_built(workspace):
-    sql, _ = audit.audit_entries().for_workspace(workspace).query.sql_with_params()
+    sql, _ = audit_entries().for_workspace(workspace).query.sql_with_params()
     assert "->>" in sql  # the expression of auditlog_entry_ws_ts_idx (->, jsonb, could not use it)
 
 
@@ -493,7 +495,7 @@ def test_the_audit_list_query_uses_the_workspace_index(workspace, auth_client):
 
     other = WorkspaceFactory()
     for index in range(30):
-        audit.audit_manual_send(workspace=workspace if index % 3 else other, actor=None, action="digest.run_now")
+        audit_manual_send(workspace=workspace if index % 3 else other, actor=None, action="digest.run_now")
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'auditlog_entry_ws_ts_idx'")
         (definition,) = cursor.fetchone()
@@ -503,7 +505,7 @@ def test_the_audit_list_query_uses_the_workspace_index(workspace, auth_client):
     # The filter is written so that the index applies: only this index can take it as an index
     # condition (on a table this small the planner may still prefer another order for a page,
     # so the check is on the workspace's entries, not on one page of them).
-    entries = audit.audit_entries().for_workspace(workspace)
+    entries = audit_entries().for_workspace(workspace)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = entries.explain()
@@ -524,38 +526,35 @@ def _aged(entry: LogEntry, days: int) -> LogEntry:
 
 def test_prune_deletes_entries_older_than_the_retention_in_chunks(workspace, settings):
     settings.AUDIT_RETENTION_DAYS = 30
-    old = [
-        _aged(audit.audit_manual_send(workspace=workspace, actor=None, action="digest.run_now"), 31 + n)
-        for n in range(5)
-    ]
-    recent = _aged(audit.audit_manual_send(workspace=workspace, actor=None, action="digest.run_now"), 29)
-    fresh = audit.audit_manual_send(workspace=workspace, actor=None, action="digest.run_now")
+    old = [_aged(audit_manual_send(workspace=workspace, actor=None, action="digest.run_now"), 31 + n) for n in range(5)]
+    recent = _aged(audit_manual_send(workspace=workspace, actor=None, action="digest.run_now"), 29)
+    fresh = audit_manual_send(workspace=workspace, actor=None, action="digest.run_now")
 
-    assert audit.audit_entries_prune(dry_run=True) == (5, True)
+    assert audit_entries_prune(dry_run=True) == (5, True)
     assert LogEntry.objects.filter(pk__in=[entry.pk for entry in old]).count() == 5
 
-    assert audit.audit_entries_prune(chunk_size=2) == (5, True)
+    assert audit_entries_prune(chunk_size=2) == (5, True)
 
     assert not LogEntry.objects.filter(pk__in=[entry.pk for entry in old]).exists()
     assert set(LogEntry.objects.filter(pk__in=[recent.pk, fresh.pk]).values_list("pk", flat=True)) == {
         recent.pk,
         fresh.pk,
     }
-    assert audit.audit_entries_prune() == (0, True)
+    assert audit_entries_prune() == (0, True)
 
 
 def test_prune_stops_between_chunks_at_its_deadline_and_keeps_everything_when_retention_is_off(workspace, settings):
     import time
 
     for n in range(4):
-        _aged(audit.audit_manual_send(workspace=workspace, actor=None, action="digest.run_now"), 400 + n)
+        _aged(audit_manual_send(workspace=workspace, actor=None, action="digest.run_now"), 400 + n)
 
-    assert audit.audit_entries_prune(chunk_size=1, deadline=time.monotonic() - 1) == (1, False)
+    assert audit_entries_prune(chunk_size=1, deadline=time.monotonic() - 1) == (1, False)
     settings.AUDIT_RETENTION_DAYS = 0
-    assert audit.audit_retention() is None
-    assert audit.audit_entries_prune() == (0, True)
+    assert audit_retention() is None
+    assert audit_entries_prune() == (0, True)
     settings.AUDIT_RETENTION_DAYS = 365  # the default
-    assert audit.audit_entries_prune() == (3, True)
+    assert audit_entries_prune() == (3, True)
 
 
 def test_a_profile_edit_that_renames_linked_people_is_audited_in_each_workspace(workspace):

@@ -6,6 +6,4 @@ class WorkspacesConfig(AppConfig):
     name = "workspaces"
 
     def ready(self) -> None:
-        from workspaces import audit, signals  # noqa: F401
-
-        audit.register_audited_models()
+        from workspaces import signals  # noqa: F401

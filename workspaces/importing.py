@@ -50,9 +50,9 @@ from django.core.validators import validate_email
 from django.db import connections, transaction
 from django.utils import timezone as dj_timezone
 
+from audit import entries as audit
 from birthdaybuddy.errors import ApplicationError
 from birthdaybuddy.validators import SLACK_USER_ID_RE, normalize_phone
-from workspaces import audit
 from workspaces import cache as bb_cache
 from workspaces.models import Channel, Person, Workspace, validate_birthday, validate_channels
 

@@ -39,8 +39,8 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone as dj_timezone
 
+from audit.entries import audit_bulk_changes
 from workspaces import cache as bb_cache
-from workspaces.audit import audit_bulk_changes
 from workspaces.models import Membership, Person, Workspace, validate_birthday
 
 if TYPE_CHECKING:

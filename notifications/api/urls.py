@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from notifications.api.audit import AuditEntryReplayViewSet
 from notifications.api.hooks import (
     TwilioChannelInboundHookView,
     TwilioChannelStatusHookView,
@@ -45,6 +46,11 @@ urlpatterns = [
         f"{WORKSPACE}/notifications/<uuid:pk>/resend",
         NotificationViewSet.as_view({"post": "resend"}),
         name="notification-resend",
+    ),
+    path(
+        f"{WORKSPACE}/audit/<int:pk>/replay",
+        AuditEntryReplayViewSet.as_view({"post": "replay"}),
+        name="workspace-audit-replay",
     ),
     *router.urls,
 ]

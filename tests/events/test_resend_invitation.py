@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from audit.queries import audit_entries
 from events.models import Attendee, Event
 from notifications.models import Notification
 from tests.audit_checks import assert_shown_to_workspace_admins_only, latest_operation
 from tests.conftest import client_for
 from tests.events.factories import EventFactory
 from tests.factories import MembershipFactory
-from workspaces import audit
 from workspaces.models import Role
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +61,7 @@ def snapshot(event) -> tuple:
     """What a refused re-send must leave unchanged."""
     return (
         Notification.objects.count(),
-        audit.audit_entries().with_operation("event.resend_invitation").count(),
+        audit_entries().with_operation("event.resend_invitation").count(),
         list(Attendee.objects.filter(event=event).order_by("pk").values_list("rsvp_token_hash", "invited_at")),
     )
 

@@ -4,12 +4,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from audit.queries import audit_entries
 from notifications.models import ChannelConfig, Notification
 from tests.audit_checks import assert_shown_to_workspace_admins_only, latest_operation
 from tests.factories import MembershipFactory, WorkspaceFactory
 from tests.notifications.factories import ACCOUNT_SID, AUTH_TOKEN, ChannelConfigFactory, NotificationFactory
 from tests.notifications.fakes import FakeTwilio
-from workspaces import audit
 
 pytestmark = pytest.mark.django_db
 
@@ -149,7 +149,7 @@ def test_admin_resend_is_audited_with_the_staff_user(admin_client, staff_user):
     assert (entry.content_type.model, entry.object_pk) == ("notification", str(failed.pk))
     assert entry.additional_data["details"] == {"resend_id": str(resent.pk), "origin": "admin"}
     # The refused one (already sent) left no entry.
-    assert audit.audit_entries().with_operation("notification.resend").count() == 1
+    assert audit_entries().with_operation("notification.resend").count() == 1
     row = assert_shown_to_workspace_admins_only(entry, failed.workspace)
     assert row["actor"]["email"] == staff_user.email
     assert row["details"]["origin"] == "admin"
@@ -182,7 +182,7 @@ def test_admin_channel_test_that_is_refused_is_not_audited(admin_client, workspa
     )
 
     assert "not-an-address" in response.content.decode()
-    assert not audit.audit_entries().with_operation("channel.test").exists()
+    assert not audit_entries().with_operation("channel.test").exists()
 
 
 def test_send_test_notification_command_is_audited_under_its_name(fake_slack):

@@ -11,10 +11,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from audit.entries import audit_manual_send
 from birthdaybuddy.celery import app
 from notifications import retention, tasks
 from notifications.models import InboundContact
-from workspaces import audit
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def contact(phone: str, *, days_ago: float) -> InboundContact:
 
 
 def old_entry(workspace, *, days_ago: int) -> LogEntry:
-    entry = audit.audit_manual_send(workspace=workspace, actor=None, action="digest.run_now")
+    entry = audit_manual_send(workspace=workspace, actor=None, action="digest.run_now")
     LogEntry.objects.filter(pk=entry.pk).update(timestamp=timezone.now() - timedelta(days=days_ago))
     return entry
 

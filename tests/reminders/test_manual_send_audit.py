@@ -7,13 +7,13 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from audit.queries import audit_entries
 from events.services import event_cancel
 from notifications.models import Notification
 from reminders.models import Reminder, ReminderKind
 from reminders.services import reminder_create
 from tests.audit_checks import assert_shown_to_workspace_admins_only, latest_operation
 from tests.factories import PersonFactory
-from workspaces import audit
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +82,7 @@ def test_admin_send_now_that_is_refused_is_not_audited(staff_client, make_worksp
 
     assert "not sent. The event of this reminder is cancelled" in response.content.decode()
     assert not Notification.objects.exists()
-    assert not audit.audit_entries().with_operation("reminder.send_now").exists()
+    assert not audit_entries().with_operation("reminder.send_now").exists()
 
 
 def test_admin_run_digest_now_is_audited(staff_client, staff_user, make_workspace):
@@ -121,7 +121,7 @@ def test_run_birthday_job_is_audited_under_its_name_but_not_its_dry_run(make_wor
     other = make_workspace()
 
     call_command("run_birthday_job", workspace=workspace.slug, date="2026-07-14", dry_run=True, stdout=StringIO())
-    assert not audit.audit_entries().with_operation("digest.run_now").exists()
+    assert not audit_entries().with_operation("digest.run_now").exists()
 
     call_command("run_birthday_job", workspace=workspace.slug, date="2026-07-14", stdout=StringIO())
 
@@ -131,7 +131,7 @@ def test_run_birthday_job_is_audited_under_its_name_but_not_its_dry_run(make_wor
     details = entry.additional_data["details"]
     assert details["origin"] == "manage.py run_birthday_job"
     assert (details["date"], details["created"], details["already_delivered"]) == ("2026-07-14", 1, 0)
-    assert not audit.audit_entries().for_workspace(other).with_operation("digest.run_now").exists()
+    assert not audit_entries().for_workspace(other).with_operation("digest.run_now").exists()
     row = assert_shown_to_workspace_admins_only(entry, workspace)
     assert row["actor"] is None
     assert row["details"]["origin"] == "manage.py run_birthday_job"
@@ -145,7 +145,7 @@ def test_send_now_of_the_digest_is_one_entry_wherever_it_starts(staff_client, st
     workspace = make_workspace(tz="Europe/Lisbon", notify_at=time(9))
     PersonFactory(workspace=workspace, name="Ana", birth_month=7, birth_day=14, slack_user_id="U1")
     digest = Reminder.objects.get(workspace=workspace, kind=ReminderKind.BIRTHDAY_DIGEST)
-    entries = audit.audit_entries().for_workspace(workspace)
+    entries = audit_entries().for_workspace(workspace)
     before = entries.count()
 
     response = staff_client.post(

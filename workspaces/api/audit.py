@@ -1,4 +1,4 @@
-"""``/workspaces/{id}/audit/``: the workspace's audit trail, and replaying a failed notification from it."""
+"""``/workspaces/{id}/audit/``: the workspace's audit trail (its replay: ``notifications.api.audit``)."""
 
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -6,12 +6,12 @@ from zoneinfo import ZoneInfo
 from auditlog.models import LogEntry
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.response import Response
+from rest_framework import mixins, serializers, viewsets
 
-from workspaces import audit
+from audit.queries import ACTIONS, audit_entries, entry_action, entry_changes, entry_details, entry_operation
+from audit.registry import MODEL_LABELS
 from workspaces.api.mixins import WorkspaceScopedMixin
-from workspaces.api.schema import CONFLICT, WORKSPACE_ID
+from workspaces.api.schema import WORKSPACE_ID
 from workspaces.models import ADMIN_ROLES
 
 PERMISSIONS = "**Permissions:** workspace owners and admins (and staff). Members get 403, non-members 404."
@@ -26,7 +26,7 @@ class AuditActorSerializer(serializers.Serializer):
 
 
 # Inline (inside allOf) rather than a generic "ActionEnum" component that other "action" fields would collide with.
-@extend_schema_field({"allOf": [{"type": "string", "enum": list(audit.ACTIONS)}]})
+@extend_schema_field({"allOf": [{"type": "string", "enum": list(ACTIONS)}]})
 class AuditActionField(serializers.CharField):
     pass
 
@@ -81,34 +81,23 @@ class AuditEntrySerializer(serializers.Serializer):
         return {
             "id": entry.pk,
             "timestamp": serializers.DateTimeField().to_representation(entry.timestamp),
-            "action": audit.entry_action(entry),
-            "operation": audit.entry_operation(entry),
+            "action": entry_action(entry),
+            "operation": entry_operation(entry),
             "actor": actor,
             "object_type": f"{entry.content_type.app_label}.{entry.content_type.model}",
             "object_id": entry.object_pk,
             "object_repr": entry.object_repr,
-            "changes": audit.entry_changes(entry),
-            "details": audit.entry_details(entry),
+            "changes": entry_changes(entry),
+            "details": entry_details(entry),
             "request_id": entry.cid,
             "remote_addr": entry.remote_addr,
         }
 
 
-class ReplayResultSerializer(serializers.Serializer):
-    """The new notification the replay queued."""
-
-    id = serializers.UUIDField()
-    status = serializers.CharField()
-    channel = serializers.CharField()
-    recipient = serializers.CharField()
-    resent_from = serializers.UUIDField(source="resent_from_id", allow_null=True)
-    created_at = serializers.DateTimeField()
-
-
 # --- filters --------------------------------------------------------------------------------
 
 
-@extend_schema_field({"type": "string", "enum": list(audit.ACTIONS)})
+@extend_schema_field({"type": "string", "enum": list(ACTIONS)})
 class ActionFilter(filters.ChoiceFilter):
     """Named after the entry's action, but filters by the API's action names (auditlog stores numbers)."""
 
@@ -117,12 +106,12 @@ class AuditEntryFilterSet(filters.FilterSet):
     """``date_from``/``date_to`` are local dates in the workspace's time zone (inclusive)."""
 
     model = filters.ChoiceFilter(
-        choices=[(label, label) for label in audit.MODEL_LABELS],
+        choices=[(label, label) for label in MODEL_LABELS],
         method="filter_model",
         help_text="Entries about one kind of object, e.g. `workspaces.person`.",
     )
     action = ActionFilter(
-        choices=[(name, name) for name in audit.ACTIONS], method="filter_action", help_text="What was done."
+        choices=[(name, name) for name in ACTIONS], method="filter_action", help_text="What was done."
     )
     operation = filters.CharFilter(method="filter_operation", help_text="Manual entries of one operation.")
     actor = filters.UUIDFilter(field_name="actor_id", help_text="Entries made by this user.")
@@ -187,22 +176,4 @@ class AuditEntryViewSet(
 
     def get_scoped_queryset(self):
         # Scoped to the workspace by WorkspaceScopedMixin, through AuditEntryQuerySet.for_workspace.
-        return audit.audit_entries().select_related("actor", "content_type")
-
-    @extend_schema(
-        summary="Replay a failed notification",
-        description=(
-            "For an entry about a notification (its failure, `notification.failed`, or a resend) whose "
-            "notification is `failed` or `unknown`: sends it again, exactly like "
-            "`POST …/notifications/{id}/resend` (a new notification linked by `resent_from`), and records "
-            "the replay in the audit log. 409 if the notification is in any other state or an earlier "
-            "resend is still pending or sent; 404 if the entry is not about a notification of this "
-            f"workspace. {PERMISSIONS}"
-        ),
-        request=None,
-        responses={201: ReplayResultSerializer, 409: CONFLICT},
-    )
-    def replay(self, request, *args, **kwargs):
-        entry = self.get_object()
-        resent = audit.audit_entry_replay(entry=entry, workspace=self.workspace, actor=request.user)
-        return Response(ReplayResultSerializer(resent).data, status=status.HTTP_201_CREATED)
+        return audit_entries().select_related("actor", "content_type")

@@ -28,11 +28,6 @@ urlpatterns = [
     path("timezones", TimezoneListView.as_view(), name="timezones"),
     # No trailing slash: BodySizeLimitMiddleware allows larger bodies on paths ending in /import.
     path("workspaces/<uuid:workspace_id>/people/import", PersonImportView.as_view(), name="workspace-person-import"),
-    path(
-        "workspaces/<uuid:workspace_id>/audit/<int:pk>/replay",
-        AuditEntryViewSet.as_view({"post": "replay"}),
-        name="workspace-audit-replay",
-    ),
     # Platform staff tools.
     path("admin/sync-birthdays", SyncBirthdaysView.as_view(), name="admin-sync-birthdays"),
     path("admin/cache", CacheView.as_view(), name="admin-cache"),

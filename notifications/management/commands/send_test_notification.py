@@ -3,10 +3,10 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.names import command_origin
 from birthdaybuddy.errors import ApplicationError
 from notifications import services
 from notifications.models import ChannelConfig
-from workspaces.audit import command_origin
 from workspaces.models import Channel, Workspace
 
 ORIGIN = command_origin("send_test_notification")

@@ -2,8 +2,8 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.names import command_origin
 from scheduling import selectors, services
-from workspaces.audit import command_origin
 from workspaces.models import Workspace
 
 ORIGIN = command_origin("run_birthday_job")
