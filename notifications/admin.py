@@ -12,7 +12,10 @@ from django.utils.html import format_html
 from audit.names import ADMIN_ORIGIN
 from birthdaybuddy.admin_tools import WorkspaceColumns, confirm_action, local_time, report
 from birthdaybuddy.errors import ApplicationError
-from notifications import services
+from notifications import (
+    admin_audit,  # noqa: F401  (registers the audit log's "Replay")
+    services,
+)
 from notifications.admin_channels import describe_test_result
 from notifications.admin_dashboard import dashboard_view, resend_failed_view
 from notifications.api.serializers import mask_secret, mask_webhook_url
