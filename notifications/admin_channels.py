@@ -1,7 +1,21 @@
-"""The channel test's answer in words a support person understands."""
+"""Channels in the admin: the form (secrets write-only, only the kind's fields, saved through the
+channel services) and the channel test, with its answer in words a support person understands."""
 
 from __future__ import annotations
 
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import path
+
+from audit.names import ADMIN_ORIGIN
+from birthdaybuddy.admin_tools import WorkspaceColumns
+from birthdaybuddy.errors import ApplicationError
+from notifications import services
+from notifications.api.serializers import mask_secret, mask_webhook_url
+from notifications.models import ChannelConfig
 from notifications.services import ChannelTestResult
 
 PROVIDERS = {
@@ -72,3 +86,200 @@ def describe_test_result(result: ChannelTestResult) -> str:
             "The message may still arrive; check before trying again."
         )
     return f"Not sent{to}: {provider} refused it: {_reason_in_words(result.detail)}."
+
+
+SECRET_FIELDS = ("webhook_url", "bot_token", "auth_token")
+
+
+KIND_FIELDS = {
+    "slack": ("webhook_url", "bot_token", "channel_id"),
+    "email": ("from_name", "reply_to"),
+    "sms": ("account_sid", "auth_token", "from_number", "messaging_service_sid"),
+    "whatsapp": ("account_sid", "auth_token", "from_number", "messaging_service_sid", "whatsapp_template_sid"),
+}
+KIND_SECTIONS = {"slack": "Slack", "email": "Email", "sms": "Twilio SMS", "whatsapp": "Twilio WhatsApp"}
+SECRET_MASKS = {"webhook_url": mask_webhook_url, "bot_token": mask_secret, "auth_token": mask_secret}
+
+
+class ChannelConfigForm(forms.ModelForm):
+    """Secrets are write-only: the inputs start empty, an empty input keeps the stored value, and the
+    stored value is shown once, masked, in the field's help. Saved through the channel services, so
+    the admin accepts exactly what the API accepts."""
+
+    clear_secrets = forms.BooleanField(required=False, help_text="Remove the stored secrets of this channel.")
+
+    class Meta:
+        model = ChannelConfig
+        fields = ("workspace", "kind", "active", "rate_per_second", *dict.fromkeys(sum(KIND_FIELDS.values(), ())))
+        widgets = {name: forms.PasswordInput(render_value=False) for name in SECRET_FIELDS}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored = None if self.instance._state.adding else self.instance
+        for name in SECRET_FIELDS:
+            if name not in self.fields:
+                continue
+            field = self.fields[name]
+            field.required = False
+            masked = SECRET_MASKS[name](getattr(stored, name, None)) if stored else ""
+            field.help_text = (
+                f"Stored: {masked}. Write-only: leave empty to keep it, type a new value to replace it."
+                if masked
+                else "Write-only: it is never shown again after saving."
+            )
+            self.initial[name] = ""
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.instance._state.adding:
+            cleaned["kind"] = self.instance.kind  # a channel's kind cannot change (as in the API)
+        for name in SECRET_FIELDS:
+            if self.cleaned_data.get("clear_secrets"):
+                cleaned[name] = None
+            elif not cleaned.get(name) and not self.instance._state.adding:
+                cleaned[name] = getattr(self.instance, name)
+        return cleaned
+
+    def _post_clean(self):
+        """Saves through the channel services (inside the admin's transaction): their validation, the
+        API's, decides; what they refuse comes back as the form's field errors and nothing is written."""
+        if self.errors:
+            return
+        data = {name: self.cleaned_data[name] for name in self._meta.fields if name in self.cleaned_data}
+        data.pop("workspace", None)
+        try:
+            if not self.instance._state.adding:
+                data.pop("kind", None)
+                self.instance = services.channel_config_update(config=self.instance, **data)
+            else:
+                self.instance = services.channel_config_create(workspace=self.cleaned_data["workspace"], **data)
+        except ValidationError as exc:
+            self._update_errors(exc)
+
+    def save(self, commit=True):
+        return self.instance  # saved by ``_post_clean`` through the services
+
+    def save_m2m(self):
+        pass
+
+
+class ChannelTestForm(forms.Form):
+    recipient = forms.CharField(
+        required=False,
+        max_length=254,
+        label="Send the test to",
+        help_text="An email address for email; a phone number in international format (+49…) for SMS/WhatsApp. "
+        "Empty: your own.",
+    )
+
+
+@admin.register(ChannelConfig)
+class ChannelConfigAdmin(WorkspaceColumns, admin.ModelAdmin):
+    form = ChannelConfigForm
+    change_form_template = "admin/notifications/channelconfig/change_form.html"
+    list_display = ("__str__", "workspace_name", "kind", "active", "destination", "secret_masked", "updated_at")
+    list_filter = ("kind", "active")
+    search_fields = ("workspace__name", "workspace__slug", "channel_id", "from_number")
+    list_select_related = ("workspace",)
+    autocomplete_fields = ("workspace",)
+    readonly_fields = ("created_at", "updated_at")
+    actions = ("send_test_message",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "workspace", "kind") if obj is not None else self.readonly_fields
+
+    def _kind(self, request, obj) -> str | None:
+        if obj is not None:
+            return obj.kind
+        kind = request.POST.get("kind") or request.GET.get("kind")
+        return kind if kind in KIND_FIELDS else None
+
+    def get_fieldsets(self, request, obj=None):
+        kind = self._kind(request, obj)
+        kinds = [kind] if kind else list(KIND_FIELDS)
+        fieldsets = [(None, {"fields": ("workspace", "kind", "active", "rate_per_second")})]
+        for name in kinds:
+            classes = () if kind else ("bb-kind-fields", f"bb-kind-{name}")
+            fieldsets.append((KIND_SECTIONS[name], {"fields": KIND_FIELDS[name], "classes": classes}))
+        if obj is not None and any(getattr(obj, name) for name in SECRET_FIELDS if name in KIND_FIELDS[obj.kind]):
+            fieldsets.append(("Secrets", {"fields": ("clear_secrets",)}))
+        if obj is not None:
+            fieldsets.append(("Timestamps", {"fields": ("created_at", "updated_at")}))
+        return fieldsets
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if kwargs.get("fields") is None:
+            kind = self._kind(request, obj)
+            names = ["workspace", "kind", "active", "rate_per_second"]
+            names += list(KIND_FIELDS[kind]) if kind else list(dict.fromkeys(sum(KIND_FIELDS.values(), ())))
+            if obj is not None:
+                names += ["clear_secrets"]
+            kwargs["fields"] = [n for n in names if n not in self.get_readonly_fields(request, obj)]
+        return super().get_form(request, obj, change, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        """The form saved it through the channel services already."""
+
+    def get_urls(self):
+        return [
+            path(
+                "<uuid:pk>/send-test/",
+                self.admin_site.admin_view(self.send_test_view),
+                name="notifications_channelconfig_send_test",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        config = self.get_object(request, object_id)
+        extra = {}
+        if config is not None:
+            extra = {
+                "test_form": ChannelTestForm(),
+                "needs_recipient": config.kind != "slack",
+                "can_test": self.has_change_permission(request, config),
+            }
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    def send_test_view(self, request, pk):
+        if request.method != "POST":
+            raise PermissionDenied
+        config = ChannelConfig.objects.select_related("workspace").filter(pk=pk).first()
+        if config is None:
+            raise Http404("No such channel.")
+        if not self.has_change_permission(request, config):
+            raise PermissionDenied
+        form = ChannelTestForm(request.POST)
+        recipient = None
+        if form.is_valid() and config.kind != "slack":
+            recipient = form.cleaned_data["recipient"].strip() or None
+        report_test(self, request, config, recipient=recipient)
+        return redirect("admin:notifications_channelconfig_change", config.pk)
+
+    @admin.display(description="Secret")
+    def secret_masked(self, obj):
+        return mask_webhook_url(obj.webhook_url) or mask_secret(obj.bot_token or obj.auth_token) or "—"
+
+    @admin.display(description="Destination")
+    def destination(self, obj):
+        return obj.channel_id or obj.from_number or obj.messaging_service_sid or obj.from_name or "—"
+
+    @admin.action(description="Send a test message (Slack: its channel; email/SMS/WhatsApp: your address or phone)")
+    def send_test_message(self, request, queryset):
+        for config in queryset.select_related("workspace"):
+            report_test(self, request, config, recipient=None)
+
+
+def report_test(model_admin, request, config, *, recipient):
+    try:
+        result = services.channel_config_send_test(
+            config=config, recipient=recipient, user=request.user, origin=ADMIN_ORIGIN
+        )
+    except ApplicationError as exc:
+        model_admin.message_user(request, f"{config}: {exc.message}", messages.WARNING)
+        return
+    except ValidationError as exc:  # the recipient: not an address or number we may test with
+        model_admin.message_user(request, f"{config}: not sent. {' '.join(exc.messages)}", messages.ERROR)
+        return
+    level = messages.SUCCESS if result.ok else messages.ERROR
+    model_admin.message_user(request, f"{config}: {describe_test_result(result)}", level)

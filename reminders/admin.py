@@ -8,6 +8,8 @@ events come from that workspace only.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
@@ -18,16 +20,13 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from audit.names import ADMIN_ORIGIN
 from birthdaybuddy.admin_tools import (
     WorkspaceColumns,
     choose_workspace_page,
     confirm_action,
-    error_text,
     local_time,
     report,
 )
-from birthdaybuddy.errors import ApplicationError
 from events.models import Event, EventStatus
 from reminders import schedule, services
 from reminders.admin_forms import FIELDS_BY_KIND, ChooseWorkspaceForm, LocalDateTimeField, ReminderAdminForm
@@ -52,7 +51,8 @@ class ReminderAdmin(WorkspaceColumns, admin.ModelAdmin):
     list_filter = ("kind", "active", "urgent", "audience", "message_type")
     search_fields = ("name", "workspace__name", "workspace__slug", "event__title")
     list_select_related = ("workspace", "event")
-    actions = ("send_now", "run_digest_now", "reschedule")
+    # "Send now" and "Run today's digest" are the engine's: scheduling/admin_reminders.py adds them.
+    actions: Sequence[Any] = ("reschedule",)
     save_as = False
 
     class Media:
@@ -259,79 +259,6 @@ class ReminderAdmin(WorkspaceColumns, admin.ModelAdmin):
 
     # --- actions --------------------------------------------------------------------------
 
-    @admin.action(description="Send an extra copy now (the schedule is unchanged)")
-    def send_now(self, request, queryset: QuerySet[Reminder]):
-        page = confirm_action(
-            self,
-            request,
-            queryset.select_related("workspace"),
-            action="send_now",
-            title="Send an extra copy now",
-            explanation=(
-                "Each reminder below sends an extra, manual copy of its upcoming occurrence now. Its schedule does "
-                "not change: that occurrence still goes out at its time. A birthday digest instead runs today's "
-                "digest, which the scheduled run then does not send again."
-            ),
-            describe=_send_now_plan,
-        )
-        if page is not None:
-            return page
-        lines = []
-        for reminder in queryset.select_related("workspace", "event"):
-            try:
-                run = _scheduling().reminder_send_now(reminder=reminder, actor=request.user, origin=ADMIN_ORIGIN)
-            except (ApplicationError, ValidationError) as exc:
-                lines.append(
-                    (messages.WARNING, f"{reminder.name} ({reminder.workspace.name}): not sent. {error_text(exc)}")
-                )
-                continue
-            lines.append(
-                (messages.SUCCESS, f"{reminder.name} ({reminder.workspace.name}): {_scheduling().send_now_detail(run)}")
-            )
-        report(self, request, lines)
-        return None
-
-    @admin.action(description="Run today's birthday digest now")
-    def run_digest_now(self, request, queryset: QuerySet[Reminder]):
-        page = confirm_action(
-            self,
-            request,
-            queryset.select_related("workspace"),
-            action="run_digest_now",
-            title="Run today's digest now",
-            explanation=(
-                "Today's digest of each workspace below is written now: messages that already exist (delivered, "
-                "failed or pending) are not written again; failed ones are resent from the notifications."
-            ),
-            describe=lambda r: (
-                f"today's digest of {r.workspace.name}"
-                if r.kind == ReminderKind.BIRTHDAY_DIGEST
-                else "not a birthday digest: left alone"
-            ),
-        )
-        if page is not None:
-            return page
-        lines = []
-        scheduling = _scheduling()
-        for reminder in queryset.select_related("workspace"):
-            if reminder.kind != ReminderKind.BIRTHDAY_DIGEST:
-                lines.append(
-                    (messages.WARNING, f"{reminder.name}: not a birthday digest; use “Send an extra copy now”.")
-                )
-                continue
-            run = scheduling.digest_run_now(workspace=reminder.workspace, actor=request.user, origin=ADMIN_ORIGIN)
-            counts = scheduling.run_counts(run.result)
-            if not run.result.planned:
-                from scheduling.selectors import digest_empty_reason
-
-                text = digest_empty_reason(workspace=reminder.workspace, day=run.day)
-                lines.append((messages.WARNING, f"{reminder.workspace.name}: {text}"))
-                continue
-            level = messages.WARNING if counts.already_failed else messages.SUCCESS
-            lines.append((level, f"{reminder.workspace.name}, digest of {run.day}: {counts.sentence()}."))
-        report(self, request, lines)
-        return None
-
     @admin.action(description="Recompute the next run")
     def reschedule(self, request, queryset: QuerySet[Reminder]):
         page = confirm_action(
@@ -356,19 +283,3 @@ class ReminderAdmin(WorkspaceColumns, admin.ModelAdmin):
             )
         report(self, request, lines)
         return None
-
-
-def _scheduling():
-    from scheduling import services as scheduling_services
-
-    return scheduling_services
-
-
-def _send_now_plan(reminder: Reminder) -> str:
-    if reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
-        return f"runs today's digest of {reminder.workspace.name}"
-    upcoming = schedule.reminder_upcoming_slot(reminder=reminder, now=timezone.now())
-    if upcoming is None:
-        return "an extra copy of its last occurrence (no occurrence is scheduled)"
-    when = local_time(upcoming.at, reminder.workspace.timezone)
-    return f"an extra copy now of the occurrence of {when}, which still goes out at its time"

@@ -1,3 +1,4 @@
+import uuid
 from urllib.parse import urlencode
 
 from django.contrib import admin
@@ -7,7 +8,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from birthdaybuddy.admin_tools import local_time
+from notifications.admin import NotificationAdmin
 from notifications.models import Notification, NotificationStatus
+from scheduling import admin_reminders  # noqa: F401  (adds its actions to the reminders' admin)
 from scheduling.models import JobRun, Occurrence
 
 SENT = (NotificationStatus.SENT, NotificationStatus.DELIVERED)
@@ -74,6 +77,26 @@ class OccurrenceInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class NotificationJobRunFilter(admin.SimpleListFilter):
+    """The notifications one job run wrote (the job runs list links here)."""
+
+    title = "job run"
+    parameter_name = "job_run"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        return [(value, f"Run {value[:8]}")] if value else []
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            run_id = uuid.UUID(self.value())
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(pk__in=job_run_notifications(run_id).values("pk"))
 
 
 @admin.register(JobRun)
@@ -165,3 +188,8 @@ class OccurrenceAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# The notification list's "job run" filter and the reminder's "Send now" / "Run today's digest":
+# the engine's, added to the admins of the apps below it.
+NotificationAdmin.list_filter = (*NotificationAdmin.list_filter, NotificationJobRunFilter)
