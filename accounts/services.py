@@ -7,6 +7,7 @@ said no); the API's exception handler maps both to JSON. They never import DRF.
 import logging
 import secrets
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -25,9 +26,9 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from accounts.mail import account_mail_send
 from accounts.models import EmailVerification, User
-from accounts.selectors import users_unverified_expired, workspaces_where_last_owner
+from accounts.selectors import users_unverified_expired
 from accounts.tokens import user_tokens_revoke
-from birthdaybuddy.errors import ApplicationError, Conflict, PermissionDeniedError
+from birthdaybuddy.errors import ApplicationError, PermissionDeniedError
 from birthdaybuddy.links import absolute_reverse
 from birthdaybuddy.validators import normalize_phone, validate_timezone
 
@@ -390,22 +391,18 @@ def user_profile_update(*, user: User, data: dict[str, Any], now: datetime | Non
 
 
 @transaction.atomic
-def user_delete(*, user: User, password: str) -> None:
-    """Deletes the account (memberships cascade) after checking the password.
+def user_delete(*, user: User, password: str, refusals: Iterable[Callable[[User], None]] = ()) -> None:
+    """Deletes the account (what refers to it cascades or is unlinked) after checking the password.
 
-    Refused while the user is the only owner of a workspace: it would be left without anyone
-    able to manage it. People records linked to the user stay in their workspaces, unlinked.
+    ``refusals``: checks of the apps that keep data about the user, each raising an
+    ``ApplicationError`` when the account may not go yet (``workspaces.account.account_delete``
+    passes "the last owner of a workspace"). They run after the password check, in this
+    transaction, before anything is deleted.
     """
     if not password or not user.check_password(password):
         raise PermissionDeniedError("The password is incorrect.", code="invalid_password")
-    sole = list(workspaces_where_last_owner(user=user))
-    if sole:
-        names = ", ".join(workspace.name for workspace in sole)
-        raise Conflict(
-            f"You are the last owner of: {names}. Make someone else an owner or delete the workspace first.",
-            code="last_owner",
-            extra={"workspaces": [{"id": str(workspace.pk), "name": workspace.name} for workspace in sole]},
-        )
+    for refuse in refusals:
+        refuse(user)
     user_tokens_revoke(user=user)
     user.delete()
 

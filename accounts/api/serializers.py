@@ -13,7 +13,6 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from accounts import tokens
 from accounts.models import User
 from birthdaybuddy.api.fields import StrictBooleanField
-from workspaces.models import Invitation, Membership, Person
 
 
 class StrictStringMixin:
@@ -86,17 +85,6 @@ class ProfileUpdateSerializer(serializers.Serializer):
 
 class AccountDeleteSerializer(serializers.Serializer):
     password = password_field(help_text="The current password, to confirm the deletion.")
-
-
-class AccountWorkspaceRefSerializer(serializers.Serializer):
-    id = serializers.UUIDField(read_only=True)
-    name = serializers.CharField(read_only=True)
-
-
-class LastOwnerErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField(read_only=True)
-    code = serializers.CharField(read_only=True, help_text="`last_owner`")
-    workspaces = AccountWorkspaceRefSerializer(many=True, read_only=True, help_text="Workspaces with no other owner.")
 
 
 # --- Sign-up, verification, password reset ------------------------------------------------
@@ -235,60 +223,3 @@ class ExportProfileSerializer(serializers.ModelSerializer):
         model = User
         fields = (*ProfileSerializer.Meta.fields, "is_staff", "last_login", "updated_at")
         read_only_fields = fields
-
-
-class ExportMembershipSerializer(serializers.ModelSerializer):
-    workspace = AccountWorkspaceRefSerializer(read_only=True)
-    joined_at = serializers.DateTimeField(source="created_at", read_only=True)
-
-    class Meta:
-        model = Membership
-        fields = ("workspace", "role", "joined_at")
-        read_only_fields = fields
-
-
-class ExportPersonSerializer(serializers.ModelSerializer):
-    workspace = AccountWorkspaceRefSerializer(read_only=True)
-    preferred_channels = serializers.ListField(child=serializers.CharField(), read_only=True)
-    opted_out_channels = serializers.ListField(child=serializers.CharField(), read_only=True)
-
-    class Meta:
-        model = Person
-        fields = (
-            "id",
-            "workspace",
-            "name",
-            "email",
-            "phone",
-            "slack_user_id",
-            "birth_month",
-            "birth_day",
-            "birth_year",
-            "joined_on",
-            "preferred_channels",
-            "opted_out_channels",
-            "show_age",
-            "created_at",
-            "updated_at",
-        )
-        read_only_fields = fields
-
-
-class ExportInvitationSerializer(serializers.ModelSerializer):
-    workspace = AccountWorkspaceRefSerializer(read_only=True)
-    status = serializers.CharField(read_only=True, help_text="pending, accepted, revoked or expired.")
-
-    class Meta:
-        model = Invitation
-        fields = ("workspace", "email", "role", "status", "created_at", "expires_at", "accepted_at")
-        read_only_fields = fields
-
-
-class UserExportSerializer(serializers.Serializer):
-    """Everything BirthdayBuddy keeps about the caller."""
-
-    exported_at = serializers.DateTimeField(read_only=True)
-    profile = ExportProfileSerializer(read_only=True)
-    memberships = ExportMembershipSerializer(many=True, read_only=True)
-    people = ExportPersonSerializer(many=True, read_only=True, help_text="Person records linked to the account.")
-    invitations = ExportInvitationSerializer(many=True, read_only=True, help_text="Invitations sent to the address.")

@@ -16,8 +16,7 @@ urlpatterns = [
     path("auth/logout/everywhere", views.LogoutEverywhereView.as_view(), name="auth-logout-everywhere"),
     path("auth/password/forgot", views.PasswordForgotView.as_view(), name="auth-password-forgot"),
     path("auth/password/reset", views.PasswordResetView.as_view(), name="auth-password-reset"),
-    # Before the router: "me" is not a user id.
-    path("users/me", views.MeView.as_view(), name="users-me"),
-    path("users/me/export", views.MeExportView.as_view(), name="users-me-export"),
+    # users/me and users/me/export (an account with what the workspaces keep about it) are
+    # composed by workspaces (workspaces/api/urls.py).
     *router.urls,
 ]

@@ -3,7 +3,6 @@
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.filters import OrderingFilter
@@ -13,7 +12,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from accounts import selectors, services, tokens
+from accounts import services, tokens
 from accounts.api import serializers as s
 from accounts.api.filters import StaffUserFilterSet
 from accounts.api.throttles import AuthThrottleMixin
@@ -254,30 +253,10 @@ class PasswordResetView(PublicAuthView):
 # --- The caller's own account -------------------------------------------------------------
 
 
-class BodyOnDeleteSchema(AutoSchema):
-    """Documents the JSON body of a DELETE (drf-spectacular only documents PUT/PATCH/POST bodies)."""
-
-    def _get_request_body(self, direction="request"):
-        if self.method != "DELETE":
-            return super()._get_request_body(direction)
-        self.method = "POST"
-        try:
-            return super()._get_request_body(direction)
-        finally:
-            self.method = "DELETE"
-
-
-def _schema_class(schema_class):
-    """Makes a later ``@extend_schema`` on this view method build on ``schema_class``."""
-
-    def decorator(view_method):
-        view_method.kwargs = {"schema": schema_class}
-        return view_method
-
-    return decorator
-
-
 class MeView(generics.GenericAPIView):
+    """The caller's profile. ``DELETE`` (the account with what workspaces keep) is composed by
+    ``workspaces.api.account.AccountView``, which serves ``users/me``."""
+
     serializer_class = s.ProfileSerializer
     permission_classes = [IsAuthenticated]
 
@@ -305,46 +284,6 @@ class MeView(generics.GenericAPIView):
         serializer.is_valid(raise_exception=True)
         user = services.user_profile_update(user=request.user, data=serializer.validated_data)
         return Response(s.ProfileSerializer(user).data)
-
-    @extend_schema(
-        tags=[PROFILE_TAG],
-        summary="Delete my account",
-        description=(
-            "Authenticated user. Deletes the account and its workspace memberships after checking "
-            "`password` (403 `invalid_password` if wrong). Refused with 409 `last_owner`, listing "
-            "the workspaces, while the caller is the only owner of a workspace. People records "
-            "that workspaces keep about the caller stay, unlinked from the account."
-        ),
-        request=s.AccountDeleteSerializer,
-        responses={
-            204: None,
-            409: OpenApiResponse(s.LastOwnerErrorSerializer, description="The caller is the last owner."),
-        },
-    )
-    @_schema_class(BodyOnDeleteSchema)
-    def delete(self, request):
-        serializer = s.AccountDeleteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.user_delete(user=request.user, **serializer.validated_data)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class MeExportView(generics.GenericAPIView):
-    serializer_class = s.UserExportSerializer
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(
-        tags=[PROFILE_TAG],
-        summary="Export my data",
-        description=(
-            "Authenticated user. All personal data BirthdayBuddy keeps about the caller: profile, "
-            "workspace memberships with roles, people records linked to the account, and "
-            "invitations sent to the address."
-        ),
-        responses={200: s.UserExportSerializer},
-    )
-    def get(self, request):
-        return Response(s.UserExportSerializer(selectors.user_export_data(user=request.user)).data)
 
 
 # --- Staff administration -----------------------------------------------------------------

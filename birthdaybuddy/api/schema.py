@@ -1,9 +1,11 @@
-"""drf-spectacular post-processing: document the error responses every operation can give.
+"""drf-spectacular: the error responses every operation can give (post-processing), a DELETE body.
 
 drf-spectacular documents only success responses by default; clients (and schemathesis'
 conformance checks) need the 4xx shapes too. All errors share one ``Error`` component, also
 the 414 and 500 that gunicorn answers itself (``birthdaybuddy/gunicorn_conf.py``).
 """
+
+from drf_spectacular.openapi import AutoSchema
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -90,3 +92,26 @@ def nullable_references(result, generator, request, public):
 
     fix(result)
     return result
+
+
+class BodyOnDeleteSchema(AutoSchema):
+    """Documents the JSON body of a DELETE (drf-spectacular only documents PUT/PATCH/POST bodies)."""
+
+    def _get_request_body(self, direction="request"):
+        if self.method != "DELETE":
+            return super()._get_request_body(direction)
+        self.method = "POST"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
+
+
+def with_schema_class(schema_class):
+    """Makes a later ``@extend_schema`` on this view method build on ``schema_class``."""
+
+    def decorator(view_method):
+        view_method.kwargs = {"schema": schema_class}
+        return view_method
+
+    return decorator

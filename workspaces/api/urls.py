@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from workspaces.api.account import AccountExportView, AccountView
 from workspaces.api.admin_tools import CacheNamespaceView, CacheView, SyncBirthdaysView
 from workspaces.api.audit import AuditEntryViewSet
 from workspaces.api.birthdays import BirthdayViewSet
@@ -24,6 +25,8 @@ router.register("workspaces/<uuid:workspace_id>/birthdays", BirthdayViewSet, bas
 router.register("workspaces/<uuid:workspace_id>/audit", AuditEntryViewSet, basename="workspace-audit")
 
 urlpatterns = [
+    path("users/me", AccountView.as_view(), name="users-me"),
+    path("users/me/export", AccountExportView.as_view(), name="users-me-export"),
     path("invitations/accept", InvitationAcceptView.as_view(), name="invitation-accept"),
     path("timezones", TimezoneListView.as_view(), name="timezones"),
     # No trailing slash: BodySizeLimitMiddleware allows larger bodies on paths ending in /import.
