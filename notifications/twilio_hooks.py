@@ -46,7 +46,8 @@ from audit.entries import audit_notification_failed
 from notifications import conf
 from notifications.models import ChannelConfig, InboundContact, Notification, NotificationStatus, TwilioCallback
 from notifications.providers.base import truncate
-from workspaces.models import Channel, Person
+from workspaces.models import Channel
+from workspaces.opt_outs import people_channel_opt_out_set
 
 logger = logging.getLogger(__name__)
 
@@ -338,25 +339,6 @@ def _receiving_workspaces(*, scope: TwilioScope, channel: str, to_number: str, m
     return set(scope.channels.filter(kind=channel).filter(match).values_list("workspace_id", flat=True))
 
 
-def _apply_keyword(person: Person, *, channel: str, keyword: str) -> bool:
-    opted_out = list(person.opted_out_channels or [])
-    preferred = list(person.preferred_channels or [])
-    if keyword == "stop":
-        if channel in opted_out:
-            return False
-        opted_out.append(channel)
-        # A channel may not be both preferred and opted out (workspaces.models.validate_channels).
-        preferred = [item for item in preferred if item != channel]
-    else:
-        if channel not in opted_out:
-            return False
-        opted_out = [item for item in opted_out if item != channel]
-    person.opted_out_channels = opted_out
-    person.preferred_channels = preferred
-    person.save(update_fields=["opted_out_channels", "preferred_channels", "updated_at"])
-    return True
-
-
 @transaction.atomic
 def twilio_inbound_apply(*, scope: TwilioScope, params, now: datetime | None = None) -> InboundResult:
     """Records an inbound SMS/WhatsApp message and applies STOP/START keywords.
@@ -407,9 +389,9 @@ def twilio_inbound_apply(*, scope: TwilioScope, params, now: datetime | None = N
 
     changed = 0
     if keyword in OPT_KEYWORDS:
-        people = Person.objects.select_for_update().filter(workspace_id__in=workspace_ids, phone=phone).order_by("pk")
-        for person in people:
-            changed += _apply_keyword(person, channel=channel, keyword=keyword)
+        changed = people_channel_opt_out_set(
+            workspace_ids=workspace_ids, phone=phone, channel=channel, opted_out=keyword == "stop"
+        )
         logger.info(
             "inbound %s %s from a number in %d workspace(s): %d person(s) changed",
             channel,
