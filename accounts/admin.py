@@ -12,6 +12,7 @@ from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import ValidationError
 
+from accounts.lifecycle import profile_changed_steps_run
 from accounts.models import EmailVerification, TokenFamily, User
 from accounts.tokens import user_tokens_revoke
 from birthdaybuddy.validators import available_timezones
@@ -117,6 +118,9 @@ class UserAdmin(TimezoneChoiceAdminMixin, DjangoUserAdmin):
 
     def save_model(self, request, obj: User, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
+        if change:
+            # The same steps as the account services: the people linked to the user follow.
+            profile_changed_steps_run(obj, set(form.changed_data))
         if change and "is_active" in form.changed_data and not obj.is_active:
             user_tokens_revoke(user=obj)
 

@@ -24,6 +24,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
+from accounts.lifecycle import profile_changed_steps_run
 from accounts.mail import account_mail_send
 from accounts.models import EmailVerification, User
 from accounts.selectors import users_unverified_expired
@@ -387,6 +388,7 @@ def user_profile_update(*, user: User, data: dict[str, Any], now: datetime | Non
         setattr(user, field, value)
     if changes:
         user.save(update_fields=[*changes, "updated_at"])
+    profile_changed_steps_run(user, set(changes))
     return user
 
 
@@ -438,6 +440,7 @@ def user_admin_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
         setattr(user, field, value)
     if changes:
         user.save(update_fields=[*changes, "updated_at"])
+    profile_changed_steps_run(user, set(changes))
     if changes.get("is_active") is False:
         user_tokens_revoke(user=user)
     return user

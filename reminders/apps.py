@@ -6,4 +6,7 @@ class RemindersConfig(AppConfig):
     name = "reminders"
 
     def ready(self) -> None:
-        from reminders import receivers  # noqa: F401  (connects the receivers)
+        from reminders import workspace_steps
+        from workspaces.lifecycle import workspace_steps_register
+
+        workspace_steps_register(created=workspace_steps.workspace_created, changed=workspace_steps.workspace_changed)

@@ -7,6 +7,7 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from accounts.models import User
+from workspaces.lifecycle import workspace_created_steps_run
 from workspaces.models import Invitation, Membership, Person, Role, Workspace
 
 DEFAULT_PASSWORD = "Corr3ct-Horse-Battery"
@@ -30,12 +31,19 @@ class UserFactory(DjangoModelFactory[User]):
 
 
 class WorkspaceFactory(DjangoModelFactory[Workspace]):
-    class Meta:
-        model = Workspace
-
     name = factory.Sequence(lambda n: f"Workspace {n}")
     slug = factory.Sequence(lambda n: f"workspace-{n}")
     timezone = "UTC"
+
+    class Meta:
+        model = Workspace
+        skip_postgeneration_save = True
+
+    @factory.post_generation
+    def _created_steps(obj, create, extracted, **kwargs):
+        # A workspace as workspace_create leaves it: the apps above have done their part (its digest).
+        if create:
+            workspace_created_steps_run(obj)
 
 
 class MembershipFactory(DjangoModelFactory[Membership]):

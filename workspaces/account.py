@@ -1,4 +1,5 @@
-"""An account with what the workspaces keep about it: its deletion and its personal-data export.
+"""An account with what the workspaces keep about it: its people following its profile, its
+deletion and its personal-data export.
 
 Identity (``accounts``) knows no tenants; the workspaces compose: the deletion is the accounts'
 ``user_delete`` with the workspaces' refusal (the last owner of a workspace), the export is the
@@ -7,6 +8,7 @@ profile with the memberships, people records and invitations.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,8 +18,10 @@ from django.utils import timezone
 from accounts import services as account_services
 from accounts.models import User
 from birthdaybuddy.errors import Conflict
+from workspaces import cache as bb_cache
 from workspaces.models import Invitation, Membership, Person
 from workspaces.selectors import workspace_list_solely_owned
+from workspaces.sync import PROFILE_TO_PERSON, person_sync_for_user
 
 
 def refuse_last_owner(user: User) -> None:
@@ -40,6 +44,23 @@ def account_delete(*, user: User, password: str) -> None:
     Memberships cascade; people records linked to the user stay in their workspaces, unlinked.
     """
     account_services.user_delete(user=user, password=password, refusals=(refuse_last_owner,))
+
+
+def profile_changed(user: User, changed_fields: Collection[str]) -> None:
+    """The people linked to ``user`` follow their profile (``workspaces.sync.person_sync_for_user``;
+    a member without a Person gets one only from ``sync_birthdays``), and those workspaces'
+    cached birthdays are invalidated. A change of fields no Person has does nothing."""
+    changed = set(changed_fields) & PROFILE_TO_PERSON.keys()
+    if not changed:
+        return
+    person_sync_for_user(user=user, changed_fields=changed)
+    bb_cache.birthdays_bump(user_workspace_ids(user))
+
+
+def user_workspace_ids(user: User) -> set:
+    """The workspaces ``user`` is a member of or a person in."""
+    workspace_ids = set(Membership.objects.filter(user=user).values_list("workspace_id", flat=True))
+    return workspace_ids | set(Person.objects.filter(user=user).values_list("workspace_id", flat=True))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from django.utils import timezone as dj_timezone
 from accounts.admin import TimezoneChoiceAdminMixin
 from birthdaybuddy.errors import ApplicationError
 from workspaces import services
+from workspaces.lifecycle import workspace_changed_steps_run, workspace_created_steps_run, workspace_field_values
 from workspaces.models import Invitation, InvitationStatus, Membership, Person, Workspace
 from workspaces.sync import person_sync_from_members
 
@@ -54,7 +55,13 @@ class WorkspaceAdmin(TimezoneChoiceAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj: Workspace, form, change: bool) -> None:
         if not change and obj.created_by_id is None:
             obj.created_by = request.user
+        # The steps the workspace services run (the digest of a new workspace, rescheduling).
+        before = workspace_field_values(Workspace.objects.get(pk=obj.pk)) if change else None
         super().save_model(request, obj, form, change)
+        if before is None:
+            workspace_created_steps_run(obj)
+        else:
+            workspace_changed_steps_run(obj, before)
 
     def has_sync_birthdays_permission(self, request) -> bool:
         return request.user.has_perm("workspaces.change_person") and request.user.has_perm("workspaces.add_person")

@@ -6,4 +6,7 @@ class WorkspacesConfig(AppConfig):
     name = "workspaces"
 
     def ready(self) -> None:
-        from workspaces import signals  # noqa: F401
+        from accounts.lifecycle import profile_steps_register
+        from workspaces import account, signals  # noqa: F401  (signals: connects the receivers)
+
+        profile_steps_register(changed=account.profile_changed)

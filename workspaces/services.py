@@ -31,6 +31,7 @@ from birthdaybuddy.errors import ApplicationError, Conflict, PermissionDeniedErr
 from birthdaybuddy.i18n import language_of
 from birthdaybuddy.links import absolute_reverse
 from birthdaybuddy.validators import normalize_phone
+from workspaces.lifecycle import workspace_changed_steps_run, workspace_created_steps_run, workspace_field_values
 from workspaces.models import (
     ADMIN_ROLES,
     Channel,
@@ -140,14 +141,17 @@ def workspace_create(
             workspace.slug = _new_slug(name)
     Membership.objects.create(workspace=workspace, user=creator, role=Role.OWNER)
     _person_for_member(workspace=workspace, user=creator)
+    workspace_created_steps_run(workspace)  # e.g. the reminders: its birthday digest
     return workspace
 
 
 @transaction.atomic
 def workspace_update(*, workspace: Workspace, data: Mapping[str, Any]) -> Workspace:
+    """Changes the workspace's settings; the apps above follow (the reminders reschedule)."""
     unknown = set(data) - WORKSPACE_EDITABLE_FIELDS
     if unknown:
         raise ValueError(f"Not editable: {sorted(unknown)}")
+    before = workspace_field_values(workspace)
     for field, value in data.items():
         setattr(workspace, field, value)
     workspace.full_clean()
@@ -156,6 +160,7 @@ def workspace_update(*, workspace: Workspace, data: Mapping[str, Any]) -> Worksp
             workspace.save()
     except IntegrityError:
         raise ValidationError({"slug": ValidationError("This slug is already taken.", code="unique")}) from None
+    workspace_changed_steps_run(workspace, before)
     return workspace
 
 

@@ -1,14 +1,10 @@
-"""Keeps derived data in step with writes: cached birthdays and members' Persons.
+"""Keeps cached birthdays in step with writes (cache invalidation only, no business flow).
 
-Connected in ``WorkspacesConfig.ready``. Receivers stay small and call the cache helpers
-or the sync service; no business flow lives here.
-
-- Person, Membership, Workspace saved or deleted: the workspace's cached birthdays are
-  invalidated (``workspaces.cache.birthdays_bump``).
-- A user's profile saved: the Persons linked to them in all their workspaces are updated
-  from it (``workspaces.sync.person_sync_for_user``; a member without a Person gets one
-  only from ``sync_birthdays``), and those workspaces' birthdays invalidated.
-  Saves that touch no profile field (a login's ``last_login``, a password change) do nothing.
+Connected in ``WorkspacesConfig.ready``: a Person, Membership or Workspace saved or deleted
+invalidates the workspace's cached birthdays (``workspaces.cache.birthdays_bump``); a user's
+profile saved, those of every workspace they are in. The people
+following their member's profile is a step the account services run
+(``workspaces.account.profile_changed``, registered with ``accounts.lifecycle``).
 """
 
 from __future__ import annotations
@@ -18,8 +14,9 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from workspaces import cache as bb_cache
+from workspaces.account import user_workspace_ids
 from workspaces.models import Membership, Person, Workspace
-from workspaces.sync import PROFILE_TO_PERSON, person_sync_for_user
+from workspaces.sync import PROFILE_TO_PERSON
 
 
 @receiver(post_save, sender=Person, dispatch_uid="workspaces.person_saved")
@@ -50,12 +47,10 @@ def workspace_deleted(sender, instance: Workspace, **kwargs) -> None:
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="workspaces.user_saved")
 def user_saved(sender, instance, created: bool, raw: bool = False, update_fields=None, **kwargs) -> None:
+    # Cache only: the people following the profile is the account services' step
+    # (workspaces.account.profile_changed). A save touching no profile field changes nothing shown.
     if created or raw:
-        return  # a new account belongs to no workspace yet
-    changed = None if update_fields is None else set(update_fields) & PROFILE_TO_PERSON.keys()
-    if changed is not None and not changed:
         return
-    person_sync_for_user(user=instance, changed_fields=changed)
-    workspace_ids = set(Membership.objects.filter(user=instance).values_list("workspace_id", flat=True))
-    workspace_ids |= set(Person.objects.filter(user=instance).values_list("workspace_id", flat=True))
-    bb_cache.birthdays_bump(workspace_ids)
+    if update_fields is not None and not set(update_fields) & PROFILE_TO_PERSON.keys():
+        return
+    bb_cache.birthdays_bump(user_workspace_ids(instance))

@@ -13,6 +13,7 @@ from scheduling import services
 from scheduling.models import Occurrence
 from tests.factories import PersonFactory
 from tests.reminders.conftest import local
+from workspaces.services import workspace_update
 
 TZ = "Europe/Berlin"
 CREATED = datetime(2026, 6, 1, tzinfo=UTC)
@@ -162,8 +163,6 @@ def test_changing_quiet_hours_reschedules_waiting_reminders(quiet_workspace, per
     due = local(date(2030, 6, 10), time(23, 30), TZ)
     reminder = one_time(quiet_workspace, ana, due)
     assert reminder.next_run_at != due
-    quiet_workspace.quiet_hours_start = None
-    quiet_workspace.quiet_hours_end = None
-    quiet_workspace.save()
+    workspace_update(workspace=quiet_workspace, data={"quiet_hours_start": None, "quiet_hours_end": None})
     reminder.refresh_from_db()
     assert reminder.next_run_at == due

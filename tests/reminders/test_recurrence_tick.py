@@ -13,6 +13,7 @@ from scheduling import services
 from scheduling.models import Occurrence
 from tests.reminders.conftest import local
 from tests.reminders.helpers import run_occurrences
+from workspaces.services import workspace_update
 
 
 def recurring(workspace, ana, *, rrule: str, at: datetime, now: datetime) -> Reminder:
@@ -233,8 +234,7 @@ def test_changing_the_workspace_zone_keeps_a_recurring_reminders_wall_time(make_
         at=local(date(2030, 1, 2), time(9), "America/New_York"),
         now=datetime(2026, 1, 1, tzinfo=UTC),
     )
-    workspace.timezone = "Asia/Tokyo"
-    workspace.save()
+    workspace_update(workspace=workspace, data={"timezone": "Asia/Tokyo"})
     reminder.refresh_from_db()
     assert reminder.run_at == local(date(2030, 1, 2), time(9), "Asia/Tokyo")
     assert reminder.next_run_at == local(date(2030, 1, 2), time(9), "Asia/Tokyo")

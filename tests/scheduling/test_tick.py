@@ -13,6 +13,7 @@ from reminders.models import Reminder, ReminderKind
 from scheduling import services
 from scheduling.models import JobRun, Occurrence
 from tests.factories import PersonFactory
+from workspaces.services import workspace_update
 
 
 def digest_of(workspace) -> Reminder:
@@ -36,9 +37,7 @@ def test_creating_a_workspace_schedules_its_digest_at_the_next_local_notify_at(m
 @pytest.mark.django_db
 def test_changing_timezone_or_notify_at_moves_next_run(make_workspace):
     workspace = make_workspace(tz="UTC", notify_at=time(9))
-    workspace.timezone = "Asia/Kathmandu"
-    workspace.notify_at = time(7, 15)
-    workspace.save()
+    workspace_update(workspace=workspace, data={"timezone": "Asia/Kathmandu", "notify_at": time(7, 15)})
     local = digest_of(workspace).next_run_at.astimezone(ZoneInfo("Asia/Kathmandu"))
     assert local.time() == time(7, 15)
 
