@@ -29,7 +29,7 @@ from accounts.mail import account_mail_send
 from accounts.models import EmailVerification, User
 from accounts.selectors import users_unverified_expired
 from accounts.tokens import user_tokens_revoke
-from birthdaybuddy.errors import ApplicationError, PermissionDeniedError
+from birthdaybuddy.errors import ApplicationError, FieldErrors, PermissionDeniedError, raise_if_errors
 from birthdaybuddy.links import absolute_reverse
 from birthdaybuddy.validators import normalize_phone, validate_timezone
 
@@ -40,13 +40,6 @@ VERIFY_LINK_SALT = "accounts.verification-link"
 EARLIEST_DATE_OF_BIRTH = date(1900, 1, 1)
 PROFILE_FIELDS = frozenset({"first_name", "last_name", "date_of_birth", "timezone", "phone", "slack_user_id"})
 STAFF_EDITABLE_FIELDS = frozenset({"first_name", "last_name", "status", "is_active", "is_staff"})
-
-Errors = dict[str, list[ValidationError]]
-
-
-def _raise_if(errors: Errors) -> None:
-    if errors:
-        raise ValidationError(errors)
 
 
 def _normalize_email(email: str) -> str:
@@ -115,7 +108,7 @@ def user_register(
     """
     now = now or dj_timezone.now()
     email = _normalize_email(email)
-    errors: Errors = {}
+    errors: FieldErrors = {}
     if email_errors := _field_errors(validate_email, email):
         errors["email"] = email_errors
     candidate = User(email=email, first_name=first_name, last_name=last_name)
@@ -125,7 +118,7 @@ def user_register(
         errors["date_of_birth"] = dob_errors
     if tz_errors := _field_errors(validate_timezone, timezone):
         errors["timezone"] = tz_errors
-    _raise_if(errors)
+    raise_if_errors(errors)
 
     existing = User.objects.select_for_update().filter(email__iexact=email).first()
     if existing is not None:
@@ -372,7 +365,7 @@ def user_profile_update(*, user: User, data: dict[str, Any], now: datetime | Non
     unknown = set(data) - PROFILE_FIELDS
     if unknown:
         raise ValueError(f"Not profile fields: {sorted(unknown)}")
-    errors: Errors = {}
+    errors: FieldErrors = {}
     changes = dict(data)
     if "phone" in changes:
         try:
@@ -383,7 +376,7 @@ def user_profile_update(*, user: User, data: dict[str, Any], now: datetime | Non
         errors["timezone"] = tz_errors
     if "date_of_birth" in changes and (dob_errors := _date_of_birth_errors(changes["date_of_birth"], now=now)):
         errors["date_of_birth"] = dob_errors
-    _raise_if(errors)
+    raise_if_errors(errors)
     for field, value in changes.items():
         setattr(user, field, value)
     if changes:
@@ -469,14 +462,14 @@ def unverified_users_cleanup(*, now: datetime | None = None) -> list[str]:
 def admin_bootstrap(*, email: str, password: str, date_of_birth: date | None = None) -> tuple[User, bool]:
     """Creates or updates a verified superuser; returns ``(user, created)``. Safe to run repeatedly."""
     email = _normalize_email(email)
-    errors: Errors = {}
+    errors: FieldErrors = {}
     if not email:
         errors["email"] = [ValidationError("An email address is required.", code="required")]
     elif email_errors := _field_errors(validate_email, email):
         errors["email"] = email_errors
     if not password:
         errors["password"] = [ValidationError("A password is required.", code="required")]
-    _raise_if(errors)
+    raise_if_errors(errors)
 
     user = User.objects.select_for_update().filter(email__iexact=email).first()
     if user is None:

@@ -1,5 +1,7 @@
 """Errors the service layer raises; the API's exception handler turns them into JSON."""
 
+from django.core.exceptions import ValidationError
+
 
 class ApplicationError(Exception):
     """A business rule said no. Carries an HTTP status, a stable code and a message."""
@@ -24,3 +26,13 @@ class Conflict(ApplicationError):
 class PermissionDeniedError(ApplicationError):
     status_code = 403
     default_code = "permission_denied"
+
+
+# Collected field errors: a service checks every field, then refuses once, naming each problem.
+FieldErrors = dict[str, list[ValidationError]]
+
+
+def raise_if_errors(errors: FieldErrors) -> None:
+    """Raises one ``ValidationError`` (400, ``errors`` by field) when any field had a problem."""
+    if errors:
+        raise ValidationError(errors)

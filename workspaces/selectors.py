@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q
 
+from birthdaybuddy.tokens import hash_token
 from workspaces.models import ADMIN_ROLES, Membership, Person, Role, Workspace
 
 if TYPE_CHECKING:
@@ -63,7 +64,6 @@ def workspace_list_solely_owned(*, user: User):
 def invitation_for_token(*, token: str):
     """The invitation a token belongs to, in any state (the page says why it cannot be used), or None."""
     from workspaces.models import Invitation
-    from workspaces.services import hash_token
 
     if not isinstance(token, str) or not 20 <= len(token) <= 128:
         return None

@@ -30,6 +30,7 @@ from birthdaybuddy import ratelimit
 from birthdaybuddy.errors import ApplicationError, Conflict, PermissionDeniedError
 from birthdaybuddy.i18n import language_of
 from birthdaybuddy.links import absolute_reverse
+from birthdaybuddy.tokens import hash_token
 from birthdaybuddy.validators import normalize_phone
 from workspaces.lifecycle import workspace_changed_steps_run, workspace_created_steps_run, workspace_field_values
 from workspaces.models import (
@@ -70,10 +71,6 @@ PERSON_EDITABLE_FIELDS = frozenset(
     }
 )
 SLUG_MAX_LENGTH = Workspace._meta.get_field("slug").max_length
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # --- Workspaces ---------------------------------------------------------------------------

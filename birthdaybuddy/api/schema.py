@@ -6,6 +6,17 @@ the 414 and 500 that gunicorn answers itself (``birthdaybuddy/gunicorn_conf.py``
 """
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
+
+# The "Error" component itself is defined once by add_error_responses (below);
+# these responses only add codes that the generic hook does not list (409).
+CONFLICT = OpenApiResponse(
+    response=OpenApiTypes.OBJECT,
+    description="Conflicts with the current state (e.g. `last_owner`, `invitation_used`).",
+)
+NO_CONTENT = OpenApiResponse(description="Done; no content.")
+
 
 ERROR_SCHEMA = {
     "type": "object",

@@ -14,12 +14,11 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from birthdaybuddy.api.fields import StrictBooleanField
+from birthdaybuddy.api.fields import StrictBooleanField, StrictCharField
 from birthdaybuddy.links import webcal_url
 from events import selectors
 from events.calendar_links import google_subscribe_url
 from events.models import Attendee, CalendarFeed, Event, EventKind, EventStatus, Rsvp
-from workspaces.api.serializers import StrictCharField
 from workspaces.models import ADMIN_ROLES
 
 DATETIME_INPUT_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")

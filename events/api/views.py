@@ -13,6 +13,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from birthdaybuddy.api.schema import CONFLICT, NO_CONTENT
 from birthdaybuddy.errors import PermissionDeniedError
 from birthdaybuddy.links import absolute_reverse
 from events import selectors, services
@@ -28,7 +29,7 @@ from events.api.window import parse_window
 from events.models import Attendee, CalendarFeed, Event, EventStatus
 from events.selectors import MAX_WINDOW_DAYS
 from workspaces.api.mixins import WorkspaceScopedMixin
-from workspaces.api.schema import CONFLICT, NO_CONTENT, WORKSPACE_ID
+from workspaces.api.schema import WORKSPACE_ID
 from workspaces.models import Role
 
 ALL_ROLES = frozenset(Role.values)

@@ -7,9 +7,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from birthdaybuddy.api.schema import CONFLICT
 from notifications import replay
 from workspaces.api.audit import PERMISSIONS, AuditEntryViewSet
-from workspaces.api.schema import CONFLICT
 
 
 class ReplayResultSerializer(serializers.Serializer):

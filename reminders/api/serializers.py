@@ -4,10 +4,10 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from birthdaybuddy.api.fields import StrictBooleanField
+from birthdaybuddy.api.fields import HourMinuteField, StrictBooleanField, StrictCharField
 from events.api.serializers import WallTimeListField
 from reminders.models import Audience, MessageType, Reminder, ReminderKind
-from workspaces.api.serializers import ChannelListField, HourMinuteField, StrictCharField
+from workspaces.api.serializers import ChannelListField
 
 
 class WorkspaceDateTimeField(serializers.DateTimeField):

@@ -3,12 +3,13 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
+from birthdaybuddy.api.schema import CONFLICT, NO_CONTENT
 from reminders import services
 from reminders.api.filters import ReminderFilterSet
 from reminders.api.serializers import ReminderSerializer
 from reminders.models import Reminder
 from workspaces.api.mixins import WorkspaceScopedMixin
-from workspaces.api.schema import CONFLICT, NO_CONTENT, WORKSPACE_ID
+from workspaces.api.schema import WORKSPACE_ID
 
 NO_PUT = ("get", "post", "patch", "delete", "head", "options")
 READ = "**Permissions:** any member of the workspace."

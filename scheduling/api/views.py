@@ -3,6 +3,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.response import Response
 
+from birthdaybuddy.api.schema import CONFLICT
 from reminders.models import Reminder
 from scheduling import selectors, services
 from scheduling.api.serializers import (
@@ -18,7 +19,6 @@ from scheduling.api.serializers import (
 )
 from scheduling.models import JobRun
 from workspaces.api.mixins import WorkspaceScopedMixin
-from workspaces.api.schema import CONFLICT
 from workspaces.models import ADMIN_ROLES
 
 WORKSPACE_ID = OpenApiParameter("workspace_id", OpenApiTypes.UUID, OpenApiParameter.PATH)

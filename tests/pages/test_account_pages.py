@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import User
+from birthdaybuddy.tokens import hash_token
 from tests.factories import DEFAULT_PASSWORD, InvitationFactory, MembershipFactory, UserFactory, WorkspaceFactory
 from tests.pages.conftest import csrf_token_of
 from workspaces import services as workspace_services
@@ -266,9 +267,7 @@ def test_an_existing_user_joins_with_their_password(browser, invitation):
 )
 def test_closed_invitations_get_a_clear_410_page(browser, db, change, title):
     token = "t" * 43
-    InvitationFactory(
-        token_hash=workspace_services.hash_token(token), **{field: make() for field, make in change.items()}
-    )
+    InvitationFactory(token_hash=hash_token(token), **{field: make() for field, make in change.items()})
     response = browser.get(f"/invitations/{token}")
     assert response.status_code == 410
     assert title in response.content.decode()

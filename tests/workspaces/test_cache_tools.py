@@ -11,10 +11,10 @@ import time_machine
 from django.core.cache import cache
 from django.urls import reverse
 
+from birthdaybuddy import cache as bb_cache
 from tests.conftest import client_for
 from tests.factories import PersonFactory
 from tests.workspaces.helpers import assert_error
-from workspaces import cache as bb_cache
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,9 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from birthdaybuddy import cache as bb_cache
 from birthdaybuddy.api.fields import StrictBooleanField
 from birthdaybuddy.errors import ApplicationError
-from workspaces import cache as bb_cache
 from workspaces.models import Workspace
 from workspaces.sync import person_sync_from_members
 

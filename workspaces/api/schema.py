@@ -1,7 +1,8 @@
-"""Shared OpenAPI pieces for the workspaces API."""
+"""OpenAPI pieces of the workspace-scoped API: the workspace id, who may call (generic responses:
+``birthdaybuddy.api.schema``)."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter
 
 WORKSPACE_ID = OpenApiParameter(
     "workspace_id",
@@ -9,14 +10,6 @@ WORKSPACE_ID = OpenApiParameter(
     OpenApiParameter.PATH,
     description="The workspace's id. Non-members get 404.",
 )
-
-# The "Error" component itself is defined once by birthdaybuddy.api.schema.add_error_responses;
-# these responses only add codes that the generic hook does not list (409).
-CONFLICT = OpenApiResponse(
-    response=OpenApiTypes.OBJECT,
-    description="Conflicts with the current state (e.g. `last_owner`, `invitation_used`).",
-)
-NO_CONTENT = OpenApiResponse(description="Done; no content.")
 
 ANY_MEMBER = "Any member of the workspace."
 OWNER_OR_ADMIN = "Workspace owner or admin."

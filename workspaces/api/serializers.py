@@ -1,8 +1,7 @@
-from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from birthdaybuddy.api.fields import StrictBooleanField
+from birthdaybuddy.api.fields import HourMinuteField, StrictCharField, StrictEmailField, StrictModelSerializer
 from birthdaybuddy.validators import SLACK_USER_ID_RE, normalize_phone
 from workspaces.models import (
     LOCALE_MESSAGE,
@@ -20,60 +19,6 @@ from workspaces.models import (
 from workspaces.selectors import person_birth_year_visible
 
 # Slack member ids: U… (or W… on Enterprise Grid), upper-case letters and digits.
-
-# --- Strict building blocks ---------------------------------------------------------------
-
-
-class _StrictStringMixin:
-    """DRF turns ``123`` into ``"123"``; a number where text belongs is a client bug, say so."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictCharField(_StrictStringMixin, serializers.CharField):
-    pass
-
-
-class StrictEmailField(_StrictStringMixin, serializers.EmailField):
-    pass
-
-
-class StrictSlugField(_StrictStringMixin, serializers.SlugField):
-    pass
-
-
-class StrictModelSerializer(serializers.ModelSerializer):
-    serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping,
-        models.CharField: StrictCharField,
-        models.EmailField: StrictEmailField,
-        models.SlugField: StrictSlugField,
-        models.BooleanField: StrictBooleanField,
-    }
-
-
-@extend_schema_field(
-    {
-        "type": "string",
-        "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$",
-        "example": "09:00",
-        "description": "Local time as HH:MM (24-hour).",
-    }
-)
-class HourMinuteField(serializers.TimeField):
-    default_error_messages = {"invalid": "Time must be HH:MM (24-hour), e.g. 09:00."}
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%H:%M", input_formats=["%H:%M"], **kwargs)
-
-    def to_internal_value(self, value):
-        if not isinstance(value, str) or len(value) != len("HH:MM"):
-            self.fail("invalid")
-        return super().to_internal_value(value)
-
 
 # --- Workspaces ---------------------------------------------------------------------------
 

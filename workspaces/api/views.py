@@ -5,19 +5,13 @@ from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from birthdaybuddy.api.schema import CONFLICT, NO_CONTENT
 from birthdaybuddy.errors import PermissionDeniedError
 from birthdaybuddy.validators import available_timezones
 from workspaces import selectors, services
 from workspaces.api.filters import InvitationFilterSet, MembershipFilterSet, PersonFilterSet
 from workspaces.api.mixins import WorkspaceScopedMixin
-from workspaces.api.schema import (
-    ANY_MEMBER,
-    CONFLICT,
-    NO_CONTENT,
-    OWNER_ONLY,
-    OWNER_OR_ADMIN,
-    WORKSPACE_ID,
-)
+from workspaces.api.schema import ANY_MEMBER, OWNER_ONLY, OWNER_OR_ADMIN, WORKSPACE_ID
 from workspaces.api.serializers import (
     InvitationAcceptSerializer,
     InvitationCreateSerializer,
