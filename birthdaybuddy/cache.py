@@ -91,7 +91,8 @@ def _redis_scan(pattern: str) -> tuple[int, int]:
     from redis.exceptions import ResponseError
 
     client = _redis()
-    match = cache.client.make_pattern(pattern)
+    redis_cache: Any = cache  # django-redis: its client builds the prefixed pattern
+    match = redis_cache.client.make_pattern(pattern)
     keys = 0
     size = 0
     memory_usage = True
@@ -157,7 +158,7 @@ def cache_stats() -> dict[str, Any]:
         {"name": namespace.name, "description": namespace.description, "keys": None, "bytes": None}
         for namespace in NAMESPACES.values()
     ]
-    total = {"keys": None, "bytes": None}
+    total: dict[str, int | None] = {"keys": None, "bytes": None}
     note = f"The {backend} cache cannot list keys by name: per-namespace figures are not available."
     if backend == "file":
         files, size = _file_cache_totals()
@@ -182,7 +183,8 @@ def cache_clear(name: str) -> dict[str, Any]:
     namespace = NAMESPACES[name]
     backend = backend_name()
     if backend == "redis":
-        deleted = cache.delete_pattern(namespace.pattern, itersize=SCAN_BATCH)
+        redis_cache: Any = cache  # django-redis
+        deleted = redis_cache.delete_pattern(namespace.pattern, itersize=SCAN_BATCH)
         return {
             "namespace": name,
             "backend": backend,
