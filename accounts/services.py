@@ -484,4 +484,6 @@ def admin_bootstrap(*, email: str, password: str, date_of_birth: date | None = N
     if date_of_birth is not None:
         user.date_of_birth = date_of_birth
     user.save()
+    if date_of_birth is not None:
+        profile_changed_steps_run(user, {"date_of_birth"})
     return user, False
