@@ -68,3 +68,32 @@ def test_a_profile_changed_through_the_api_renames_the_linked_people_and_a_plain
 
     person.refresh_from_db()
     assert person.name == "Ada Lovelace"
+
+
+def _form_data(response) -> dict:
+    """The change form's current values, as the browser would post them back."""
+    form = response.context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if value is None or field.disabled:
+            continue
+        data[name] = field.widget.format_value(value) if hasattr(field.widget, "format_value") else value
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_new_settings_saved_in_the_admin_reschedule(client, staff_user, workspace):
+    client.force_login(staff_user)
+    url = reverse("admin:workspaces_workspace_change", args=[workspace.pk])
+    [digest] = digests(workspace)
+    data = _form_data(client.get(url))
+    data.update({"timezone": "Asia/Kathmandu", "notify_at": "07:15"})
+    for prefix in ("memberships",):
+        data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    [moved] = digests(workspace)
+    assert moved.next_run_at != digest.next_run_at
+    assert moved.next_run_at.astimezone(ZoneInfo("Asia/Kathmandu")).time() == time(7, 15)
