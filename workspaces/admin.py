@@ -12,8 +12,10 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone as dj_timezone
 
 from accounts.admin import TimezoneChoiceAdminMixin
+from birthdaybuddy.admin_tools import confirm_action, report
 from birthdaybuddy.errors import ApplicationError
-from workspaces import services
+from workspaces import preferences, services
+from workspaces.audit import ADMIN_ORIGIN
 from workspaces.models import Invitation, InvitationStatus, Membership, Person, Workspace
 from workspaces.sync import person_sync_from_members
 
@@ -167,6 +169,10 @@ class BirthMonthFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _revoke_plan(person) -> str:
+    return f"{person.name} ({person.workspace.name}): links sent so far stop working"
+
+
 @admin.register(Person)
 class PersonAdmin(admin.ModelAdmin):
     list_display = ("name", "workspace", "birthday", "joined_on", "email", "user", "show_age")
@@ -181,6 +187,38 @@ class PersonAdmin(admin.ModelAdmin):
         ("Dates", {"fields": ("birth_month", "birth_day", "birth_year", "show_age", "joined_on")}),
         ("Audit", {"fields": ("created_at", "updated_at")}),
     )
+    actions = ("revoke_preferences_links",)
+
+    def has_revoke_preferences_links_permission(self, request) -> bool:
+        return request.user.has_perm("workspaces.change_person")
+
+    @admin.action(description="Revoke their preferences links", permissions=("revoke_preferences_links",))
+    def revoke_preferences_links(self, request, queryset: QuerySet[Person]):
+        """Every preferences and unsubscribe link sent to each person stops working; new messages carry a new one."""
+        queryset = queryset.select_related("workspace").order_by("workspace__name", "name")
+        page = confirm_action(
+            self,
+            request,
+            queryset,
+            action="revoke_preferences_links",
+            title="Revoke preferences links",
+            explanation=(
+                "Every preferences and unsubscribe link sent so far to each person below stops working: it opens "
+                "a page saying the link is no longer valid. Their next messages carry a new link. Their channel "
+                "choices and opt-outs do not change."
+            ),
+            describe=_revoke_plan,
+        )
+        if page is not None:
+            return page
+        lines = []
+        for person in queryset:
+            preferences.preferences_links_revoke(person=person, actor=request.user, origin=ADMIN_ORIGIN)
+            lines.append(
+                (messages.SUCCESS, f"{person.name} ({person.workspace.name}): earlier preferences links revoked.")
+            )
+        report(self, request, lines)
+        return None
 
     @admin.display(description="Birthday", ordering="birth_month")
     def birthday(self, person: Person) -> str:
