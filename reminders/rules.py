@@ -39,7 +39,14 @@ TIMING_FIELDS = frozenset(
 SCHEDULE_FIELDS = TIMING_FIELDS | {"urgent"}
 EVENT_KIND_TO_MESSAGE_TYPE = {"deadline": MessageType.DEADLINE, "appointment": MessageType.APPOINTMENT}
 
-FIELD_NAMES = {"run_at": "at", "message": "template", "event_id": "event"}  # model field → API field
+FIELD_NAMES = {  # model field → API field
+    "run_at": "at",
+    "message": "template",
+    "event_id": "event",
+    "appointment_starts_at": "appointment",
+    "appointment_minutes": "appointment",
+    "appointment_location": "appointment",
+}
 WRITABLE = (
     "kind",
     "name",
@@ -58,6 +65,9 @@ WRITABLE = (
     "personal_greetings",
     "urgent",
     "active",
+    "appointment_starts_at",
+    "appointment_minutes",
+    "appointment_location",
 )
 
 

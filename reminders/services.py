@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from birthdaybuddy.errors import Conflict
 from birthdaybuddy.timerules import rrules
-from reminders import schedule
+from reminders import appointments, schedule
 from reminders.models import Audience, Reminder, ReminderKind
 from reminders.rules import (
     CREATABLE_KINDS,
@@ -57,7 +57,7 @@ def reminder_create(*, workspace: Workspace, data: dict, created_by=None, now: d
             errors.add("kind", f"Choose one of {', '.join(sorted(CREATABLE_KINDS))}.", "invalid_choice")
         errors.raise_if_any()
     tz = ZoneInfo(workspace.timezone)
-    data = with_wall_time(data, tz)
+    data = appointments.appointment_values(with_wall_time(data, tz), tz)
     values = {name: data[name] for name in WRITABLE if name in data}
     if values.get("rrule"):
         values["rrule"] = rrules.normalize(values["rrule"])
@@ -74,6 +74,7 @@ def reminder_create(*, workspace: Workspace, data: dict, created_by=None, now: d
         now=now,
         errors=errors,
     )
+    appointments.appointment_check(values=values, changed=set(values), now=now, errors=errors)
     errors.raise_if_any()
     values.pop("recipient_ids")
     with transaction.atomic():
@@ -83,6 +84,7 @@ def reminder_create(*, workspace: Workspace, data: dict, created_by=None, now: d
         reminder.recipients.set(recipients)
         schedule.reminder_reschedule(reminder=reminder, resumed=False, now=now)
         check_schedule(reminder)
+        appointments.appointment_messages_after_create(reminder=reminder, now=now)
     return reminder
 
 
@@ -98,7 +100,8 @@ def reminder_update(*, reminder: Reminder, data: dict, now: datetime | None = No
         workspace = reminder.workspace
         if "kind" in data and data["kind"] != reminder.kind:
             errors.add("kind", "A reminder's kind cannot change; create a new reminder.", "immutable")
-        data = with_wall_time(data, ZoneInfo(workspace.timezone))
+        tz = ZoneInfo(workspace.timezone)
+        data = appointments.appointment_values(with_wall_time(data, tz), tz, current=reminder)
         if data.get("rrule"):
             data = {**data, "rrule": rrules.normalize(data["rrule"])}
         if "name" in data and not (data["name"] or "").strip():
@@ -106,6 +109,7 @@ def reminder_update(*, reminder: Reminder, data: dict, now: datetime | None = No
         current = {name: getattr(reminder, name) for name in WRITABLE}
         changed = {name for name in WRITABLE if name in data and data[name] != current[name]}
         current_ids = set(reminder.recipients.values_list("pk", flat=True))
+        before = {name: getattr(reminder, name) for name in (*appointments.SHOWN_FIELDS, "channels")}
         if "recipients" in data and set(data["recipients"] or []) != current_ids:
             changed.add("recipients")
         if "audience" in changed and data["audience"] != Audience.PEOPLE and "recipients" not in data and current_ids:
@@ -135,6 +139,7 @@ def reminder_update(*, reminder: Reminder, data: dict, now: datetime | None = No
                 now=now,
                 errors=errors,
             )
+            appointments.appointment_check(values=values, changed=changed, now=now, errors=errors)
             errors.raise_if_any()
             data = {**data, **{name: values[name] for name in ("exdates", "rdates") if name in data}}
         for name in changed - {"recipients"}:
@@ -149,16 +154,27 @@ def reminder_update(*, reminder: Reminder, data: dict, now: datetime | None = No
             schedule.reminder_reschedule(reminder=reminder, resumed="active" in changed and reminder.active, now=now)
             if changed & TIMING_FIELDS:
                 check_schedule(reminder)
+        if reminder.kind == ReminderKind.ONE_TIME:
+            appointments.appointment_messages_after_update(
+                reminder=reminder, before=before, before_people=current_ids, changed=changed, now=now
+            )
     return reminder
 
 
-def reminder_delete(*, reminder: Reminder) -> None:
-    """Deletes a reminder; its sent notifications stay in the history, unlinked."""
+def reminder_delete(*, reminder: Reminder, now: datetime | None = None) -> None:
+    """Deletes a reminder; its sent notifications stay in the history, unlinked. An appointment it
+    carried is cancelled to its recipients (with the deletion, in one transaction)."""
     if reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
         raise Conflict(
             "The birthday digest cannot be deleted; pause it with active=false.", code="digest_not_deletable"
         )
-    reminder.delete()
+    with transaction.atomic():
+        locked = Reminder.objects.select_for_update(of=("self",)).select_related("workspace").filter(pk=reminder.pk)
+        current = locked.first()
+        if current is None:
+            return
+        appointments.appointment_messages_before_delete(reminder=current, now=now or timezone.now())
+        current.delete()
 
 
 def digest_ensure(*, workspace: Workspace, now: datetime | None = None) -> Reminder:
