@@ -244,3 +244,57 @@ def test_a_refused_update_writes_nothing(firm, booked):
     assert response.status_code == 400
     assert Reminder.objects.get(pk=booked["id"]).appointment_sequence == 0
     assert not _messages(booked["id"], "1")
+
+
+ADMIN_ADD = "/admin/reminders/reminder/add/"
+
+
+@pytest.fixture
+def staff_browser(staff_user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(staff_user)
+    return client
+
+
+def test_the_admins_one_time_form_books_moves_and_refuses_like_the_api(firm, staff_browser):
+    form = {
+        "name": "Annual review",
+        "send_at": f"{NEXT_YEAR}-03-09T09:00",
+        "appointment_at": START_LOCAL,
+        "appointment_minutes": "45",
+        "appointment_location": "Main St 1, Berlin",
+        "recipients": [str(firm.carla.pk)],
+        "channels": ["email"],
+        "message": "Tomorrow: your annual review.",
+        "active": "on",
+    }
+    page = staff_browser.get(ADMIN_ADD, {"workspace": str(firm.workspace.pk), "kind": "one_time"})
+    assert "Appointment starts (Europe/Berlin)" in page.content.decode()
+
+    late = staff_browser.post(
+        f"{ADMIN_ADD}?workspace={firm.workspace.pk}&kind=one_time", {**form, "send_at": f"{NEXT_YEAR}-03-10T12:00"}
+    )
+    assert late.status_code == 200
+    assert "after the appointment has started" in late.content.decode()
+    assert not Reminder.objects.filter(workspace=firm.workspace, kind="one_time").exists()
+
+    created = staff_browser.post(f"{ADMIN_ADD}?workspace={firm.workspace.pk}&kind=one_time", form)
+    assert created.status_code == 302
+    reminder = Reminder.objects.get(workspace=firm.workspace, kind="one_time")
+    assert reminder.appointment_starts_at == START_UTC, "entered in Berlin time, not UTC"
+    assert sorted(_messages(reminder.pk, "0")) == ["Carla Client"]
+
+    change = f"/admin/reminders/reminder/{reminder.pk}/change/"
+    form["audience"] = "people"  # as the change page shows it
+    assert f'value="{START_LOCAL}"' in staff_browser.get(change).content.decode()
+    moved = staff_browser.post(change, {**form, "appointment_at": f"{NEXT_YEAR}-03-10T11:00"})
+    assert moved.status_code == 302, moved.context["adminform"].form.errors
+    update = _messages(reminder.pk, "1")["Carla Client"]
+    _, calendar = calendar_of(deliver(update))
+    assert vevent(calendar).decoded("DTSTART") == START_UTC + timedelta(minutes=30)
+
+    cleared = staff_browser.post(change, {**form, "appointment_at": ""})
+    assert cleared.status_code == 302
+    assert sorted(_messages(reminder.pk, "cancel")) == ["Carla Client"]
