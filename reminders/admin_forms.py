@@ -283,7 +283,7 @@ class ReminderAdminForm(forms.ModelForm):
 
     def service_data(self) -> dict:
         """The cleaned values under the service's (API's) names."""
-        data = {}
+        data: dict = {}
         cleaned = self.cleaned_data
         for name in (
             "name",
