@@ -6,4 +6,7 @@ class RemindersConfig(AppConfig):
     name = "reminders"
 
     def ready(self) -> None:
-        from reminders import receivers  # noqa: F401  (connects the receivers)
+        from reminders import (
+            receivers,  # noqa: F401  (connects the receivers)
+            workspace_admin,  # noqa: F401  (the workspace admin page's delivery rows)
+        )
