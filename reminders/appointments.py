@@ -153,10 +153,11 @@ def appointment_messages_after_update(
     if had and not has:
         # Removed: cancel what the people were sent, as it was.
         old = _snapshot(reminder, before)
-        everyone = list(Person.objects.filter(pk__in=before_people | set(people)))
-        return _write(reminder=old, people=everyone, change="cancelled", now=now)
-    if removed_ids:
-        old = _snapshot(reminder, before) if had else reminder
+        return _write(
+            reminder=old, people=list(Person.objects.filter(pk__in=before_people)), change="cancelled", now=now
+        )
+    if removed_ids and had:
+        old = _snapshot(reminder, before)
         ids += _write(reminder=old, people=list(Person.objects.filter(pk__in=removed_ids)), change="cancelled", now=now)
     added = [person for pk, person in people.items() if pk not in before_people or not had]
     kept = [person for pk, person in people.items() if pk in before_people and had]

@@ -180,6 +180,24 @@ def test_a_person_taken_off_gets_a_cancellation_and_one_added_a_confirmation(fir
     assert _messages(booked["id"], "1")["Eve Client"].subject.startswith("Confirmed:")
 
 
+def test_an_appointment_added_later_is_confirmed_and_no_one_taken_off_hears_of_it(firm):
+    response = _create(firm, appointment=None)
+    assert response.status_code == 201, response.content
+    reminder_id = response.json()["id"]
+    assert not Notification.objects.filter(idempotency_key__startswith=f"appointment:{reminder_id}:").exists()
+
+    response = firm.client.patch(
+        f"{firm.url}{reminder_id}/",
+        {"recipients": [str(firm.carla.pk)], "appointment": {"starts_at": START_LOCAL}},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["appointment"]["duration_minutes"] == 60
+    assert sorted(_messages(reminder_id, "1")) == ["Carla Client"]
+    assert not _messages(reminder_id, "cancel"), "Dan never had this appointment"
+
+
 def test_a_person_no_channel_reaches_is_recorded_as_skipped(firm):
     firm.dan.email = ""
     firm.dan.save()
