@@ -21,12 +21,6 @@ api_v1 = [
     path("", include("events.api.urls")),
 ]
 
-# The admin names the service and its "View site" leads to the API docs (the service has no home page).
-admin.site.site_header = "BirthdayBuddy administration"
-admin.site.site_title = "BirthdayBuddy admin"
-admin.site.index_title = "Run the service"
-admin.site.site_url = "/api/docs/"
-
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -115,6 +115,52 @@ def event_ics(*, event: Event, now: datetime, method: str = "PUBLISH", attendee_
     return cal.to_ical()
 
 
+def appointment_ics(
+    *,
+    uid: str,
+    sequence: int,
+    summary: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    location: str,
+    organizer_name: str,
+    method: str,
+    attendee_email: str,
+    now: datetime,
+) -> bytes:
+    """A one-off timed appointment as an iTIP message (RFC 5546), for what is not an ``Event`` row
+    (a client's appointment on a one-time reminder).
+
+    ``method`` ``REQUEST`` adds the entry or, with the same ``uid`` and a higher ``sequence``, moves
+    it; ``CANCEL`` removes it. Times are UTC, as for one-off timed events.
+    """
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", method)
+    component = VEvent()
+    component.add("uid", f"{uid}@{UID_DOMAIN}")
+    component.add("dtstamp", _stamp(now, now))
+    component.add("sequence", sequence)
+    component.add("summary", summary)
+    component.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    component.add("categories", ["APPOINTMENT"])
+    component.add("dtstart", starts_at.astimezone(UTC).replace(microsecond=0))
+    component.add("dtend", ends_at.astimezone(UTC).replace(microsecond=0))
+    if location:
+        component.add("location", location)
+    component.add("organizer", f"mailto:{_organizer_address()}", parameters={"CN": organizer_name})
+    if attendee_email:
+        component.add(
+            "attendee",
+            f"mailto:{attendee_email}",
+            parameters={"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "FALSE"},
+        )
+    cal.add_component(component)
+    return cal.to_ical()
+
+
 def _organizer_address() -> str:
     return parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "no-reply@birthdaybuddy.local"
 

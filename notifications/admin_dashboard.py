@@ -4,7 +4,9 @@ worker's periodic jobs (the scheduling tick, the delivery sweeper) are succeedin
 
 Served by ``NotificationAdmin.get_urls`` at ``/admin/notifications/notification/dashboard/``
 (so it sits behind ``admin_site.admin_view``: active staff only, others are sent to the
-login page) and linked from the admin index (``templates/admin/index.html``).
+login page) and listed first in the admin index's Deliveries group (``birthdaybuddy/admin_site.py``).
+Times are shown in the zone chosen with ``?tz=`` (the worker's jobs too); the tables scroll inside
+their own boxes on a phone, and the week's chart is drawn narrow enough to stay legible there.
 """
 
 from __future__ import annotations
@@ -64,8 +66,12 @@ def _parsed(value: str | None):
 
 
 CHART_DAYS = 7
-CHART_WIDTH = 640
+# The chart is drawn narrow enough for a 390 px phone at about its natural size (labels stay legible):
+# each day is a heading row with its channels below it, labels left of the bars, counts after them.
+CHART_WIDTH = 400
 CHART_ROW = 16
+CHART_LABEL = 70  # where the bars start
+CHART_COUNT = 100  # room kept right of the longest bar for its count
 STUCK_MINUTES_DEFAULT = 15
 
 
@@ -77,33 +83,36 @@ def _zone(request) -> ZoneInfo:
 
 
 def _chart(rows: list[dict]) -> dict:
-    """Bars for a server-drawn SVG: one group per day, one bar per channel (sent, then failed on top)."""
+    """Bars for a server-drawn SVG: per day a heading row, then one bar per channel (sent, then failed)."""
     peak = max([row["total"] for row in rows] + [1])
+    span = CHART_WIDTH - CHART_LABEL - CHART_COUNT
     days: dict = {}
     for row in rows:
         days.setdefault(row["day"], []).append(row)
     groups = []
     y = 0
     for day, channels in days.items():
+        heading_y = y + CHART_ROW - 4
+        y += CHART_ROW
         bars = []
         for row in channels:
-            sent_width = round(row["sent"] / peak * (CHART_WIDTH - 220), 1)
-            failed_width = round(row["failed"] / peak * (CHART_WIDTH - 220), 1)
+            sent_width = round(row["sent"] / peak * span, 1)
+            failed_width = round(row["failed"] / peak * span, 1)
             bars.append(
                 {
                     **row,
-                    "y": y,
+                    "y": y + 2,
                     "text_y": y + CHART_ROW - 4,
                     "sent_width": sent_width,
-                    "failed_x": 150 + sent_width,
+                    "failed_x": CHART_LABEL + sent_width,
                     "failed_width": failed_width,
-                    "label_x": 150 + sent_width + failed_width + 6,
+                    "label_x": CHART_LABEL + sent_width + failed_width + 4,
                 }
             )
             y += CHART_ROW
-        groups.append({"day": day, "bars": bars})
+        groups.append({"day": day, "text_y": heading_y, "bars": bars})
         y += 6
-    return {"groups": groups, "height": y, "width": CHART_WIDTH}
+    return {"groups": groups, "height": y, "width": CHART_WIDTH, "bars_x": CHART_LABEL}
 
 
 def resend_failed_view(request, pk, *, model_admin):

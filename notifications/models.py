@@ -80,6 +80,7 @@ class MessageKind(models.TextChoices):
     RECURRING = "recurring", "Recurring message"
     EVENT_INVITATION = "event_invitation", "Event invitation (with the RSVP link)"
     EVENT_UPDATE = "event_update", "Event changed or cancelled"
+    APPOINTMENT = "appointment", "Appointment confirmed, moved or cancelled"
 
 
 TEMPLATE_BODY_MAX_CHARS = 10_000

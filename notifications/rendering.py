@@ -308,6 +308,11 @@ def sample_context(*, workspace_name: str, reminder_kind: str) -> dict:
             "location": "Main office",
             "notes": "Bring the signed forms.",
         },
+        "appointment": {
+            "title": "Annual review",
+            "when": "Monday 30 November, 10:00 to 11:00 (Europe/Berlin)",
+            "location": "Main office",
+        },
         "rsvp_url": "https://birthdaybuddy.example/rsvp/sample-token",
         "change": "updated",
         "changes": ["time", "location"],

@@ -28,7 +28,13 @@ CHANNEL_LABELS = {
     Channel.WHATSAPP: "WhatsApp",
 }
 # The service's (API's) names for the form's fields, and the words a person reads.
-SERVICE_FIELDS = {"at": "send_at", "run_at_local": "send_at", "template": "message", "event": "event"}
+SERVICE_FIELDS = {
+    "at": "send_at",
+    "run_at_local": "send_at",
+    "template": "message",
+    "event": "event",
+    "appointment": "appointment_at",
+}
 LABELS = {
     "at": "Send at",
     "at_time": "Time of day",
@@ -38,10 +44,11 @@ LABELS = {
     "rrule": "Repeats (RRULE)",
     "kind": "Kind",
     "active=false": "Active off",
+    "appointment": "Appointment",
 }
 
 FIELDS_BY_KIND = {
-    ReminderKind.ONE_TIME: ("send_at",),
+    ReminderKind.ONE_TIME: ("send_at", "appointment_at", "appointment_minutes", "appointment_location"),
     ReminderKind.RECURRING: ("send_at", "rrule"),
     ReminderKind.EVENT: ("event", "offset_minutes", "at_time"),
     ReminderKind.BIRTHDAY_DIGEST: ("at_time",),
@@ -143,6 +150,7 @@ class ReminderAdminForm(forms.ModelForm):
     admin_site = None
 
     send_at = LocalDateTimeField(label="Send at", required=False)
+    appointment_at = LocalDateTimeField(label="Appointment starts", required=False)
     channels = forms.MultipleChoiceField(
         label="Channels",
         choices=[(c, CHANNEL_LABELS[c]) for c in Channel.values],
@@ -170,12 +178,16 @@ class ReminderAdminForm(forms.ModelForm):
             "personal_greetings",
             "urgent",
             "active",
+            "appointment_minutes",
+            "appointment_location",
         )
         labels = {
             "at_time": "Time of day",
             "offset_minutes": "Minutes before the event",
             "rrule": "Repeats (RRULE)",
             "message": "Message",
+            "appointment_minutes": "Appointment length (minutes)",
+            "appointment_location": "Appointment place",
         }
 
     def __init__(self, *args, **kwargs):
@@ -212,6 +224,18 @@ class ReminderAdminForm(forms.ModelForm):
             if self.instance.run_at is not None:
                 wall = self.instance.wall_run_at or self.instance.run_at.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
                 self.initial["send_at"] = wall.strftime("%Y-%m-%dT%H:%M")
+        if "appointment_at" in fields:
+            fields["appointment_at"].label = f"Appointment starts ({zone})"
+            fields["appointment_at"].help_text = (
+                "Optional: the client's appointment this reminder is about. The recipients get a confirmation "
+                "with a calendar file now, an update when it moves and a cancellation when it is cleared or the "
+                "reminder deleted. Empty: no appointment."
+            )
+            if self.instance.appointment_starts_at is not None:
+                local = self.instance.appointment_starts_at.astimezone(ZoneInfo(zone))
+                self.initial["appointment_at"] = local.strftime("%Y-%m-%dT%H:%M")
+        if "appointment_minutes" in fields:
+            fields["appointment_minutes"].help_text = "Empty: 60 minutes."
         if "rrule" in fields:
             fields["rrule"].widget = RRuleWidget(preview_url=_preview_url(workspace))
             fields["rrule"].required = False
@@ -259,7 +283,7 @@ class ReminderAdminForm(forms.ModelForm):
 
     def service_data(self) -> dict:
         """The cleaned values under the service's (API's) names."""
-        data = {}
+        data: dict = {}
         cleaned = self.cleaned_data
         for name in (
             "name",
@@ -289,12 +313,23 @@ class ReminderAdminForm(forms.ModelForm):
         if "event" in self.fields:
             event = cleaned.get("event")
             data["event_id"] = event.pk if event else None
+        if "appointment_at" in self.fields:
+            data["appointment"] = self._appointment(cleaned)
         for name in ("name", "message", "rrule"):
             if name in data and data[name] is None:
                 data[name] = ""
         if self.kind == ReminderKind.BIRTHDAY_DIGEST:
             data = {k: v for k, v in data.items() if k in services.DIGEST_FIELDS}
         return data
+
+    def _appointment(self, cleaned) -> dict | None:
+        if cleaned.get("appointment_at") is None:
+            return None
+        return {
+            "starts_at": cleaned["appointment_at"],
+            "duration_minutes": cleaned.get("appointment_minutes"),
+            "location": cleaned.get("appointment_location") or "",
+        }
 
     def _post_clean(self):
         # Instead of the model's validation: the service's, which is the API's.

@@ -77,6 +77,17 @@ class Reminder(models.Model):
     )
     urgent = models.BooleanField(default=False)
     active = models.BooleanField(default=True)
+    appointment_starts_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="One-time: the appointment this reminder is about (UTC). Its recipients get a confirmation "
+        "with an .ics, an update when it moves, a cancellation when it is dropped.",
+    )
+    appointment_minutes = models.PositiveIntegerField(null=True, blank=True, help_text="The appointment's length.")
+    appointment_location = models.CharField(max_length=300, blank=True, help_text="Where the appointment is.")
+    appointment_sequence = models.PositiveIntegerField(
+        default=0, help_text="RFC 5545 SEQUENCE of the appointment's calendar entry; every change raises it."
+    )
     next_run_at = models.DateTimeField(
         null=True, blank=True, help_text="When the tick takes the next occurrence (UTC; after quiet hours if deferred)."
     )
@@ -117,6 +128,11 @@ class Reminder(models.Model):
                 violation_error_message="One-time and recurring reminders need `at`.",
             ),
             models.CheckConstraint(
+                condition=Q(appointment_starts_at__isnull=True) | Q(kind="one_time", appointment_minutes__gt=0),
+                name="reminder_appointment_one_time",
+                violation_error_message="Only one-time reminders carry an appointment, with a length.",
+            ),
+            models.CheckConstraint(
                 condition=~Q(kind="recurring") | ~Q(rrule=""),
                 name="reminder_recurring_has_rrule",
                 violation_error_message="A recurring reminder needs an RRULE.",
@@ -125,6 +141,18 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    @property
+    def appointment(self) -> dict | None:
+        """The appointment as the API shows it, or None."""
+        if self.appointment_starts_at is None:
+            return None
+        return {
+            "starts_at": self.appointment_starts_at,
+            "duration_minutes": self.appointment_minutes,
+            "location": self.appointment_location,
+            "sequence": self.appointment_sequence,
+        }
 
     @property
     def wall_run_at(self) -> datetime | None:

@@ -8,307 +8,47 @@ and rolled back.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from birthdaybuddy.errors import Conflict
 from birthdaybuddy.timerules import rrules
-from birthdaybuddy.timerules.recurrence import local_to_utc, utc_to_local, wall_anchor
-from birthdaybuddy.timerules.rrules import parse_wall
-from events.models import Event, EventStatus
-from reminders import schedule
-from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
-from reminders.validators import rrule_error, template_error
-from workspaces.models import Channel, Person, Workspace
-
-# One-time instants a little in the past (clock skew, a slow client) are still accepted and fire at once.
-PAST_TOLERANCE = timedelta(minutes=1)
-MAX_OFFSET_MINUTES = 366 * 24 * 60
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-TEMPLATE_MAX_CHARS = 10_000
-MAX_RECIPIENTS = 1_000
-
-STANDALONE_KINDS = frozenset({ReminderKind.ONE_TIME, ReminderKind.RECURRING})
-CREATABLE_KINDS = frozenset({ReminderKind.EVENT, *STANDALONE_KINDS})
-DIGEST_FIELDS = frozenset({"name", "active", "channels", "at_time", "personal_greetings"})
-DIGEST_CHANNELS = frozenset({Channel.SLACK, Channel.EMAIL})
-# Fields that decide when a reminder fires; changing one reschedules it.
-TIMING_FIELDS = frozenset(
-    {"run_at", "run_at_local", "rrule", "exdates", "rdates", "event_id", "offset_minutes", "at_time", "active"}
+from reminders import appointments, schedule
+from reminders.models import Audience, Reminder, ReminderKind
+from reminders.rules import (
+    CREATABLE_KINDS,
+    DIGEST_FIELDS,
+    SCHEDULE_FIELDS,
+    TIMING_FIELDS,
+    WRITABLE,
+    Errors,
+    apply_defaults,
+    check,
+    check_digest,
+    check_schedule,
+    resolve_event,
+    resolve_recipients,
+    with_wall_time,
 )
-SCHEDULE_FIELDS = TIMING_FIELDS | {"urgent"}
-EVENT_KIND_TO_MESSAGE_TYPE = {"deadline": MessageType.DEADLINE, "appointment": MessageType.APPOINTMENT}
+from workspaces.models import Person, Workspace
 
-FIELD_NAMES = {"run_at": "at", "message": "template", "event_id": "event"}  # model field → API field
-WRITABLE = (
-    "kind",
-    "name",
-    "audience",
-    "channels",
-    "message",
-    "message_type",
-    "at_time",
-    "rrule",
-    "exdates",
-    "rdates",
-    "run_at",
-    "run_at_local",
-    "event_id",
-    "offset_minutes",
-    "personal_greetings",
-    "urgent",
-    "active",
-)
-
-
-class _Errors(dict):
-    def add(self, field: str, message: str, code: str) -> None:
-        self.setdefault(FIELD_NAMES.get(field, field), []).append(ValidationError(message, code=code))
-
-    def raise_if_any(self) -> None:
-        if self:
-            raise ValidationError(dict(self))
-
-
-def _minute(value: datetime | None) -> datetime | None:
-    return value.replace(second=0, microsecond=0) if value is not None else None
-
-
-def _with_wall_time(data: dict, tz: ZoneInfo) -> dict:
-    """``run_at`` as an instant, with ``run_at_local``: the wall time it was written with.
-
-    A naive ``run_at`` is wall-clock time in the workspace's zone: it maps to UTC with the
-    reminders' rule (a time in a spring-forward gap fires when the clocks jump) and is kept as
-    written to anchor the series, so a weekly 02:30 stays 02:30 after a first occurrence in the gap.
-    """
-    if "run_at" not in data:
-        return data
-    run_at = _minute(data["run_at"])
-    if run_at is None:
-        return {**data, "run_at": None, "run_at_local": ""}
-    if run_at.tzinfo is None or run_at.utcoffset() is None:
-        wall = run_at.replace(tzinfo=None)
-        try:
-            instant = local_to_utc(wall, tz)
-        except (OverflowError, ValueError):
-            instant = LATEST
-    else:
-        instant = run_at
-        wall = utc_to_local(instant, tz)
-    return {**data, "run_at": instant, "run_at_local": wall.isoformat()}
-
-
-def _clean_dates(values: dict, *, changed: set[str], tz: ZoneInfo, errors: _Errors) -> None:
-    """EXDATE/RDATE of a recurring reminder, stored as local wall times."""
-    for name in ("exdates", "rdates"):
-        if not values.get(name):
-            values[name] = []
-            continue
-        if values["kind"] != ReminderKind.RECURRING:
-            errors.add(name, f"Only recurring reminders take {name}.", "invalid")
-            continue
-        if name not in changed or values.get("run_at") is None:
-            continue
-        anchor = wall_anchor(values["run_at"], tz=tz, wall=parse_wall(values.get("run_at_local")))
-        cleaned, problem = rrules.wall_times(values[name], name=name, tz=tz, all_day=False, time_of_day=anchor.time())
-        if problem:
-            errors.add(name, problem, "invalid")
-        values[name] = cleaned
-
-
-def _resolve_event(workspace: Workspace, event_id, errors: _Errors) -> Event | None:
-    if event_id is None:
-        return None
-    event = Event.objects.filter(workspace=workspace, pk=event_id).first()
-    if event is None:
-        errors.add("event_id", "No such event in this workspace.", "does_not_exist")
-    return event
-
-
-def _resolve_recipients(workspace: Workspace, ids, errors: _Errors) -> list[Person]:
-    ids = list(dict.fromkeys(ids))
-    if len(ids) > MAX_RECIPIENTS:
-        errors.add("recipients", f"At most {MAX_RECIPIENTS} recipients; use the members audience.", "too_many")
-        return []
-    people = list(Person.objects.filter(workspace=workspace, pk__in=ids))
-    missing = sorted(str(pk) for pk in set(ids) - {person.pk for person in people})
-    if missing:
-        errors.add("recipients", f"Not people of this workspace: {', '.join(missing)}.", "invalid_recipient")
-    return people
-
-
-def _defaults(values: dict, event: Event | None) -> None:
-    kind = values["kind"]
-    if not values.get("audience"):
-        if values.get("recipient_ids"):
-            values["audience"] = Audience.PEOPLE
-        elif kind == ReminderKind.EVENT:
-            values["audience"] = Audience.ATTENDEES
-        else:
-            values["audience"] = Audience.WORKSPACE_CHANNEL
-    if not values.get("message_type"):
-        if event is not None:
-            values["message_type"] = EVENT_KIND_TO_MESSAGE_TYPE.get(event.kind, MessageType.NOTICE)
-        else:
-            values["message_type"] = MessageType.CUSTOM
-    if not values.get("name"):
-        if event is not None:
-            values["name"] = f"Reminder: {event.title}"[:200]
-        else:
-            values["name"] = "One-time reminder" if kind == ReminderKind.ONE_TIME else "Recurring reminder"
-    if kind == ReminderKind.EVENT and values.get("offset_minutes") is None:
-        values["offset_minutes"] = 0
-
-
-def _check(
-    *,
-    workspace: Workspace,
-    values: dict,
-    event: Event | None,
-    recipients: list[Person],
-    changed: set[str],
-    now: datetime,
-    errors: _Errors,
-) -> None:
-    """Business rules on the merged values; ``changed``: the fields this write sets."""
-    kind = values["kind"]
-    tz = ZoneInfo(workspace.timezone)
-    run_at = values.get("run_at")
-
-    if run_at is not None and not EARLIEST <= run_at < LATEST:
-        errors.add("run_at", "Choose an instant between the years 2000 and 2199.", "out_of_range")
-        return
-
-    if kind == ReminderKind.EVENT:
-        if event is None and "event" not in errors:
-            errors.add("event_id", "An event reminder needs an event.", "required")
-        elif event is not None and event.status == EventStatus.CANCELLED and "event_id" in changed:
-            errors.add("event_id", "This event is cancelled: a reminder for it would never be sent.", "event_cancelled")
-        if run_at is not None:
-            errors.add(
-                "run_at", "Only one-time and recurring reminders take `at`; event reminders use the event.", "invalid"
-            )
-        if values.get("rrule"):
-            errors.add(
-                "rrule", "Only recurring reminders take an RRULE; an event reminder follows its event's.", "invalid"
-            )
-        offset = values.get("offset_minutes")
-        if offset is not None and offset < 0:
-            errors.add(
-                "offset_minutes",
-                "offset_minutes counts back from the event's start and cannot point after it; "
-                "use 0 for 'at the start'.",
-                "offset_after_event",
-            )
-        elif offset is not None and offset > MAX_OFFSET_MINUTES:
-            errors.add("offset_minutes", f"At most {MAX_OFFSET_MINUTES} minutes (366 days).", "out_of_range")
-        elif event is not None and not event.all_day and values.get("at_time") and event.starts_at:
-            # "N days before at HH:MM" must not land after a timed event's start on its own day.
-            start = utc_to_local(event.starts_at, tz)
-            day = (start - timedelta(minutes=offset or 0)).date()
-            if day == start.date() and values["at_time"] > start.time():
-                errors.add(
-                    "offset_minutes",
-                    f"At {values['at_time']:%H:%M} on the day, this reminder would come after the event starts "
-                    f"({start:%H:%M}); choose a larger offset or an earlier at_time.",
-                    "offset_after_event",
-                )
-    else:
-        if values.get("event_id") is not None:
-            errors.add("event_id", "Only event reminders take an event.", "invalid")
-        if values.get("offset_minutes"):
-            errors.add("offset_minutes", "Only event reminders take an offset.", "invalid")
-        if values.get("at_time") is not None:
-            errors.add(
-                "at_time",
-                "One-time and recurring reminders fire at `at` (and its rule); at_time is not used.",
-                "invalid",
-            )
-        if run_at is None:
-            message = (
-                "A one-time reminder needs `at`, the instant to send it."
-                if kind == ReminderKind.ONE_TIME
-                else "A recurring reminder needs `at`, its first occurrence (which anchors the RRULE)."
-            )
-            errors.add("run_at", message, "required")
-        if kind == ReminderKind.ONE_TIME:
-            if values.get("rrule"):
-                errors.add("rrule", "A one-time reminder has no RRULE; use kind 'recurring'.", "invalid")
-            if run_at is not None and "run_at" in changed and run_at < now - PAST_TOLERANCE:
-                errors.add("run_at", "This instant is in the past.", "in_the_past")
-        elif kind == ReminderKind.RECURRING:
-            anchor = (
-                wall_anchor(run_at, tz=tz, wall=parse_wall(values.get("run_at_local")))
-                if run_at is not None
-                else datetime(2026, 1, 1, 9)  # noqa: DTZ001
-            )
-            # A rule stored before RFC 5545's UNTIL types were enforced keeps its meaning on unrelated edits.
-            problem = rrule_error(values.get("rrule") or "", dtstart=anchor, strict="rrule" in changed)
-            if problem:
-                errors.add("rrule", problem, "invalid_rrule")
-        if not (values.get("message") or "").strip():
-            errors.add("message", "Write the message to send.", "required")
-
-    _clean_dates(values, changed=changed, tz=tz, errors=errors)
-    _check_audience(values=values, recipients=recipients, errors=errors)
-    if values.get("message"):
-        if len(values["message"]) > TEMPLATE_MAX_CHARS:
-            errors.add("message", f"At most {TEMPLATE_MAX_CHARS} characters.", "max_length")
-        else:
-            problem = template_error(values["message"])
-            if problem:
-                errors.add("message", problem, "invalid_template")
-    if values.get("personal_greetings"):
-        errors.add("personal_greetings", "Only the birthday digest sends personal greetings.", "invalid")
-
-
-def _check_audience(*, values: dict, recipients: list[Person], errors: _Errors) -> None:
-    audience = values["audience"]
-    channels = values.get("channels") or []
-    if len(set(channels)) != len(channels):
-        errors.add("channels", "A channel may appear only once.", "duplicate")
-    unknown = [c for c in channels if c not in Channel.values]
-    if unknown:
-        errors.add(
-            "channels", f"Unknown channel {unknown[0]!r}; choose from {', '.join(Channel.values)}.", "invalid_choice"
-        )
-    if audience in EVENT_AUDIENCES and values["kind"] != ReminderKind.EVENT:
-        errors.add("audience", f"The audience {audience!r} needs an event reminder.", "invalid")
-    if audience == Audience.WORKSPACE_CHANNEL and channels and Channel.SLACK not in channels:
-        errors.add("channels", "The workspace channel is a Slack channel: include 'slack'.", "invalid")
-    if audience == Audience.PEOPLE:
-        if not recipients and "recipients" not in errors:
-            errors.add("recipients", "Choose at least one person.", "required")
-        for channel in channels:
-            if recipients and all(channel in (person.opted_out_channels or []) for person in recipients):
-                errors.add("channels", f"Every chosen recipient opted out of {channel}.", "opted_out")
-    elif recipients:
-        errors.add("recipients", "Chosen recipients are used with the audience 'people'.", "invalid")
-
-
-def _check_schedule(reminder: Reminder) -> None:
-    """After rescheduling: an active reminder must have a time left to fire."""
-    if not reminder.active or reminder.next_run_at is not None:
-        return
-    errors = _Errors()
-    if reminder.kind == ReminderKind.ONE_TIME:
-        errors.add("run_at", "This instant is in the past.", "in_the_past")
-    elif reminder.kind == ReminderKind.RECURRING:
-        errors.add("rrule", "This rule has no occurrence after now.", "no_occurrence")
-    elif reminder.kind == ReminderKind.EVENT:
-        errors.add("offset_minutes", "This reminder's time (before the event) has already passed.", "in_the_past")
-    errors.raise_if_any()
+__all__ = [
+    "CREATABLE_KINDS",
+    "DIGEST_FIELDS",
+    "digest_ensure",
+    "reminder_create",
+    "reminder_delete",
+    "reminder_update",
+]
 
 
 def reminder_create(*, workspace: Workspace, data: dict, created_by=None, now: datetime | None = None) -> Reminder:
     """Creates an event, one-time or recurring reminder (the digest comes with the workspace)."""
     now = now or timezone.now()
-    errors = _Errors()
+    errors = Errors()
     kind = data.get("kind")
     if kind not in CREATABLE_KINDS:
         if kind == ReminderKind.BIRTHDAY_DIGEST:
@@ -317,15 +57,15 @@ def reminder_create(*, workspace: Workspace, data: dict, created_by=None, now: d
             errors.add("kind", f"Choose one of {', '.join(sorted(CREATABLE_KINDS))}.", "invalid_choice")
         errors.raise_if_any()
     tz = ZoneInfo(workspace.timezone)
-    data = _with_wall_time(data, tz)
+    data = appointments.appointment_values(with_wall_time(data, tz), tz)
     values = {name: data[name] for name in WRITABLE if name in data}
     if values.get("rrule"):
         values["rrule"] = rrules.normalize(values["rrule"])
     values["recipient_ids"] = list(data.get("recipients") or [])
-    event = _resolve_event(workspace, values.get("event_id"), errors)
-    recipients = _resolve_recipients(workspace, values["recipient_ids"], errors)
-    _defaults(values, event)
-    _check(
+    event = resolve_event(workspace, values.get("event_id"), errors)
+    recipients = resolve_recipients(workspace, values["recipient_ids"], errors)
+    apply_defaults(values, event)
+    check(
         workspace=workspace,
         values=values,
         event=event,
@@ -334,6 +74,7 @@ def reminder_create(*, workspace: Workspace, data: dict, created_by=None, now: d
         now=now,
         errors=errors,
     )
+    appointments.appointment_check(values=values, changed=set(values), now=now, errors=errors)
     errors.raise_if_any()
     values.pop("recipient_ids")
     with transaction.atomic():
@@ -342,14 +83,15 @@ def reminder_create(*, workspace: Workspace, data: dict, created_by=None, now: d
         reminder.save()
         reminder.recipients.set(recipients)
         schedule.reminder_reschedule(reminder=reminder, resumed=False, now=now)
-        _check_schedule(reminder)
+        check_schedule(reminder)
+        appointments.appointment_messages_after_create(reminder=reminder, now=now)
     return reminder
 
 
 def reminder_update(*, reminder: Reminder, data: dict, now: datetime | None = None) -> Reminder:
     """Changes a reminder (PATCH semantics: only the fields in ``data``)."""
     now = now or timezone.now()
-    errors = _Errors()
+    errors = Errors()
     with transaction.atomic():
         # Waits for a tick working on this reminder, so the schedule is recomputed on fresh data.
         reminder = (
@@ -358,7 +100,8 @@ def reminder_update(*, reminder: Reminder, data: dict, now: datetime | None = No
         workspace = reminder.workspace
         if "kind" in data and data["kind"] != reminder.kind:
             errors.add("kind", "A reminder's kind cannot change; create a new reminder.", "immutable")
-        data = _with_wall_time(data, ZoneInfo(workspace.timezone))
+        tz = ZoneInfo(workspace.timezone)
+        data = appointments.appointment_values(with_wall_time(data, tz), tz, current=reminder)
         if data.get("rrule"):
             data = {**data, "rrule": rrules.normalize(data["rrule"])}
         if "name" in data and not (data["name"] or "").strip():
@@ -366,6 +109,7 @@ def reminder_update(*, reminder: Reminder, data: dict, now: datetime | None = No
         current = {name: getattr(reminder, name) for name in WRITABLE}
         changed = {name for name in WRITABLE if name in data and data[name] != current[name]}
         current_ids = set(reminder.recipients.values_list("pk", flat=True))
+        before = {name: getattr(reminder, name) for name in (*appointments.SHOWN_FIELDS, "channels")}
         if "recipients" in data and set(data["recipients"] or []) != current_ids:
             changed.add("recipients")
         if "audience" in changed and data["audience"] != Audience.PEOPLE and "recipients" not in data and current_ids:
@@ -373,20 +117,20 @@ def reminder_update(*, reminder: Reminder, data: dict, now: datetime | None = No
             data = {**data, "recipients": []}
             changed.add("recipients")
         if reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
-            _check_digest(data=data, changed=changed, errors=errors)
+            check_digest(data=data, changed=changed, errors=errors)
             errors.raise_if_any()
             recipients: list[Person] = []
             event = None
         else:
             errors.raise_if_any()
             values = {**current, **{name: data[name] for name in WRITABLE if name in data}}
-            event = _resolve_event(workspace, values["event_id"], errors) if "event_id" in changed else reminder.event
+            event = resolve_event(workspace, values["event_id"], errors) if "event_id" in changed else reminder.event
             if "recipients" in changed:
-                recipients = _resolve_recipients(workspace, data["recipients"] or [], errors)
+                recipients = resolve_recipients(workspace, data["recipients"] or [], errors)
             else:
                 recipients = list(reminder.recipients.all())
             values["recipient_ids"] = [person.pk for person in recipients]
-            _check(
+            check(
                 workspace=workspace,
                 values=values,
                 event=event,
@@ -395,6 +139,7 @@ def reminder_update(*, reminder: Reminder, data: dict, now: datetime | None = No
                 now=now,
                 errors=errors,
             )
+            appointments.appointment_check(values=values, changed=changed, now=now, errors=errors)
             errors.raise_if_any()
             data = {**data, **{name: values[name] for name in ("exdates", "rdates") if name in data}}
         for name in changed - {"recipients"}:
@@ -408,31 +153,28 @@ def reminder_update(*, reminder: Reminder, data: dict, now: datetime | None = No
         if changed & SCHEDULE_FIELDS:
             schedule.reminder_reschedule(reminder=reminder, resumed="active" in changed and reminder.active, now=now)
             if changed & TIMING_FIELDS:
-                _check_schedule(reminder)
+                check_schedule(reminder)
+        if reminder.kind == ReminderKind.ONE_TIME:
+            appointments.appointment_messages_after_update(
+                reminder=reminder, before=before, before_people=current_ids, changed=changed, now=now
+            )
     return reminder
 
 
-def _check_digest(*, data: dict, changed: set[str], errors: _Errors) -> None:
-    for name in sorted(changed - DIGEST_FIELDS - {"run_at_local"}):
-        errors.add(
-            name,
-            "The birthday digest takes only name, active, channels, at_time and personal_greetings.",
-            "digest_field",
-        )
-    channels = data.get("channels") or []
-    if any(channel not in DIGEST_CHANNELS for channel in channels):
-        errors.add("channels", "The digest goes to Slack and to members by email: choose from slack, email.", "invalid")
-    if len(set(channels)) != len(channels):
-        errors.add("channels", "A channel may appear only once.", "duplicate")
-
-
-def reminder_delete(*, reminder: Reminder) -> None:
-    """Deletes a reminder; its sent notifications stay in the history, unlinked."""
+def reminder_delete(*, reminder: Reminder, now: datetime | None = None) -> None:
+    """Deletes a reminder; its sent notifications stay in the history, unlinked. An appointment it
+    carried is cancelled to its recipients (with the deletion, in one transaction)."""
     if reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
         raise Conflict(
             "The birthday digest cannot be deleted; pause it with active=false.", code="digest_not_deletable"
         )
-    reminder.delete()
+    with transaction.atomic():
+        locked = Reminder.objects.select_for_update(of=("self",)).select_related("workspace").filter(pk=reminder.pk)
+        current = locked.first()
+        if current is None:
+            return
+        appointments.appointment_messages_before_delete(reminder=current, now=now or timezone.now())
+        current.delete()
 
 
 def digest_ensure(*, workspace: Workspace, now: datetime | None = None) -> Reminder:

@@ -6,17 +6,90 @@ revoked here.
 """
 
 import calendar
+from collections.abc import Callable
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone as dj_timezone
+from django.utils.html import format_html, format_html_join
 
 from accounts.admin import TimezoneChoiceAdminMixin
+from birthdaybuddy.admin_tools import confirm_action, report
 from birthdaybuddy.errors import ApplicationError
-from workspaces import services
-from workspaces.lifecycle import workspace_changed_steps_run, workspace_created_steps_run, workspace_field_values
+from audit.names import ADMIN_ORIGIN
+from workspaces import preferences, services
+from workspaces.lifecycle import workspace_created_steps_run
 from workspaces.models import Invitation, InvitationStatus, Membership, Person, Workspace
 from workspaces.sync import person_sync_from_members
+
+# Facts about a workspace that apps above this one know (its last digest, today's failures): each
+# app registers a function giving ``(label, html)`` rows for the workspace page; this app imports none of them.
+WorkspacePanel = Callable[[Workspace], list[tuple[str, str]]]
+workspace_panels: list[WorkspacePanel] = []
+
+
+def register_workspace_panel(panel: WorkspacePanel) -> WorkspacePanel:
+    if panel not in workspace_panels:
+        workspace_panels.append(panel)
+    return panel
+
+
+# The workspace's rows elsewhere in the admin: (label, changelist URL name, filter parameter).
+WORKSPACE_LINKS = (
+    ("People", "admin:workspaces_person_changelist", "workspace__id__exact"),
+    ("Members", "admin:workspaces_membership_changelist", "workspace"),
+    ("Channels", "admin:notifications_channelconfig_changelist", "workspace"),
+    ("Reminders", "admin:reminders_reminder_changelist", "workspace"),
+    ("Events", "admin:events_event_changelist", "workspace"),
+    ("Notifications", "admin:notifications_notification_changelist", "workspace__id__exact"),
+    ("Calendar feeds", "admin:events_calendarfeed_changelist", "workspace"),
+)
+TIME_FIELDS = ("notify_at", "quiet_hours_start", "quiet_hours_end")
+
+
+class WorkspaceAdminForm(forms.ModelForm):
+    """Times as HH:MM in the workspace's zone; the model's rules (quiet hours need both ends) apply."""
+
+    class Meta:
+        model = Workspace
+        fields = (
+            "name",
+            "slug",
+            "timezone",
+            "notify_at",
+            "quiet_hours_start",
+            "quiet_hours_end",
+            "leap_day_policy",
+            "locale",
+            "sender_name",
+            "sender_email",
+            "sms_sender",
+        )
+        widgets = {name: forms.TimeInput(attrs={"type": "time"}, format="%H:%M") for name in TIME_FIELDS}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        zone = self.instance.timezone if self.instance.pk else "the workspace's zone"
+        for name in TIME_FIELDS:
+            if name in self.fields:
+                self.fields[name].label = f"{self.fields[name].label} ({zone})"
+        if "quiet_hours_start" in self.fields:
+            self.fields["quiet_hours_start"].help_text = (
+                "Reminders due between the start and the end wait for the end (it may wrap past midnight), "
+                "unless urgent. Leave both empty for none."
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in TIME_FIELDS:
+            # As the API takes them (HH:MM): seconds would shift a schedule by less than a minute.
+            if cleaned.get(name) is not None:
+                cleaned[name] = cleaned[name].replace(second=0, microsecond=0)
+        return cleaned
 
 
 class MembershipInline(admin.TabularInline):
@@ -35,15 +108,71 @@ class WorkspaceAdmin(TimezoneChoiceAdminMixin, admin.ModelAdmin):
     search_fields = ("name", "slug", "sender_email")
     date_hierarchy = "created_at"
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("id", "created_by", "created_at", "updated_at")
+    readonly_fields = ("id", "created_by", "created_at", "updated_at", "local_now", "overview", "related_links")
     inlines = (MembershipInline,)
     actions = ("sync_birthdays",)
+    form = WorkspaceAdminForm
     fieldsets = (
         (None, {"fields": ("id", "name", "slug")}),
-        ("Schedule", {"fields": ("timezone", "notify_at", "leap_day_policy", "locale")}),
+        (
+            "Schedule",
+            {
+                "fields": (
+                    "timezone",
+                    "local_now",
+                    "notify_at",
+                    ("quiet_hours_start", "quiet_hours_end"),
+                    "leap_day_policy",
+                    "locale",
+                )
+            },
+        ),
         ("Sender identity", {"fields": ("sender_name", "sender_email", "sms_sender")}),
+        ("At a glance", {"fields": ("overview", "related_links")}),
         ("Audit", {"fields": ("created_by", "created_at", "updated_at")}),
     )
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:  # nothing to glance at yet
+            return [(name, opts) for name, opts in self.fieldsets if name != "At a glance"]
+        return self.fieldsets
+
+    @admin.display(description="Local time now")
+    def local_now(self, workspace: Workspace) -> str:
+        if not workspace.pk:
+            return "—"
+        now = dj_timezone.now().astimezone(ZoneInfo(workspace.timezone))
+        return f"{now:%Y-%m-%d %H:%M} {workspace.timezone}"
+
+    @admin.display(description="Deliveries")
+    def overview(self, workspace: Workspace) -> str:
+        rows = [row for panel in workspace_panels for row in panel(workspace)]
+        if not rows:
+            return "—"
+        return format_html('<dl class="bb-overview">{}</dl>', format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
+
+    @admin.display(description="Its data")
+    def related_links(self, workspace: Workspace) -> str:
+        links = []
+        for label, url_name, parameter in WORKSPACE_LINKS:
+            try:
+                url = reverse(url_name)
+            except NoReverseMatch:
+                continue
+            links.append((f"{url}?{urlencode({parameter: str(workspace.pk)})}", label))
+        return format_html('<ul class="bb-links">{}</ul>', format_html_join("", '<li><a href="{}">{}</a></li>', links))
+
+    def save_model(self, request, obj: Workspace, form, change: bool) -> None:
+        if not change:
+            if obj.created_by_id is None:
+                obj.created_by = request.user
+            super().save_model(request, obj, form, change)
+            workspace_created_steps_run(obj)  # what workspace_create runs: the new workspace's digest
+            return
+        # The API's service: the same validation, and the reminders follow a new zone or schedule.
+        editable = services.WORKSPACE_EDITABLE_FIELDS
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in editable}
+        services.workspace_update(workspace=obj, data=data)
 
     def get_queryset(self, request) -> QuerySet[Workspace]:
         return super().get_queryset(request).annotate(member_count=Count("memberships", distinct=True))
@@ -51,17 +180,6 @@ class WorkspaceAdmin(TimezoneChoiceAdminMixin, admin.ModelAdmin):
     @admin.display(description="Members", ordering="member_count")
     def member_count(self, workspace: Workspace) -> int:
         return workspace.member_count
-
-    def save_model(self, request, obj: Workspace, form, change: bool) -> None:
-        if not change and obj.created_by_id is None:
-            obj.created_by = request.user
-        # The steps the workspace services run (the digest of a new workspace, rescheduling).
-        before = workspace_field_values(Workspace.objects.get(pk=obj.pk)) if change else None
-        super().save_model(request, obj, form, change)
-        if before is None:
-            workspace_created_steps_run(obj)
-        else:
-            workspace_changed_steps_run(obj, before)
 
     def has_sync_birthdays_permission(self, request) -> bool:
         return request.user.has_perm("workspaces.change_person") and request.user.has_perm("workspaces.add_person")
@@ -174,6 +292,10 @@ class BirthMonthFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _revoke_plan(person) -> str:
+    return f"{person.name} ({person.workspace.name}): links sent so far stop working"
+
+
 @admin.register(Person)
 class PersonAdmin(admin.ModelAdmin):
     list_display = ("name", "workspace", "birthday", "joined_on", "email", "user", "show_age")
@@ -188,6 +310,38 @@ class PersonAdmin(admin.ModelAdmin):
         ("Dates", {"fields": ("birth_month", "birth_day", "birth_year", "show_age", "joined_on")}),
         ("Audit", {"fields": ("created_at", "updated_at")}),
     )
+    actions = ("revoke_preferences_links",)
+
+    def has_revoke_preferences_links_permission(self, request) -> bool:
+        return request.user.has_perm("workspaces.change_person")
+
+    @admin.action(description="Revoke their preferences links", permissions=("revoke_preferences_links",))
+    def revoke_preferences_links(self, request, queryset: QuerySet[Person]):
+        """Every preferences and unsubscribe link sent to each person stops working; new messages carry a new one."""
+        queryset = queryset.select_related("workspace").order_by("workspace__name", "name")
+        page = confirm_action(
+            self,
+            request,
+            queryset,
+            action="revoke_preferences_links",
+            title="Revoke preferences links",
+            explanation=(
+                "Every preferences and unsubscribe link sent so far to each person below stops working: it opens "
+                "a page saying the link is no longer valid. Their next messages carry a new link. Their channel "
+                "choices and opt-outs do not change."
+            ),
+            describe=_revoke_plan,
+        )
+        if page is not None:
+            return page
+        lines = []
+        for person in queryset:
+            preferences.preferences_links_revoke(person=person, actor=request.user, origin=ADMIN_ORIGIN)
+            lines.append(
+                (messages.SUCCESS, f"{person.name} ({person.workspace.name}): earlier preferences links revoked.")
+            )
+        report(self, request, lines)
+        return None
 
     @admin.display(description="Birthday", ordering="birth_month")
     def birthday(self, person: Person) -> str:

@@ -11,10 +11,15 @@ from __future__ import annotations
 import base64
 import uuid
 
+from django.db import transaction
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from birthdaybuddy.links import absolute_reverse
+from audit import entries as audit
+from workspaces import services
 from workspaces.models import Channel, Person
+
+REVOKE_OPERATION = "person.preferences_links_revoke"
 
 _SALT = "workspaces.Person.preferences"
 
@@ -35,6 +40,21 @@ def unsubscribe_url(person: Person, channel: str = Channel.EMAIL) -> str:
         kwargs={"person_id": person.pk, "token": preferences_token(person)},
         query={"channel": channel},
     )
+
+
+def preferences_links_revoke(*, person: Person, actor, origin: str | None = None) -> Person:
+    """Makes every preferences link sent to ``person`` stop working, recorded in the audit trail.
+
+    For a workspace admin (the API) or staff (the admin, ``origin`` ``admin``) who learned that a
+    link reached the wrong hands: a forwarded email, a shared phone. The person's next messages
+    carry a new link.
+    """
+    with transaction.atomic():
+        person = services.person_preferences_links_revoke(person=person)
+        audit.audit_manual_send(
+            workspace=person.workspace, actor=actor, action=REVOKE_OPERATION, target=person, origin=origin
+        )
+    return person
 
 
 def person_for_preferences_token(*, person_id: uuid.UUID, token: str) -> Person | None:

@@ -41,6 +41,22 @@ class PersonIdsField(serializers.ListField):
         return [person.pk for person in instance.recipients.all()]
 
 
+class AppointmentSerializer(serializers.Serializer):
+    """The appointment a one-time reminder is about; its recipients get a confirmation with an .ics."""
+
+    starts_at = WorkspaceDateTimeField(
+        help_text="When the appointment starts: ISO 8601 with an offset, or local time in the workspace's zone."
+    )
+    duration_minutes = serializers.IntegerField(
+        required=False, min_value=1, max_value=24 * 60, help_text="Its length in minutes (default 60)."
+    )
+    location = StrictCharField(required=False, allow_blank=True, max_length=300, help_text="Where it is.")
+    sequence = serializers.IntegerField(
+        read_only=True,
+        help_text="The calendar entry's RFC 5545 SEQUENCE: raised by every change sent to the recipients.",
+    )
+
+
 class ReminderSerializer(serializers.ModelSerializer):
     """A reminder: what is sent, to whom, when and through which channels.
 
@@ -123,6 +139,14 @@ class ReminderSerializer(serializers.ModelSerializer):
     personal_greetings = StrictBooleanField(
         required=False, help_text="Digest only: also greet each celebrated person on their own channel."
     )
+    appointment = AppointmentSerializer(
+        required=False,
+        allow_null=True,
+        help_text="One-time reminders for chosen people: the appointment the reminder is about. Its recipients "
+        "get a confirmation (email: with an .ics, METHOD:REQUEST) when it is set, an update with a higher "
+        "SEQUENCE when it moves or changes, and a cancellation (METHOD:CANCEL) when it is set to null or the "
+        "reminder is deleted. `at` (when the reminder itself goes out) must not be after its start.",
+    )
     next_run_at = serializers.DateTimeField(
         read_only=True, allow_null=True, help_text="When it is sent next (UTC, after quiet hours); null: never."
     )
@@ -149,6 +173,7 @@ class ReminderSerializer(serializers.ModelSerializer):
             "urgent",
             "active",
             "personal_greetings",
+            "appointment",
             "next_run_at",
             "last_run_at",
             "created_at",

@@ -1,10 +1,16 @@
 """The staff admin in Chromium: the reminder form's RRULE picker and preview, Resend on a
-notification, and the delivery dashboard on a desktop and a 390 px phone."""
+notification, the delivery dashboard and the notification list on a desktop and a 390 px phone
+(wide tables scroll inside their own box, never the page; the week's chart stays legible), the
+index grouped by task and a workspace's page."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
+from django.utils import timezone
 
+from birthdaybuddy import worker_health
 from notifications.models import Notification
 from reminders.models import Reminder, ReminderKind
 from tests.browser.conftest import DESKTOP, PHONE
@@ -14,6 +20,7 @@ from tests.notifications.factories import NotificationFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "Sturdy-Passw0rd-42"
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @pytest.fixture
@@ -101,11 +108,43 @@ def test_resend_from_the_notification_page(signed_in, live_server, screenshot):
     assert page.js_errors == []
 
 
+# Reaching a table's last column: where it is, and whether scrolling its own box (not the page) brings it in.
+LAST_COLUMN = """(selector) => {
+    const table = document.querySelector(selector);
+    const box = table.closest('.bb-scroll, .results');
+    const cell = table.querySelector('thead tr th:last-child');
+    const before = cell.getBoundingClientRect().right;
+    box.scrollLeft = box.scrollWidth;
+    const after = cell.getBoundingClientRect();
+    return {
+        before: before,
+        after: after.right,
+        afterLeft: after.left,
+        boxRight: box.getBoundingClientRect().right,
+        overflows: box.scrollWidth > box.clientWidth,
+        pageWidth: document.documentElement.scrollWidth,
+        pageScrolled: window.scrollX,
+    };
+}"""
+
+
+def _reachable(page, selector: str, viewport: dict) -> dict:
+    found = page.evaluate(LAST_COLUMN, selector)
+    assert found["pageWidth"] <= viewport["width"] + 1, (selector, found)
+    assert found["pageScrolled"] == 0, (selector, found)
+    # After scrolling its box, the last column is inside both the box and the screen.
+    assert found["after"] <= found["boxRight"] + 1, (selector, found)
+    assert 0 <= found["afterLeft"] < viewport["width"], (selector, found)
+    return found
+
+
 @pytest.mark.parametrize(("viewport", "name"), [(DESKTOP, "desktop"), (PHONE, "phone")])
 def test_the_dashboard_on_a_desktop_and_a_phone(signed_in, live_server, screenshot, viewport, name):
     workspace = WorkspaceFactory(name="Lima & Co", timezone="Europe/Berlin")
     for status in ("sent", "sent", "delivered", "failed"):
         NotificationFactory(workspace=workspace, status=status, last_error="channel_not_found" * (status == "failed"))
+    with time_machine.travel(timezone.now() - timedelta(minutes=90), tick=False), worker_health.job_monitored("tick"):
+        ran = timezone.now()
     page = signed_in(viewport)
 
     page.goto(f"{live_server.url}/admin/notifications/notification/dashboard/?tz=Europe/Berlin")
@@ -113,8 +152,104 @@ def test_the_dashboard_on_a_desktop_and_a_phone(signed_in, live_server, screensh
     assert page.locator("#dashboard-week svg").is_visible()
     assert page.locator("#dashboard-failing").get_by_role("button", name="Resend failed").is_visible()
     assert "channel_not_found" in page.locator("#dashboard-failing").inner_text()
-    # Usable at this width: the page itself does not scroll sideways.
+    # Usable at this width: the page itself does not scroll sideways; every table's last column is
+    # on screen (desktop) or reached by scrolling inside the table's own box (phone).
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= viewport["width"] + 1, width
     screenshot(page, f"admin-dashboard-{name}")
+    for table in ("#dashboard-worker table", "#dashboard-channels table", "#dashboard-failing table"):
+        found = _reachable(page, table, viewport)
+        if viewport is DESKTOP:
+            assert not found["overflows"], (table, found)
+        elif table != "#dashboard-worker table":
+            assert found["overflows"], (table, found)
+            assert found["before"] > viewport["width"], "at 390 px the last column starts off screen"
+    # The worker block follows the chosen zone like the rest of the page.
+    worker = page.locator("#dashboard-worker").text_content()
+    assert "Last success (Europe/Berlin)" in worker
+    assert "(UTC)" not in worker
+    assert f"{ran.astimezone(BERLIN):%Y-%m-%d %H:%M:%S}" in worker, worker
+    assert "Last failure (Europe/Berlin)" in page.locator("#dashboard-failing").text_content()
+    assert page.js_errors == []
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_weeks_chart_labels_are_legible_and_apart(signed_in, live_server, viewport):
+    workspace = WorkspaceFactory(name="Lima & Co", timezone="Europe/Berlin")
+    NotificationFactory(workspace=workspace, status="sent")
+    page = signed_in(viewport)
+    page.goto(f"{live_server.url}/admin/notifications/notification/dashboard/?tz=Europe/Berlin")
+
+    boxes = page.evaluate(
+        """() => [...document.querySelectorAll('#dashboard-week .bb-chart-label')]
+            .filter(t => t.textContent.trim())
+            .map(t => { const r = t.getBoundingClientRect();
+                        return {text: t.textContent.trim(), left: r.left, right: r.right, top: r.top,
+                                bottom: r.bottom, height: r.height}; })"""
+    )
+    chart = page.locator("#dashboard-week svg").bounding_box()
+    assert len(boxes) >= 7 * 5, boxes  # 7 day headings and 4 channels a day
+    assert min(box["height"] for box in boxes) >= 10, "labels at a readable size"
+    assert chart["x"] + chart["width"] <= viewport["width"], chart
+    for index, box in enumerate(boxes):
+        assert box["right"] <= viewport["width"], box
+        for other in boxes[index + 1 :]:
+            apart = (
+                box["right"] <= other["left"]
+                or other["right"] <= box["left"]
+                or box["bottom"] <= other["top"] + 1
+                or other["bottom"] <= box["top"] + 1
+            )
+            assert apart, (box, other)
+
+
+@pytest.mark.parametrize(("viewport", "name"), [(DESKTOP, "desktop"), (PHONE, "phone")])
+def test_the_notification_list_on_a_desktop_and_a_phone(signed_in, live_server, screenshot, viewport, name):
+    workspace = WorkspaceFactory(name="Lima & Co", timezone="Europe/Berlin")
+    for status in ("sent", "failed", "pending"):
+        NotificationFactory(
+            workspace=workspace,
+            status=status,
+            recipient="a-rather-long-address@clients.example.com",
+            last_error="channel_not_found: the channel was archived" * (status == "failed"),
+        )
+    page = signed_in(viewport)
+
+    page.goto(f"{live_server.url}/admin/notifications/notification/")
+
+    assert page.locator("#result_list").is_visible()
+    screenshot(page, f"admin-notifications-{name}")
+    found = _reachable(page, "#result_list", viewport)
+    if viewport is PHONE:
+        assert found["overflows"], found
+        assert found["before"] > viewport["width"], "at 390 px the last column starts off screen"
+    assert page.js_errors == []
+
+
+def test_the_admin_index_and_a_workspace_page(signed_in, live_server, screenshot):
+    workspace = WorkspaceFactory(name="Lima & Co", timezone="Europe/Berlin")
+    PersonFactory(workspace=workspace, name="Ana Lima")
+    page = signed_in(DESKTOP)
+
+    page.goto(f"{live_server.url}/admin/")
+    captions = page.locator("#content-main caption").all_text_contents()
+    assert [c.strip() for c in captions][:5] == [
+        "Deliveries",
+        "Tenants and people",
+        "Events and reminders",
+        "Schedules",
+        "Accounts",
+    ]
+    assert not page.get_by_role("link", name="Groups").is_visible(), "the plumbing is folded away"
+    screenshot(page, "admin-index-desktop")
+    page.locator("#app-group-plumbing summary").click()
+    assert page.locator("#app-group-plumbing").get_by_role("link", name="Groups").is_visible()
+
+    page.goto(f"{live_server.url}/admin/workspaces/workspace/{workspace.pk}/change/")
+    assert page.get_by_label("Quiet hours start (Europe/Berlin)").is_visible()
+    assert "Nothing sent yet." in page.locator(".bb-overview").inner_text()
+    page.locator(".bb-links").get_by_role("link", name="People", exact=True).click()
+    assert "Ana Lima" in page.locator("#result_list").inner_text()
+    page.go_back()
+    screenshot(page, "admin-workspace-desktop")
     assert page.js_errors == []

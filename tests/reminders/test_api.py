@@ -35,6 +35,7 @@ FIELDS = {
     "urgent",
     "active",
     "personal_greetings",
+    "appointment",
     "next_run_at",
     "last_run_at",
     "created_at",

@@ -2,13 +2,14 @@
 
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from birthdaybuddy.api.schema import CONFLICT, NO_CONTENT
 from birthdaybuddy.errors import PermissionDeniedError
 from birthdaybuddy.validators import available_timezones
-from workspaces import selectors, services
+from workspaces import preferences, selectors, services
 from workspaces.api.filters import InvitationFilterSet, MembershipFilterSet, PersonFilterSet
 from workspaces.api.mixins import WorkspaceScopedMixin
 from workspaces.api.schema import ANY_MEMBER, OWNER_ONLY, OWNER_OR_ADMIN, WORKSPACE_ID
@@ -262,6 +263,20 @@ class PersonViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
 
     def perform_destroy(self, instance):
         services.person_delete(person=instance)
+
+    @extend_schema(
+        summary="Revoke a person's preferences links",
+        description=f"{OWNER_OR_ADMIN}\n\nEvery preferences and unsubscribe link sent to this person so far "
+        'stops working (it then opens a "link no longer valid" page); the person\'s next messages carry a new '
+        "link. For a link that reached the wrong hands (a forwarded email, a shared phone). Their channel "
+        "choices and opt-outs stay as they are. Recorded in the audit log as `person.preferences_links_revoke`.",
+        request=None,
+        responses={204: NO_CONTENT},
+    )
+    @action(detail=True, methods=["post"], url_path="revoke-preferences-links", filter_backends=[])
+    def revoke_preferences_links(self, request, *args, **kwargs):
+        preferences.preferences_links_revoke(person=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- Time zones ---------------------------------------------------------------------------
