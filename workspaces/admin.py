@@ -18,9 +18,9 @@ from django.utils import timezone as dj_timezone
 from django.utils.html import format_html, format_html_join
 
 from accounts.admin import TimezoneChoiceAdminMixin
+from audit.names import ADMIN_ORIGIN
 from birthdaybuddy.admin_tools import confirm_action, report
 from birthdaybuddy.errors import ApplicationError
-from audit.names import ADMIN_ORIGIN
 from workspaces import preferences, services
 from workspaces.lifecycle import workspace_created_steps_run
 from workspaces.models import Invitation, InvitationStatus, Membership, Person, Workspace

@@ -14,8 +14,8 @@ import uuid
 from django.db import transaction
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from birthdaybuddy.links import absolute_reverse
 from audit import entries as audit
+from birthdaybuddy.links import absolute_reverse
 from workspaces import services
 from workspaces.models import Channel, Person
 
