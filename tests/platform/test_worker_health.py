@@ -2,6 +2,7 @@
 /health/ready) and the liveness probe docker compose runs."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -121,7 +122,8 @@ def test_liveness_probe_passes_on_a_fresh_file_and_stops_a_stuck_worker(tmp_path
             WORKER_PIDFILE=str(pidfile),
         )
         assert result.returncode == 1
-        assert "liveness file 90s old" in result.stderr
+        # The probe's own start-up (a second or two on a loaded machine) adds to the file's age.
+        assert re.search(r"liveness file (9[0-9])s old", result.stderr), result.stderr
         assert stuck.wait(timeout=10) == -signal.SIGTERM  # asked to stop: the restart policy takes over
     finally:
         stuck.kill()
