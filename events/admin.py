@@ -25,7 +25,7 @@ from birthdaybuddy.admin_tools import (
     report,
 )
 from birthdaybuddy.errors import ApplicationError
-from events import services
+from events import feeds, services
 from events.models import Attendee, CalendarFeed, Event, EventStatus
 from reminders.admin_forms import LocalDateTimeField, PeopleAutocomplete, _autocomplete_url
 from workspaces.models import Membership, Person, Role, Workspace
@@ -270,6 +270,6 @@ class CalendarFeedAdmin(admin.ModelAdmin):
     def revoke_feeds(self, request, queryset: QuerySet[CalendarFeed]) -> None:
         count = 0
         for feed in queryset.filter(revoked_at__isnull=True):
-            services.calendar_feed_revoke(feed=feed, actor=request.user, role=Role.ADMIN)  # staff act as admins
+            feeds.calendar_feed_revoke(feed=feed, actor=request.user, role=Role.ADMIN)  # staff act as admins
             count += 1
         self.message_user(request, f"Revoked {count} feed(s).", messages.SUCCESS)

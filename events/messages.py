@@ -9,7 +9,7 @@ commit, and the sweeper re-queues any row a lost queue message left pending. Key
 
 - ``event:<event>:invite:<attendee>:<channel>``: one invitation per attendee, ever;
 - ``event:<event>:invite:<attendee>:<channel>:resend:<n>``: an invitation sent again by an
-  admin (``events.services.attendee_invitation_resend``), ``n`` counting the attendee's earlier
+  admin (``events.rsvp.attendee_invitation_resend``), ``n`` counting the attendee's earlier
   invitations, so each re-send is one new message and a retried write still only one;
 - ``event:<event>:update:<sequence>:<attendee>:<channel>``: one notice per change, to attendees
   who answered yes or maybe;

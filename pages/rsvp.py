@@ -2,7 +2,7 @@
 
 A GET never changes an answer (mail scanners follow links): the email's one-click buttons
 open the page with their choice pre-selected (``?answer=yes``), and one press of "Send"
-confirms it. Answers go through ``events.services.rsvp_answer``, as the API's do.
+confirms it. Answers go through ``events.rsvp.rsvp_answer``, as the API's do.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from birthdaybuddy.errors import ApplicationError
-from events import calendar_links, ical, selectors, services
+from events import calendar_links, ical, selectors
+from events import rsvp as event_rsvp
 from events.api.public import RsvpView
 from events.models import Attendee, Event, Rsvp
 from pages.common import language_for, message_page, page, throttled, too_many_requests, wants_html
@@ -145,7 +146,7 @@ def rsvp_page(request, token: str):
     now = dj_timezone.now()
     if event.is_cancelled:
         return _closed(request, attendee, reason="cancelled", language=language)
-    if services.event_is_over(event, now=now):
+    if event_rsvp.event_is_over(event, now=now):
         return _closed(request, attendee, reason="over", language=language)
 
     status = 200
@@ -154,7 +155,7 @@ def rsvp_page(request, token: str):
         form = RsvpForm(request.POST)
         if form.is_valid():
             try:
-                services.rsvp_answer(
+                event_rsvp.rsvp_answer(
                     token=token, answer=form.cleaned_data["answer"], note=form.cleaned_data["note"], now=now
                 )
             except ValidationError as exc:

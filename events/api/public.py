@@ -20,7 +20,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from birthdaybuddy.api.throttling import AnonRateThrottle
-from events import ical, selectors, services
+from events import ical, rsvp, selectors
 from events.api.serializers import RsvpAnswerSerializer, RsvpSerializer
 
 DEFAULT_RATES = {"rsvp": "30/min", "calendar": "60/min"}
@@ -72,7 +72,7 @@ class RsvpView(APIView):
         responses={200: RsvpSerializer, 410: GONE},
     )
     def get(self, request, token: str):
-        attendee = services.rsvp_lookup(token=token)
+        attendee = rsvp.rsvp_lookup(token=token)
         return Response(RsvpSerializer(attendee).data)
 
     @extend_schema(
@@ -86,10 +86,10 @@ class RsvpView(APIView):
         responses={200: RsvpSerializer, 410: GONE},
     )
     def post(self, request, token: str):
-        services.rsvp_lookup(token=token)  # an unknown or closed link says so before the body is judged
+        rsvp.rsvp_lookup(token=token)  # an unknown or closed link says so before the body is judged
         payload = RsvpAnswerSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        attendee = services.rsvp_answer(
+        attendee = rsvp.rsvp_answer(
             token=token, answer=payload.validated_data["answer"], note=payload.validated_data.get("note")
         )
         return Response(RsvpSerializer(attendee).data)

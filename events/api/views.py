@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from birthdaybuddy.errors import PermissionDeniedError
 from birthdaybuddy.links import absolute_reverse
-from events import selectors, services
+from events import feeds, rsvp, selectors, services
 from events.api.filters import EventFilterSet
 from events.api.serializers import (
     AttendeeSerializer,
@@ -238,7 +238,7 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         # Routed in events/api/urls.py (…/attendees/<person_id>/resend-invitation, no trailing slash).
         event = self.get_object()
         self._require_editor(event)
-        sent = services.attendee_invitation_resend(event=event, person_id=kwargs["person_id"], actor=request.user)
+        sent = rsvp.attendee_invitation_resend(event=event, person_id=kwargs["person_id"], actor=request.user)
         attendee = Attendee.objects.select_related("person").get(event=event, person_id=kwargs["person_id"])
         body = {
             "notification": sent.notification_id,
@@ -262,7 +262,7 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         "plus the workspace's birthdays and anniversaries); owners/admins for `scope` `workspace` (every active "
         "event, birthdays, anniversaries). The response carries the secret `url` **once**; anyone with it can "
         "read the feed until it is revoked. Birth years appear only for people who show their age. At most "
-        f"{services.MAX_LIVE_FEEDS_PER_USER} live feeds per member (or for the workspace): 409 `too_many_feeds`.",
+        f"{feeds.MAX_LIVE_FEEDS_PER_USER} live feeds per member (or for the workspace): 409 `too_many_feeds`.",
         request=CalendarFeedCreateSerializer,
         responses={201: CalendarFeedSerializer, 409: CONFLICT},
     ),
@@ -289,15 +289,15 @@ class CalendarFeedViewSet(
     action_roles = {"create": ALL_ROLES, "destroy": ALL_ROLES}
 
     def get_scoped_queryset(self):
-        feeds = CalendarFeed.objects.order_by("-created_at", "id")
+        queryset = CalendarFeed.objects.order_by("-created_at", "id")
         if getattr(self, "swagger_fake_view", False) or self.is_workspace_admin:
-            return feeds
-        return feeds.filter(user=self.request.user)
+            return queryset
+        return queryset.filter(user=self.request.user)
 
     def create(self, request, *args, **kwargs):
         payload = CalendarFeedCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        feed, token = services.calendar_feed_create(
+        feed, token = feeds.calendar_feed_create(
             workspace=self.workspace, scope=payload.validated_data["scope"], actor=request.user
         )
         url = absolute_reverse("calendar-feed-ics", kwargs={"token": token})
@@ -305,4 +305,4 @@ class CalendarFeedViewSet(
         return Response(CalendarFeedSerializer(feed, context=context).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
-        services.calendar_feed_revoke(feed=instance, actor=self.request.user, role=self.role)
+        feeds.calendar_feed_revoke(feed=instance, actor=self.request.user, role=self.role)

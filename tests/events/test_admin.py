@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
-from events import services
+from events import feeds, services
 from events.models import Attendee, CalendarFeed, Event, EventStatus
 from notifications.models import Notification
 from tests.events.factories import CalendarFeedFactory, EventFactory
@@ -132,7 +132,7 @@ def test_only_superusers_may_delete_and_they_are_warned(client, office):
 
 
 def test_revoke_action(admin_client, office):
-    feed, _ = services.calendar_feed_create(workspace=office.workspace, scope="workspace", actor=office.owner)
+    feed, _ = feeds.calendar_feed_create(workspace=office.workspace, scope="workspace", actor=office.owner)
     response = admin_client.post(
         reverse("admin:events_calendarfeed_changelist"),
         {"action": "revoke_feeds", "_selected_action": [str(feed.pk)]},

@@ -1,0 +1,151 @@
+"""RSVP: a guest's personal link, their answer, and re-sending their invitation.
+
+The guest identity is the RSVP token: ``guest_resolve`` turns it into the ``Attendee``
+(with its event, workspace and person), which every guest-facing page and API uses.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone as dj_timezone
+
+from birthdaybuddy.errors import ApplicationError, Conflict
+from birthdaybuddy.timerules.recurrence import local_to_utc
+from events import messages
+from events.models import Attendee, Event, EventKind, Rsvp
+from events.tokens import TOKEN_RE, hash_token
+from events.validation import field_error, workspace_zone
+from workspaces.audit import audit_manual_send
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+logger = logging.getLogger(__name__)
+
+
+def _attendee_for_token(token: str, *, lock: bool = False) -> Attendee:
+    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
+        raise ApplicationError("This RSVP link is not valid.", code="not_found", status=404)
+    queryset = Attendee.objects.select_related("event", "event__workspace", "person")
+    if lock:
+        queryset = queryset.select_for_update(of=("self", "event"))
+    attendee = queryset.filter(rsvp_token_hash=hash_token(token)).first()
+    if attendee is None:
+        raise ApplicationError("This RSVP link is not valid.", code="not_found", status=404)
+    return attendee
+
+
+def guest_resolve(*, token: str, lock: bool = False) -> Attendee:
+    """The guest a personal RSVP link belongs to: their ``Attendee`` (event, workspace and person loaded).
+
+    The one way to turn a guest link into an identity (other apps' guest pages use it).
+    404 ``not_found`` for an unknown or malformed token (a rotated link, a removed attendee);
+    410 ``event_cancelled`` for a cancelled event. A finished event still resolves (what
+    happens after a party: photos, costs); answering checks more (``rsvp_answer``).
+    ``lock`` takes the attendee and event rows ``FOR UPDATE`` (inside a transaction).
+    """
+    attendee = _attendee_for_token(token, lock=lock)
+    if attendee.event.is_cancelled:
+        raise ApplicationError("This event was cancelled.", code="event_cancelled", status=410)
+    return attendee
+
+
+def event_is_over(event: Event, *, now: datetime) -> bool:
+    """A one-off event whose end (or start, or local day) has passed; recurring events never are."""
+    if event.rrule:
+        return False
+    if event.all_day and event.date is not None:
+        tz = workspace_zone(event.workspace)
+        return local_to_utc(datetime.combine(event.date + timedelta(days=1), time()), tz) <= now
+    end = event.ends_at or event.starts_at
+    return end is not None and end <= now
+
+
+def _require_open_for_rsvp(event: Event, *, now: datetime) -> None:
+    if event.is_cancelled:
+        raise ApplicationError("This event was cancelled.", code="event_cancelled", status=410)
+    if event_is_over(event, now=now):
+        raise ApplicationError("This event is over.", code="event_over", status=410)
+
+
+def rsvp_lookup(*, token: str, now: datetime | None = None) -> Attendee:
+    """The attendee a token belongs to (404 ``not_found``; 410 ``event_cancelled`` / ``event_over``)."""
+    attendee = _attendee_for_token(token)
+    _require_open_for_rsvp(attendee.event, now=now or dj_timezone.now())
+    return attendee
+
+
+@transaction.atomic
+def rsvp_answer(*, token: str, answer: str, note: str | None = None, now: datetime | None = None) -> Attendee:
+    """Records ``yes``/``no``/``maybe`` (and a note) for the token's attendee; nothing is written if refused."""
+    now = now or dj_timezone.now()
+    if answer not in (Rsvp.YES, Rsvp.NO, Rsvp.MAYBE):
+        raise field_error("answer", "Answer yes, no or maybe.", "invalid_choice")
+    attendee = _attendee_for_token(token, lock=True)
+    _require_open_for_rsvp(attendee.event, now=now)
+    attendee.answer = answer
+    if note is not None:
+        attendee.note = note.strip()
+    attendee.responded_at = now
+    attendee.save(update_fields=["answer", "note", "responded_at"])
+    logger.info("attendee %s of event %s answered %s", attendee.pk, attendee.event_id, answer)
+    return attendee
+
+
+# --- re-sending an invitation ----------------------------------------------------------------
+
+
+@transaction.atomic
+def attendee_invitation_resend(
+    *, event: Event, person_id, actor: User | None, now: datetime | None = None, origin: str | None = None
+) -> messages.InvitationSent:
+    """Sends one attendee of a gathering their invitation again, with a new personal RSVP link.
+
+    A new notification (the earlier ones stay in the history). The RSVP token is rotated:
+    only its hash is stored, so the earlier link cannot be sent again, and an admin re-sends
+    mostly because the first message went astray (a wrong address), whose link should then
+    stop working. The attendee's answer is kept. Audited as ``event.resend_invitation``.
+
+    404 ``not_an_attendee``; 400 ``not_a_gathering`` (only gatherings have invitations);
+    409 ``event_cancelled`` / ``event_over``; 409 ``attendee_unreachable`` (no channel reaches them).
+    """
+    now = now or dj_timezone.now()
+    event = Event.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=event.pk)
+    attendee = (
+        Attendee.objects.select_for_update(of=("self",))
+        .select_related("person")
+        .filter(event=event, person_id=person_id)
+        .first()
+    )
+    if attendee is None:
+        raise ApplicationError("This person is not an attendee of this event.", code="not_an_attendee", status=404)
+    if event.kind != EventKind.GATHERING:
+        raise ApplicationError(
+            f"Only gatherings have invitations; this event's kind is {event.kind}.",
+            code="not_a_gathering",
+        )
+    if event.is_cancelled:
+        raise Conflict("This event was cancelled; its invitations cannot be sent again.", code="event_cancelled")
+    if event_is_over(event, now=now):
+        raise Conflict("This event is over; its invitations cannot be sent again.", code="event_over")
+    invitation = messages.event_invitation_resend_write(event=event, attendee=attendee, now=now)
+    audit_manual_send(
+        workspace=event.workspace,
+        actor=actor,
+        action="event.resend_invitation",
+        target=attendee,
+        details={
+            "event": str(event.pk),
+            "person": str(attendee.person_id),
+            "notification": str(invitation.notification_id),
+            "channel": invitation.channel,
+            "recipient": invitation.recipient,
+        },
+        origin=origin,
+    )
+    logger.info("event %s: invitation of attendee %s sent again", event.pk, attendee.pk)
+    return invitation
