@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone as dj_timezone
 
 from birthdaybuddy.errors import ApplicationError, Conflict
+from birthdaybuddy.timerules.occurrences import event_occurrences
 from birthdaybuddy.timerules.recurrence import local_to_utc
 from events import messages
 from events.models import Attendee, Event, EventKind, Rsvp
@@ -65,7 +66,28 @@ def event_is_over(event: Event, *, now: datetime) -> bool:
     return end is not None and end <= now
 
 
+def answers_closed(event: Event, *, now: datetime) -> bool:
+    """Answers close when the event starts (an all-day one when its local day does).
+
+    A series stays open while an occurrence is still to start (the answer is for the
+    series), so a series with COUNT or UNTIL closes when its last occurrence starts and an
+    open-ended one never does.
+    """
+    tz = workspace_zone(event.workspace)
+    if event.rrule:
+        return next(event_occurrences(event, tz=tz, after=now), None) is None
+    if event.all_day:
+        return event.date is not None and local_to_utc(datetime.combine(event.date, time()), tz) <= now
+    return event.starts_at is not None and event.starts_at <= now
+
+
 def _require_open_for_rsvp(event: Event, *, now: datetime) -> None:
+    _require_not_gone(event, now=now)
+    if answers_closed(event, now=now):
+        raise Conflict("This event has started; answers can no longer be changed.", code="event_started")
+
+
+def _require_not_gone(event: Event, *, now: datetime) -> None:
     if event.is_cancelled:
         raise ApplicationError("This event was cancelled.", code="event_cancelled", status=410)
     if event_is_over(event, now=now):
@@ -73,15 +95,21 @@ def _require_open_for_rsvp(event: Event, *, now: datetime) -> None:
 
 
 def rsvp_lookup(*, token: str, now: datetime | None = None) -> Attendee:
-    """The attendee a token belongs to (404 ``not_found``; 410 ``event_cancelled`` / ``event_over``)."""
+    """The attendee a token belongs to (404 ``not_found``; 410 ``event_cancelled`` / ``event_over``).
+
+    A started event still shows the invitation (its answers are closed: ``answers_closed``).
+    """
     attendee = _attendee_for_token(token)
-    _require_open_for_rsvp(attendee.event, now=now or dj_timezone.now())
+    _require_not_gone(attendee.event, now=now or dj_timezone.now())
     return attendee
 
 
 @transaction.atomic
 def rsvp_answer(*, token: str, answer: str, note: str | None = None, now: datetime | None = None) -> Attendee:
-    """Records ``yes``/``no``/``maybe`` (and a note) for the token's attendee; nothing is written if refused."""
+    """Records ``yes``/``no``/``maybe`` (and a note) for the token's attendee; nothing is written if refused.
+
+    404 ``not_found``; 410 ``event_cancelled`` / ``event_over``; 409 ``event_started``.
+    """
     now = now or dj_timezone.now()
     if answer not in (Rsvp.YES, Rsvp.NO, Rsvp.MAYBE):
         raise field_error("answer", "Answer yes, no or maybe.", "invalid_choice")

@@ -151,7 +151,12 @@ def rsvp_page(request, token: str):
 
     status = 200
     confirm = False
-    if request.method == "POST":
+    closed = event_rsvp.answers_closed(event, now=now)
+    form: RsvpForm | None
+    if closed:
+        form = None
+        status = 409 if request.method == "POST" else 200
+    elif request.method == "POST":
         form = RsvpForm(request.POST)
         if form.is_valid():
             try:
@@ -163,12 +168,16 @@ def rsvp_page(request, token: str):
             except ApplicationError as exc:
                 if exc.code in ("event_cancelled", "event_over"):
                     return _closed(request, attendee, reason=exc.code.removeprefix("event_"), language=language)
-                return _bad_link(request, language)
+                if exc.code == "event_started":
+                    closed, form, status = True, None, 409
+                else:
+                    return _bad_link(request, language)
             else:
                 response = HttpResponseRedirect(f"{request.path}?saved=1")
                 response.status_code = 303  # see other: a reload does not post again
                 return response
-        status = 400
+        if not closed:
+            status = 400
     else:
         preselected = request.GET.get("answer")
         confirm = preselected in ANSWER_LABELS
@@ -177,6 +186,7 @@ def rsvp_page(request, token: str):
     context = _context(
         attendee,
         form=form,
+        closed=closed,
         confirm=confirm,
         saved=request.GET.get("saved") == "1" and request.method != "POST",
         ics_url=f"{request.path}/event.ics",

@@ -31,6 +31,11 @@ GONE = OpenApiResponse(
     description="`event_cancelled`: the event was cancelled; `event_over`: it is over. Nothing is written.",
 )
 
+STARTED = OpenApiResponse(
+    response=OpenApiTypes.OBJECT,
+    description="`event_started`: answers close when the event starts. Nothing is written.",
+)
+
 
 class _PublicRateThrottle(AnonRateThrottle):
     """Per client IP; the rate is ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope]`` if set, else a default."""
@@ -79,11 +84,12 @@ class RsvpView(APIView):
         tags=["rsvp"],
         summary="Answer an invitation",
         description="**Permissions:** public — the token from the invitation is the key (no account needed). "
-        "`answer` is `yes`, `no` or `maybe`, with an optional `note`; answering again changes the answer. "
-        "Unknown token: 404; cancelled or finished event: 410 and nothing is written. Throttled per IP.",
+        "`answer` is `yes`, `no` or `maybe`, with an optional `note`; answering again changes the answer, "
+        "until the event starts (a series: until its last occurrence starts). Unknown token: 404; cancelled "
+        "or finished event: 410; started: 409 `event_started`; nothing is written then. Throttled per IP.",
         parameters=[TOKEN],
         request=RsvpAnswerSerializer,
-        responses={200: RsvpSerializer, 410: GONE},
+        responses={200: RsvpSerializer, 409: STARTED, 410: GONE},
     )
     def post(self, request, token: str):
         rsvp.rsvp_lookup(token=token)  # an unknown or closed link says so before the body is judged
