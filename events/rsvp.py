@@ -16,8 +16,8 @@ from django.utils import timezone as dj_timezone
 from birthdaybuddy.errors import ApplicationError, Conflict
 from birthdaybuddy.timerules.occurrences import event_occurrences
 from birthdaybuddy.timerules.recurrence import local_to_utc
-from events import messages
-from events.models import Attendee, Event, EventKind, Rsvp
+from events import guests, messages
+from events.models import Attendee, Event, EventKind, Rsvp, Seat
 from events.tokens import TOKEN_RE, hash_token
 from events.validation import field_error, workspace_zone
 from workspaces.audit import audit_manual_send
@@ -81,6 +81,23 @@ def answers_closed(event: Event, *, now: datetime) -> bool:
     return event.starts_at is not None and event.starts_at <= now
 
 
+def deadline_passed(attendee: Attendee, *, now: datetime) -> bool:
+    """The event's RSVP deadline has passed for this guest (a guest offered a place has their own)."""
+    deadline = attendee.event.rsvp_deadline
+    return deadline is not None and now >= deadline and attendee.seat != Seat.OFFERED
+
+
+def answers_closed_for(attendee: Attendee, *, now: datetime) -> bool:
+    """This guest can no longer answer: the event was cancelled, started or is over, or the deadline passed."""
+    event = attendee.event
+    return (
+        event.is_cancelled
+        or event_is_over(event, now=now)
+        or answers_closed(event, now=now)
+        or deadline_passed(attendee, now=now)
+    )
+
+
 def _require_open_for_rsvp(event: Event, *, now: datetime) -> None:
     _require_not_gone(event, now=now)
     if answers_closed(event, now=now):
@@ -105,22 +122,61 @@ def rsvp_lookup(*, token: str, now: datetime | None = None) -> Attendee:
 
 
 @transaction.atomic
-def rsvp_answer(*, token: str, answer: str, note: str | None = None, now: datetime | None = None) -> Attendee:
-    """Records ``yes``/``no``/``maybe`` (and a note) for the token's attendee; nothing is written if refused.
+def rsvp_answer(
+    *,
+    token: str,
+    answer: str,
+    note: str | None = None,
+    plus_ones: int | None = None,
+    plus_one_names: list | None = None,
+    now: datetime | None = None,
+) -> Attendee:
+    """Records ``yes``/``no``/``maybe`` (a note, +1s and their names) for the token's attendee.
 
-    404 ``not_found``; 410 ``event_cancelled`` / ``event_over``; 409 ``event_started``.
+    A yes takes ``1 + plus_ones`` places; beyond the capacity it joins the waitlist (the
+    answer is saved and ``seat`` says ``waitlisted``). A guest offered a place confirms it
+    with a yes. A place given up goes to the waitlist (``events.guests``). Nothing is
+    written if refused: 400 (``answer``, ``plus_ones``/``plus_one_names``: beyond the event's
+    limit), 404 ``not_found``, 410 ``event_cancelled`` / ``event_over``, 409 ``event_started``,
+    ``rsvp_deadline_passed`` or ``event_full`` (a guest going asks for more places than are left).
+    ``plus_ones``/``plus_one_names`` left out keep the earlier ones.
     """
     now = now or dj_timezone.now()
     if answer not in (Rsvp.YES, Rsvp.NO, Rsvp.MAYBE):
         raise field_error("answer", "Answer yes, no or maybe.", "invalid_choice")
     attendee = _attendee_for_token(token, lock=True)
-    _require_open_for_rsvp(attendee.event, now=now)
+    event = attendee.event
+    _require_open_for_rsvp(event, now=now)
+    if guests.offers_expire(event=event, now=now):
+        attendee.refresh_from_db(fields=["answer", "seat", "waitlisted_at", "offer_expires_at"])
+    if deadline_passed(attendee, now=now):
+        raise Conflict("The deadline for answers has passed; nothing was changed.", code="rsvp_deadline_passed")
+    if answer != Rsvp.YES:
+        plus_ones, plus_one_names = 0, []
+    wanted_plus = attendee.plus_ones if plus_ones is None else plus_ones
+    wanted_names = list(attendee.plus_one_names or []) if plus_one_names is None else plus_one_names
+    if plus_ones is not None or plus_one_names is not None:
+        wanted_plus, wanted_names = guests.clean_plus_ones(event=event, plus_ones=wanted_plus, names=wanted_names)
+    guests.seat_answer(event=event, attendee=attendee, answer=answer, plus_ones=wanted_plus, now=now)
     attendee.answer = answer
+    attendee.plus_ones, attendee.plus_one_names = wanted_plus, wanted_names
     if note is not None:
         attendee.note = note.strip()
     attendee.responded_at = now
-    attendee.save(update_fields=["answer", "note", "responded_at"])
-    logger.info("attendee %s of event %s answered %s", attendee.pk, attendee.event_id, answer)
+    attendee.save(
+        update_fields=[
+            "answer",
+            "note",
+            "responded_at",
+            "plus_ones",
+            "plus_one_names",
+            "seat",
+            "waitlisted_at",
+            "offer_expires_at",
+        ]
+    )
+    guests.waitlist_promote(event=event, now=now)
+    logger.info("attendee %s of event %s answered %s (%s)", attendee.pk, event.pk, answer, attendee.seat or "-")
     return attendee
 
 

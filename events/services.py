@@ -28,7 +28,7 @@ from django.utils import timezone as dj_timezone
 
 from birthdaybuddy.errors import Conflict
 from birthdaybuddy.timerules.occurrences import Span, first_conflict, spans_between
-from events import messages, signals, validation
+from events import guests, messages, signals, validation
 from events.models import HOST_OVERLAP_CONSTRAINT, Attendee, Event, EventKind, EventStatus
 from reminders import schedule as reminder_schedule
 from workspaces.models import ADMIN_ROLES, Membership, Workspace
@@ -159,6 +159,7 @@ def event_create(
     values = validation.clean_values(workspace=workspace, event=None, changes=data)
     attendee_ids = values.pop("attendees")
     host_id = values.pop("host")
+    cohost_ids = values.pop("cohosts")
     event = Event(workspace=workspace, created_by=created_by, host_id=host_id, created_at=now, **values)
     if event.kind == EventKind.APPOINTMENT:
         _lock_host(workspace=workspace, host_id=host_id)
@@ -166,6 +167,8 @@ def event_create(
         _save_appointment_safely(event, force_insert=True)
     else:
         event.save(force_insert=True)
+    if cohost_ids:
+        event.cohosts.set(cohost_ids)
     new_attendees = _add_attendees(event, attendee_ids)
     if event.kind == EventKind.GATHERING and new_attendees:
         messages.event_invitations_write(event_id=event.pk, attendee_ids=new_attendees)
@@ -191,6 +194,7 @@ def event_update(*, event: Event, data: Mapping[str, Any], now: datetime | None 
         return event
     attendee_ids = values.pop("attendees")
     host_id = values.pop("host")
+    cohost_ids = values.pop("cohosts")
     for name, value in values.items():
         setattr(event, name, value)
     event.host_id = host_id
@@ -210,6 +214,10 @@ def event_update(*, event: Event, data: Mapping[str, Any], now: datetime | None 
     else:
         event.save()
     reminder_schedule.event_reminders_reschedule(event=event)
+    if "cohosts" in changed:
+        event.cohosts.set(cohost_ids)
+    if changed & {"capacity", "offer_hours"}:
+        guests.waitlist_promote(event=event, now=now)
     new_attendees: list = []
     if "attendees" in changed:
         wanted = list(attendee_ids)
@@ -230,7 +238,7 @@ def event_update(*, event: Event, data: Mapping[str, Any], now: datetime | None 
 
 
 def _differs(old, new, name: str) -> bool:
-    if name == "attendees":
+    if name in ("attendees", "cohosts"):
         return set(old) != set(new)
     return old != new
 
@@ -254,5 +262,15 @@ def event_cancel(*, event: Event, now: datetime | None = None) -> Event:
 
 
 def event_may_edit(*, event: Event, user, role: str | None) -> bool:
-    """Owners/admins (and staff) edit every event; a member edits the events they host."""
-    return role in ADMIN_ROLES or (event.host_id is not None and event.host_id == getattr(user, "pk", None))
+    """Who manages an event (edits it, sees and exports its guests, checks them in, messages them).
+
+    Owners/admins (and staff) every event; a member the events they host or co-host. The one
+    permission check for managing an event: the API, the admin and the guest tools call it.
+    """
+    if role in ADMIN_ROLES:
+        return True
+    user_id = getattr(user, "pk", None)
+    if user_id is None:
+        return False
+    # ``cohosts.all()`` reads the prefetched list when the API's queryset brought it (≤ 20 rows).
+    return event.host_id == user_id or any(cohost.pk == user_id for cohost in event.cohosts.all())

@@ -8,7 +8,7 @@ JSON field. Naive times are wall-clock time in the workspace's zone (RFC 5545 §
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,7 @@ from birthdaybuddy.timerules.occurrences import (
     validated_rule,
 )
 from birthdaybuddy.timerules.recurrence import local_to_utc_rfc5545, utc_to_local
-from events.models import Event, EventKind
+from events.models import Event, EventKind, GuestList
 from workspaces.models import Membership, Person, Workspace
 
 EDITABLE_FIELDS = (
@@ -41,8 +41,20 @@ EDITABLE_FIELDS = (
     "notes",
     "host",
     "attendees",
+    "plus_ones_allowed",
+    "capacity",
+    "rsvp_deadline",
+    "offer_hours",
+    "guest_list",
+    "cohosts",
 )
+# The gathering's guest settings (no effect on the time, place or conflicts).
+GUEST_FIELDS = frozenset({"plus_ones_allowed", "capacity", "rsvp_deadline", "offer_hours", "guest_list", "cohosts"})
 MAX_ATTENDEES = 1000
+MAX_PLUS_ONES = 10
+MAX_CAPACITY = 100_000
+MAX_OFFER_HOURS = 720
+MAX_COHOSTS = 20
 
 
 def workspace_zone(workspace: Workspace) -> ZoneInfo:
@@ -106,6 +118,12 @@ def current_values(event: Event | None) -> dict[str, Any]:
             "notes": "",
             "host": None,
             "attendees": [],
+            "plus_ones_allowed": 0,
+            "capacity": None,
+            "rsvp_deadline": None,
+            "offer_hours": 48,
+            "guest_list": GuestList.HIDDEN,
+            "cohosts": [],
         }
     return {
         "title": event.title,
@@ -122,6 +140,12 @@ def current_values(event: Event | None) -> dict[str, Any]:
         "notes": event.notes,
         "host": event.host_id,
         "attendees": list(event.attendances.order_by("created_at", "id").values_list("person_id", flat=True)),
+        "plus_ones_allowed": event.plus_ones_allowed,
+        "capacity": event.capacity,
+        "rsvp_deadline": event.rsvp_deadline,
+        "offer_hours": event.offer_hours,
+        "guest_list": event.guest_list,
+        "cohosts": sorted(event.cohosts.values_list("pk", flat=True), key=str),
     }
 
 
@@ -204,6 +228,7 @@ def clean_values(*, workspace: Workspace, event: Event | None, changes: Mapping[
 
     if "attendees" in changes:
         _check_attendees(workspace=workspace, person_ids=values["attendees"], errors=errors)
+    _clean_guest_settings(workspace=workspace, values=values, changes=changes, tz=tz, errors=errors)
     errors.raise_if_any()
     return values
 
@@ -257,6 +282,43 @@ def _clean_dates(*, values: dict[str, Any], changes: Mapping[str, Any], tz: Zone
         early = [value for value in values["rdates"] if (wall := rrules.parse_wall(value)) is not None and wall < start]
         if early:
             errors.add("rdates", f"rdates cannot come before the start ({early[0]}).", "rdate_before_start")
+
+
+def _whole(value, *, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _clean_guest_settings(
+    *, workspace: Workspace, values: dict[str, Any], changes: Mapping[str, Any], tz: ZoneInfo, errors: _Errors
+) -> None:
+    """+1s, capacity, the RSVP deadline, the time to confirm a waitlist offer, guest-list privacy, co-hosts."""
+    if not _whole(values["plus_ones_allowed"], low=0, high=MAX_PLUS_ONES):
+        errors.add("plus_ones_allowed", f"A whole number from 0 to {MAX_PLUS_ONES}.", "out_of_range")
+    if values["capacity"] is not None and not _whole(values["capacity"], low=1, high=MAX_CAPACITY):
+        errors.add("capacity", f"A whole number from 1 to {MAX_CAPACITY}, or null for no limit.", "out_of_range")
+    if not _whole(values["offer_hours"], low=1, high=MAX_OFFER_HOURS):
+        errors.add("offer_hours", f"A whole number of hours from 1 to {MAX_OFFER_HOURS}.", "out_of_range")
+    if values["guest_list"] not in GuestList.values:
+        errors.add("guest_list", "Choose hidden, counts or names.", "invalid_choice")
+    if changes.get("rsvp_deadline") is not None:
+        values["rsvp_deadline"] = _to_utc(changes["rsvp_deadline"], tz=tz, field="rsvp_deadline", errors=errors)
+    starts_at = values["starts_at"]
+    if values["all_day"] and values["date"] is not None:
+        starts_at = local_to_utc_rfc5545(datetime.combine(values["date"], time()), tz)
+    deadline = values["rsvp_deadline"]
+    if deadline is not None and starts_at is not None and not values["rrule"] and deadline > starts_at:
+        errors.add("rsvp_deadline", "The deadline for answers cannot be after the start.", "deadline_after_start")
+    if "cohosts" in changes:
+        cohosts = values["cohosts"] or []
+        if len(cohosts) > MAX_COHOSTS or len(set(cohosts)) != len(cohosts):
+            errors.add("cohosts", f"At most {MAX_COHOSTS} members, each once.", "invalid")
+            return
+        members = Membership.objects.filter(workspace=workspace, user_id__in=cohosts)
+        found = set(members.values_list("user_id", flat=True))
+        missing = [str(pk) for pk in cohosts if pk not in found]
+        if missing:
+            errors.add("cohosts", f"Not members of this workspace: {', '.join(missing)}.", "cohost_not_member")
+        values["cohosts"] = sorted(cohosts, key=str)
 
 
 def _check_attendees(*, workspace: Workspace, person_ids: list, errors: _Errors) -> None:

@@ -10,17 +10,17 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from django.utils import timezone as dj_timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from birthdaybuddy.api.fields import StrictBooleanField
 from birthdaybuddy.links import webcal_url
-from events import selectors
+from events import guests, rsvp, selectors, services
 from events.calendar_links import google_subscribe_url
-from events.models import Attendee, CalendarFeed, Event, EventKind, EventStatus, Rsvp
+from events.models import Attendee, CalendarFeed, Event, EventKind, EventStatus, GuestList, Rsvp, Seat
 from workspaces.api.serializers import StrictCharField
-from workspaces.models import ADMIN_ROLES
 
 DATETIME_INPUT_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
@@ -37,6 +37,15 @@ class StrictUUIDField(serializers.UUIDField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON number only: ``"3"``, ``true`` and ``2.5`` are refused (400), not coerced."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
         return super().to_internal_value(data)
 
 
@@ -167,6 +176,41 @@ class EventSerializer(serializers.Serializer):
         max_length=1000,
         help_text="Person ids of this workspace; appointments need at least one.",
     )
+    plus_ones_allowed = StrictIntegerField(
+        required=False, min_value=0, max_value=10, help_text="Gatherings: +1s each guest may bring (default 0)."
+    )
+    capacity = StrictIntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=100_000,
+        help_text="Gatherings: places, +1s included; a yes beyond it joins the waitlist. Null: no limit.",
+    )
+    rsvp_deadline = EventDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Gatherings: answers are taken until then (not after the start); naive = the workspace's zone.",
+    )
+    offer_hours = StrictIntegerField(
+        required=False,
+        min_value=1,
+        max_value=720,
+        help_text="Hours a guest promoted from the waitlist has to confirm (default 48; at most until the start).",
+    )
+    guest_list = serializers.ChoiceField(
+        choices=GuestList.choices,
+        required=False,
+        help_text="What guests see of each other on their page: `hidden` (default), `counts`, or `names` of those "
+        "going.",
+    )
+    cohosts = serializers.ListField(
+        source="cohost_ids",
+        child=StrictUUIDField(),
+        required=False,
+        max_length=20,
+        help_text="User ids of members who co-organise the event: they manage it like its host. Set by owners/admins "
+        "and the host.",
+    )
     status = serializers.ChoiceField(choices=EventStatus.choices, read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     rsvp_counts = serializers.SerializerMethodField(
@@ -179,6 +223,7 @@ class EventSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Event) -> dict:
         instance.attendee_ids = [attendance.person_id for attendance in instance.attendances.all()]
+        instance.cohost_ids = sorted((cohost.pk for cohost in instance.cohosts.all()), key=str)
         data = super().to_representation(instance)
         data["rrule"] = instance.rrule or None
         return data
@@ -187,7 +232,7 @@ class EventSerializer(serializers.Serializer):
     def get_rsvp_counts(self, instance: Event) -> dict | None:
         user = getattr(self.context.get("request"), "user", None)
         role = self.context.get("workspace_role")
-        if role in ADMIN_ROLES or (instance.host_id and instance.host_id == getattr(user, "pk", None)):
+        if services.event_may_edit(event=instance, user=user, role=role):
             return selectors.rsvp_counts(instance)
         return None
 
@@ -205,6 +250,8 @@ class EventSerializer(serializers.Serializer):
             data["host"] = data.pop("host_id")
         if "attendee_ids" in data:
             data["attendees"] = data.pop("attendee_ids")
+        if "cohost_ids" in data:
+            data["cohosts"] = data.pop("cohost_ids")
         if "rrule" in data and data["rrule"] is None:
             data["rrule"] = ""
         return data
@@ -220,7 +267,21 @@ class AttendeeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Attendee
-        fields = ("id", "person", "name", "answer", "note", "invited_at", "responded_at")
+        fields = (
+            "id",
+            "person",
+            "name",
+            "answer",
+            "note",
+            "invited_at",
+            "responded_at",
+            "plus_ones",
+            "plus_one_names",
+            "seat",
+            "waitlisted_at",
+            "offer_expires_at",
+            "checked_in_at",
+        )
         read_only_fields = fields
 
 
@@ -250,6 +311,20 @@ class RsvpEventSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="`active` or `cancelled`.")
 
 
+class GuestListNameSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    plus_ones = serializers.IntegerField()
+
+
+class GuestListShownSerializer(serializers.Serializer):
+    """What guests see of each other: counts, and with `names` the names of those going."""
+
+    going = serializers.IntegerField(help_text="Places taken by guests going, +1s included.")
+    maybe = serializers.IntegerField()
+    waitlisted = serializers.IntegerField()
+    names = GuestListNameSerializer(many=True, required=False, help_text="Only when the organiser shows names.")
+
+
 class RsvpSerializer(serializers.Serializer):
     """What an RSVP link shows: the event, whom the link is for, and their current answer."""
 
@@ -258,6 +333,19 @@ class RsvpSerializer(serializers.Serializer):
     answer = serializers.ChoiceField(choices=Rsvp.choices)
     note = serializers.CharField()
     responded_at = serializers.DateTimeField(allow_null=True)
+    plus_ones = serializers.IntegerField()
+    plus_one_names = serializers.ListField(child=serializers.CharField())
+    plus_ones_allowed = serializers.IntegerField(help_text="How many +1s this event allows each guest.")
+    seat = serializers.ChoiceField(
+        choices=Seat.choices,
+        help_text="`going`; `waitlisted` (the event is full: `waitlist_position` says where); `offered` (a place "
+        "freed up: confirm with a yes before `offer_expires_at`); empty when not going.",
+    )
+    waitlist_position = serializers.IntegerField(allow_null=True)
+    offer_expires_at = serializers.DateTimeField(allow_null=True)
+    rsvp_deadline = serializers.DateTimeField(allow_null=True, help_text="Answers are taken until then.")
+    answers_closed = serializers.BooleanField(help_text="True once the event started or the deadline passed.")
+    guests = GuestListShownSerializer(allow_null=True, help_text="Null when the organiser keeps the list hidden.")
 
     def to_representation(self, attendee: Attendee) -> dict:
         event = attendee.event
@@ -281,12 +369,30 @@ class RsvpSerializer(serializers.Serializer):
             "answer": attendee.answer,
             "note": attendee.note,
             "responded_at": iso_utc(attendee.responded_at),
+            "plus_ones": attendee.plus_ones,
+            "plus_one_names": list(attendee.plus_one_names or []),
+            "plus_ones_allowed": event.plus_ones_allowed,
+            "seat": attendee.seat,
+            "waitlist_position": guests.waitlist_position(attendee),
+            "offer_expires_at": iso_utc(attendee.offer_expires_at),
+            "rsvp_deadline": iso_utc(event.rsvp_deadline),
+            "answers_closed": rsvp.answers_closed_for(attendee, now=dj_timezone.now()),
+            "guests": guests.guest_list_for_guest(event),
         }
 
 
 class RsvpAnswerSerializer(serializers.Serializer):
     answer = serializers.ChoiceField(choices=[(Rsvp.YES, "Yes"), (Rsvp.NO, "No"), (Rsvp.MAYBE, "Maybe")])
     note = StrictCharField(required=False, allow_blank=True, max_length=500)
+    plus_ones = StrictIntegerField(
+        required=False, min_value=0, help_text="+1s coming along (up to the event's `plus_ones_allowed`)."
+    )
+    plus_one_names = serializers.ListField(
+        child=StrictCharField(max_length=100, allow_blank=True),
+        required=False,
+        max_length=10,
+        help_text="Their names, optional (no more names than +1s).",
+    )
 
 
 # Shown once, when the feed is created (the secret URL is never stored in clear).

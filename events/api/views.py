@@ -147,7 +147,7 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         attendances = Prefetch("attendances", queryset=Attendee.objects.only("id", "event_id", "person_id"))
         return (
             Event.objects.with_rsvp_counts()
-            .prefetch_related(attendances)
+            .prefetch_related(attendances, "cohosts")
             .annotate(sort_at=Coalesce("starts_at", Cast("date", DateTimeField())))
             .order_by("sort_at", "id")
         )
