@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from birthdaybuddy.errors import ApplicationError
-from events import calendar_links, ical, selectors
+from events import calendar_links, guests, ical, selectors
 from events import rsvp as event_rsvp
 from events.api.public import RsvpView
 from events.models import Attendee, Event, Rsvp
@@ -46,6 +46,41 @@ class RsvpForm(forms.Form):
         strip=True,
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": NOTE_MAX_LENGTH}),
     )
+    plus_ones = forms.IntegerField(
+        required=False,
+        min_value=0,
+        error_messages={"invalid": _("Enter a whole number."), "min_value": _("Enter a whole number.")},
+    )
+    plus_one_names = forms.CharField(
+        required=False,
+        max_length=1100,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, plus_ones_allowed: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plus_ones_allowed = plus_ones_allowed
+        if plus_ones_allowed:
+            self.fields["plus_ones"].max_value = plus_ones_allowed
+            self.fields["plus_ones"].widget.attrs.update({"min": 0, "max": plus_ones_allowed})
+        else:
+            del self.fields["plus_ones"]
+            del self.fields["plus_one_names"]
+
+    def clean_plus_ones(self):
+        value = self.cleaned_data.get("plus_ones")
+        if value is not None and value > self.plus_ones_allowed:
+            raise ValidationError(
+                _("At most %(limit)s guests can come with you."), params={"limit": self.plus_ones_allowed}
+            )
+        return value
+
+    def names(self) -> list[str] | None:
+        if "plus_one_names" not in self.fields:
+            return None
+        text = self.cleaned_data.get("plus_one_names") or ""
+        return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 @dataclass(frozen=True)
@@ -104,6 +139,12 @@ def _context(attendee: Attendee, **extra) -> dict:
         "answer": attendee.answer,
         "answer_label": ANSWER_LABELS.get(attendee.answer, ""),
         "note": attendee.note,
+        "seat": attendee.seat,
+        "plus_ones": attendee.plus_ones,
+        "waitlist_position": guests.waitlist_position(attendee),
+        "offer_expires_at": attendee.offer_expires_at,
+        "rsvp_deadline": attendee.event.rsvp_deadline,
+        "guest_list": guests.guest_list_for_guest(attendee.event),
         **extra,
     }
 
@@ -152,41 +193,61 @@ def rsvp_page(request, token: str):
     status = 200
     confirm = False
     closed = event_rsvp.answers_closed(event, now=now)
+    deadline_passed = not closed and event_rsvp.deadline_passed(attendee, now=now)
+    closed = closed or deadline_passed
     form: RsvpForm | None
     if closed:
         form = None
         status = 409 if request.method == "POST" else 200
     elif request.method == "POST":
-        form = RsvpForm(request.POST)
+        form = RsvpForm(request.POST, plus_ones_allowed=event.plus_ones_allowed)
         if form.is_valid():
             try:
                 event_rsvp.rsvp_answer(
-                    token=token, answer=form.cleaned_data["answer"], note=form.cleaned_data["note"], now=now
+                    token=token,
+                    answer=form.cleaned_data["answer"],
+                    note=form.cleaned_data["note"],
+                    plus_ones=form.cleaned_data.get("plus_ones"),
+                    plus_one_names=form.names(),
+                    now=now,
                 )
             except ValidationError as exc:
-                form.add_error(None, exc)
+                form.add_error(None, exc.messages)
             except ApplicationError as exc:
                 if exc.code in ("event_cancelled", "event_over"):
                     return _closed(request, attendee, reason=exc.code.removeprefix("event_"), language=language)
-                if exc.code == "event_started":
+                if exc.code == "event_full":
+                    form.add_error(None, _("There are not enough places left for you and your guests."))
+                    status = 409
+                elif exc.code in ("event_started", "rsvp_deadline_passed"):
                     closed, form, status = True, None, 409
+                    deadline_passed = exc.code == "rsvp_deadline_passed"
                 else:
                     return _bad_link(request, language)
             else:
                 response = HttpResponseRedirect(f"{request.path}?saved=1")
                 response.status_code = 303  # see other: a reload does not post again
                 return response
-        if not closed:
+        if not closed and status == 200:
             status = 400
     else:
         preselected = request.GET.get("answer")
         confirm = preselected in ANSWER_LABELS
         initial_answer = preselected if confirm else (attendee.answer if attendee.answer in ANSWER_LABELS else None)
-        form = RsvpForm(initial={"answer": initial_answer, "note": attendee.note})
+        form = RsvpForm(
+            initial={
+                "answer": initial_answer,
+                "note": attendee.note,
+                "plus_ones": attendee.plus_ones,
+                "plus_one_names": "\n".join(attendee.plus_one_names or []),
+            },
+            plus_ones_allowed=event.plus_ones_allowed,
+        )
     context = _context(
         attendee,
         form=form,
         closed=closed,
+        deadline_passed=deadline_passed,
         confirm=confirm,
         saved=request.GET.get("saved") == "1" and request.method != "POST",
         ics_url=f"{request.path}/event.ics",

@@ -33,7 +33,8 @@ GONE = OpenApiResponse(
 
 STARTED = OpenApiResponse(
     response=OpenApiTypes.OBJECT,
-    description="`event_started`: answers close when the event starts. Nothing is written.",
+    description="`event_started`: answers close when the event starts; `rsvp_deadline_passed`; `event_full`: "
+    "more places than are left for a guest already going. Nothing is written.",
 )
 
 
@@ -85,8 +86,13 @@ class RsvpView(APIView):
         summary="Answer an invitation",
         description="**Permissions:** public — the token from the invitation is the key (no account needed). "
         "`answer` is `yes`, `no` or `maybe`, with an optional `note`; answering again changes the answer, "
-        "until the event starts (a series: until its last occurrence starts). Unknown token: 404; cancelled "
-        "or finished event: 410; started: 409 `event_started`; nothing is written then. Throttled per IP.",
+        "until the event starts (a series: until its last occurrence starts) and the RSVP deadline. With "
+        "`plus_ones` (up to the event's `plus_ones_allowed`, else 400) and optional `plus_one_names`, a yes "
+        "takes 1 + plus_ones places; when the event is full the answer is saved on the **waitlist** "
+        "(`seat: waitlisted`, `waitlist_position`), promoted in answer order when places free up (`seat: "
+        "offered`: confirm with a yes before `offer_expires_at`). Unknown token: 404; cancelled or finished "
+        "event: 410; 409 `event_started`, `rsvp_deadline_passed`, or `event_full` (a guest already going asks "
+        "for more places than are left); nothing is written then. Throttled per IP.",
         parameters=[TOKEN],
         request=RsvpAnswerSerializer,
         responses={200: RsvpSerializer, 409: STARTED, 410: GONE},
@@ -96,7 +102,11 @@ class RsvpView(APIView):
         payload = RsvpAnswerSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         attendee = rsvp.rsvp_answer(
-            token=token, answer=payload.validated_data["answer"], note=payload.validated_data.get("note")
+            token=token,
+            answer=payload.validated_data["answer"],
+            note=payload.validated_data.get("note"),
+            plus_ones=payload.validated_data.get("plus_ones"),
+            plus_one_names=payload.validated_data.get("plus_one_names"),
         )
         return Response(RsvpSerializer(attendee).data)
 

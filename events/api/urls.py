@@ -16,5 +16,10 @@ urlpatterns = [
         EventViewSet.as_view({"post": "resend_invitation"}),
         name="workspace-event-resend-invitation",
     ),
+    path(
+        f"{WORKSPACE}/events/<uuid:pk>/attendees/<uuid:person_id>/check-in",
+        EventViewSet.as_view({"post": "check_in", "delete": "check_out"}),
+        name="workspace-event-check-in",
+    ),
     *router.urls,
 ]

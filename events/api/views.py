@@ -6,7 +6,9 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import DateTimeField, Prefetch
 from django.db.models.functions import Cast, Coalesce
+from django.http import HttpResponse
 from django.utils import timezone as dj_timezone
+from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -15,7 +17,7 @@ from rest_framework.response import Response
 
 from birthdaybuddy.errors import PermissionDeniedError
 from birthdaybuddy.links import absolute_reverse
-from events import feeds, rsvp, selectors, services
+from events import feeds, guests, rsvp, selectors, services
 from events.api.filters import EventFilterSet
 from events.api.serializers import (
     AttendeeSerializer,
@@ -40,7 +42,7 @@ EDITORS = (
     "**Permissions:** workspace owners and admins (and staff); a member may also change or cancel an event "
     "they host (but not hand it to another host)."
 )
-ORGANISERS = "**Permissions:** workspace owners and admins (and staff), and the event's host."
+ORGANISERS = "**Permissions:** workspace owners and admins (and staff), and the event's host and co-hosts."
 
 PERSON_ID = OpenApiParameter(
     "person_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The attendee's person id."
@@ -141,6 +143,9 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         "destroy": ALL_ROLES,
         "attendees": ALL_ROLES,
         "resend_invitation": ALL_ROLES,
+        "check_in": ALL_ROLES,
+        "check_out": ALL_ROLES,
+        "guests_csv": ALL_ROLES,
     }
 
     def get_scoped_queryset(self):
@@ -186,7 +191,8 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
     def _require_editor(self, event: Event) -> None:
         if not services.event_may_edit(event=event, user=self.request.user, role=self.role):
             raise PermissionDeniedError(
-                "Only a workspace owner or admin, or the event's host, can change this event.", code="role_required"
+                "Only a workspace owner or admin, or the event's host or a co-host, can change this event.",
+                code="role_required",
             )
 
     def partial_update(self, request, *args, **kwargs):
@@ -195,9 +201,13 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         serializer = self.get_serializer(event, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = serializer.service_data()
-        if not self.is_workspace_admin and "host" in data and data["host"] != request.user.pk:
+        if not self.is_workspace_admin and "host" in data and data["host"] != event.host_id:
             raise PermissionDeniedError(
                 "Only a workspace owner or admin can hand an event to another host.", code="role_required"
+            )
+        if not self.is_workspace_admin and "cohosts" in data and event.host_id != request.user.pk:
+            raise PermissionDeniedError(
+                "Only a workspace owner or admin, or the event's host, can choose its co-hosts.", code="role_required"
             )
         try:
             event = services.event_update(event=event, data=data)
@@ -220,6 +230,53 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         rows = Attendee.objects.filter(event=event).select_related("person").order_by("person__name", "id")
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(AttendeeSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Check a guest in at the door",
+        description=f"{ORGANISERS}\n\nRecords that the attendee arrived (`checked_in_at`, now); checking in "
+        "again moves the time. 404 `not_an_attendee`; 409 `event_cancelled`.",
+        parameters=[PERSON_ID],
+        request=None,
+        responses={200: AttendeeSerializer},
+    )
+    def check_in(self, request, *args, **kwargs):
+        # Routed in events/api/urls.py (…/attendees/<person_id>/check-in, no trailing slash).
+        event = self.get_object()
+        self._require_editor(event)
+        attendee = guests.attendee_check_in(event=event, person_id=kwargs["person_id"], checked_in=True)
+        return Response(AttendeeSerializer(attendee).data)
+
+    @extend_schema(
+        summary="Undo a guest's check-in",
+        description=f"{ORGANISERS}\n\nClears `checked_in_at` (a guest checked in by mistake). 404 "
+        "`not_an_attendee`; 409 `event_cancelled`.",
+        parameters=[PERSON_ID],
+        request=None,
+        responses={200: AttendeeSerializer},
+    )
+    def check_out(self, request, *args, **kwargs):
+        event = self.get_object()
+        self._require_editor(event)
+        attendee = guests.attendee_check_in(event=event, person_id=kwargs["person_id"], checked_in=False)
+        return Response(AttendeeSerializer(attendee).data)
+
+    @extend_schema(
+        summary="Download the guest list as CSV",
+        description=f"{ORGANISERS}\n\nOne row per attendee, ordered by name: `name`, `email`, `answer`, `seat` "
+        "(`going`, `waitlisted`, `offered` or empty), `plus_ones`, `plus_one_names` (`; `-separated), `note`, "
+        "`responded_at`, `checked_in_at` (UTC, ISO 8601). Cells a spreadsheet would evaluate as formulas "
+        "start with `'`.",
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+    @action(detail=True, methods=["get"], url_path="guests.csv", filter_backends=[], pagination_class=None)
+    def guests_csv(self, request, *args, **kwargs):
+        event = self.get_object()
+        self._require_editor(event)
+        response = HttpResponse(guests.guest_list_csv(event), content_type="text/csv; charset=utf-8")
+        filename = slugify(event.title) or "guests"
+        response["Content-Disposition"] = f'attachment; filename="{filename}-guests.csv"'
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     @extend_schema(
         summary="Send an attendee's invitation again",
