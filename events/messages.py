@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone as dj_timezone
+from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -247,7 +248,7 @@ def waitlist_offer_write(*, event: Event, attendee: Attendee, now: datetime) -> 
     stamp = attendee.waitlisted_at.strftime("%Y%m%dT%H%M%S%f") if attendee.waitlisted_at else "0"
     tz = ZoneInfo(event.workspace.timezone)
     until = utc_to_local(attendee.offer_expires_at, tz) if attendee.offer_expires_at else None
-    until_text = ""
+    until_text: str | Promise = ""
     if until is not None:
         until_text = format_lazy("{}, {:%H:%M} ({})", day_text(until.date(), with_year=True), until, tz.key)
     return _write_notices(

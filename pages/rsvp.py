@@ -62,7 +62,6 @@ class RsvpForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.plus_ones_allowed = plus_ones_allowed
         if plus_ones_allowed:
-            self.fields["plus_ones"].max_value = plus_ones_allowed
             self.fields["plus_ones"].widget.attrs.update({"min": 0, "max": plus_ones_allowed})
         else:
             del self.fields["plus_ones"]

@@ -223,7 +223,7 @@ class EventSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Event) -> dict:
         instance.attendee_ids = [attendance.person_id for attendance in instance.attendances.all()]
-        instance.cohost_ids = sorted((cohost.pk for cohost in instance.cohosts.all()), key=str)
+        instance.cohost_ids = sorted((cohost.pk for cohost in instance.cohosts.all()), key=str)  # type: ignore[attr-defined]
         data = super().to_representation(instance)
         data["rrule"] = instance.rrule or None
         return data

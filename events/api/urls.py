@@ -21,5 +21,10 @@ urlpatterns = [
         EventViewSet.as_view({"post": "check_in", "delete": "check_out"}),
         name="workspace-event-check-in",
     ),
+    path(
+        f"{WORKSPACE}/events/<uuid:pk>/guests.csv",
+        EventViewSet.as_view({"get": "guests_csv"}),
+        name="workspace-event-guests-csv",
+    ),
     *router.urls,
 ]

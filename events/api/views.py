@@ -268,8 +268,8 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         "start with `'`.",
         responses={(200, "text/csv"): OpenApiTypes.STR},
     )
-    @action(detail=True, methods=["get"], url_path="guests.csv", filter_backends=[], pagination_class=None)
     def guests_csv(self, request, *args, **kwargs):
+        # Routed in events/api/urls.py (…/events/<id>/guests.csv, no trailing slash).
         event = self.get_object()
         self._require_editor(event)
         response = HttpResponse(guests.guest_list_csv(event), content_type="text/csv; charset=utf-8")
