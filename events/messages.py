@@ -15,6 +15,8 @@ commit, and the sweeper re-queues any row a lost queue message left pending. Key
   who answered yes or maybe;
 - ``event:<event>:cancel:<attendee>:<channel>``: one notice, to invited attendees who had
   not declined;
+- ``event:<event>:fixed:<sequence>:<attendee>:<channel>``: the date fixed from the poll, to
+  invited guests who had not declined;
 - ``event:<event>:offer:<attendee>:<waitlisted at>:<channel>``: a place offered to a guest
   from the waitlist (once per time they joined it), with the deadline to confirm.
 
@@ -237,6 +239,27 @@ def event_cancel_notices_write(*, event_id) -> list[uuid.UUID]:
             method="CANCEL",
         )
     return ids
+
+
+def event_date_fixed_write(*, event_id) -> list[uuid.UUID]:
+    """Tells every invited guest of a gathering who has not declined the date fixed from its poll,
+    with the calendar entry (``event:<event>:fixed:<sequence>:<attendee>:<channel>``)."""
+    with transaction.atomic():
+        event = Event.objects.select_related("workspace").filter(pk=event_id).first()
+        if event is None or event.kind != EventKind.GATHERING or event.status != EventStatus.ACTIVE:
+            return []
+        attendees = (
+            Attendee.objects.select_related("person")
+            .filter(event=event, invited_at__isnull=False)
+            .exclude(answer=Rsvp.NO)
+        )
+        return _write_notices(
+            event=event,
+            attendees=attendees,
+            context={"change": "date_fixed", "changes": []},
+            key=lambda attendee, channel: f"event:{event.pk}:fixed:{event.sequence}:{attendee.pk}:{channel}",
+            method="REQUEST",
+        )
 
 
 def waitlist_offer_write(*, event: Event, attendee: Attendee, now: datetime) -> list[uuid.UUID]:

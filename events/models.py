@@ -86,6 +86,9 @@ class Event(models.Model):
         default=48, help_text="Hours a guest promoted from the waitlist has to confirm their place."
     )
     guest_list = models.CharField(max_length=8, choices=GuestList.choices, default=GuestList.HIDDEN)
+    poll = models.CharField(
+        max_length=6, blank=True, default="", help_text="The date poll: empty (none), open, or closed (fixed)."
+    )
     status = models.CharField(max_length=10, choices=EventStatus.choices, default=EventStatus.ACTIVE)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     sequence = models.PositiveIntegerField(default=0, help_text="Bumped by every change of time or place.")
@@ -250,3 +253,72 @@ class CalendarFeed(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class PollStatus(models.TextChoices):
+    NONE = "", "No poll"
+    OPEN = "open", "Open for votes"
+    CLOSED = "closed", "Closed (a date was fixed)"
+
+
+class Vote(models.TextChoices):
+    YES = "yes", "Yes"
+    IF_NEED_BE = "ifneedbe", "If need be"
+    NO = "no", "No"
+
+
+class PollOption(models.Model):
+    """A proposed date (all-day) or time slot of a gathering's date poll."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="poll_options")
+    position = models.PositiveSmallIntegerField()
+    date = models.DateField(null=True, blank=True)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("event", "position")
+        constraints = [
+            models.UniqueConstraint(fields=("event", "position"), name="poll_option_unique_position"),
+            models.CheckConstraint(
+                condition=Q(date__isnull=False, starts_at__isnull=True, ends_at__isnull=True)
+                | Q(date__isnull=True, starts_at__isnull=False),
+                name="poll_option_date_or_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"option {self.position} of {self.event_id}"
+
+
+class PollVote(models.Model):
+    """One voter's answer to one option: a guest (by their attendee row) or a member."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    option = models.ForeignKey(PollOption, on_delete=models.CASCADE, related_name="votes")
+    attendee = models.ForeignKey(Attendee, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    choice = models.CharField(max_length=8, choices=Vote.choices)
+    time_zone = models.CharField(max_length=64, help_text="The voter's time zone when they voted.")
+    voted_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        ordering = ("option", "voted_at", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(attendee__isnull=False, user__isnull=True) | Q(attendee__isnull=True, user__isnull=False),
+                name="poll_vote_one_voter",
+            ),
+            models.UniqueConstraint(
+                fields=("option", "attendee"), condition=Q(attendee__isnull=False), name="poll_vote_once_per_guest"
+            ),
+            models.UniqueConstraint(
+                fields=("option", "user"), condition=Q(user__isnull=False), name="poll_vote_once_per_member"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.choice} on {self.option_id}"

@@ -182,8 +182,11 @@ def _require_active(event: Event) -> None:
 
 
 @transaction.atomic
-def event_update(*, event: Event, data: Mapping[str, Any], now: datetime | None = None) -> Event:
-    """Applies ``data`` (a partial update). Moving or relocating bumps ``sequence``; listeners hear of it."""
+def event_update(*, event: Event, data: Mapping[str, Any], now: datetime | None = None, notify: bool = True) -> Event:
+    """Applies ``data`` (a partial update). Moving or relocating bumps ``sequence``; listeners hear of it.
+
+    ``notify=False`` leaves the change notices to the caller (fixing a poll's date tells every guest).
+    """
     now = now or dj_timezone.now()
     event = Event.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=event.pk)
     _require_active(event)
@@ -224,7 +227,7 @@ def event_update(*, event: Event, data: Mapping[str, Any], now: datetime | None 
         Attendee.objects.filter(event=event).exclude(person_id__in=wanted).delete()
         have = set(Attendee.objects.filter(event=event).values_list("person_id", flat=True))
         new_attendees = _add_attendees(event, [pk for pk in wanted if pk not in have])
-    if changed & signals.SCHEDULE_FIELDS:
+    if notify and changed & signals.SCHEDULE_FIELDS:
         messages.event_update_notices_write(event_id=event.pk, changed_fields=changed)
     _announce(signals.event_changed, event=event, changed_fields=changed)
     if event.kind == EventKind.GATHERING:

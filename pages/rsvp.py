@@ -21,10 +21,10 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from birthdaybuddy.errors import ApplicationError
-from events import calendar_links, guests, ical, selectors
+from events import calendar_links, guests, ical, polls, selectors
 from events import rsvp as event_rsvp
 from events.api.public import RsvpView
-from events.models import Attendee, Event, Rsvp
+from events.models import Attendee, Event, Rsvp, Vote
 from pages.common import language_for, message_page, page, throttled, too_many_requests, wants_html
 
 NOTE_MAX_LENGTH = Attendee._meta.get_field("note").max_length
@@ -247,6 +247,8 @@ def rsvp_page(request, token: str):
         form=form,
         closed=closed,
         deadline_passed=deadline_passed,
+        poll=poll_shown(attendee),
+        voted=request.GET.get("voted") == "1" and request.method != "POST",
         confirm=confirm,
         saved=request.GET.get("saved") == "1" and request.method != "POST",
         ics_url=f"{request.path}/event.ics",
@@ -254,6 +256,84 @@ def rsvp_page(request, token: str):
     )
     return page(
         request, "pages/rsvp.html", context, status=status, language=language, time_zone=event.workspace.timezone
+    )
+
+
+VOTE_LABELS = {Vote.YES: _("Yes"), Vote.IF_NEED_BE: _("If need be"), Vote.NO: _("No")}
+
+
+@dataclass(frozen=True)
+class PollOptionShown:
+    id: str
+    all_day: bool
+    date: object
+    start: datetime | None
+    end: datetime | None
+    yes: int
+    ifneedbe: int
+    no: int
+    mine: str
+
+
+def poll_shown(attendee: Attendee) -> dict | None:
+    """The event's date poll as this guest sees it: options in the event's zone, tallies, their own votes."""
+    event = attendee.event
+    if not event.poll:
+        return None
+    table = polls.poll_table(event)
+    mine = polls.votes_of(attendee=attendee)
+    tz = ZoneInfo(event.workspace.timezone)
+    options = [
+        PollOptionShown(
+            id=str(option.pk),
+            all_day=option.date is not None,
+            date=option.date,
+            start=option.starts_at.astimezone(tz) if option.starts_at else None,
+            end=option.ends_at.astimezone(tz) if option.ends_at else None,
+            mine=mine.get(str(option.pk), ""),
+            **table.tallies[str(option.pk)],
+        )
+        for option in table.options
+    ]
+    return {"open": table.status == "open", "options": options, "zone": tz.key, "labels": list(VOTE_LABELS.items())}
+
+
+@csrf_protect
+@require_http_methods(["POST"])
+def rsvp_poll_vote(request, token: str):
+    """A guest's votes from their page (``vote-<option id>`` = yes / ifneedbe / no, ``time_zone``)."""
+    attendee = selectors.attendee_for_rsvp_token(token=token)
+    workspace = attendee.event.workspace if attendee else None
+    language = language_for(person=attendee.person if attendee else None, workspace=workspace, request=request)
+    if wait := throttled(request, "rsvp"):
+        return too_many_requests(request, wait, language=language)
+    if attendee is None:
+        return _bad_link(request, language)
+    event = attendee.event
+    if event.is_cancelled:
+        return _closed(request, attendee, reason="cancelled", language=language)
+    votes = {
+        key.removeprefix("vote-"): value for key, value in request.POST.items() if key.startswith("vote-") and value
+    }
+    problem = None
+    if not votes:
+        problem, status = _("Choose Yes, If need be or No for at least one date."), 400
+    else:
+        try:
+            polls.poll_vote(event=event, votes=votes, time_zone=request.POST.get("time_zone"), attendee=attendee)
+        except ValidationError:
+            problem, status = _("Those votes could not be read; reload the page and try again."), 400
+        except ApplicationError as exc:
+            if exc.code == "poll_closed":
+                problem, status = _("The date is already fixed, so the poll takes no more votes."), 409
+            else:
+                problem, status = _("This event has no date poll."), 404
+    if problem is None:
+        response = HttpResponseRedirect(f"/rsvp/{token}?voted=1#poll")
+        response.status_code = 303
+        return response
+    return message_page(
+        request, title=_("Your votes were not saved"), message=problem, status=status, language=language
     )
 
 

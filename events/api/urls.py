@@ -26,5 +26,20 @@ urlpatterns = [
         EventViewSet.as_view({"get": "guests_csv"}),
         name="workspace-event-guests-csv",
     ),
+    path(
+        f"{WORKSPACE}/events/<uuid:pk>/poll",
+        EventViewSet.as_view({"get": "poll", "post": "poll_open"}),
+        name="workspace-event-poll",
+    ),
+    path(
+        f"{WORKSPACE}/events/<uuid:pk>/poll/votes",
+        EventViewSet.as_view({"post": "poll_vote"}),
+        name="workspace-event-poll-votes",
+    ),
+    path(
+        f"{WORKSPACE}/events/<uuid:pk>/poll/fix",
+        EventViewSet.as_view({"post": "poll_fix"}),
+        name="workspace-event-poll-fix",
+    ),
     *router.urls,
 ]

@@ -15,9 +15,9 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from birthdaybuddy.errors import PermissionDeniedError
+from birthdaybuddy.errors import ApplicationError, PermissionDeniedError
 from birthdaybuddy.links import absolute_reverse
-from events import feeds, guests, rsvp, selectors, services
+from events import feeds, guests, polls, rsvp, selectors, services
 from events.api.filters import EventFilterSet
 from events.api.serializers import (
     AttendeeSerializer,
@@ -25,6 +25,10 @@ from events.api.serializers import (
     CalendarFeedSerializer,
     EventSerializer,
     InvitationResentSerializer,
+    PollFixSerializer,
+    PollOpenSerializer,
+    PollTableSerializer,
+    PollVoteInSerializer,
 )
 from events.api.window import parse_window
 from events.models import Attendee, CalendarFeed, Event, EventStatus
@@ -146,6 +150,10 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         "check_in": ALL_ROLES,
         "check_out": ALL_ROLES,
         "guests_csv": ALL_ROLES,
+        "poll": ALL_ROLES,
+        "poll_open": ALL_ROLES,
+        "poll_vote": ALL_ROLES,
+        "poll_fix": ALL_ROLES,
     }
 
     def get_scoped_queryset(self):
@@ -277,6 +285,75 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         response["Content-Disposition"] = f'attachment; filename="{filename}-guests.csv"'
         response["Cache-Control"] = "private, no-store"
         return response
+
+    @extend_schema(
+        summary="Read the date poll",
+        description=f"{ANY_MEMBER}\n\nThe options (dates or time slots) with their yes / if need be / no "
+        "tallies, and each voter's choices and time zone. 404 `no_poll` when the event has none.",
+        responses={200: PollTableSerializer},
+    )
+    def poll(self, request, *args, **kwargs):
+        # Routed in events/api/urls.py (…/events/<id>/poll, GET and POST, no trailing slash).
+        event = self.get_object()
+        if not event.poll:
+            raise ApplicationError("This event has no date poll.", code="no_poll", status=404)
+        return Response(PollTableSerializer(polls.poll_table(event)).data)
+
+    @extend_schema(
+        summary="Open a date poll",
+        description=f"{ORGANISERS}\n\nGatherings only. Proposes 2 to 30 options, each a `date` (all-day) or a "
+        "`starts_at` with an optional `ends_at` (naive = the workspace's zone). Invited guests vote from their "
+        "page, members here. 400 for a bad, duplicate or missing option (`options`); 409 `poll_exists` (one "
+        "poll per event), `event_cancelled`.",
+        request=PollOpenSerializer,
+        responses={201: PollTableSerializer},
+    )
+    def poll_open(self, request, *args, **kwargs):
+        event = self.get_object()
+        self._require_editor(event)
+        payload = PollOpenSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        polls.poll_open(event=event, options=[dict(option) for option in payload.validated_data["options"]])
+        event.refresh_from_db()
+        return Response(PollTableSerializer(polls.poll_table(event)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Vote in the date poll",
+        description=f"{ANY_MEMBER}\n\n`votes`: option id → `yes`, `ifneedbe` or `no`; voting again changes "
+        "the vote. `time_zone`: the voter's zone, shown in the table (default: the workspace's). 400 for an "
+        "option of another poll (`votes`) or an unknown zone; 409 `poll_closed` once the date is fixed, "
+        "`no_poll`. Nothing is written then.",
+        request=PollVoteInSerializer,
+        responses={200: PollTableSerializer},
+    )
+    def poll_vote(self, request, *args, **kwargs):
+        event = self.get_object()
+        payload = PollVoteInSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        polls.poll_vote(
+            event=event,
+            votes=payload.validated_data["votes"],
+            time_zone=payload.validated_data.get("time_zone"),
+            user=request.user,
+        )
+        return Response(PollTableSerializer(polls.poll_table(event)).data)
+
+    @extend_schema(
+        summary="Fix the date from the poll",
+        description=f"{ORGANISERS}\n\nThe option becomes the event's time (a date: all-day; a slot: its start "
+        "and end), the poll closes, and every invited guest who has not declined is told the date with the "
+        "calendar entry (`.ics` by email). 400 `option` (not an option of this poll); 409 `poll_closed`, "
+        "`no_poll`, `event_cancelled`.",
+        request=PollFixSerializer,
+        responses={200: EventSerializer},
+    )
+    def poll_fix(self, request, *args, **kwargs):
+        event = self.get_object()
+        self._require_editor(event)
+        payload = PollFixSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        event = polls.poll_fix(event=event, option_id=payload.validated_data["option"])
+        return Response(self.get_serializer(self._fresh(event)).data)
 
     @extend_schema(
         summary="Send an attendee's invitation again",
