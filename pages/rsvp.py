@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -315,7 +316,8 @@ def rsvp_poll_vote(request, token: str):
     votes = {
         key.removeprefix("vote-"): value for key, value in request.POST.items() if key.startswith("vote-") and value
     }
-    problem = None
+    problem: Any = None  # a lazy translation, rendered in the guest's language
+    title: Any = _("Your votes were not saved")
     if not votes:
         problem, status = _("Choose Yes, If need be or No for at least one date."), 400
     else:
@@ -332,9 +334,7 @@ def rsvp_poll_vote(request, token: str):
         response = HttpResponseRedirect(f"/rsvp/{token}?voted=1#poll")
         response.status_code = 303
         return response
-    return message_page(
-        request, title=_("Your votes were not saved"), message=problem, status=status, language=language
-    )
+    return message_page(request, title=title, message=problem, status=status, language=language)
 
 
 @require_http_methods(["GET", "HEAD"])

@@ -504,7 +504,7 @@ class PollVoterSerializer(serializers.Serializer):
 class PollTableSerializer(serializers.Serializer):
     """The poll's table: options with tallies, and each voter's line with their time zone."""
 
-    status = serializers.CharField(help_text="`open` or `closed` (the date is fixed).")
+    status = serializers.CharField(help_text="`open`, `closed` (the date is fixed), or empty (no poll).")
     zone = serializers.CharField(help_text="The event's zone, in which the options were proposed.")
     options = PollOptionSerializer(many=True)
     voters = PollVoterSerializer(many=True)

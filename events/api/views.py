@@ -15,7 +15,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from birthdaybuddy.errors import ApplicationError, PermissionDeniedError
+from birthdaybuddy.errors import PermissionDeniedError
 from birthdaybuddy.links import absolute_reverse
 from events import feeds, guests, polls, rsvp, selectors, services
 from events.api.filters import EventFilterSet
@@ -289,14 +289,13 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
     @extend_schema(
         summary="Read the date poll",
         description=f"{ANY_MEMBER}\n\nThe options (dates or time slots) with their yes / if need be / no "
-        "tallies, and each voter's choices and time zone. 404 `no_poll` when the event has none.",
+        "tallies, and each voter's choices and time zone. Without a poll: `status` is empty and there are no "
+        "options.",
         responses={200: PollTableSerializer},
     )
     def poll(self, request, *args, **kwargs):
         # Routed in events/api/urls.py (…/events/<id>/poll, GET and POST, no trailing slash).
         event = self.get_object()
-        if not event.poll:
-            raise ApplicationError("This event has no date poll.", code="no_poll", status=404)
         return Response(PollTableSerializer(polls.poll_table(event)).data)
 
     @extend_schema(
