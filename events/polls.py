@@ -170,20 +170,30 @@ def poll_table(event: Event) -> PollTable:
     tallies = {str(option.pk): dict.fromkeys(Vote.values, 0) for option in options}
     votes = (
         PollVote.objects.filter(option__event=event)
-        .select_related("attendee__person", "user")
         .order_by("voted_at", "id")
+        .values_list(
+            "option_id",
+            "choice",
+            "time_zone",
+            "attendee_id",
+            "attendee__person__name",
+            "user_id",
+            "user__first_name",
+            "user__last_name",
+            "user__email",
+        )
     )
-    for vote in votes:
-        if vote.attendee_id is not None and vote.attendee is not None:
-            key: tuple[str, Any] = ("guest", vote.attendee_id)
-            name = vote.attendee.person.name
+    for option_id, choice, zone, attendee_id, guest_name, user_id, first, last, email in votes:
+        if attendee_id is not None:
+            key: tuple[str, Any] = ("guest", attendee_id)
+            name = guest_name
         else:
-            key = ("member", vote.user_id)
-            name = vote.user.get_full_name() or vote.user.email if vote.user is not None else ""
-        row = rows.setdefault(key, PollRow(name=name, kind=key[0], time_zone=vote.time_zone))
-        row.time_zone = vote.time_zone
-        row.choices[str(vote.option_id)] = vote.choice
-        tallies[str(vote.option_id)][vote.choice] += 1
+            key = ("member", user_id)
+            name = f"{first} {last}".strip() or email
+        row = rows.setdefault(key, PollRow(name=name, kind=key[0], time_zone=zone))
+        row.time_zone = zone
+        row.choices[str(option_id)] = choice
+        tallies[str(option_id)][choice] += 1
     return PollTable(
         status=event.poll,
         zone=event.workspace.timezone,
