@@ -528,3 +528,27 @@ class PollTableSerializer(serializers.Serializer):
                 for row in table.rows
             ],
         }
+
+
+GUEST_GROUPS = ("pending", "yes", "maybe", "no", "going", "waitlisted")
+
+
+class GuestMessageSerializer(serializers.Serializer):
+    to = serializers.ListField(
+        child=serializers.ChoiceField(
+            choices=[(g, g) for g in ("pending", "yes", "maybe", "no", "going", "waitlisted")]
+        ),
+        min_length=1,
+        help_text="The guests written to, by answer (`pending`: not answered yet, `yes`, `maybe`, `no`) or place "
+        "(`going`, `waitlisted`: waiting or offered a place).",
+    )
+    message = StrictCharField(max_length=2000, help_text="The text (the reminders' template language).")
+    at = EventDateTimeField(
+        required=False, allow_null=True, help_text="When to send (naive = the workspace's zone); default now."
+    )
+
+
+class GuestMessageWrittenSerializer(serializers.Serializer):
+    reminder = serializers.UUIDField(help_text="The one-time reminder that sends it (its history is the reminder's).")
+    recipients = serializers.IntegerField(help_text="How many guests it goes to.")
+    at = EventDateTimeField(help_text="When it is due (quiet hours may defer it).")

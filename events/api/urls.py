@@ -41,5 +41,10 @@ urlpatterns = [
         EventViewSet.as_view({"post": "poll_fix"}),
         name="workspace-event-poll-fix",
     ),
+    path(
+        f"{WORKSPACE}/events/<uuid:pk>/guest-messages",
+        EventViewSet.as_view({"post": "guest_message"}),
+        name="workspace-event-guest-messages",
+    ),
     *router.urls,
 ]

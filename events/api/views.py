@@ -17,13 +17,15 @@ from rest_framework.response import Response
 
 from birthdaybuddy.errors import PermissionDeniedError
 from birthdaybuddy.links import absolute_reverse
-from events import feeds, guests, polls, rsvp, selectors, services
+from events import feeds, guest_messages, guests, polls, rsvp, selectors, services
 from events.api.filters import EventFilterSet
 from events.api.serializers import (
     AttendeeSerializer,
     CalendarFeedCreateSerializer,
     CalendarFeedSerializer,
     EventSerializer,
+    GuestMessageSerializer,
+    GuestMessageWrittenSerializer,
     InvitationResentSerializer,
     PollFixSerializer,
     PollOpenSerializer,
@@ -154,6 +156,7 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         "poll_open": ALL_ROLES,
         "poll_vote": ALL_ROLES,
         "poll_fix": ALL_ROLES,
+        "guest_message": ALL_ROLES,
     }
 
     def get_scoped_queryset(self):
@@ -353,6 +356,32 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         payload.is_valid(raise_exception=True)
         event = polls.poll_fix(event=event, option_id=payload.validated_data["option"])
         return Response(self.get_serializer(self._fresh(event)).data)
+
+    @extend_schema(
+        summary="Write to the guests",
+        description=f"{ORGANISERS}\n\nGatherings only. Writes `message` to the guests in the groups `to` "
+        "(by answer: `pending`, `yes`, `maybe`, `no`; by place: `going`, `waitlisted`), as they stand now, at "
+        "`at` or now. It is a one-time reminder to those people, so it goes through the reminders' pipeline: "
+        "quiet hours, each guest's channel and opt-outs, one notification each, the history. 400 for an unknown "
+        "group, an empty text or a time in the past; 409 `no_recipients`, `not_a_gathering`, `event_cancelled`.",
+        request=GuestMessageSerializer,
+        responses={201: GuestMessageWrittenSerializer},
+    )
+    def guest_message(self, request, *args, **kwargs):
+        # Routed in events/api/urls.py (…/events/<id>/guest-messages, no trailing slash).
+        event = self.get_object()
+        self._require_editor(event)
+        payload = GuestMessageSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        reminder, count = guest_messages.guests_message(
+            event=event,
+            actor=request.user,
+            to=payload.validated_data["to"],
+            message=payload.validated_data["message"],
+            at=payload.validated_data.get("at"),
+        )
+        body = {"reminder": reminder.pk, "recipients": count, "at": reminder.run_at}
+        return Response(GuestMessageWrittenSerializer(body).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Send an attendee's invitation again",
