@@ -209,6 +209,34 @@ def votes_of(*, attendee: Attendee | None = None, user: User | None = None) -> d
     return {str(option): choice for option, choice in rows.values_list("option_id", "choice")}
 
 
+def poll_for_guest(attendee: Attendee) -> dict | None:
+    """The poll as a guest's JSON shows it: options (UTC), tallies and the guest's own votes; None without a poll."""
+    event = attendee.event
+    if not event.poll:
+        return None
+    table = poll_table(event)
+    mine = votes_of(attendee=attendee)
+    return {
+        "status": table.status,
+        "zone": table.zone,
+        "options": [
+            {
+                "id": str(option.pk),
+                "date": option.date.isoformat() if option.date else None,
+                "starts_at": _iso(option.starts_at),
+                "ends_at": _iso(option.ends_at),
+                **table.tallies[str(option.pk)],
+                "mine": mine.get(str(option.pk)),
+            }
+            for option in table.options
+        ],
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value is not None else None
+
+
 @transaction.atomic
 def poll_fix(*, event: Event, option_id, now: datetime | None = None) -> Event:
     """Fixes the date: the option becomes the event's time (through ``event_update``), the poll

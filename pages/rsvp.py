@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods
 from birthdaybuddy.errors import ApplicationError
 from events import calendar_links, guests, ical, polls, selectors
 from events import rsvp as event_rsvp
-from events.api.public import RsvpView
+from events.api.public import RsvpPollView, RsvpView
 from events.models import Attendee, Event, Rsvp, Vote
 from pages.common import language_for, message_page, page, throttled, too_many_requests, wants_html
 
@@ -128,6 +128,15 @@ class RsvpNegotiatedView(RsvpView):
     def dispatch(self, request, *args, **kwargs):
         if wants_html(request):
             return rsvp_page(request, kwargs["token"])
+        return super().dispatch(request, *args, **kwargs)
+
+
+class RsvpPollNegotiatedView(RsvpPollView):
+    """Browsers post the page's poll form; API clients post JSON."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if wants_html(request):
+            return rsvp_poll_vote(request, kwargs["token"])
         return super().dispatch(request, *args, **kwargs)
 
 

@@ -20,8 +20,8 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from birthdaybuddy.api.throttling import AnonRateThrottle
-from events import ical, rsvp, selectors
-from events.api.serializers import RsvpAnswerSerializer, RsvpSerializer
+from events import ical, polls, rsvp, selectors
+from events.api.serializers import GuestPollSerializer, PollVoteInSerializer, RsvpAnswerSerializer, RsvpSerializer
 
 DEFAULT_RATES = {"rsvp": "30/min", "calendar": "60/min"}
 
@@ -109,6 +109,35 @@ class RsvpView(APIView):
             plus_one_names=payload.validated_data.get("plus_one_names"),
         )
         return Response(RsvpSerializer(attendee).data)
+
+
+class RsvpPollView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [RsvpRateThrottle]
+
+    @extend_schema(
+        tags=["rsvp"],
+        summary="Vote in the event's date poll",
+        description="**Permissions:** public — the token from the invitation is the key. `votes`: option id → "
+        "`yes`, `ifneedbe` or `no` (voting again changes the vote); `time_zone`: the guest's IANA zone, shown to "
+        "the organisers. Unknown token: 404; cancelled event: 410; 400 for an option of another poll, a bad "
+        "choice or zone; 409 `poll_closed` once the date is fixed, `no_poll`. Nothing is written then.",
+        parameters=[TOKEN],
+        request=PollVoteInSerializer,
+        responses={200: GuestPollSerializer, 409: OpenApiResponse(response=OpenApiTypes.OBJECT)},
+    )
+    def post(self, request, token: str):
+        attendee = rsvp.guest_resolve(token=token)
+        payload = PollVoteInSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        polls.poll_vote(
+            event=attendee.event,
+            votes=payload.validated_data["votes"],
+            time_zone=payload.validated_data.get("time_zone"),
+            attendee=attendee,
+        )
+        return Response(polls.poll_for_guest(attendee))
 
 
 class CalendarFeedIcsView(APIView):

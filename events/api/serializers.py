@@ -17,7 +17,7 @@ from rest_framework import serializers
 
 from birthdaybuddy.api.fields import StrictBooleanField
 from birthdaybuddy.links import webcal_url
-from events import guests, rsvp, selectors, services
+from events import guests, polls, rsvp, selectors, services
 from events.calendar_links import google_subscribe_url
 from events.models import Attendee, CalendarFeed, Event, EventKind, EventStatus, GuestList, Rsvp, Seat
 from workspaces.api.serializers import StrictCharField
@@ -325,6 +325,25 @@ class GuestListShownSerializer(serializers.Serializer):
     names = GuestListNameSerializer(many=True, required=False, help_text="Only when the organiser shows names.")
 
 
+class GuestPollOptionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    date = serializers.DateField(allow_null=True)
+    starts_at = serializers.DateTimeField(allow_null=True)
+    ends_at = serializers.DateTimeField(allow_null=True)
+    yes = serializers.IntegerField()
+    ifneedbe = serializers.IntegerField()
+    no = serializers.IntegerField()
+    mine = serializers.CharField(allow_null=True, help_text="This guest's vote: `yes`, `ifneedbe`, `no` or null.")
+
+
+class GuestPollSerializer(serializers.Serializer):
+    """The date poll as a guest sees it: options with tallies and their own votes."""
+
+    status = serializers.CharField(help_text="`open` or `closed` (the date is fixed).")
+    zone = serializers.CharField(help_text="The event's zone, in which the options were proposed.")
+    options = GuestPollOptionSerializer(many=True)
+
+
 class RsvpSerializer(serializers.Serializer):
     """What an RSVP link shows: the event, whom the link is for, and their current answer."""
 
@@ -346,6 +365,7 @@ class RsvpSerializer(serializers.Serializer):
     rsvp_deadline = serializers.DateTimeField(allow_null=True, help_text="Answers are taken until then.")
     answers_closed = serializers.BooleanField(help_text="True once the event started or the deadline passed.")
     guests = GuestListShownSerializer(allow_null=True, help_text="Null when the organiser keeps the list hidden.")
+    poll = GuestPollSerializer(allow_null=True, help_text="The date poll, or null when the event has none.")
 
     def to_representation(self, attendee: Attendee) -> dict:
         event = attendee.event
@@ -378,6 +398,7 @@ class RsvpSerializer(serializers.Serializer):
             "rsvp_deadline": iso_utc(event.rsvp_deadline),
             "answers_closed": rsvp.answers_closed_for(attendee, now=dj_timezone.now()),
             "guests": guests.guest_list_for_guest(event),
+            "poll": polls.poll_for_guest(attendee),
         }
 
 

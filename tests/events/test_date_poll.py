@@ -203,3 +203,22 @@ def test_the_poll_table_takes_a_constant_number_of_queries(office, polled, djang
     with django_assert_num_queries(2):
         table = polls.poll_table(event)
     assert len(table.rows) == 40
+
+
+def test_a_guest_votes_through_the_json_api_and_sees_the_poll_on_their_link(office, polled):
+    from rest_framework.test import APIClient
+
+    _, tokens, ids = polled
+    client = APIClient()
+
+    voted = client.post(
+        f"/rsvp/{tokens['Bo Berg']}/poll", {"votes": {ids[0]: "ifneedbe"}, "time_zone": "Asia/Tokyo"}, format="json"
+    )
+    bad = client.post(f"/rsvp/{tokens['Bo Berg']}/poll", {"votes": {ids[0]: "perhaps"}}, format="json")
+    shown = client.get(f"/rsvp/{tokens['Bo Berg']}").json()["poll"]
+
+    assert voted.status_code == 200, voted.content
+    assert bad.status_code == 400
+    assert [option["mine"] for option in shown["options"]] == ["ifneedbe", None, None]
+    assert shown["options"][0]["ifneedbe"] == 1
+    assert PollVote.objects.get().time_zone == "Asia/Tokyo"
