@@ -25,7 +25,7 @@ from birthdaybuddy.admin_tools import (
     report,
 )
 from birthdaybuddy.errors import ApplicationError
-from events import services
+from events import feeds, services
 from events.models import Attendee, CalendarFeed, Event, EventStatus
 from reminders.admin_forms import LocalDateTimeField, PeopleAutocomplete, _autocomplete_url
 from workspaces.models import Membership, Person, Role, Workspace
@@ -34,7 +34,7 @@ from workspaces.models import Membership, Person, Role, Workspace
 class AttendeeInline(admin.TabularInline):
     model = Attendee
     extra = 0
-    fields = ("person", "answer", "note", "invited_at", "responded_at")
+    fields = ("person", "answer", "plus_ones", "seat", "note", "invited_at", "responded_at", "checked_in_at")
     readonly_fields = fields
     can_delete = False
     show_change_link = True
@@ -120,6 +120,9 @@ class ChooseEventWorkspaceForm(forms.Form):
         self.fields["workspace"].queryset = Workspace.objects.order_by("name")
 
 
+GUEST_SETTINGS = ("plus_ones_allowed", "capacity", "rsvp_deadline", "offer_hours", "guest_list")
+
+
 @admin.register(Event)
 class EventAdmin(WorkspaceColumns, admin.ModelAdmin):
     form = EventAdminForm
@@ -130,12 +133,25 @@ class EventAdmin(WorkspaceColumns, admin.ModelAdmin):
     list_select_related = ("workspace", "host")
     inlines = (AttendeeInline,)
     actions = ("cancel_events",)
-    readonly_fields = ("workspace_link", "status", "sequence", "cancelled_at", "created_by", "created_at")
+    readonly_fields = (
+        "workspace_link",
+        "status",
+        "sequence",
+        "cancelled_at",
+        "created_by",
+        "created_at",
+        *GUEST_SETTINGS,
+        "cohost_emails",
+    )
     delete_confirmation_template = "admin/events/event/delete_confirmation.html"
     delete_selected_confirmation_template = "admin/events/event/delete_selected_confirmation.html"
 
     def get_inlines(self, request, obj=None):
         return self.inlines if obj is not None else ()
+
+    @admin.display(description="Co-hosts")
+    def cohost_emails(self, obj: Event) -> str:
+        return ", ".join(obj.cohosts.order_by("email").values_list("email", flat=True)) or "—"
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
@@ -144,6 +160,8 @@ class EventAdmin(WorkspaceColumns, admin.ModelAdmin):
             ("Who", {"fields": ("host", "attendees")}),
         ]
         if obj is not None:
+            # Guest settings are set through the API by the organisers; shown here for staff.
+            fieldsets.append(("Guests", {"fields": (*GUEST_SETTINGS, "cohost_emails")}))
             fieldsets.append(
                 (
                     "Record",
@@ -237,7 +255,22 @@ class AttendeeAdmin(admin.ModelAdmin):
     list_filter = ("answer",)
     search_fields = ("person__name", "person__email", "event__title")
     list_select_related = ("person", "event")
-    fields = ("id", "event", "person", "answer", "note", "invited_at", "responded_at", "created_at")
+    fields = (
+        "id",
+        "event",
+        "person",
+        "answer",
+        "note",
+        "plus_ones",
+        "plus_one_names",
+        "seat",
+        "waitlisted_at",
+        "offer_expires_at",
+        "checked_in_at",
+        "invited_at",
+        "responded_at",
+        "created_at",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request) -> bool:
@@ -270,6 +303,6 @@ class CalendarFeedAdmin(admin.ModelAdmin):
     def revoke_feeds(self, request, queryset: QuerySet[CalendarFeed]) -> None:
         count = 0
         for feed in queryset.filter(revoked_at__isnull=True):
-            services.calendar_feed_revoke(feed=feed, actor=request.user, role=Role.ADMIN)  # staff act as admins
+            feeds.calendar_feed_revoke(feed=feed, actor=request.user, role=Role.ADMIN)  # staff act as admins
             count += 1
         self.message_user(request, f"Revoked {count} feed(s).", messages.SUCCESS)

@@ -9,12 +9,16 @@ commit, and the sweeper re-queues any row a lost queue message left pending. Key
 
 - ``event:<event>:invite:<attendee>:<channel>``: one invitation per attendee, ever;
 - ``event:<event>:invite:<attendee>:<channel>:resend:<n>``: an invitation sent again by an
-  admin (``events.services.attendee_invitation_resend``), ``n`` counting the attendee's earlier
+  admin (``events.rsvp.attendee_invitation_resend``), ``n`` counting the attendee's earlier
   invitations, so each re-send is one new message and a retried write still only one;
 - ``event:<event>:update:<sequence>:<attendee>:<channel>``: one notice per change, to attendees
   who answered yes or maybe;
 - ``event:<event>:cancel:<attendee>:<channel>``: one notice, to invited attendees who had
-  not declined.
+  not declined;
+- ``event:<event>:fixed:<sequence>:<attendee>:<channel>``: the date fixed from the poll, to
+  invited guests who had not declined;
+- ``event:<event>:offer:<attendee>:<waitlisted at>:<channel>``: a place offered to a guest
+  from the waitlist (once per time they joined it), with the deadline to confirm.
 
 An email also carries the event as an ``.ics`` attachment (``Notification.calendar``, built
 when the message is written): ``METHOD:REQUEST`` for an invitation and for each change (the
@@ -38,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone as dj_timezone
+from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -236,8 +241,53 @@ def event_cancel_notices_write(*, event_id) -> list[uuid.UUID]:
     return ids
 
 
-def _write_notices(*, event: Event, attendees, context: dict, key, method: str) -> list[uuid.UUID]:
-    now = dj_timezone.now()
+def event_date_fixed_write(*, event_id) -> list[uuid.UUID]:
+    """Tells every invited guest of a gathering who has not declined the date fixed from its poll,
+    with the calendar entry (``event:<event>:fixed:<sequence>:<attendee>:<channel>``)."""
+    with transaction.atomic():
+        event = Event.objects.select_related("workspace").filter(pk=event_id).first()
+        if event is None or event.kind != EventKind.GATHERING or event.status != EventStatus.ACTIVE:
+            return []
+        attendees = (
+            Attendee.objects.select_related("person")
+            .filter(event=event, invited_at__isnull=False)
+            .exclude(answer=Rsvp.NO)
+        )
+        return _write_notices(
+            event=event,
+            attendees=attendees,
+            context={"change": "date_fixed", "changes": []},
+            key=lambda attendee, channel: f"event:{event.pk}:fixed:{event.sequence}:{attendee.pk}:{channel}",
+            method="REQUEST",
+        )
+
+
+def waitlist_offer_write(*, event: Event, attendee: Attendee, now: datetime) -> list[uuid.UUID]:
+    """Tells a guest promoted from the waitlist that a place is theirs if they confirm by ``offer_expires_at``.
+
+    Called by ``events.guests.waitlist_promote`` inside the answer's transaction (the offer and
+    its message are written together). A guest no channel reaches is not told (the offer stands).
+    """
+    stamp = attendee.waitlisted_at.strftime("%Y%m%dT%H%M%S%f") if attendee.waitlisted_at else "0"
+    tz = ZoneInfo(event.workspace.timezone)
+    until = utc_to_local(attendee.offer_expires_at, tz) if attendee.offer_expires_at else None
+    until_text: str | Promise = ""
+    if until is not None:
+        until_text = format_lazy("{}, {:%H:%M} ({})", day_text(until.date(), with_year=True), until, tz.key)
+    return _write_notices(
+        event=event,
+        attendees=Attendee.objects.select_related("person").filter(pk=attendee.pk),
+        context={"change": "place_offered", "changes": [], "offer_until": until_text},
+        key=lambda row, channel: f"event:{event.pk}:offer:{row.pk}:{stamp}:{channel}",
+        method="REQUEST",
+        now=now,
+    )
+
+
+def _write_notices(
+    *, event: Event, attendees, context: dict, key, method: str, now: datetime | None = None
+) -> list[uuid.UUID]:
+    now = now or dj_timezone.now()
     configs = _configs(event.workspace)
     base = {**_event_context(event), **context}
     rows = []

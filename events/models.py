@@ -26,6 +26,14 @@ class EventStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class GuestList(models.TextChoices):
+    """What a gathering's guests see of each other on their page."""
+
+    HIDDEN = "hidden", "Hidden"
+    COUNTS = "counts", "Counts only"
+    NAMES = "names", "Names of those going"
+
+
 class Event(models.Model):
     """A dated happening: a deadline, an appointment, a gathering.
 
@@ -64,6 +72,23 @@ class Event(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="hosted_events"
     )
     attendees = models.ManyToManyField("workspaces.Person", through="Attendee", related_name="events", blank=True)
+    cohosts = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="cohosted_events", blank=True, help_text="Members who co-organise it."
+    )
+    plus_ones_allowed = models.PositiveSmallIntegerField(
+        default=0, help_text="How many +1s each guest may bring (0: none)."
+    )
+    capacity = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Places, +1s included; answers beyond it go to the waitlist. Empty: no limit."
+    )
+    rsvp_deadline = models.DateTimeField(null=True, blank=True, help_text="Answers are taken until then (UTC).")
+    offer_hours = models.PositiveSmallIntegerField(
+        default=48, help_text="Hours a guest promoted from the waitlist has to confirm their place."
+    )
+    guest_list = models.CharField(max_length=8, choices=GuestList.choices, default=GuestList.HIDDEN)
+    poll = models.CharField(
+        max_length=6, blank=True, default="", help_text="The date poll: empty (none), open, or closed (fixed)."
+    )
     status = models.CharField(max_length=10, choices=EventStatus.choices, default=EventStatus.ACTIVE)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     sequence = models.PositiveIntegerField(default=0, help_text="Bumped by every change of time or place.")
@@ -127,6 +152,15 @@ class Rsvp(models.TextChoices):
     MAYBE = "maybe", "Maybe"
 
 
+class Seat(models.TextChoices):
+    """Where a guest who said yes stands when the event has a capacity."""
+
+    NONE = "", "No place (not going)"
+    GOING = "going", "Going"
+    WAITLISTED = "waitlisted", "On the waitlist"
+    OFFERED = "offered", "Offered a place, to confirm"
+
+
 class Attendee(models.Model):
     """A person invited to an event, with their answer.
 
@@ -143,6 +177,12 @@ class Attendee(models.Model):
     rsvp_token_hash = models.CharField(max_length=64, blank=True)
     invited_at = models.DateTimeField(null=True, blank=True)
     responded_at = models.DateTimeField(null=True, blank=True)
+    plus_ones = models.PositiveSmallIntegerField(default=0)
+    plus_one_names = models.JSONField(default=list, blank=True)
+    seat = models.CharField(max_length=10, choices=Seat.choices, default=Seat.NONE, blank=True)
+    waitlisted_at = models.DateTimeField(null=True, blank=True, help_text="When they joined the waitlist (its order).")
+    offer_expires_at = models.DateTimeField(null=True, blank=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now)
 
     objects = AttendeeQuerySet.as_manager()
@@ -155,6 +195,11 @@ class Attendee(models.Model):
                 name="attendee_unique_person_per_event",
                 violation_error_message="This person is already invited.",
             ),
+            models.CheckConstraint(
+                condition=Q(seat="") | Q(answer="yes"),
+                name="attendee_seat_only_when_going",
+                violation_error_message="Only a guest who said yes has a place or waits for one.",
+            ),
             models.UniqueConstraint(
                 fields=("rsvp_token_hash",),
                 condition=~Q(rsvp_token_hash=""),
@@ -164,6 +209,10 @@ class Attendee(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} at {self.event_id} ({self.answer})"
+
+    @property
+    def places(self) -> int:
+        return 1 + self.plus_ones
 
 
 class CalendarFeed(models.Model):
@@ -204,3 +253,72 @@ class CalendarFeed(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class PollStatus(models.TextChoices):
+    NONE = "", "No poll"
+    OPEN = "open", "Open for votes"
+    CLOSED = "closed", "Closed (a date was fixed)"
+
+
+class Vote(models.TextChoices):
+    YES = "yes", "Yes"
+    IF_NEED_BE = "ifneedbe", "If need be"
+    NO = "no", "No"
+
+
+class PollOption(models.Model):
+    """A proposed date (all-day) or time slot of a gathering's date poll."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="poll_options")
+    position = models.PositiveSmallIntegerField()
+    date = models.DateField(null=True, blank=True)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("event", "position")
+        constraints = [
+            models.UniqueConstraint(fields=("event", "position"), name="poll_option_unique_position"),
+            models.CheckConstraint(
+                condition=Q(date__isnull=False, starts_at__isnull=True, ends_at__isnull=True)
+                | Q(date__isnull=True, starts_at__isnull=False),
+                name="poll_option_date_or_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"option {self.position} of {self.event_id}"
+
+
+class PollVote(models.Model):
+    """One voter's answer to one option: a guest (by their attendee row) or a member."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    option = models.ForeignKey(PollOption, on_delete=models.CASCADE, related_name="votes")
+    attendee = models.ForeignKey(Attendee, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    choice = models.CharField(max_length=8, choices=Vote.choices)
+    time_zone = models.CharField(max_length=64, help_text="The voter's time zone when they voted.")
+    voted_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        ordering = ("option", "voted_at", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(attendee__isnull=False, user__isnull=True) | Q(attendee__isnull=True, user__isnull=False),
+                name="poll_vote_one_voter",
+            ),
+            models.UniqueConstraint(
+                fields=("option", "attendee"), condition=Q(attendee__isnull=False), name="poll_vote_once_per_guest"
+            ),
+            models.UniqueConstraint(
+                fields=("option", "user"), condition=Q(user__isnull=False), name="poll_vote_once_per_member"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.choice} on {self.option_id}"

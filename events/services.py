@@ -1,4 +1,7 @@
-"""Every write of the events app: events, attendees and their RSVPs, calendar feeds.
+"""The writes of events and their attendees: create, update, cancel (and who may edit).
+
+RSVP answers and invitations are in ``events.rsvp``, calendar feeds in ``events.feeds``,
+the validation of an event's values in ``events.validation``.
 
 Services are keyword-only and atomic. Bad values raise Django's ``ValidationError`` (a
 message per Event JSON field); business rules raise ``ApplicationError`` subclasses
@@ -15,66 +18,30 @@ subscribed to the feed agree on the instant; the start's wall time is kept
 from __future__ import annotations
 
 import logging
-import secrets
-import uuid
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone as dj_timezone
 
-from audit.entries import audit_manual_send
-from birthdaybuddy.errors import ApplicationError, Conflict, PermissionDeniedError
-from birthdaybuddy.timerules import rrules
-from birthdaybuddy.timerules.occurrences import (
-    MAX_YEAR,
-    MIN_YEAR,
-    RRuleError,
-    Span,
-    first_conflict,
-    normalize_rrule,
-    series_start,
-    spans_between,
-    validated_rule,
-)
-from birthdaybuddy.timerules.recurrence import local_to_utc, local_to_utc_rfc5545, utc_to_local
-from events import messages, signals
-from events.models import HOST_OVERLAP_CONSTRAINT, Attendee, CalendarFeed, Event, EventKind, EventStatus, Rsvp
-from events.tokens import TOKEN_RE, hash_token
+from birthdaybuddy.errors import Conflict
+from birthdaybuddy.timerules.occurrences import Span, first_conflict, spans_between
+from events import guests, messages, signals, validation
+from events.models import HOST_OVERLAP_CONSTRAINT, Attendee, Event, EventKind, EventStatus
 from reminders import schedule as reminder_schedule
-from workspaces.models import ADMIN_ROLES, Membership, Person, Workspace
-from workspaces.selectors import effective_role
+from workspaces.models import ADMIN_ROLES, Membership, Workspace
 
 if TYPE_CHECKING:
     from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
-EDITABLE_FIELDS = (
-    "title",
-    "kind",
-    "starts_at",
-    "ends_at",
-    "all_day",
-    "date",
-    "rrule",
-    "exdates",
-    "rdates",
-    "location",
-    "notes",
-    "host",
-    "attendees",
-)
-MAX_ATTENDEES = 1000
 # Recurring appointments are checked for conflicts over this horizon from their first
 # upcoming occurrence (and at most CONFLICT_OCCURRENCE_LIMIT occurrences of each event).
 CONFLICT_HORIZON = timedelta(days=366)
 CONFLICT_OCCURRENCE_LIMIT = 1000
-MAX_LIVE_FEEDS_PER_USER = 20
 
 
 class HostConflict(Conflict):
@@ -93,226 +60,6 @@ class HostConflict(Conflict):
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value is not None else None
-
-
-def workspace_zone(workspace: Workspace) -> ZoneInfo:
-    return ZoneInfo(workspace.timezone)
-
-
-# --- validation -------------------------------------------------------------------------------
-
-
-def _field_error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: [ValidationError(message, code=code)]})
-
-
-class _Errors:
-    def __init__(self) -> None:
-        self.errors: dict[str, list[ValidationError]] = {}
-
-    def add(self, field: str, message: str, code: str = "invalid") -> None:
-        self.errors.setdefault(field, []).append(ValidationError(message, code=code))
-
-    def has(self, field: str) -> bool:
-        return field in self.errors
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise ValidationError(self.errors)
-
-
-def _to_utc(value: datetime, *, tz: ZoneInfo, field: str, errors: _Errors) -> datetime | None:
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        errors.add(field, f"Must be between the years {MIN_YEAR} and {MAX_YEAR}.", "out_of_range")
-        return None
-    if value.tzinfo is None or value.utcoffset() is None:
-        return local_to_utc_rfc5545(value.replace(tzinfo=None), tz)
-    return value.astimezone(UTC)
-
-
-def _infer_all_day(changes: Mapping[str, Any], current: bool) -> bool:
-    if "all_day" in changes:
-        return bool(changes["all_day"])
-    has_date = changes.get("date") is not None
-    has_start = changes.get("starts_at") is not None
-    if has_date and not has_start:
-        return True
-    if has_start and not has_date:
-        return False
-    return current
-
-
-def _current_values(event: Event | None) -> dict[str, Any]:
-    if event is None:
-        return {
-            "title": "",
-            "kind": EventKind.CUSTOM,
-            "starts_at": None,
-            "ends_at": None,
-            "all_day": False,
-            "date": None,
-            "rrule": "",
-            "starts_local": "",
-            "exdates": [],
-            "rdates": [],
-            "location": "",
-            "notes": "",
-            "host": None,
-            "attendees": [],
-        }
-    return {
-        "title": event.title,
-        "kind": event.kind,
-        "starts_at": event.starts_at,
-        "ends_at": event.ends_at,
-        "all_day": event.all_day,
-        "date": event.date,
-        "rrule": event.rrule,
-        "starts_local": event.starts_local,
-        "exdates": list(event.exdates or []),
-        "rdates": list(event.rdates or []),
-        "location": event.location,
-        "notes": event.notes,
-        "host": event.host_id,
-        "attendees": list(event.attendances.order_by("created_at", "id").values_list("person_id", flat=True)),
-    }
-
-
-def _clean_values(*, workspace: Workspace, event: Event | None, changes: Mapping[str, Any]) -> dict[str, Any]:
-    """The event's complete, validated values after applying ``changes``; raises ``ValidationError``."""
-    unknown = set(changes) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({name: ["This field cannot be set."] for name in sorted(unknown)})
-    tz = workspace_zone(workspace)
-    errors = _Errors()
-    values = _current_values(event)
-    values.update({name: value for name, value in changes.items() if name not in ("starts_at", "ends_at")})
-    for name in ("starts_at", "ends_at"):
-        if name in changes:
-            value = changes[name]
-            values[name] = None if value is None else _to_utc(value, tz=tz, field=name, errors=errors)
-    if changes.get("starts_at") is not None and values["starts_at"] is not None:
-        given = changes["starts_at"]
-        wall = given.replace(microsecond=0) if given.utcoffset() is None else utc_to_local(values["starts_at"], tz)
-        values["starts_local"] = wall.replace(tzinfo=None).isoformat()
-    for name in ("title", "location", "notes"):
-        values[name] = (values[name] or "").strip()
-    if not values["title"]:
-        errors.add("title", "A title is required.", "required")
-    values["rrule"] = values["rrule"] or ""
-
-    values["all_day"] = _infer_all_day(changes, values["all_day"])
-    if values["all_day"]:
-        for name in ("starts_at", "ends_at"):
-            if changes.get(name) is not None:
-                errors.add(name, "An all-day event has a date, not a start or end time.", "all_day_has_no_time")
-            values[name] = None
-        if values["date"] is None:
-            errors.add("date", "An all-day event needs a date.", "required")
-        elif not MIN_YEAR <= values["date"].year <= MAX_YEAR:
-            errors.add("date", f"Must be between the years {MIN_YEAR} and {MAX_YEAR}.", "out_of_range")
-    else:
-        if changes.get("date") is not None:
-            errors.add(
-                "date",
-                "A timed event has starts_at (and ends_at), not a date; set all_day for an all-day event.",
-                "timed_has_no_date",
-            )
-        values["date"] = None
-        if values["starts_at"] is None and not errors.has("starts_at"):
-            errors.add("starts_at", "A timed event needs a start.", "required")
-
-    starts_at, ends_at = values["starts_at"], values["ends_at"]
-    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
-        errors.add("ends_at", "The end must be after the start.", "end_before_start")
-
-    if values["all_day"]:
-        values["starts_local"] = ""
-    if values["rrule"] and not errors.errors:
-        values["rrule"] = normalize_rrule(values["rrule"])
-        local_start = series_start(_Candidate(values), tz=tz)
-        try:
-            # A rule stored before RFC 5545's UNTIL types were enforced keeps its meaning on
-            # unrelated edits; a rule being written now is held to them.
-            validated_rule(
-                values["rrule"], dtstart=local_start, tz=tz, all_day=values["all_day"], strict=_rule_written(changes)
-            )
-        except RRuleError as exc:
-            errors.add("rrule", exc.message, exc.code)
-    _clean_dates(values=values, changes=changes, tz=tz, errors=errors)
-
-    if values["kind"] == EventKind.APPOINTMENT:
-        if values["all_day"]:
-            errors.add("all_day", "An appointment has a start and an end time, not a whole day.", "appointment_timed")
-        elif ends_at is None and not errors.has("ends_at"):
-            errors.add("ends_at", "An appointment needs an end.", "required")
-        if values["host"] is None:
-            errors.add("host", "An appointment needs a host (a member of the workspace).", "required")
-        if not values["attendees"]:
-            errors.add("attendees", "An appointment needs at least one attendee.", "required")
-
-    host_given = "host" in changes and values["host"] is not None
-    if host_given and not Membership.objects.filter(workspace=workspace, user_id=values["host"]).exists():
-        errors.add("host", f"User {values['host']} is not a member of this workspace.", "host_not_member")
-
-    if "attendees" in changes:
-        _check_attendees(workspace=workspace, person_ids=values["attendees"], errors=errors)
-    errors.raise_if_any()
-    return values
-
-
-class _Candidate:
-    """The values being validated, read like an event by ``birthdaybuddy.timerules.occurrences``."""
-
-    def __init__(self, values: Mapping[str, Any]):
-        self.__dict__.update(values)
-
-
-def _rule_written(changes: Mapping[str, Any]) -> bool:
-    return bool(changes.get("rrule"))
-
-
-def _clean_dates(*, values: dict[str, Any], changes: Mapping[str, Any], tz: ZoneInfo, errors: _Errors) -> None:
-    """EXDATE/RDATE (``exdates``/``rdates``): only with an RRULE, stored as local dates or wall times."""
-    if not values["rrule"]:
-        for name in ("exdates", "rdates"):
-            if changes.get(name):
-                errors.add(name, f"{name} adjust a repeating event: set an rrule too.", "requires_rrule")
-            values[name] = []
-        return
-    if errors.errors:
-        return
-    time_of_day = None if values["all_day"] else series_start(_Candidate(values), tz=tz).time()
-    for name in ("exdates", "rdates"):
-        if name in changes:
-            cleaned, problem = rrules.wall_times(
-                changes[name] or [], name=name, tz=tz, all_day=values["all_day"], time_of_day=time_of_day
-            )
-            if problem:
-                errors.add(name, problem, "invalid")
-            values[name] = cleaned
-    if not values["all_day"]:
-        start = series_start(_Candidate(values), tz=tz)
-        early = [value for value in values["rdates"] if rrules.parse_wall(value) < start]
-        if early:
-            errors.add("rdates", f"rdates cannot come before the start ({early[0]}).", "rdate_before_start")
-
-
-def _check_attendees(*, workspace: Workspace, person_ids: list, errors: _Errors) -> None:
-    if len(person_ids) > MAX_ATTENDEES:
-        errors.add("attendees", f"At most {MAX_ATTENDEES} attendees.", "too_many")
-        return
-    if len(set(person_ids)) != len(person_ids):
-        errors.add("attendees", "Each person may appear only once.", "duplicate")
-        return
-    found = set(Person.objects.filter(workspace=workspace, pk__in=person_ids).values_list("pk", flat=True))
-    missing = [str(pk) for pk in person_ids if pk not in found]
-    if missing:
-        errors.add(
-            "attendees",
-            f"Not people of this workspace: {', '.join(missing)}.",
-            "attendee_not_in_workspace",
-        )
 
 
 # --- conflicts --------------------------------------------------------------------------------
@@ -336,7 +83,7 @@ def _check_host_conflict(*, candidate: Event, now: datetime) -> None:
     One-off appointments are compared exactly; recurring ones over ``CONFLICT_HORIZON`` from
     their first upcoming occurrence. Conflicts are per workspace.
     """
-    tz = workspace_zone(candidate.workspace)
+    tz = validation.workspace_zone(candidate.workspace)
     start, end = _conflict_window(candidate=candidate, now=now)
     ours = spans_between(candidate, tz=tz, start=start, end=end, limit=CONFLICT_OCCURRENCE_LIMIT)
     if not ours:
@@ -409,9 +156,10 @@ def event_create(
 ) -> Event:
     """Creates an event (and its attendees); gatherings' attendees are then invited."""
     now = now or dj_timezone.now()
-    values = _clean_values(workspace=workspace, event=None, changes=data)
+    values = validation.clean_values(workspace=workspace, event=None, changes=data)
     attendee_ids = values.pop("attendees")
     host_id = values.pop("host")
+    cohost_ids = values.pop("cohosts")
     event = Event(workspace=workspace, created_by=created_by, host_id=host_id, created_at=now, **values)
     if event.kind == EventKind.APPOINTMENT:
         _lock_host(workspace=workspace, host_id=host_id)
@@ -419,6 +167,8 @@ def event_create(
         _save_appointment_safely(event, force_insert=True)
     else:
         event.save(force_insert=True)
+    if cohost_ids:
+        event.cohosts.set(cohost_ids)
     new_attendees = _add_attendees(event, attendee_ids)
     if event.kind == EventKind.GATHERING and new_attendees:
         messages.event_invitations_write(event_id=event.pk, attendee_ids=new_attendees)
@@ -432,18 +182,22 @@ def _require_active(event: Event) -> None:
 
 
 @transaction.atomic
-def event_update(*, event: Event, data: Mapping[str, Any], now: datetime | None = None) -> Event:
-    """Applies ``data`` (a partial update). Moving or relocating bumps ``sequence``; listeners hear of it."""
+def event_update(*, event: Event, data: Mapping[str, Any], now: datetime | None = None, notify: bool = True) -> Event:
+    """Applies ``data`` (a partial update). Moving or relocating bumps ``sequence``; listeners hear of it.
+
+    ``notify=False`` leaves the change notices to the caller (fixing a poll's date tells every guest).
+    """
     now = now or dj_timezone.now()
     event = Event.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=event.pk)
     _require_active(event)
-    before = _current_values(event)
-    values = _clean_values(workspace=event.workspace, event=event, changes=data)
-    changed = frozenset(name for name in EDITABLE_FIELDS if _differs(before[name], values[name], name))
+    before = validation.current_values(event)
+    values = validation.clean_values(workspace=event.workspace, event=event, changes=data)
+    changed = frozenset(name for name in validation.EDITABLE_FIELDS if _differs(before[name], values[name], name))
     if not changed:
         return event
     attendee_ids = values.pop("attendees")
     host_id = values.pop("host")
+    cohost_ids = values.pop("cohosts")
     for name, value in values.items():
         setattr(event, name, value)
     event.host_id = host_id
@@ -463,13 +217,17 @@ def event_update(*, event: Event, data: Mapping[str, Any], now: datetime | None 
     else:
         event.save()
     reminder_schedule.event_reminders_reschedule(event=event)
+    if "cohosts" in changed:
+        event.cohosts.set(cohost_ids)
+    if changed & {"capacity", "offer_hours"}:
+        guests.waitlist_promote(event=event, now=now)
     new_attendees: list = []
     if "attendees" in changed:
         wanted = list(attendee_ids)
         Attendee.objects.filter(event=event).exclude(person_id__in=wanted).delete()
         have = set(Attendee.objects.filter(event=event).values_list("person_id", flat=True))
         new_attendees = _add_attendees(event, [pk for pk in wanted if pk not in have])
-    if changed & signals.SCHEDULE_FIELDS:
+    if notify and changed & signals.SCHEDULE_FIELDS:
         messages.event_update_notices_write(event_id=event.pk, changed_fields=changed)
     _announce(signals.event_changed, event=event, changed_fields=changed)
     if event.kind == EventKind.GATHERING:
@@ -483,7 +241,7 @@ def event_update(*, event: Event, data: Mapping[str, Any], now: datetime | None 
 
 
 def _differs(old, new, name: str) -> bool:
-    if name == "attendees":
+    if name in ("attendees", "cohosts"):
         return set(old) != set(new)
     return old != new
 
@@ -507,161 +265,15 @@ def event_cancel(*, event: Event, now: datetime | None = None) -> Event:
 
 
 def event_may_edit(*, event: Event, user, role: str | None) -> bool:
-    """Owners/admins (and staff) edit every event; a member edits the events they host."""
-    return role in ADMIN_ROLES or (event.host_id is not None and event.host_id == getattr(user, "pk", None))
+    """Who manages an event (edits it, sees and exports its guests, checks them in, messages them).
 
-
-# --- RSVP -------------------------------------------------------------------------------------
-
-
-def _attendee_for_token(token: str, *, lock: bool = False) -> Attendee:
-    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
-        raise ApplicationError("This RSVP link is not valid.", code="not_found", status=404)
-    queryset = Attendee.objects.select_related("event", "event__workspace", "person")
-    if lock:
-        queryset = queryset.select_for_update(of=("self", "event"))
-    attendee = queryset.filter(rsvp_token_hash=hash_token(token)).first()
-    if attendee is None:
-        raise ApplicationError("This RSVP link is not valid.", code="not_found", status=404)
-    return attendee
-
-
-def event_is_over(event: Event, *, now: datetime) -> bool:
-    """A one-off event whose end (or start, or local day) has passed; recurring events never are."""
-    if event.rrule:
-        return False
-    if event.all_day:
-        tz = workspace_zone(event.workspace)
-        return local_to_utc(datetime.combine(event.date + timedelta(days=1), time()), tz) <= now
-    return (event.ends_at or event.starts_at) <= now
-
-
-def _require_open_for_rsvp(event: Event, *, now: datetime) -> None:
-    if event.is_cancelled:
-        raise ApplicationError("This event was cancelled.", code="event_cancelled", status=410)
-    if event_is_over(event, now=now):
-        raise ApplicationError("This event is over.", code="event_over", status=410)
-
-
-def rsvp_lookup(*, token: str, now: datetime | None = None) -> Attendee:
-    """The attendee a token belongs to (404 ``not_found``; 410 ``event_cancelled`` / ``event_over``)."""
-    attendee = _attendee_for_token(token)
-    _require_open_for_rsvp(attendee.event, now=now or dj_timezone.now())
-    return attendee
-
-
-@transaction.atomic
-def rsvp_answer(*, token: str, answer: str, note: str | None = None, now: datetime | None = None) -> Attendee:
-    """Records ``yes``/``no``/``maybe`` (and a note) for the token's attendee; nothing is written if refused."""
-    now = now or dj_timezone.now()
-    if answer not in (Rsvp.YES, Rsvp.NO, Rsvp.MAYBE):
-        raise _field_error("answer", "Answer yes, no or maybe.", "invalid_choice")
-    attendee = _attendee_for_token(token, lock=True)
-    _require_open_for_rsvp(attendee.event, now=now)
-    attendee.answer = answer
-    if note is not None:
-        attendee.note = note.strip()
-    attendee.responded_at = now
-    attendee.save(update_fields=["answer", "note", "responded_at"])
-    logger.info("attendee %s of event %s answered %s", attendee.pk, attendee.event_id, answer)
-    return attendee
-
-
-# --- re-sending an invitation ----------------------------------------------------------------
-
-
-@transaction.atomic
-def attendee_invitation_resend(
-    *, event: Event, person_id, actor: User | None, now: datetime | None = None, origin: str | None = None
-) -> messages.InvitationSent:
-    """Sends one attendee of a gathering their invitation again, with a new personal RSVP link.
-
-    A new notification (the earlier ones stay in the history). The RSVP token is rotated:
-    only its hash is stored, so the earlier link cannot be sent again, and an admin re-sends
-    mostly because the first message went astray (a wrong address), whose link should then
-    stop working. The attendee's answer is kept. Audited as ``event.resend_invitation``.
-
-    404 ``not_an_attendee``; 400 ``not_a_gathering`` (only gatherings have invitations);
-    409 ``event_cancelled`` / ``event_over``; 409 ``attendee_unreachable`` (no channel reaches them).
+    Owners/admins (and staff) every event; a member the events they host or co-host. The one
+    permission check for managing an event: the API, the admin and the guest tools call it.
     """
-    now = now or dj_timezone.now()
-    event = Event.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=event.pk)
-    attendee = (
-        Attendee.objects.select_for_update(of=("self",))
-        .select_related("person")
-        .filter(event=event, person_id=person_id)
-        .first()
-    )
-    if attendee is None:
-        raise ApplicationError("This person is not an attendee of this event.", code="not_an_attendee", status=404)
-    if event.kind != EventKind.GATHERING:
-        raise ApplicationError(
-            f"Only gatherings have invitations; this event's kind is {event.kind}.",
-            code="not_a_gathering",
-        )
-    if event.is_cancelled:
-        raise Conflict("This event was cancelled; its invitations cannot be sent again.", code="event_cancelled")
-    if event_is_over(event, now=now):
-        raise Conflict("This event is over; its invitations cannot be sent again.", code="event_over")
-    invitation = messages.event_invitation_resend_write(event=event, attendee=attendee, now=now)
-    audit_manual_send(
-        workspace=event.workspace,
-        actor=actor,
-        action="event.resend_invitation",
-        target=attendee,
-        details={
-            "event": str(event.pk),
-            "person": str(attendee.person_id),
-            "notification": str(invitation.notification_id),
-            "channel": invitation.channel,
-            "recipient": invitation.recipient,
-        },
-        origin=origin,
-    )
-    logger.info("event %s: invitation of attendee %s sent again", event.pk, attendee.pk)
-    return invitation
-
-
-# --- calendar feeds ---------------------------------------------------------------------------
-
-
-@transaction.atomic
-def calendar_feed_create(*, workspace: Workspace, scope: str, actor: User) -> tuple[CalendarFeed, str]:
-    """A new feed and its token (returned once). ``scope``: ``member`` (the actor's own) or ``workspace`` (admins)."""
-    membership = Membership.objects.filter(workspace=workspace, user=actor).first()
-    role = effective_role(membership=membership, user=actor)
-    if scope == "workspace":
-        if role not in ADMIN_ROLES:
-            raise PermissionDeniedError(
-                "Only a workspace owner or admin can create the workspace feed.", code="role_required"
-            )
-        user = None
-    elif scope == "member":
-        if membership is None:
-            raise PermissionDeniedError("Only members have a member feed.", code="member_required")
-        user = actor
-    else:
-        raise _field_error("scope", "Choose member or workspace.", "invalid_choice")
-    live = CalendarFeed.objects.for_workspace(workspace).live().filter(user=user)
-    if live.count() >= MAX_LIVE_FEEDS_PER_USER:
-        raise Conflict(
-            f"At most {MAX_LIVE_FEEDS_PER_USER} live feeds of this kind; revoke one first.", code="too_many_feeds"
-        )
-    token = secrets.token_urlsafe(32)
-    feed = CalendarFeed.objects.create(
-        id=uuid.uuid4(),
-        workspace=workspace,
-        user=user,
-        token_hash=hash_token(token),
-        token_hint=token[:4],
-        created_by=actor,
-    )
-    logger.info("calendar feed %s (%s) created in workspace %s", feed.pk, scope, workspace.pk)
-    return feed, token
-
-
-def calendar_feed_revoke(*, feed: CalendarFeed, actor: User, role: str | None, now: datetime | None = None) -> None:
-    """Revokes a feed: its URL answers 404 from now on. Its owner or a workspace admin; twice is harmless."""
-    if role not in ADMIN_ROLES and feed.user_id != getattr(actor, "pk", None):
-        raise PermissionDeniedError("Only the feed's owner or a workspace admin can revoke it.", code="role_required")
-    CalendarFeed.objects.filter(pk=feed.pk, revoked_at__isnull=True).update(revoked_at=now or dj_timezone.now())
+    if role in ADMIN_ROLES:
+        return True
+    user_id = getattr(user, "pk", None)
+    if user_id is None:
+        return False
+    # ``cohosts.all()`` reads the prefetched list when the API's queryset brought it (≤ 20 rows).
+    return event.host_id == user_id or any(cohost.pk == user_id for cohost in event.cohosts.all())

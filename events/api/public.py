@@ -20,8 +20,8 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from birthdaybuddy.api.throttling import AnonRateThrottle
-from events import ical, selectors, services
-from events.api.serializers import RsvpAnswerSerializer, RsvpSerializer
+from events import ical, polls, rsvp, selectors
+from events.api.serializers import GuestPollSerializer, PollVoteInSerializer, RsvpAnswerSerializer, RsvpSerializer
 
 DEFAULT_RATES = {"rsvp": "30/min", "calendar": "60/min"}
 
@@ -29,6 +29,12 @@ TOKEN = OpenApiParameter("token", OpenApiTypes.STR, OpenApiParameter.PATH, descr
 GONE = OpenApiResponse(
     response=OpenApiTypes.OBJECT,
     description="`event_cancelled`: the event was cancelled; `event_over`: it is over. Nothing is written.",
+)
+
+STARTED = OpenApiResponse(
+    response=OpenApiTypes.OBJECT,
+    description="`event_started`: answers close when the event starts; `rsvp_deadline_passed`; `event_full`: "
+    "more places than are left for a guest already going. Nothing is written.",
 )
 
 
@@ -72,27 +78,66 @@ class RsvpView(APIView):
         responses={200: RsvpSerializer, 410: GONE},
     )
     def get(self, request, token: str):
-        attendee = services.rsvp_lookup(token=token)
+        attendee = rsvp.rsvp_lookup(token=token)
         return Response(RsvpSerializer(attendee).data)
 
     @extend_schema(
         tags=["rsvp"],
         summary="Answer an invitation",
         description="**Permissions:** public — the token from the invitation is the key (no account needed). "
-        "`answer` is `yes`, `no` or `maybe`, with an optional `note`; answering again changes the answer. "
-        "Unknown token: 404; cancelled or finished event: 410 and nothing is written. Throttled per IP.",
+        "`answer` is `yes`, `no` or `maybe`, with an optional `note`; answering again changes the answer, "
+        "until the event starts (a series: until its last occurrence starts) and the RSVP deadline. With "
+        "`plus_ones` (up to the event's `plus_ones_allowed`, else 400) and optional `plus_one_names`, a yes "
+        "takes 1 + plus_ones places; when the event is full the answer is saved on the **waitlist** "
+        "(`seat: waitlisted`, `waitlist_position`), promoted in answer order when places free up (`seat: "
+        "offered`: confirm with a yes before `offer_expires_at`). Unknown token: 404; cancelled or finished "
+        "event: 410; 409 `event_started`, `rsvp_deadline_passed`, or `event_full` (a guest already going asks "
+        "for more places than are left); nothing is written then. Throttled per IP.",
         parameters=[TOKEN],
         request=RsvpAnswerSerializer,
-        responses={200: RsvpSerializer, 410: GONE},
+        responses={200: RsvpSerializer, 409: STARTED, 410: GONE},
     )
     def post(self, request, token: str):
-        services.rsvp_lookup(token=token)  # an unknown or closed link says so before the body is judged
+        rsvp.rsvp_lookup(token=token)  # an unknown or closed link says so before the body is judged
         payload = RsvpAnswerSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        attendee = services.rsvp_answer(
-            token=token, answer=payload.validated_data["answer"], note=payload.validated_data.get("note")
+        attendee = rsvp.rsvp_answer(
+            token=token,
+            answer=payload.validated_data["answer"],
+            note=payload.validated_data.get("note"),
+            plus_ones=payload.validated_data.get("plus_ones"),
+            plus_one_names=payload.validated_data.get("plus_one_names"),
         )
         return Response(RsvpSerializer(attendee).data)
+
+
+class RsvpPollView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [RsvpRateThrottle]
+
+    @extend_schema(
+        tags=["rsvp"],
+        summary="Vote in the event's date poll",
+        description="**Permissions:** public — the token from the invitation is the key. `votes`: option id → "
+        "`yes`, `ifneedbe` or `no` (voting again changes the vote); `time_zone`: the guest's IANA zone, shown to "
+        "the organisers. Unknown token: 404; cancelled event: 410; 400 for an option of another poll, a bad "
+        "choice or zone; 409 `poll_closed` once the date is fixed, `no_poll`. Nothing is written then.",
+        parameters=[TOKEN],
+        request=PollVoteInSerializer,
+        responses={200: GuestPollSerializer, 409: OpenApiResponse(response=OpenApiTypes.OBJECT)},
+    )
+    def post(self, request, token: str):
+        attendee = rsvp.guest_resolve(token=token)
+        payload = PollVoteInSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        polls.poll_vote(
+            event=attendee.event,
+            votes=payload.validated_data["votes"],
+            time_zone=payload.validated_data.get("time_zone"),
+            attendee=attendee,
+        )
+        return Response(polls.poll_for_guest(attendee))
 
 
 class CalendarFeedIcsView(APIView):

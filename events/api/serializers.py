@@ -10,16 +10,16 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from django.utils import timezone as dj_timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from birthdaybuddy.api.fields import StrictBooleanField, StrictCharField
 from birthdaybuddy.links import webcal_url
-from events import selectors
+from events import guests, polls, rsvp, selectors, services
 from events.calendar_links import google_subscribe_url
-from events.models import Attendee, CalendarFeed, Event, EventKind, EventStatus, Rsvp
-from workspaces.models import ADMIN_ROLES
+from events.models import Attendee, CalendarFeed, Event, EventKind, EventStatus, GuestList, Rsvp, Seat
 
 DATETIME_INPUT_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
@@ -36,6 +36,15 @@ class StrictUUIDField(serializers.UUIDField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON number only: ``"3"``, ``true`` and ``2.5`` are refused (400), not coerced."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
         return super().to_internal_value(data)
 
 
@@ -166,6 +175,41 @@ class EventSerializer(serializers.Serializer):
         max_length=1000,
         help_text="Person ids of this workspace; appointments need at least one.",
     )
+    plus_ones_allowed = StrictIntegerField(
+        required=False, min_value=0, max_value=10, help_text="Gatherings: +1s each guest may bring (default 0)."
+    )
+    capacity = StrictIntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=100_000,
+        help_text="Gatherings: places, +1s included; a yes beyond it joins the waitlist. Null: no limit.",
+    )
+    rsvp_deadline = EventDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Gatherings: answers are taken until then (not after the start); naive = the workspace's zone.",
+    )
+    offer_hours = StrictIntegerField(
+        required=False,
+        min_value=1,
+        max_value=720,
+        help_text="Hours a guest promoted from the waitlist has to confirm (default 48; at most until the start).",
+    )
+    guest_list = serializers.ChoiceField(
+        choices=GuestList.choices,
+        required=False,
+        help_text="What guests see of each other on their page: `hidden` (default), `counts`, or `names` of those "
+        "going.",
+    )
+    cohosts = serializers.ListField(
+        source="cohost_ids",
+        child=StrictUUIDField(),
+        required=False,
+        max_length=20,
+        help_text="User ids of members who co-organise the event: they manage it like its host. Set by owners/admins "
+        "and the host.",
+    )
     status = serializers.ChoiceField(choices=EventStatus.choices, read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     rsvp_counts = serializers.SerializerMethodField(
@@ -178,6 +222,7 @@ class EventSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Event) -> dict:
         instance.attendee_ids = [attendance.person_id for attendance in instance.attendances.all()]
+        instance.cohost_ids = sorted((cohost.pk for cohost in instance.cohosts.all()), key=str)  # type: ignore[attr-defined]
         data = super().to_representation(instance)
         data["rrule"] = instance.rrule or None
         return data
@@ -186,7 +231,7 @@ class EventSerializer(serializers.Serializer):
     def get_rsvp_counts(self, instance: Event) -> dict | None:
         user = getattr(self.context.get("request"), "user", None)
         role = self.context.get("workspace_role")
-        if role in ADMIN_ROLES or (instance.host_id and instance.host_id == getattr(user, "pk", None)):
+        if services.event_may_edit(event=instance, user=user, role=role):
             return selectors.rsvp_counts(instance)
         return None
 
@@ -204,6 +249,8 @@ class EventSerializer(serializers.Serializer):
             data["host"] = data.pop("host_id")
         if "attendee_ids" in data:
             data["attendees"] = data.pop("attendee_ids")
+        if "cohost_ids" in data:
+            data["cohosts"] = data.pop("cohost_ids")
         if "rrule" in data and data["rrule"] is None:
             data["rrule"] = ""
         return data
@@ -219,7 +266,21 @@ class AttendeeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Attendee
-        fields = ("id", "person", "name", "answer", "note", "invited_at", "responded_at")
+        fields = (
+            "id",
+            "person",
+            "name",
+            "answer",
+            "note",
+            "invited_at",
+            "responded_at",
+            "plus_ones",
+            "plus_one_names",
+            "seat",
+            "waitlisted_at",
+            "offer_expires_at",
+            "checked_in_at",
+        )
         read_only_fields = fields
 
 
@@ -249,6 +310,39 @@ class RsvpEventSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="`active` or `cancelled`.")
 
 
+class GuestListNameSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    plus_ones = serializers.IntegerField()
+
+
+class GuestListShownSerializer(serializers.Serializer):
+    """What guests see of each other: counts, and with `names` the names of those going."""
+
+    going = serializers.IntegerField(help_text="Places taken by guests going, +1s included.")
+    maybe = serializers.IntegerField()
+    waitlisted = serializers.IntegerField()
+    names = GuestListNameSerializer(many=True, required=False, help_text="Only when the organiser shows names.")
+
+
+class GuestPollOptionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    date = serializers.DateField(allow_null=True)
+    starts_at = serializers.DateTimeField(allow_null=True)
+    ends_at = serializers.DateTimeField(allow_null=True)
+    yes = serializers.IntegerField()
+    ifneedbe = serializers.IntegerField()
+    no = serializers.IntegerField()
+    mine = serializers.CharField(allow_null=True, help_text="This guest's vote: `yes`, `ifneedbe`, `no` or null.")
+
+
+class GuestPollSerializer(serializers.Serializer):
+    """The date poll as a guest sees it: options with tallies and their own votes."""
+
+    status = serializers.CharField(help_text="`open` or `closed` (the date is fixed).")
+    zone = serializers.CharField(help_text="The event's zone, in which the options were proposed.")
+    options = GuestPollOptionSerializer(many=True)
+
+
 class RsvpSerializer(serializers.Serializer):
     """What an RSVP link shows: the event, whom the link is for, and their current answer."""
 
@@ -257,6 +351,20 @@ class RsvpSerializer(serializers.Serializer):
     answer = serializers.ChoiceField(choices=Rsvp.choices)
     note = serializers.CharField()
     responded_at = serializers.DateTimeField(allow_null=True)
+    plus_ones = serializers.IntegerField()
+    plus_one_names = serializers.ListField(child=serializers.CharField())
+    plus_ones_allowed = serializers.IntegerField(help_text="How many +1s this event allows each guest.")
+    seat = serializers.ChoiceField(
+        choices=Seat.choices,
+        help_text="`going`; `waitlisted` (the event is full: `waitlist_position` says where); `offered` (a place "
+        "freed up: confirm with a yes before `offer_expires_at`); empty when not going.",
+    )
+    waitlist_position = serializers.IntegerField(allow_null=True)
+    offer_expires_at = serializers.DateTimeField(allow_null=True)
+    rsvp_deadline = serializers.DateTimeField(allow_null=True, help_text="Answers are taken until then.")
+    answers_closed = serializers.BooleanField(help_text="True once the event started or the deadline passed.")
+    guests = GuestListShownSerializer(allow_null=True, help_text="Null when the organiser keeps the list hidden.")
+    poll = GuestPollSerializer(allow_null=True, help_text="The date poll, or null when the event has none.")
 
     def to_representation(self, attendee: Attendee) -> dict:
         event = attendee.event
@@ -280,12 +388,31 @@ class RsvpSerializer(serializers.Serializer):
             "answer": attendee.answer,
             "note": attendee.note,
             "responded_at": iso_utc(attendee.responded_at),
+            "plus_ones": attendee.plus_ones,
+            "plus_one_names": list(attendee.plus_one_names or []),
+            "plus_ones_allowed": event.plus_ones_allowed,
+            "seat": attendee.seat,
+            "waitlist_position": guests.waitlist_position(attendee),
+            "offer_expires_at": iso_utc(attendee.offer_expires_at),
+            "rsvp_deadline": iso_utc(event.rsvp_deadline),
+            "answers_closed": rsvp.answers_closed_for(attendee, now=dj_timezone.now()),
+            "guests": guests.guest_list_for_guest(event),
+            "poll": polls.poll_for_guest(attendee),
         }
 
 
 class RsvpAnswerSerializer(serializers.Serializer):
     answer = serializers.ChoiceField(choices=[(Rsvp.YES, "Yes"), (Rsvp.NO, "No"), (Rsvp.MAYBE, "Maybe")])
     note = StrictCharField(required=False, allow_blank=True, max_length=500)
+    plus_ones = StrictIntegerField(
+        required=False, min_value=0, help_text="+1s coming along (up to the event's `plus_ones_allowed`)."
+    )
+    plus_one_names = serializers.ListField(
+        child=StrictCharField(max_length=100, allow_blank=True),
+        required=False,
+        max_length=10,
+        help_text="Their names, optional (no more names than +1s).",
+    )
 
 
 # Shown once, when the feed is created (the secret URL is never stored in clear).
@@ -346,3 +473,102 @@ class CalendarFeedCreateSerializer(serializers.Serializer):
         default="member",
         help_text="`member`: your own feed (events you host or attend); `workspace`: every event (owners/admins).",
     )
+
+
+# --- the date poll ------------------------------------------------------------------------------
+
+
+class PollOptionInSerializer(serializers.Serializer):
+    """A proposed date (all-day) or time slot; naive times are in the workspace's zone."""
+
+    date = StrictDateField(required=False, allow_null=True)
+    starts_at = EventDateTimeField(required=False, allow_null=True)
+    ends_at = EventDateTimeField(required=False, allow_null=True)
+
+
+class PollOpenSerializer(serializers.Serializer):
+    options = PollOptionInSerializer(many=True, help_text="2 to 30 dates or time slots.")
+
+
+class PollVoteInSerializer(serializers.Serializer):
+    votes = serializers.DictField(
+        child=serializers.ChoiceField(choices=[("yes", "yes"), ("ifneedbe", "ifneedbe"), ("no", "no")]),
+        help_text="Option id → `yes`, `ifneedbe` or `no`; voting again changes the vote.",
+    )
+    time_zone = StrictCharField(
+        required=False, allow_blank=True, max_length=64, help_text="The voter's IANA zone (default: the workspace's)."
+    )
+
+
+class PollFixSerializer(serializers.Serializer):
+    option = StrictUUIDField(help_text="The option that becomes the event's date.")
+
+
+class PollOptionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    date = serializers.DateField(allow_null=True)
+    starts_at = EventDateTimeField(allow_null=True)
+    ends_at = EventDateTimeField(allow_null=True)
+    yes = serializers.IntegerField()
+    ifneedbe = serializers.IntegerField()
+    no = serializers.IntegerField()
+
+
+class PollVoterSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.CharField(help_text="`guest` or `member`.")
+    time_zone = serializers.CharField(help_text="The voter's time zone.")
+    choices = serializers.DictField(child=serializers.CharField(), help_text="Option id → their vote.")
+
+
+class PollTableSerializer(serializers.Serializer):
+    """The poll's table: options with tallies, and each voter's line with their time zone."""
+
+    status = serializers.CharField(help_text="`open`, `closed` (the date is fixed), or empty (no poll).")
+    zone = serializers.CharField(help_text="The event's zone, in which the options were proposed.")
+    options = PollOptionSerializer(many=True)
+    voters = PollVoterSerializer(many=True)
+
+    def to_representation(self, table) -> dict:
+        return {
+            "status": table.status,
+            "zone": table.zone,
+            "options": [
+                {
+                    "id": str(option.pk),
+                    "date": option.date.isoformat() if option.date else None,
+                    "starts_at": iso_utc(option.starts_at),
+                    "ends_at": iso_utc(option.ends_at),
+                    **table.tallies[str(option.pk)],
+                }
+                for option in table.options
+            ],
+            "voters": [
+                {"name": row.name, "kind": row.kind, "time_zone": row.time_zone, "choices": row.choices}
+                for row in table.rows
+            ],
+        }
+
+
+GUEST_GROUPS = ("pending", "yes", "maybe", "no", "going", "waitlisted")
+
+
+class GuestMessageSerializer(serializers.Serializer):
+    to = serializers.ListField(
+        child=serializers.ChoiceField(
+            choices=[(g, g) for g in ("pending", "yes", "maybe", "no", "going", "waitlisted")]
+        ),
+        min_length=1,
+        help_text="The guests written to, by answer (`pending`: not answered yet, `yes`, `maybe`, `no`) or place "
+        "(`going`, `waitlisted`: waiting or offered a place).",
+    )
+    message = StrictCharField(max_length=2000, help_text="The text (the reminders' template language).")
+    at = EventDateTimeField(
+        required=False, allow_null=True, help_text="When to send (naive = the workspace's zone); default now."
+    )
+
+
+class GuestMessageWrittenSerializer(serializers.Serializer):
+    reminder = serializers.UUIDField(help_text="The one-time reminder that sends it (its history is the reminder's).")
+    recipients = serializers.IntegerField(help_text="How many guests it goes to.")
+    at = EventDateTimeField(help_text="When it is due (quiet hours may defer it).")

@@ -6,7 +6,9 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import DateTimeField, Prefetch
 from django.db.models.functions import Cast, Coalesce
+from django.http import HttpResponse
 from django.utils import timezone as dj_timezone
+from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -16,14 +18,20 @@ from rest_framework.response import Response
 from birthdaybuddy.api.schema import CONFLICT, NO_CONTENT
 from birthdaybuddy.errors import PermissionDeniedError
 from birthdaybuddy.links import absolute_reverse
-from events import selectors, services
+from events import feeds, guest_messages, guests, polls, rsvp, selectors, services
 from events.api.filters import EventFilterSet
 from events.api.serializers import (
     AttendeeSerializer,
     CalendarFeedCreateSerializer,
     CalendarFeedSerializer,
     EventSerializer,
+    GuestMessageSerializer,
+    GuestMessageWrittenSerializer,
     InvitationResentSerializer,
+    PollFixSerializer,
+    PollOpenSerializer,
+    PollTableSerializer,
+    PollVoteInSerializer,
 )
 from events.api.window import parse_window
 from events.models import Attendee, CalendarFeed, Event, EventStatus
@@ -41,7 +49,7 @@ EDITORS = (
     "**Permissions:** workspace owners and admins (and staff); a member may also change or cancel an event "
     "they host (but not hand it to another host)."
 )
-ORGANISERS = "**Permissions:** workspace owners and admins (and staff), and the event's host."
+ORGANISERS = "**Permissions:** workspace owners and admins (and staff), and the event's host and co-hosts."
 
 PERSON_ID = OpenApiParameter(
     "person_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The attendee's person id."
@@ -142,13 +150,21 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         "destroy": ALL_ROLES,
         "attendees": ALL_ROLES,
         "resend_invitation": ALL_ROLES,
+        "check_in": ALL_ROLES,
+        "check_out": ALL_ROLES,
+        "guests_csv": ALL_ROLES,
+        "poll": ALL_ROLES,
+        "poll_open": ALL_ROLES,
+        "poll_vote": ALL_ROLES,
+        "poll_fix": ALL_ROLES,
+        "guest_message": ALL_ROLES,
     }
 
     def get_scoped_queryset(self):
         attendances = Prefetch("attendances", queryset=Attendee.objects.only("id", "event_id", "person_id"))
         return (
             Event.objects.with_rsvp_counts()
-            .prefetch_related(attendances)
+            .prefetch_related(attendances, "cohosts")
             .annotate(sort_at=Coalesce("starts_at", Cast("date", DateTimeField())))
             .order_by("sort_at", "id")
         )
@@ -187,7 +203,8 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
     def _require_editor(self, event: Event) -> None:
         if not services.event_may_edit(event=event, user=self.request.user, role=self.role):
             raise PermissionDeniedError(
-                "Only a workspace owner or admin, or the event's host, can change this event.", code="role_required"
+                "Only a workspace owner or admin, or the event's host or a co-host, can change this event.",
+                code="role_required",
             )
 
     def partial_update(self, request, *args, **kwargs):
@@ -196,9 +213,13 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         serializer = self.get_serializer(event, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = serializer.service_data()
-        if not self.is_workspace_admin and "host" in data and data["host"] != request.user.pk:
+        if not self.is_workspace_admin and "host" in data and data["host"] != event.host_id:
             raise PermissionDeniedError(
                 "Only a workspace owner or admin can hand an event to another host.", code="role_required"
+            )
+        if not self.is_workspace_admin and "cohosts" in data and event.host_id != request.user.pk:
+            raise PermissionDeniedError(
+                "Only a workspace owner or admin, or the event's host, can choose its co-hosts.", code="role_required"
             )
         try:
             event = services.event_update(event=event, data=data)
@@ -223,6 +244,147 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         return self.get_paginated_response(AttendeeSerializer(page, many=True).data)
 
     @extend_schema(
+        summary="Check a guest in at the door",
+        description=f"{ORGANISERS}\n\nRecords that the attendee arrived (`checked_in_at`, now); checking in "
+        "again moves the time. 404 `not_an_attendee`; 409 `event_cancelled`.",
+        parameters=[PERSON_ID],
+        request=None,
+        responses={200: AttendeeSerializer},
+    )
+    def check_in(self, request, *args, **kwargs):
+        # Routed in events/api/urls.py (…/attendees/<person_id>/check-in, no trailing slash).
+        event = self.get_object()
+        self._require_editor(event)
+        attendee = guests.attendee_check_in(event=event, person_id=kwargs["person_id"], checked_in=True)
+        return Response(AttendeeSerializer(attendee).data)
+
+    @extend_schema(
+        summary="Undo a guest's check-in",
+        description=f"{ORGANISERS}\n\nClears `checked_in_at` (a guest checked in by mistake). 404 "
+        "`not_an_attendee`; 409 `event_cancelled`.",
+        parameters=[PERSON_ID],
+        request=None,
+        responses={200: AttendeeSerializer},
+    )
+    def check_out(self, request, *args, **kwargs):
+        event = self.get_object()
+        self._require_editor(event)
+        attendee = guests.attendee_check_in(event=event, person_id=kwargs["person_id"], checked_in=False)
+        return Response(AttendeeSerializer(attendee).data)
+
+    @extend_schema(
+        summary="Download the guest list as CSV",
+        description=f"{ORGANISERS}\n\nOne row per attendee, ordered by name: `name`, `email`, `answer`, `seat` "
+        "(`going`, `waitlisted`, `offered` or empty), `plus_ones`, `plus_one_names` (`; `-separated), `note`, "
+        "`responded_at`, `checked_in_at` (UTC, ISO 8601). Cells a spreadsheet would evaluate as formulas "
+        "start with `'`.",
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+    def guests_csv(self, request, *args, **kwargs):
+        # Routed in events/api/urls.py (…/events/<id>/guests.csv, no trailing slash).
+        event = self.get_object()
+        self._require_editor(event)
+        response = HttpResponse(guests.guest_list_csv(event), content_type="text/csv; charset=utf-8")
+        filename = slugify(event.title) or "guests"
+        response["Content-Disposition"] = f'attachment; filename="{filename}-guests.csv"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    @extend_schema(
+        summary="Read the date poll",
+        description=f"{ANY_MEMBER}\n\nThe options (dates or time slots) with their yes / if need be / no "
+        "tallies, and each voter's choices and time zone. Without a poll: `status` is empty and there are no "
+        "options.",
+        responses={200: PollTableSerializer},
+    )
+    def poll(self, request, *args, **kwargs):
+        # Routed in events/api/urls.py (…/events/<id>/poll, GET and POST, no trailing slash).
+        event = self.get_object()
+        return Response(PollTableSerializer(polls.poll_table(event)).data)
+
+    @extend_schema(
+        summary="Open a date poll",
+        description=f"{ORGANISERS}\n\nGatherings only. Proposes 2 to 30 options, each a `date` (all-day) or a "
+        "`starts_at` with an optional `ends_at` (naive = the workspace's zone). Invited guests vote from their "
+        "page, members here. 400 for a bad, duplicate or missing option (`options`); 409 `poll_exists` (one "
+        "poll per event), `event_cancelled`.",
+        request=PollOpenSerializer,
+        responses={201: PollTableSerializer},
+    )
+    def poll_open(self, request, *args, **kwargs):
+        event = self.get_object()
+        self._require_editor(event)
+        payload = PollOpenSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        polls.poll_open(event=event, options=[dict(option) for option in payload.validated_data["options"]])
+        event.refresh_from_db()
+        return Response(PollTableSerializer(polls.poll_table(event)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Vote in the date poll",
+        description=f"{ANY_MEMBER}\n\n`votes`: option id → `yes`, `ifneedbe` or `no`; voting again changes "
+        "the vote. `time_zone`: the voter's zone, shown in the table (default: the workspace's). 400 for an "
+        "option of another poll (`votes`) or an unknown zone; 409 `poll_closed` once the date is fixed, "
+        "`no_poll`. Nothing is written then.",
+        request=PollVoteInSerializer,
+        responses={200: PollTableSerializer},
+    )
+    def poll_vote(self, request, *args, **kwargs):
+        event = self.get_object()
+        payload = PollVoteInSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        polls.poll_vote(
+            event=event,
+            votes=payload.validated_data["votes"],
+            time_zone=payload.validated_data.get("time_zone"),
+            user=request.user,
+        )
+        return Response(PollTableSerializer(polls.poll_table(event)).data)
+
+    @extend_schema(
+        summary="Fix the date from the poll",
+        description=f"{ORGANISERS}\n\nThe option becomes the event's time (a date: all-day; a slot: its start "
+        "and end), the poll closes, and every invited guest who has not declined is told the date with the "
+        "calendar entry (`.ics` by email). 400 `option` (not an option of this poll); 409 `poll_closed`, "
+        "`no_poll`, `event_cancelled`.",
+        request=PollFixSerializer,
+        responses={200: EventSerializer},
+    )
+    def poll_fix(self, request, *args, **kwargs):
+        event = self.get_object()
+        self._require_editor(event)
+        payload = PollFixSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        event = polls.poll_fix(event=event, option_id=payload.validated_data["option"])
+        return Response(self.get_serializer(self._fresh(event)).data)
+
+    @extend_schema(
+        summary="Write to the guests",
+        description=f"{ORGANISERS}\n\nGatherings only. Writes `message` to the guests in the groups `to` "
+        "(by answer: `pending`, `yes`, `maybe`, `no`; by place: `going`, `waitlisted`), as they stand now, at "
+        "`at` or now. It is a one-time reminder to those people, so it goes through the reminders' pipeline: "
+        "quiet hours, each guest's channel and opt-outs, one notification each, the history. 400 for an unknown "
+        "group, an empty text or a time in the past; 409 `no_recipients`, `not_a_gathering`, `event_cancelled`.",
+        request=GuestMessageSerializer,
+        responses={201: GuestMessageWrittenSerializer},
+    )
+    def guest_message(self, request, *args, **kwargs):
+        # Routed in events/api/urls.py (…/events/<id>/guest-messages, no trailing slash).
+        event = self.get_object()
+        self._require_editor(event)
+        payload = GuestMessageSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        reminder, count = guest_messages.guests_message(
+            event=event,
+            actor=request.user,
+            to=payload.validated_data["to"],
+            message=payload.validated_data["message"],
+            at=payload.validated_data.get("at"),
+        )
+        body = {"reminder": reminder.pk, "recipients": count, "at": reminder.run_at}
+        return Response(GuestMessageWrittenSerializer(body).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
         summary="Send an attendee's invitation again",
         description=f"{ORGANISERS}\n\nGatherings only (400 `not_a_gathering`). Writes a new invitation for this "
         "attendee with a **new personal RSVP link** on their preferred reachable channel (as chosen today, so a "
@@ -239,7 +401,7 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         # Routed in events/api/urls.py (…/attendees/<person_id>/resend-invitation, no trailing slash).
         event = self.get_object()
         self._require_editor(event)
-        sent = services.attendee_invitation_resend(event=event, person_id=kwargs["person_id"], actor=request.user)
+        sent = rsvp.attendee_invitation_resend(event=event, person_id=kwargs["person_id"], actor=request.user)
         attendee = Attendee.objects.select_related("person").get(event=event, person_id=kwargs["person_id"])
         body = {
             "notification": sent.notification_id,
@@ -263,7 +425,7 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         "plus the workspace's birthdays and anniversaries); owners/admins for `scope` `workspace` (every active "
         "event, birthdays, anniversaries). The response carries the secret `url` **once**; anyone with it can "
         "read the feed until it is revoked. Birth years appear only for people who show their age. At most "
-        f"{services.MAX_LIVE_FEEDS_PER_USER} live feeds per member (or for the workspace): 409 `too_many_feeds`.",
+        f"{feeds.MAX_LIVE_FEEDS_PER_USER} live feeds per member (or for the workspace): 409 `too_many_feeds`.",
         request=CalendarFeedCreateSerializer,
         responses={201: CalendarFeedSerializer, 409: CONFLICT},
     ),
@@ -290,15 +452,15 @@ class CalendarFeedViewSet(
     action_roles = {"create": ALL_ROLES, "destroy": ALL_ROLES}
 
     def get_scoped_queryset(self):
-        feeds = CalendarFeed.objects.order_by("-created_at", "id")
+        queryset = CalendarFeed.objects.order_by("-created_at", "id")
         if getattr(self, "swagger_fake_view", False) or self.is_workspace_admin:
-            return feeds
-        return feeds.filter(user=self.request.user)
+            return queryset
+        return queryset.filter(user=self.request.user)
 
     def create(self, request, *args, **kwargs):
         payload = CalendarFeedCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        feed, token = services.calendar_feed_create(
+        feed, token = feeds.calendar_feed_create(
             workspace=self.workspace, scope=payload.validated_data["scope"], actor=request.user
         )
         url = absolute_reverse("calendar-feed-ics", kwargs={"token": token})
@@ -306,4 +468,4 @@ class CalendarFeedViewSet(
         return Response(CalendarFeedSerializer(feed, context=context).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
-        services.calendar_feed_revoke(feed=instance, actor=self.request.user, role=self.role)
+        feeds.calendar_feed_revoke(feed=instance, actor=self.request.user, role=self.role)

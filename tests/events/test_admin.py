@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
-from events import services
+from events import feeds, services
 from events.models import Attendee, CalendarFeed, Event, EventStatus
 from notifications.models import Notification
 from tests.events.factories import CalendarFeedFactory, EventFactory
@@ -132,10 +132,33 @@ def test_only_superusers_may_delete_and_they_are_warned(client, office):
 
 
 def test_revoke_action(admin_client, office):
-    feed, _ = services.calendar_feed_create(workspace=office.workspace, scope="workspace", actor=office.owner)
+    feed, _ = feeds.calendar_feed_create(workspace=office.workspace, scope="workspace", actor=office.owner)
     response = admin_client.post(
         reverse("admin:events_calendarfeed_changelist"),
         {"action": "revoke_feeds", "_selected_action": [str(feed.pk)]},
     )
     assert response.status_code == 302
     assert CalendarFeed.objects.get(pk=feed.pk).revoked_at is not None
+
+
+def test_staff_see_the_guest_settings_co_hosts_and_each_guests_place(admin_client, office):
+    event = services.event_create(
+        workspace=office.workspace,
+        created_by=office.owner,
+        data={
+            "title": "Garden party",
+            "kind": "gathering",
+            "starts_at": datetime(2030, 7, 3, 18, 0),
+            "attendees": [office.ana.pk],
+            "capacity": 37,
+            "cohosts": [office.member.pk],
+        },
+    )
+    Attendee.objects.filter(event=event).update(answer="yes", seat="going", plus_ones=0)
+
+    html = admin_client.get(reverse("admin:events_event_change", args=[event.pk])).content.decode()
+
+    assert "Guests" in html
+    assert "37" in html
+    assert office.member.email in html
+    assert "Going" in html

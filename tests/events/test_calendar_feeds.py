@@ -10,7 +10,7 @@ from dateutil.rrule import rrulestr
 from django.utils.text import slugify
 from icalendar import Calendar
 
-from events import services
+from events import feeds, services
 from events.models import CalendarFeed, EventStatus
 from tests.events.factories import EventFactory
 from tests.factories import MembershipFactory, PersonFactory, UserFactory
@@ -310,6 +310,6 @@ def test_feeds_of_other_workspaces_are_not_reachable_through_this_one(office, el
     other_workspace, _ = elsewhere
     other_owner = UserFactory()
     MembershipFactory(workspace=other_workspace, user=other_owner, role=Role.OWNER)
-    feed, _ = services.calendar_feed_create(workspace=other_workspace, scope="workspace", actor=other_owner)
+    feed, _ = feeds.calendar_feed_create(workspace=other_workspace, scope="workspace", actor=other_owner)
     assert office.owner_client.get(f"{feeds_url(office)}{feed.pk}/").status_code == 404
     assert office.owner_client.delete(f"{feeds_url(office)}{feed.pk}/").status_code == 404
