@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("notifications.api.urls")),
     path("", include("reminders.api.urls")),
     path("", include("events.api.urls")),
+    path("", include("slackapp.api.urls")),
 ]
 
 # The admin names the service and its "View site" leads to the API docs (the service has no home page).
@@ -37,6 +38,7 @@ urlpatterns = [
     path("", include("pages.urls")),  # /rsvp/<token> (HTML or JSON), account links, preferences
     path("", include("events.api.public_urls")),  # /calendar/<token>.ics
     path("health/", include("birthdaybuddy.health")),
+    path("slack/", include("slackapp.urls")),  # the Slack app: OAuth redirect, commands, interactivity, events
     path("admin/", admin.site.urls),
 ]
 
