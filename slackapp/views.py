@@ -9,11 +9,13 @@ import logging
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from birthdaybuddy.i18n import language_of
 from slackapp import handlers, install, tasks
 from slackapp.models import SlackEventReceipt, SlackInstallation
 from slackapp.verification import is_from_slack
@@ -190,16 +192,22 @@ OUTCOMES = {
 }
 
 
-def _outcome_page(
-    request: HttpRequest, outcome: str, *, status: int, workspace_name: str = "", detail: str = ""
-) -> HttpResponse:
+def _outcome_page(request: HttpRequest, outcome: str, *, status: int, workspace=None, detail: str = "") -> HttpResponse:
+    """A page in the workspace's language (known once the state was valid), else the browser's."""
     title, message = OUTCOMES[outcome]
-    return render(
-        request,
-        "pages/message.html",
-        {"title": title, "message": message, "detail": detail, "workspace_name": workspace_name},
-        status=status,
-    )
+    language = language_of(workspace=workspace) if workspace is not None else translation.get_language()
+    with translation.override(language):
+        return render(
+            request,
+            "pages/message.html",
+            {
+                "title": str(title),
+                "message": str(message),
+                "detail": str(detail),
+                "workspace_name": workspace.name if workspace is not None else "",
+            },
+            status=status,
+        )
 
 
 @require_GET
@@ -210,20 +218,22 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
             workspace = install.install_cancel(state=state)
         except install.InstallRefused as exc:
             return _outcome_page(request, exc.code, status=400)
-        return _outcome_page(request, "cancelled", status=200, workspace_name=workspace.name)
+        return _outcome_page(request, "cancelled", status=200, workspace=workspace)
     try:
         result = install.install_complete(state=state, code=request.GET.get("code", ""))
     except install.InstallRefused as exc:
         return _outcome_page(request, exc.code, status=409 if exc.code == "team_bound_elsewhere" else 400)
+    workspace = result.installation.workspace
     detail = ""
     if result.channel_connected:
-        detail = _("Celebrations will be posted in %(channel)s.") % {
-            "channel": result.installation.channel_name or result.installation.channel_id
-        }
+        with translation.override(language_of(workspace=workspace)):
+            detail = _("Celebrations will be posted in %(channel)s.") % {
+                "channel": result.installation.channel_name or result.installation.channel_id
+            }
     return _outcome_page(
         request,
         "reinstalled" if result.reinstalled else "installed",
         status=200,
-        workspace_name=result.installation.workspace.name,
+        workspace=workspace,
         detail=detail,
     )

@@ -201,3 +201,36 @@ def test_uninstall_events_deactivate(alpha, slack, run_tasks, event_type):
     assert answer.status_code == 200
     assert "not connected" in answer.json()["text"]
     assert run_tasks() == []
+
+
+def test_staff_add_to_slack_in_the_admin(owner_and_workspace, client, staff_user):
+    _, workspace = owner_and_workspace
+    client.force_login(staff_user)
+    chosen = client.get("/admin/slackapp/slackinstallation/add/", {"workspace": str(workspace.pk)})
+    assert chosen.status_code == 200
+    assert "Add to Slack" in chosen.content.decode()
+    assert not SlackOAuthState.objects.exists()  # a GET changes nothing
+    response = client.post("/admin/slackapp/slackinstallation/add/", {"workspace": str(workspace.pk)})
+    assert response.status_code == 302
+    assert response["Location"].startswith("https://slack.com/oauth/v2/authorize?")
+    state = _state(response["Location"])
+    assert client.get("/slack/oauth/callback", {"code": "good-code", "state": state}).status_code == 200
+    assert SlackInstallation.objects.get(workspace=workspace).installed_by == staff_user
+
+
+def test_install_url_without_client_id_is_a_clear_400(owner_and_workspace, settings):
+    owner, workspace = owner_and_workspace
+    settings.SLACK_CLIENT_ID = ""
+    response = client_for(owner).post(f"/api/v1/workspaces/{workspace.id}/slack/install-url")
+    assert response.status_code == 400
+    assert "SLACK_CLIENT_ID" in response.content.decode()
+
+
+def test_the_outcome_page_speaks_the_workspaces_language(owner_and_workspace, client):
+    owner, workspace = owner_and_workspace
+    workspace.locale = "de"
+    workspace.save()
+    state = _state(_install_url(owner, workspace))
+    page = client.get("/slack/oauth/callback", {"code": "good-code", "state": state}).content.decode()
+    assert "BirthdayBuddy ist in Slack" in page
+    assert "Glückwünsche werden in #celebrations gepostet." in page
