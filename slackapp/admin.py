@@ -16,7 +16,7 @@ from workspaces.models import Workspace
 
 
 class ChooseSlackWorkspaceForm(forms.Form):
-    workspace = forms.ModelChoiceField(queryset=None, label="Workspace")
+    workspace: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, label="Workspace")
 
     def __init__(self, *args, admin_site, **kwargs):
         super().__init__(*args, **kwargs)

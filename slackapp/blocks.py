@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date
+from typing import Any
 
 from workspaces.models import Consent, Person
 
@@ -60,14 +61,22 @@ def describe_joined(person: Person) -> str:
 
 def profile_modal(person: Person | None, *, today: date) -> dict:
     """The modal ``/birthday`` opens: birthday (year optional), work start, show age, what to celebrate."""
-    birthday = {"type": "datepicker", "action_id": BIRTHDAY_ACTION, "placeholder": plain("Your birthday")}
-    joined = {"type": "datepicker", "action_id": JOINED_ACTION, "placeholder": plain("Your first day at work")}
+    birthday: dict[str, Any] = {
+        "type": "datepicker",
+        "action_id": BIRTHDAY_ACTION,
+        "placeholder": plain("Your birthday"),
+    }
+    joined: dict[str, Any] = {
+        "type": "datepicker",
+        "action_id": JOINED_ACTION,
+        "placeholder": plain("Your first day at work"),
+    }
     no_year_options = [option("Keep my birth year to myself (don't store it)", "no_year")]
-    no_year = {"type": "checkboxes", "action_id": NO_YEAR_ACTION, "options": no_year_options}
+    no_year: dict[str, Any] = {"type": "checkboxes", "action_id": NO_YEAR_ACTION, "options": no_year_options}
     show_age_options = [option("Yes, others may see my age", "yes"), option("No, keep my age private", "no")]
-    show_age = {"type": "radio_buttons", "action_id": SHOW_AGE_ACTION, "options": show_age_options}
+    show_age: dict[str, Any] = {"type": "radio_buttons", "action_id": SHOW_AGE_ACTION, "options": show_age_options}
     celebrate_options = [option("My birthday", "birthday"), option("My work anniversary", "anniversary")]
-    celebrate = {"type": "checkboxes", "action_id": CELEBRATE_ACTION, "options": celebrate_options}
+    celebrate: dict[str, Any] = {"type": "checkboxes", "action_id": CELEBRATE_ACTION, "options": celebrate_options}
     if person is not None:
         if person.birth_month is not None and person.birth_day is not None:
             year = person.birth_year or 2000  # a leap year: Feb 29 stays valid

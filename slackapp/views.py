@@ -37,6 +37,10 @@ def _ephemeral(text: str) -> JsonResponse:
     return JsonResponse({"response_type": "ephemeral", "text": text})
 
 
+def _object(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _installation_for(team_id) -> SlackInstallation | None:
     if not isinstance(team_id, str) or not team_id or len(team_id) > 32:
         return None
@@ -84,9 +88,9 @@ def interactivity(request: HttpRequest) -> HttpResponse:
     if installation is None:
         return _ephemeral(NOT_INSTALLED)
     kind = payload.get("type")
-    user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
+    user = _object(payload.get("user"))
     if kind == "view_submission":
-        view = payload.get("view") if isinstance(payload.get("view"), dict) else {}
+        view = _object(payload.get("view"))
         if view.get("callback_id") != "birthday_profile":
             return HttpResponse(status=200)
         values = handlers.modal_values(view)
@@ -103,7 +107,7 @@ def interactivity(request: HttpRequest) -> HttpResponse:
             for action in payload.get("actions") or []
             if isinstance(action, dict)
         ]
-        view = payload.get("view") if isinstance(payload.get("view"), dict) else {}
+        view = _object(payload.get("view"))
         tasks.interaction.delay(
             str(installation.pk),
             {
@@ -136,7 +140,7 @@ def events(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"challenge": str(body.get("challenge", ""))[:200]})
     if body.get("type") != "event_callback":
         return HttpResponse(status=200)
-    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    event = _object(body.get("event"))
     event_id = body.get("event_id")
     installation = _installation_for(body.get("team_id"))
     if installation is None or event.get("type") not in EVENT_TYPES:
