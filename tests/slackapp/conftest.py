@@ -30,7 +30,7 @@ def slack_api(_slack_api_server, settings):
     settings.SLACK_SIGNING_SECRET = SIGNING_SECRET
     settings.SLACK_CLIENT_ID = "1111.2222"
     settings.SLACK_CLIENT_SECRET = "client-secret-abc"
-    settings.SLACK_TIMEOUT_SECONDS = 2
+    settings.SLACK_TIMEOUT_SECONDS = 5
     settings.PUBLIC_BASE_URL = "https://bb.example.com"
     yield _slack_api_server
     _slack_api_server.reset()
