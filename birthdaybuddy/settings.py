@@ -284,6 +284,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "people", "description": "Members and clients with birthdays and work anniversaries."},
         {"name": "birthdays", "description": "Upcoming birthdays and anniversaries."},
         {"name": "channels", "description": "Slack, email, SMS and WhatsApp channels."},
+        {"name": "slack", "description": "The Slack app: install, members' consent, directory sync."},
         {"name": "templates", "description": "Message templates per kind and channel."},
         {"name": "events", "description": "Deadlines, appointments and gatherings."},
         {"name": "rsvp", "description": "Personal RSVP links (public)."},

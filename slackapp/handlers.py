@@ -65,7 +65,7 @@ def command_run(installation: SlackInstallation, payload: dict) -> str | None:
     elif word in ("set", "clear", "pause", "resume"):
         person = person_for_slack_user_or_create(installation, user_id)
         if person is None:
-            reply = "Slack could not tell me who you are; please try again in a minute."
+            reply = "I could not tell who you are in this team's BirthdayBuddy; please ask an admin to add you."
         else:
             reply = _command_change(person, word, rest.strip(), today=workspace_today(installation.workspace))
     else:

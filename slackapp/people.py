@@ -42,6 +42,8 @@ def person_for_slack_user_or_create(installation: SlackInstallation, slack_user_
         return None
     if user.get("is_bot") or user.get("deleted") or user.get("team_id", installation.team_id) != installation.team_id:
         return None
+    if user.get("is_restricted") or user.get("is_ultra_restricted"):
+        return None  # a guest of the Slack workspace does not join the team's people by typing a command
     profile = user.get("profile") or {}
     email = (profile.get("email") or "").strip()
     fields = profile_fields(user)

@@ -162,3 +162,11 @@ def test_a_new_slack_user_is_matched_by_email_or_added(alpha, run_command, slack
     run_command("set 2 June", user_id="UHAL")
     hal = alpha["workspace"].people.get(slack_user_id="UHAL")
     assert (hal.name, hal.email, hal.birth_day, hal.timezone) == ("Hal Hill", "hal@alpha.example", 2, "Asia/Tokyo")
+
+
+def test_a_slack_guest_is_not_added_by_typing_a_command(alpha, run_command, slack_api):
+    guest = slack_api.add_user("UGUEST", email="guest@partner.example", name="Guest User")
+    guest["is_restricted"] = True
+    reply = run_command("set 1 June", user_id="UGUEST")
+    assert "could not tell who you are" in reply
+    assert not alpha["workspace"].people.filter(slack_user_id="UGUEST").exists()
