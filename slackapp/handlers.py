@@ -174,18 +174,27 @@ def upcoming_lines(installation: SlackInstallation, *, user_id: str) -> list[str
 
 def modal_values(view: dict) -> dict:
     """The modal's answer as plain values, or ``{"errors": {block_id: message}}`` (pure: answered in the request)."""
-    state = (view.get("state") or {}).get("values") or {}
+
+    def as_dict(item) -> dict:
+        return item if isinstance(item, dict) else {}
+
+    state = as_dict(as_dict(view.get("state")).get("values"))
 
     def value(block: str, action: str) -> dict:
-        return (state.get(block) or {}).get(action) or {}
+        return as_dict(as_dict(state.get(block)).get(action))
+
+    def text(item) -> str | None:
+        return item if isinstance(item, str) and len(item) <= 20 else None
 
     errors: dict[str, str] = {}
-    birthday = value(blocks.BIRTHDAY_BLOCK, blocks.BIRTHDAY_ACTION).get("selected_date")
-    joined = value(blocks.JOINED_BLOCK, blocks.JOINED_ACTION).get("selected_date")
+    birthday = text(value(blocks.BIRTHDAY_BLOCK, blocks.BIRTHDAY_ACTION).get("selected_date"))
+    joined = text(value(blocks.JOINED_BLOCK, blocks.JOINED_ACTION).get("selected_date"))
     no_year = bool(value(blocks.NO_YEAR_BLOCK, blocks.NO_YEAR_ACTION).get("selected_options"))
-    show_age = (value(blocks.SHOW_AGE_BLOCK, blocks.SHOW_AGE_ACTION).get("selected_option") or {}).get("value")
+    show_age = as_dict(value(blocks.SHOW_AGE_BLOCK, blocks.SHOW_AGE_ACTION).get("selected_option")).get("value")
     celebrate_options = value(blocks.CELEBRATE_BLOCK, blocks.CELEBRATE_ACTION).get("selected_options")
-    celebrate = {item.get("value") for item in celebrate_options} if celebrate_options is not None else None
+    celebrate = (
+        {as_dict(item).get("value") for item in celebrate_options} if isinstance(celebrate_options, list) else None
+    )
     result: dict = {"show_age": None if show_age is None else show_age == "yes"}
     try:
         born = date.fromisoformat(birthday) if birthday else None

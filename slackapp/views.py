@@ -82,13 +82,12 @@ def interactivity(request: HttpRequest) -> HttpResponse:
         return _bad_request("payload must be JSON.")
     if not isinstance(payload, dict):
         return _bad_request("payload must be a JSON object.")
-    team = payload.get("team") or {}
-    team_id = team.get("id") if isinstance(team, dict) else None
-    installation = _installation_for(team_id or (payload.get("user") or {}).get("team_id"))
+    user = _object(payload.get("user"))
+    installation = _installation_for(_object(payload.get("team")).get("id") or user.get("team_id"))
     if installation is None:
         return _ephemeral(NOT_INSTALLED)
     kind = payload.get("type")
-    user = _object(payload.get("user"))
+    user_id = user.get("id") if isinstance(user.get("id"), str) else ""
     if kind == "view_submission":
         view = _object(payload.get("view"))
         if view.get("callback_id") != "birthday_profile":
@@ -97,14 +96,13 @@ def interactivity(request: HttpRequest) -> HttpResponse:
         if "errors" in values:
             return JsonResponse({"response_action": "errors", "errors": values["errors"]})
         values = {key: (value.isoformat() if hasattr(value, "isoformat") else value) for key, value in values.items()}
-        tasks.interaction.delay(
-            str(installation.pk), {"type": kind, "user": {"id": user.get("id", "")}, "values": values}
-        )
+        tasks.interaction.delay(str(installation.pk), {"type": kind, "user": {"id": user_id}, "values": values})
         return HttpResponse(status=200)
     if kind == "block_actions":
+        listed = payload.get("actions")
         actions = [
             {"action_id": str(action.get("action_id", ""))[:64]}
-            for action in payload.get("actions") or []
+            for action in (listed if isinstance(listed, list) else [])
             if isinstance(action, dict)
         ]
         view = _object(payload.get("view"))
@@ -112,10 +110,10 @@ def interactivity(request: HttpRequest) -> HttpResponse:
             str(installation.pk),
             {
                 "type": kind,
-                "user": {"id": user.get("id", "")},
+                "user": {"id": user_id},
                 "actions": actions,
-                "trigger_id": payload.get("trigger_id", ""),
-                "response_url": payload.get("response_url", ""),
+                "trigger_id": str(payload.get("trigger_id") or "")[:200],
+                "response_url": str(payload.get("response_url") or "")[:500],
                 "view": {"type": view.get("type", "")},
             },
         )
