@@ -61,6 +61,7 @@ AUDITED: tuple[Audited, ...] = (
     Audited("events.Event", exclude=(*TIMESTAMPS, "sequence")),
     Audited("events.Attendee", workspace="event.workspace_id", exclude=(*TIMESTAMPS, "rsvp_token_hash")),
     Audited("events.CalendarFeed", exclude=(*TIMESTAMPS, "token_hash")),
+    Audited("slackapp.SlackInstallation", exclude=(*TIMESTAMPS, "installed_at"), mask=("bot_token",)),
 )
 
 # What the audit view can filter by: the audited models, and Notification (manual sends target it).

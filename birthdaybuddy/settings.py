@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "scheduling",
     "notifications",
     "pages",
+    "slackapp",
 ]
 
 MIDDLEWARE = [
@@ -284,6 +285,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "people", "description": "Members and clients with birthdays and work anniversaries."},
         {"name": "birthdays", "description": "Upcoming birthdays and anniversaries."},
         {"name": "channels", "description": "Slack, email, SMS and WhatsApp channels."},
+        {"name": "slack", "description": "The Slack app: install, members' consent, directory sync."},
         {"name": "templates", "description": "Message templates per kind and channel."},
         {"name": "events", "description": "Deadlines, appointments and gatherings."},
         {"name": "rsvp", "description": "Personal RSVP links (public)."},
@@ -538,3 +540,20 @@ HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
 ADMIN_EMAIL = env.str("ADMIN_EMAIL", default="")
 ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", default="")
 ADMIN_DOB = env.str("ADMIN_DOB", default="")
+
+# --- The Slack app (slackapp): OAuth install, signed requests, /birthday, App Home -----------
+SLACK_CLIENT_ID = env.str("SLACK_CLIENT_ID", default="")
+SLACK_CLIENT_SECRET = env.str("SLACK_CLIENT_SECRET", default="")
+# Every request from Slack (commands, interactivity, events) is checked against it; unset: refused.
+SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
+SLACK_OAUTH_AUTHORIZE_URL = env.str("SLACK_OAUTH_AUTHORIZE_URL", default="https://slack.com/oauth/v2/authorize")
+SLACK_BOT_SCOPES = env.list(
+    "SLACK_BOT_SCOPES",
+    default=["commands", "chat:write", "im:write", "users:read", "users:read.email", "incoming-webhook"],
+)
+# How long an "Add to Slack" link may be used (seconds); each link works once.
+SLACK_OAUTH_STATE_SECONDS = env.int("SLACK_OAUTH_STATE_SECONDS", default=600)
+# The slash command as it is configured in the app's manifest.
+SLACK_COMMAND_NAME = env.str("SLACK_COMMAND_NAME", default="/birthday")
+# Tries of a Web API call answered 429 (Retry-After is obeyed between them).
+SLACK_RATE_LIMIT_RETRIES = env.int("SLACK_RATE_LIMIT_RETRIES", default=3)

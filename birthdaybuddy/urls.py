@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("notifications.api.urls")),
     path("", include("reminders.api.urls")),
     path("", include("events.api.urls")),
+    path("", include("slackapp.api.urls")),
 ]
 
 urlpatterns = [
@@ -31,6 +32,7 @@ urlpatterns = [
     path("", include("pages.urls")),  # /rsvp/<token> (HTML or JSON), account links, preferences
     path("", include("events.api.public_urls")),  # /calendar/<token>.ics
     path("health/", include("birthdaybuddy.health")),
+    path("slack/", include("slackapp.urls")),  # the Slack app: OAuth redirect, commands, interactivity, events
     path("admin/", admin.site.urls),
 ]
 

@@ -164,7 +164,7 @@ def _people_query(*, workspace: Workspace, start: date, end: date, kind: str | N
         birthdays &= Q(birth_month__in=months)
         anniversaries &= Q(joined_on__month__in=months)
     condition = {BIRTHDAY: birthdays, ANNIVERSARY: anniversaries}.get(kind, birthdays | anniversaries)
-    return Person.objects.for_workspace(workspace).filter(condition).values_list(*PERSON_FIELDS)
+    return Person.objects.for_workspace(workspace).celebrated().filter(condition).values_list(*PERSON_FIELDS)
 
 
 def _window_parts(workspace: Workspace, *, today: date, days: int | None, month: int | None, kind: str | None):

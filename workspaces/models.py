@@ -35,6 +35,14 @@ class Channel(models.TextChoices):
     WHATSAPP = "whatsapp", "WhatsApp"
 
 
+class Consent(models.TextChoices):
+    """Whether a person wants to be celebrated: asked and not yet answered, yes, or no."""
+
+    ACTIVE = "active", "Active"
+    PENDING = "pending", "Pending"
+    DECLINED = "declined", "Declined"
+
+
 class InvitationStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     ACCEPTED = "accepted", "Accepted"
@@ -190,6 +198,23 @@ class Person(models.Model):
     preferred_channels = models.JSONField(default=list, blank=True, help_text="Channels in order of preference.")
     opted_out_channels = models.JSONField(default=list, blank=True)
     show_age = models.BooleanField(default=False, help_text="Whether other members may see the birth year and age.")
+    consent = models.CharField(
+        max_length=8,
+        choices=Consent.choices,
+        default=Consent.ACTIVE,
+        help_text="Declined: never celebrated, and never asked again unless the person starts it.",
+    )
+    consent_asked_at = models.DateTimeField(null=True, blank=True, help_text="When the person was last asked.")
+    slack_display_name = models.CharField(max_length=200, blank=True)
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_timezone],
+        help_text="The person's own zone (IANA); empty: the workspace's.",
+    )
+    slack_deactivated_at = models.DateTimeField(
+        null=True, blank=True, help_text="Deactivated in Slack: no longer celebrated while set."
+    )
     language = models.CharField(
         max_length=16, blank=True, help_text="The person's own language for messages and pages; empty: the workspace's."
     )

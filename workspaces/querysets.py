@@ -54,6 +54,10 @@ class PersonQuerySet(WorkspaceOwnedQuerySet):
     def with_birthday(self):
         return self.filter(birth_month__isnull=False, birth_day__isnull=False)
 
+    def celebrated(self):
+        """People who may be celebrated: not declined, not deactivated in Slack."""
+        return self.exclude(consent="declined").filter(slack_deactivated_at__isnull=True)
+
     def members(self):
         """People linked to a user account."""
         return self.filter(user__isnull=False)

@@ -1,0 +1,199 @@
+"""Block Kit views: the profile modal, the App Home tab, the consent question (plain data)."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+from typing import Any
+
+from workspaces.models import Consent, Person
+
+PROFILE_MODAL = "birthday_profile"
+ACTION_EDIT = "profile_edit"
+ACTION_SHOW_AGE = "profile_show_age"
+ACTION_HIDE_AGE = "profile_hide_age"
+ACTION_PAUSE = "profile_pause"
+ACTION_RESUME = "profile_resume"
+ACTION_CONSENT_YES = "consent_accept"
+ACTION_CONSENT_NO = "consent_decline"
+
+BIRTHDAY_BLOCK, BIRTHDAY_ACTION = "birthday", "birthday_date"
+NO_YEAR_BLOCK, NO_YEAR_ACTION = "no_year", "no_year_choice"
+JOINED_BLOCK, JOINED_ACTION = "joined_on", "joined_on_date"
+SHOW_AGE_BLOCK, SHOW_AGE_ACTION = "show_age", "show_age_choice"
+CELEBRATE_BLOCK, CELEBRATE_ACTION = "celebrate", "celebrate_choice"
+
+
+def escape(text: str) -> str:
+    """Slack's markup characters in data (names) shown as text, never as pings or links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plain(text: str) -> dict:
+    return {"type": "plain_text", "text": text[:150], "emoji": True}
+
+
+def section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+def button(text: str, action_id: str, *, style: str | None = None, value: str = "") -> dict:
+    element = {"type": "button", "text": plain(text), "action_id": action_id, "value": value or action_id}
+    if style:
+        element["style"] = style
+    return element
+
+
+def option(text: str, value: str) -> dict:
+    return {"text": plain(text), "value": value}
+
+
+def describe_birthday(person: Person) -> str:
+    if person.birth_month is None or person.birth_day is None:
+        return "not set"
+    text = f"{person.birth_day} {calendar.month_name[person.birth_month]}"
+    return f"{text} {person.birth_year}" if person.birth_year else text
+
+
+def describe_joined(person: Person) -> str:
+    return person.joined_on.strftime("%-d %B %Y") if person.joined_on else "not set"
+
+
+def profile_modal(person: Person | None, *, today: date) -> dict:
+    """The modal ``/birthday`` opens: birthday (year optional), work start, show age, what to celebrate."""
+    birthday: dict[str, Any] = {
+        "type": "datepicker",
+        "action_id": BIRTHDAY_ACTION,
+        "placeholder": plain("Your birthday"),
+    }
+    joined: dict[str, Any] = {
+        "type": "datepicker",
+        "action_id": JOINED_ACTION,
+        "placeholder": plain("Your first day at work"),
+    }
+    no_year_options = [option("Keep my birth year to myself (don't store it)", "no_year")]
+    no_year: dict[str, Any] = {"type": "checkboxes", "action_id": NO_YEAR_ACTION, "options": no_year_options}
+    show_age_options = [option("Yes, others may see my age", "yes"), option("No, keep my age private", "no")]
+    show_age: dict[str, Any] = {"type": "radio_buttons", "action_id": SHOW_AGE_ACTION, "options": show_age_options}
+    celebrate_options = [option("My birthday", "birthday"), option("My work anniversary", "anniversary")]
+    celebrate: dict[str, Any] = {"type": "checkboxes", "action_id": CELEBRATE_ACTION, "options": celebrate_options}
+    if person is not None:
+        if person.birth_month is not None and person.birth_day is not None:
+            year = person.birth_year or 2000  # a leap year: Feb 29 stays valid
+            birthday["initial_date"] = date(year, person.birth_month, person.birth_day).isoformat()
+            if person.birth_year is None:
+                no_year["initial_options"] = no_year_options
+        if person.joined_on:
+            joined["initial_date"] = person.joined_on.isoformat()
+        show_age["initial_option"] = show_age_options[0 if person.show_age else 1]
+        chosen = [celebrate_options[0]] if person.birth_month is not None else []
+        chosen += [celebrate_options[1]] if person.joined_on else []
+        if chosen:
+            celebrate["initial_options"] = chosen
+    return {
+        "type": "modal",
+        "callback_id": PROFILE_MODAL,
+        "title": plain("My dates"),
+        "submit": plain("Save"),
+        "close": plain("Cancel"),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": BIRTHDAY_BLOCK,
+                "optional": True,
+                "label": plain("Birthday"),
+                "element": birthday,
+            },
+            {
+                "type": "input",
+                "block_id": NO_YEAR_BLOCK,
+                "optional": True,
+                "label": plain("Birth year"),
+                "element": no_year,
+            },
+            {
+                "type": "input",
+                "block_id": JOINED_BLOCK,
+                "optional": True,
+                "label": plain("Work start date"),
+                "element": joined,
+            },
+            {
+                "type": "input",
+                "block_id": SHOW_AGE_BLOCK,
+                "optional": True,
+                "label": plain("Show my age"),
+                "element": show_age,
+            },
+            {
+                "type": "input",
+                "block_id": CELEBRATE_BLOCK,
+                "optional": True,
+                "label": plain("What to celebrate"),
+                "element": celebrate,
+            },
+        ],
+    }
+
+
+def consent_question(workspace_name: str) -> tuple[str, list[dict]]:
+    """The onboarding DM: plain-text fallback and blocks with the two buttons."""
+    text = (
+        f"Hi! {workspace_name} celebrates birthdays and work anniversaries with BirthdayBuddy. "
+        "Would you like to add your dates? You choose what is shown, and you can stop any time."
+    )
+    blocks = [
+        section(escape(text)),
+        {
+            "type": "actions",
+            "block_id": "consent",
+            "elements": [
+                button("Add my dates", ACTION_CONSENT_YES, style="primary"),
+                button("No thanks", ACTION_CONSENT_NO),
+            ],
+        },
+    ]
+    return text, blocks
+
+
+def home_view(
+    *,
+    person: Person | None,
+    upcoming_lines: list[str],
+    admin_summary: list[str] | None,
+    settings_url: str,
+) -> dict:
+    """The App Home tab: my dates and choices (with buttons), the team's upcoming celebrations,
+    and for workspace admins a summary and a link to the settings."""
+    blocks: list[dict] = [{"type": "header", "text": plain("🎂 BirthdayBuddy")}]
+    if person is None:
+        blocks.append(section("You are not in this team's BirthdayBuddy yet. Use *Edit my dates* to add yourself."))
+        blocks.append({"type": "actions", "elements": [button("Edit my dates", ACTION_EDIT, style="primary")]})
+    else:
+        celebrated = person.consent != Consent.DECLINED
+        lines = [
+            f"*Birthday:* {describe_birthday(person)}",
+            f"*Work start:* {describe_joined(person)}",
+            f"*Age shown to others:* {'yes' if person.show_age else 'no'}",
+            f"*Celebrations:* {'on' if celebrated else 'paused — nobody is told about your dates'}",
+        ]
+        blocks.append(section("\n".join(lines)))
+        actions = [button("Edit my dates", ACTION_EDIT, style="primary")]
+        actions.append(
+            button("Hide my age", ACTION_HIDE_AGE) if person.show_age else button("Show my age", ACTION_SHOW_AGE)
+        )
+        actions.append(
+            button("Pause celebrations", ACTION_PAUSE) if celebrated else button("Resume celebrations", ACTION_RESUME)
+        )
+        blocks.append({"type": "actions", "block_id": "my_choices", "elements": actions})
+    blocks.append({"type": "divider"})
+    blocks.append(
+        section("*Coming up (next 30 days)*\n" + ("\n".join(upcoming_lines) or "Nothing in the next 30 days."))
+    )
+    if admin_summary is not None:
+        blocks.append({"type": "divider"})
+        blocks.append(section("*For admins*\n" + "\n".join(admin_summary)))
+        blocks.append(
+            {"type": "actions", "elements": [{"type": "button", "text": plain("Open settings"), "url": settings_url}]}
+        )
+    return {"type": "home", "blocks": blocks}

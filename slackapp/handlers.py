@@ -1,0 +1,306 @@
+"""What the app does for a request from Slack, once it is verified and routed (run in Celery).
+
+Every function takes the installation the request's team is bound to; people are looked up
+in its workspace only.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Min
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from birthdaybuddy.links import absolute_url
+from notifications.validators import webhook_url_error
+from reminders.models import Reminder
+from slackapp import blocks
+from slackapp.client import web_client
+from slackapp.dateparse import DateNotUnderstood, ParsedDate, parse_date
+from slackapp.models import SlackInstallation
+from slackapp.people import person_for_slack_user, person_for_slack_user_or_create
+from workspaces import services as workspace_services
+from workspaces import slack_people
+from workspaces.birthdays import BIRTHDAY, birthday_list_upcoming, birthday_rows_for_viewer, workspace_today
+from workspaces.models import ADMIN_ROLES, Consent, Person
+from workspaces.selectors import workspace_role_of
+
+logger = logging.getLogger(__name__)
+
+
+def help_text() -> str:
+    name = settings.SLACK_COMMAND_NAME
+    return "\n".join(
+        [
+            f"*{name}* — open a form with your dates and choices",
+            f"*{name} set 14 July* — your birthday (also `July 14th`, `14.07.`, `07-14`, with or without a year)",
+            f"*{name} clear* — forget your birthday",
+            f"*{name} pause* / *{name} resume* — don't celebrate me / celebrate me again",
+            f"*{name} upcoming* — celebrations in the next 30 days",
+            f"*{name} help* — this list",
+        ]
+    )
+
+
+# --- /birthday ---------------------------------------------------------------------------
+
+
+def command_run(installation: SlackInstallation, payload: dict) -> str | None:
+    """Does what ``/birthday <text>`` asks and answers (ephemeral, through ``response_url``)."""
+    text = (payload.get("text") or "").strip()
+    word, _, rest = text.partition(" ")
+    word = word.lower()
+    user_id = payload.get("user_id", "")
+    if not text:
+        reply = open_profile_modal(installation, user_id=user_id, trigger_id=payload.get("trigger_id", ""))
+    elif word == "help":
+        reply = help_text()
+    elif word == "upcoming":
+        reply = upcoming_text(installation, user_id=user_id)
+    elif word in ("set", "clear", "pause", "resume"):
+        person = person_for_slack_user_or_create(installation, user_id)
+        if person is None:
+            reply = "I could not tell who you are in this team's BirthdayBuddy; please ask an admin to add you."
+        else:
+            reply = _command_change(person, word, rest.strip(), today=workspace_today(installation.workspace))
+    else:
+        reply = f"I did not understand {text[:40]!r}.\n" + help_text()
+    if reply:
+        respond(payload.get("response_url", ""), reply)
+    return reply
+
+
+def _command_change(person: Person, word: str, rest: str, *, today: date) -> str:
+    if word == "set":
+        if not rest:
+            return f"Tell me the date, e.g. `{settings.SLACK_COMMAND_NAME} set 14 July`."
+        try:
+            parsed = parse_date(rest, today=today)
+        except DateNotUnderstood as exc:
+            return str(exc)
+        return birthday_set(person, parsed)
+    if word == "clear":
+        workspace_services.person_update(
+            person=person, data={"birth_month": None, "birth_day": None, "birth_year": None}
+        )
+        return "Done: I forgot your birthday."
+    if word == "pause":
+        slack_people.person_consent_set(person=person, consent=Consent.DECLINED)
+        return f"Done: you won't be celebrated. `{settings.SLACK_COMMAND_NAME} resume` turns it back on."
+    slack_people.person_consent_set(person=person, consent=Consent.ACTIVE)
+    return "Welcome back: you will be celebrated again."
+
+
+def birthday_set(person: Person, parsed: ParsedDate) -> str:
+    try:
+        workspace_services.person_update(
+            person=person,
+            data={"birth_month": parsed.month, "birth_day": parsed.day, "birth_year": parsed.year},
+        )
+    except ValidationError as exc:
+        return "That date cannot be saved: " + " ".join(exc.messages)
+    if person.consent != Consent.ACTIVE:
+        slack_people.person_consent_set(person=person, consent=Consent.ACTIVE)
+    note = (
+        ""
+        if parsed.year is None
+        else (" Your age is shown to others." if person.show_age else " Your age stays private.")
+    )
+    return f"Got it: your birthday is *{parsed.describe()}*.{note}"
+
+
+def respond(response_url: str, text: str) -> None:
+    """An ephemeral answer to the user who sent the command or pressed the button."""
+    if not response_url or webhook_url_error(response_url) is not None:
+        logger.warning("Slack response_url refused or missing")
+        return
+    client = WebhookClient(response_url, timeout=settings.SLACK_TIMEOUT_SECONDS)
+    answer = client.send(text=text, response_type="ephemeral", replace_original=False)
+    if answer.status_code != 200:
+        logger.warning("Slack response_url answered %s: %s", answer.status_code, answer.body)
+
+
+def open_profile_modal(installation: SlackInstallation, *, user_id: str, trigger_id: str) -> str | None:
+    person = person_for_slack_user(installation, user_id)
+    view = blocks.profile_modal(person, today=workspace_today(installation.workspace))
+    try:
+        web_client(installation.bot_token).views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        logger.warning("Slack views.open failed: %s", exc.response.get("error"))
+        return (
+            f"I could not open the form ({exc.response.get('error')}). Try `{settings.SLACK_COMMAND_NAME} set 14 July`."
+        )
+    return None
+
+
+def upcoming_text(installation: SlackInstallation, *, user_id: str) -> str:
+    lines = upcoming_lines(installation, user_id=user_id)
+    return "*Coming up (next 30 days)*\n" + ("\n".join(lines) if lines else "Nothing in the next 30 days.")
+
+
+def upcoming_lines(installation: SlackInstallation, *, user_id: str) -> list[str]:
+    """The next 30 days as the API shows them to this person (ages only where they may see them)."""
+    workspace = installation.workspace
+    viewer_person = person_for_slack_user(installation, user_id)
+    viewer = viewer_person.user if viewer_person is not None else None
+    role = workspace_role_of(workspace=workspace, user=viewer) if viewer is not None else None
+    rows = birthday_rows_for_viewer(
+        birthday_list_upcoming(workspace=workspace, days=30), viewer=viewer, viewer_role=role
+    )
+    lines = []
+    for row in rows:
+        who = (
+            f"<@{row['person']['slack_user_id']}>"
+            if row["person"]["slack_user_id"]
+            else blocks.escape(row["person"]["name"])
+        )
+        when = date.fromisoformat(row["date"])
+        day = f"{calendar.day_abbr[when.weekday()]} {when.day} {calendar.month_abbr[when.month]}"
+        if row["kind"] == BIRTHDAY:
+            what = f"turns {row['age']}" if row["age"] is not None else "birthday"
+        else:
+            what = f"{row['years']} year{'s' if row['years'] != 1 else ''} with the team"
+        lines.append(f"• {day}: {who} — {what}")
+    return lines
+
+
+# --- interactivity ------------------------------------------------------------------------
+
+
+def modal_values(view: dict) -> dict:
+    """The modal's answer as plain values, or ``{"errors": {block_id: message}}`` (pure: answered in the request)."""
+
+    def as_dict(item) -> dict:
+        return item if isinstance(item, dict) else {}
+
+    state = as_dict(as_dict(view.get("state")).get("values"))
+
+    def value(block: str, action: str) -> dict:
+        return as_dict(as_dict(state.get(block)).get(action))
+
+    def text(item) -> str | None:
+        return item if isinstance(item, str) and len(item) <= 20 else None
+
+    errors: dict[str, str] = {}
+    birthday = text(value(blocks.BIRTHDAY_BLOCK, blocks.BIRTHDAY_ACTION).get("selected_date"))
+    joined = text(value(blocks.JOINED_BLOCK, blocks.JOINED_ACTION).get("selected_date"))
+    no_year = bool(value(blocks.NO_YEAR_BLOCK, blocks.NO_YEAR_ACTION).get("selected_options"))
+    show_age = as_dict(value(blocks.SHOW_AGE_BLOCK, blocks.SHOW_AGE_ACTION).get("selected_option")).get("value")
+    celebrate_options = value(blocks.CELEBRATE_BLOCK, blocks.CELEBRATE_ACTION).get("selected_options")
+    celebrate = (
+        {as_dict(item).get("value") for item in celebrate_options} if isinstance(celebrate_options, list) else None
+    )
+    result: dict = {"show_age": None if show_age is None else show_age == "yes"}
+    try:
+        born = date.fromisoformat(birthday) if birthday else None
+    except (TypeError, ValueError):
+        born, errors[blocks.BIRTHDAY_BLOCK] = None, "Pick a date."
+    try:
+        result["joined_on"] = date.fromisoformat(joined) if joined else None
+    except (TypeError, ValueError):
+        errors[blocks.JOINED_BLOCK] = "Pick a date."
+    if celebrate is not None and "birthday" not in celebrate:
+        born = None
+    if celebrate is not None and "anniversary" not in celebrate:
+        result["joined_on"] = None
+    if born is not None:
+        result.update(birth_month=born.month, birth_day=born.day, birth_year=None if no_year else born.year)
+    else:
+        result.update(birth_month=None, birth_day=None, birth_year=None)
+    if born is not None and not no_year and born > date.today():  # noqa: DTZ011 - a calendar date, any zone
+        errors[blocks.BIRTHDAY_BLOCK] = "A birthday cannot be in the future."
+    if result.get("joined_on") and result["joined_on"].year < 1900:
+        errors[blocks.JOINED_BLOCK] = "Pick a date after 1900."
+    return {"errors": errors} if errors else result
+
+
+def modal_save(installation: SlackInstallation, *, user_id: str, values: dict) -> Person | None:
+    person = person_for_slack_user_or_create(installation, user_id)
+    if person is None:
+        return None
+    data = {key: values[key] for key in ("birth_month", "birth_day", "birth_year", "joined_on")}
+    if values.get("show_age") is not None:
+        data["show_age"] = values["show_age"]
+    workspace_services.person_update(person=person, data=data)
+    slack_people.person_consent_set(person=person, consent=Consent.ACTIVE)
+    home_publish(installation, user_id=user_id)
+    return person
+
+
+def block_action(installation: SlackInstallation, payload: dict) -> None:
+    user_id = (payload.get("user") or {}).get("id", "")
+    for action in payload.get("actions") or []:
+        action_id = action.get("action_id")
+        if action_id in (blocks.ACTION_EDIT, blocks.ACTION_CONSENT_YES):
+            if action_id == blocks.ACTION_CONSENT_YES:
+                person = person_for_slack_user(installation, user_id)
+                if person is not None:
+                    slack_people.person_consent_set(person=person, consent=Consent.ACTIVE)
+            reply = open_profile_modal(installation, user_id=user_id, trigger_id=payload.get("trigger_id", ""))
+            if reply:
+                respond(payload.get("response_url", ""), reply)
+            continue
+        person = person_for_slack_user(installation, user_id)
+        if person is None:
+            continue
+        if action_id == blocks.ACTION_CONSENT_NO:
+            slack_people.person_consent_set(person=person, consent=Consent.DECLINED)
+            respond(
+                payload.get("response_url", ""),
+                "No problem: you won't be celebrated or asked again. "
+                f"`{settings.SLACK_COMMAND_NAME} resume` if you change your mind.",
+            )
+        elif action_id in (blocks.ACTION_SHOW_AGE, blocks.ACTION_HIDE_AGE):
+            workspace_services.person_update(person=person, data={"show_age": action_id == blocks.ACTION_SHOW_AGE})
+        elif action_id in (blocks.ACTION_PAUSE, blocks.ACTION_RESUME):
+            consent = Consent.DECLINED if action_id == blocks.ACTION_PAUSE else Consent.ACTIVE
+            slack_people.person_consent_set(person=person, consent=consent)
+    if payload.get("view", {}).get("type") == "home" or any(
+        a.get("action_id")
+        in (blocks.ACTION_SHOW_AGE, blocks.ACTION_HIDE_AGE, blocks.ACTION_PAUSE, blocks.ACTION_RESUME)
+        for a in payload.get("actions") or []
+    ):
+        home_publish(installation, user_id=user_id)
+
+
+# --- App Home -----------------------------------------------------------------------------
+
+
+def admin_summary(installation: SlackInstallation) -> list[str]:
+    workspace = installation.workspace
+    people = Person.objects.for_workspace(workspace)
+    without = people.celebrated().filter(birth_month__isnull=True, joined_on__isnull=True)
+    names = ", ".join(blocks.escape(name) for name in without.order_by("name").values_list("name", flat=True)[:10])
+    pending = people.filter(consent=Consent.PENDING).count()
+    declined = people.filter(consent=Consent.DECLINED).count()
+    next_digest = Reminder.objects.filter(workspace=workspace, active=True, kind="birthday_digest").aggregate(
+        at=Min("next_run_at")
+    )["at"]
+    lines = [
+        f"*Without dates:* {without.count()}" + (f" ({names}{'…' if without.count() > 10 else ''})" if names else ""),
+        f"*Consent pending:* {pending} · *declined:* {declined}",
+        f"*Next digest:* {next_digest.isoformat(timespec='minutes') if next_digest else 'none scheduled'}",
+    ]
+    return lines
+
+
+def home_publish(installation: SlackInstallation, *, user_id: str) -> dict:
+    person = person_for_slack_user(installation, user_id)
+    is_admin = (
+        person is not None
+        and person.user is not None
+        and workspace_role_of(workspace=installation.workspace, user=person.user) in ADMIN_ROLES
+    )
+    view = blocks.home_view(
+        person=person,
+        upcoming_lines=upcoming_lines(installation, user_id=user_id),
+        admin_summary=admin_summary(installation) if is_admin else None,
+        settings_url=absolute_url(f"/admin/workspaces/workspace/{installation.workspace_id}/change/"),
+    )
+    web_client(installation.bot_token).views_publish(user_id=user_id, view=view)
+    return view
