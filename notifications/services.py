@@ -8,7 +8,7 @@ them after commit::
         ...advance next_run_at...
         notifications_enqueue(notification_ids=ids)
 
-Delivery itself (the state machine) lives in ``notifications/delivery.py``; the functions
+Delivery itself (the state machine) lives in ``notifications/delivery/``; the functions
 here are its public names.
 """
 
@@ -97,7 +97,7 @@ def notifications_enqueue(*, notification_ids: Iterable, countdown: float | None
 
 
 def notification_deliver(*, notification_id, now: datetime | None = None) -> str:
-    """Claims, sends and records one notification; see ``notifications/delivery.py``."""
+    """Claims, sends and records one notification; see ``notifications/delivery/``."""
     return delivery.deliver_one(notification_id=notification_id, now=now)
 
 
