@@ -14,7 +14,8 @@ from birthdaybuddy.timerules.recurrence import Occurrence as Slot
 from notifications.services import notifications_write
 from reminders.models import Reminder
 from scheduling.models import JobRun, Occurrence
-from scheduling.planning import PlannedMessage, Planner, plan_occurrence
+from scheduling.planned import PlannedMessage
+from scheduling.planning import Planner, plan_occurrence
 
 
 @dataclass(slots=True)
