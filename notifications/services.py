@@ -28,7 +28,7 @@ from django.utils import timezone
 from birthdaybuddy.db import insert_ignoring_conflicts
 from birthdaybuddy.errors import ApplicationError, Conflict
 from birthdaybuddy.validators import normalize_phone
-from notifications import conf, delivery, ratelimit, twilio_hooks
+from notifications import conf, delivery, ratelimit, whatsapp
 from notifications.models import ChannelConfig, MessageKind, Notification, NotificationStatus, Template
 from notifications.providers import DeliveryError, Message, OutcomeUnknown, provider_for
 from notifications.providers.twilio import TwilioProvider
@@ -280,8 +280,8 @@ def _verified_members(config: ChannelConfig):
 def _whatsapp_test_session_open(provider, recipient: str) -> bool:
     if not isinstance(provider, TwilioProvider) or provider.channel != Channel.WHATSAPP:
         return False
-    sessions = twilio_hooks.whatsapp_sessions_open(phones=[recipient], now=timezone.now())
-    return twilio_hooks.whatsapp_session_is_open(
+    sessions = whatsapp.whatsapp_sessions_open(phones=[recipient], now=timezone.now())
+    return whatsapp.whatsapp_session_is_open(
         sessions.get(recipient, ()),
         account_sid=provider.account_sid,
         from_number=provider.from_number,

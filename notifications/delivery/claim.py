@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import F
 
-from notifications import conf, ratelimit, twilio_hooks
+from notifications import conf, ratelimit, whatsapp
 from notifications.delivery.common import (
     CLAIM_FIELDS,
     CLOCK_TOLERANCE,
@@ -91,7 +91,7 @@ def prepare(
     providers: dict[tuple, Provider | PermanentError] = {}
     outcomes: Counter = Counter()
     limit_rates = conf.rate_limit_enabled()
-    sessions = twilio_hooks.whatsapp_sessions_open(
+    sessions = whatsapp.whatsapp_sessions_open(
         phones=[n.recipient for n in claimed if n.channel == "whatsapp"], now=now
     )
     for notification in claimed:
@@ -155,7 +155,7 @@ def _whatsapp_session_open(provider: Provider, notification: Notification, sessi
     """Whether the recipient wrote to this WhatsApp sender within the session window (free-form allowed)."""
     if notification.channel != "whatsapp" or not isinstance(provider, TwilioProvider):
         return False
-    return twilio_hooks.whatsapp_session_is_open(
+    return whatsapp.whatsapp_session_is_open(
         sessions.get(notification.recipient, ()),
         account_sid=provider.account_sid,
         from_number=provider.from_number,
