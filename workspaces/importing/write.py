@@ -18,19 +18,26 @@ def write(plan: Plan) -> None:
         fields = {"updated_at"}
         for before, after in chunk:
             fields.update(name for name in IMPORTED_FIELDS if getattr(before, name) != getattr(after, name))
-        _update_people([after for _, after in chunk], sorted(fields))
+        update_people([after for _, after in chunk], sorted(fields))
 
 
-def _update_people(people: list[Person], fields: list[str]) -> None:
+def update_people_orm(people: list[Person], fields: list[str]) -> None:
+    """What ``update_people`` does, with the ORM."""
+    Person.objects.bulk_update(people, fields)
+
+
+def update_people(people: list[Person], fields: list[str]) -> None:
     """``UPDATE … FROM (VALUES …)``: one set-based statement per chunk.
 
     Django's ``bulk_update`` builds a ``CASE WHEN pk = … THEN …`` per field and row, which
     takes seconds per thousand rows to compile; a VALUES list is cheap to build and to run.
-    PostgreSQL and SQLite (3.33+) both understand it; other databases get ``bulk_update``.
+    PostgreSQL and SQLite (3.33+) both understand it; other databases get ``update_people_orm``.
+    ``tests/platform/test_fast_paths.py`` holds the two to the same rows.
     """
+    # Buys: csv_import's changed re-import (bench/RESULTS.md) without bulk_update's CASE per field and row.
     connection = connections[Person.objects.db]
     if connection.vendor not in ("postgresql", "sqlite"):
-        Person.objects.bulk_update(people, fields)
+        update_people_orm(people, fields)
         return
     meta = Person._meta
     quote = connection.ops.quote_name
