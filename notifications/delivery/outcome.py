@@ -126,7 +126,9 @@ def record(jobs: list[Job], *, token: uuid.UUID, now: datetime) -> Counter:
         elif sent:
             attempts += [attempt_row(job, now) for job in sent]
             provider_ids = {
-                job.notification.pk: job.result.provider_message_id for job in sent if job.result.provider_message_id
+                job.notification.pk: job.result.provider_message_id
+                for job in sent
+                if job.result is not None and job.result.provider_message_id
             }
             extra = {}
             if provider_ids:

@@ -9,27 +9,35 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
+from typing import cast
 
 import aiohttp
 
 from notifications import conf
 from notifications.delivery.common import Job
-from notifications.providers import DeliveryError, OutcomeUnknown
+from notifications.providers import DeliveryError, Message, OutcomeUnknown, Provider
 from notifications.providers.slack import SlackWebhookProvider
 
 logger = logging.getLogger("notifications.delivery")
 
 
+def _sent(done: Callable[[Job], None], job: Job, _future: Future) -> None:
+    done(job)
+
+
 def send(job: Job, clock: Callable[[], datetime]) -> None:
+    """Runs a prepared job's provider call (a job without an error has a provider and a message)."""
+    provider, message = cast(Provider, job.provider), cast(Message, job.message)
     try:
-        job.result = job.provider.send(job.message)
+        job.result = provider.send(message)
     except DeliveryError as exc:
         job.error = exc
     except Exception as exc:
         # A library failing in a way we did not foresee: it may have sent, so treat it as unknown.
-        logger.exception("provider %s failed unexpectedly", job.provider.name)
+        logger.exception("provider %s failed unexpectedly", provider.name)
         job.error = OutcomeUnknown(f"unexpected error: {type(exc).__name__}")
     job.finished_at = clock()
 
@@ -72,13 +80,17 @@ class WorkerIO:
             asyncio.run_coroutine_threadsafe(self._post_all(posts, clock, done), self.loop)
         for job in jobs:
             if not isinstance(job.provider, SlackWebhookProvider):
-                self.executor.submit(send, job, clock).add_done_callback(lambda _, job=job: done(job))
+                self.executor.submit(send, job, clock).add_done_callback(partial(_sent, done, job))
 
     async def _post_all(self, jobs: list[Job], clock: Callable[[], datetime], done: Callable[[Job], None]) -> None:
         for job in jobs:
             task = asyncio.create_task(self._post(job, clock))
             self.tasks.add(task)  # the loop keeps only weak references to its tasks
-            task.add_done_callback(lambda task, job=job: (self.tasks.discard(task), done(job)))
+            task.add_done_callback(partial(self._posted, done, job))
+
+    def _posted(self, done: Callable[[Job], None], job: Job, task: asyncio.Task) -> None:
+        self.tasks.discard(task)
+        done(job)
 
     async def _session(self, timeout: float) -> aiohttp.ClientSession:
         session = self.sessions.get(timeout)
@@ -95,9 +107,9 @@ class WorkerIO:
         return session
 
     async def _post(self, job: Job, clock: Callable[[], datetime]) -> None:
-        provider = job.provider
+        provider, message = cast(SlackWebhookProvider, job.provider), cast(Message, job.message)
         try:
-            job.result = await provider.asend(job.message, session=await self._session(provider.timeout))
+            job.result = await provider.asend(message, session=await self._session(provider.timeout))
         except DeliveryError as exc:
             job.error = exc
         except Exception as exc:

@@ -188,7 +188,7 @@ class Statements:
     def record_sent(self, db, jobs: list[Job], *, token: uuid.UUID, now: datetime) -> None:
         attempts = [attempt_values(job, now) for job in jobs]
         ids = [job.notification.pk for job in jobs]
-        message_ids = [job.result.provider_message_id or "" for job in jobs]
+        message_ids = [(job.result.provider_message_id if job.result is not None else "") or "" for job in jobs]
         # The values are already what psycopg adapts (aware datetimes, UUIDs, ints, str), so the
         # fields' ``get_db_prep_save`` (which bulk_create would call) is left out: called per
         # value, it took over half of a batch's record time.

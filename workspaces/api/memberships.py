@@ -6,6 +6,8 @@ holds the two to the same objects on the same data.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connections, router
 
 from birthdaybuddy.db import ModelColumns
@@ -42,8 +44,11 @@ class CallerMembershipQuery:
     def _compile(self, using: str) -> tuple[str, list]:
         connection = connections[using]
         quote = connection.ops.quote_name
-        joins = ((Membership, "m", None), (self.user_field.related_model, "u", self.user_field))
-        joins += ((Workspace, "w", self.workspace_field),)
+        joins: tuple[tuple[Any, str, Any], ...] = (
+            (Membership, "m", None),
+            (self.user_field.related_model, "u", self.user_field),
+            (Workspace, "w", self.workspace_field),
+        )
         plan = [(ModelColumns(connection, model, alias), via) for model, alias, via in joins]
         tables = f"{quote(Membership._meta.db_table)} m"
         for model, alias, via in joins[1:]:

@@ -12,6 +12,7 @@ serves another workspace's data, so a view that forgets this mixin is caught.
 """
 
 import uuid
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -43,6 +44,9 @@ class WorkspaceScopedMixin:
 
     workspace: Workspace
     membership: Membership | None
+    # Set by the DRF view this mixes into.
+    kwargs: dict[str, Any]
+    request: Any
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
