@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from notifications.services import ChannelTestResult
+from notifications.channel_test import ChannelTestResult
 
 PROVIDERS = {
     "slack_webhook": "Slack",
