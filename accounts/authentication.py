@@ -1,12 +1,9 @@
-"""JWT authentication: simplejwt's, letting a view load the caller with what it needs anyway.
+"""JWT authentication: simplejwt's, with the token version checked and expiry named.
 
 simplejwt's ``JWTAuthentication`` reads the user with a query of its own on every request.
-A view that must read a row about the caller anyway (a workspace-scoped view reads their
-membership and the workspace) can offer ``load_request_user(user_id)``: it returns the
-user loaded in that same query, or ``None`` when it has nothing (the user is then read as
-simplejwt does). Either way the user gets simplejwt's checks here, with its messages and
-codes: unknown user, inactive user, revoked token. ``request.user`` is the real ``User``
-row in both cases.
+``check_user`` runs simplejwt's checks on a user read some other way, with its messages and
+codes (inactive user, revoked token): the API's authentication
+(``workspaces.api.authentication``) reads a workspace's caller together with their membership.
 
 Beyond simplejwt's checks, an access token must carry the user's current ``token_version``
 (claim ``ver``, see ``accounts.tokens``): a password change, logout everywhere or a
@@ -27,28 +24,6 @@ from accounts.tokens import VERSION_CLAIM
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
-    def authenticate(self, request):
-        header = self.get_header(request)
-        if header is None:
-            return None
-        raw_token = self.get_raw_token(header)
-        if raw_token is None:
-            return None
-        validated_token = self.get_validated_token(raw_token)
-        view = (getattr(request, "parser_context", None) or {}).get("view")
-        load = getattr(view, "load_request_user", None)
-        if load is None:
-            return self.get_user(validated_token), validated_token
-        try:
-            user_id = validated_token[api_settings.USER_ID_CLAIM]
-        except KeyError as exc:
-            raise InvalidToken(_("Token contained no recognizable user identification")) from exc
-        user = load(user_id)
-        if user is None:
-            return self.get_user(validated_token), validated_token
-        self.check_user(user, validated_token)
-        return user, validated_token
-
     def get_validated_token(self, raw_token):
         """simplejwt's, except that a genuine token past its ``exp`` says so (code ``token_expired``).
 
@@ -93,6 +68,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
 
 
 class JWTScheme(SimpleJWTScheme):
-    """The OpenAPI security scheme: drf-spectacular's for simplejwt, which matches only its own class."""
+    """The OpenAPI security scheme: drf-spectacular's for simplejwt, for this class and its subclasses."""
 
     target_class = "accounts.authentication.JWTAuthentication"
+    match_subclasses = True

@@ -6,7 +6,7 @@ runs the scenarios and prints one JSON summary on stdout; progress goes to stder
 
 Scenarios (``--only`` picks some):
 
-- ``idle_tick``: ``scheduling.services.tick`` when nothing is due, at full and 1/100 size;
+- ``idle_tick``: ``scheduling.tick.tick`` when nothing is due, at full and 1/100 size;
 - ``simulated_day``: every workspace's digest created by ticks over 24 simulated hours;
 - ``delivery_per_message`` / ``delivery_batched``: pending Slack notifications delivered by a
   real Celery worker through slack-sdk to a local fake Slack (``bench.fake_slack``);

@@ -2,7 +2,7 @@
 
 Fast by construction: users, workspaces, memberships and people go in with PostgreSQL
 ``COPY`` (psycopg's ``cursor.copy``), reminders and channel configs (encrypted field) with
-``bulk_create`` in large chunks. The field logic follows the test factories; the digest's
+``bulk_create`` in large chunks (``bench/copying.py``). The field logic follows the test factories; the digest's
 ``next_run_at`` is computed with ``reminders.schedule.reminder_next_slot`` exactly as
 ``reminder_reschedule`` does for a workspace created now (checked on a sample).
 
@@ -18,16 +18,14 @@ import random
 import time as clock
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 
+from bench.copying import NULL, bulk_load, copy_rows, copy_text
 from bench.environment import log
 
 SEED_VERSION = 1
-COPY_CHUNK = 50_000
-NULL = "\\N"  # COPY text format
 BULK_CHUNK = 2_000
 MEMBER_CHANNELS = '["email"]'
 OTHER_CHANNELS = ("[]", '["slack"]', '["email"]', '["email", "slack"]')
@@ -95,88 +93,6 @@ def _record(size: Size, *, slack_port: int, seeded_at: datetime, seconds: float,
             " VALUES (1, %s, %s, %s, %s, %s)",
             [json.dumps({**asdict(size), "version": SEED_VERSION}), slack_port, seeded_at, seconds, json.dumps(shape)],
         )
-
-
-# --- COPY -----------------------------------------------------------------------------------
-
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _text(value) -> str:
-    if value is None:
-        return NULL
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, str):
-        return value.translate(_ESCAPES)
-    return str(value)
-
-
-def copy_rows(model, fields: list[str], rows: Iterable, *, preformatted: bool = False) -> int:
-    """``COPY`` rows (tuples in ``fields`` order, by attname) into ``model``'s table; returns the count.
-
-    With ``preformatted``, each row is already a line of COPY text format. Columns not in
-    ``fields`` that have a default or may not be null (fields added since this seed was written)
-    get the field's default, computed per row where it is a callable (a random key).
-    """
-    from django.db import connection
-
-    by_attname = {field.attname: field for field in model._meta.concrete_fields}
-    defaults = [
-        field
-        for field in model._meta.concrete_fields
-        if field.attname not in fields and not field.primary_key and (field.has_default() or not field.null)
-    ]
-    constant = all(not callable(field.default) for field in defaults)
-    fixed = "".join("\t" + _text(field.get_default()) for field in defaults) if constant else ""
-
-    def suffix() -> str:
-        return fixed if constant else "".join("\t" + _text(field.get_default()) for field in defaults)
-
-    names = [by_attname[name].column for name in fields] + [field.column for field in defaults]
-    columns = ", ".join(connection.ops.quote_name(name) for name in names)
-    table = connection.ops.quote_name(model._meta.db_table)
-    count = 0
-    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        buffer: list[str] = []
-        for row in rows:
-            buffer.append((row if preformatted else "\t".join(map(_text, row))) + suffix())
-            count += 1
-            if len(buffer) >= COPY_CHUNK:
-                copy.write("\n".join(buffer) + "\n")
-                buffer.clear()
-        if buffer:
-            copy.write("\n".join(buffer) + "\n")
-    return count
-
-
-@contextmanager
-def bulk_load(model) -> Iterator[None]:
-    """Loads ``model``'s table fast: FK triggers off for the session (the generated data is
-    consistent by construction) and secondary indexes built once at the end, not row by row."""
-    from django.db import connection
-
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s AND i.indexname NOT IN"
-            " (SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'x'))",
-            [table, table],
-        )
-        indexes = cursor.fetchall()
-        cursor.execute("SET maintenance_work_mem = '512MB'")
-        cursor.execute("SET session_replication_role = replica")
-        for name, _ in indexes:
-            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SET session_replication_role = DEFAULT")
-            for _, definition in indexes:
-                cursor.execute(definition)
 
 
 # --- data -----------------------------------------------------------------------------------
@@ -358,7 +274,7 @@ def seed(size: Size, *, slack_port: int) -> dict:
 
     def people_lines() -> Iterator[str]:
         """COPY text lines, formatted here (1M rows: the generic per-value formatting is the slow part)."""
-        stamp = _text(now)
+        stamp = copy_text(now)
         show = ("f", "t")
         p = 0
         for w, workspace in enumerate(workspaces):
@@ -382,7 +298,7 @@ def seed(size: Size, *, slack_port: int) -> dict:
                 shape_counts["with_birth_year"] += year is not None
                 shape_counts["feb29"] += (month, day) == (2, 29)
                 yield (
-                    f"{_uuid(rng)}\t{workspace_id}\t{user_id}\t{_text(name)}\t{email}\t\t{slack}\t{month}\t{day}"
+                    f"{_uuid(rng)}\t{workspace_id}\t{user_id}\t{copy_text(name)}\t{email}\t\t{slack}\t{month}\t{day}"
                     f"\t{NULL if year is None else year}\t{NULL if joined is None else joined}"
                     f"\t{channels}\t[]\t{show[rng.random() < 0.3]}\t{stamp}\t{stamp}"
                 )

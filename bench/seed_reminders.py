@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bench.copying import copy_rows
 from bench.environment import log
-from bench.seed import copy_rows
 
 NAME_PREFIX = "Bench recurring"
 PEOPLE_PER_WORKSPACE = 8  # candidates with an email address, per workspace

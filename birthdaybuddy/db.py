@@ -38,13 +38,15 @@ CHUNK = 5_000
 def insert_ignoring_conflicts(model: type[models.Model], rows: Sequence[models.Model]) -> list:
     """Inserts unsaved ``rows`` with ``ON CONFLICT DO NOTHING``; returns the primary keys inserted.
 
+    ORM meaning: ``insert_ignoring_conflicts_orm`` (below).
+
     Rows must carry their primary key unless it is an auto field (then the database assigns
     it and the returned keys are the new ones, not set on the instances).
     """
     if not rows:
         return []
     if connection.vendor != "postgresql":
-        return _bulk_create_fallback(model, rows)
+        return insert_ignoring_conflicts_orm(model, rows)
     inserted: list = []
     for start in range(0, len(rows), CHUNK):
         inserted.extend(_insert_chunk(model, rows[start : start + CHUNK]))
@@ -101,7 +103,12 @@ def _values(field: models.Field, rows: Sequence[models.Model]) -> list:
     return [None if value is None else field.get_db_prep_save(value, connection) for value in values]
 
 
-def _bulk_create_fallback(model: type[models.Model], rows: Sequence[models.Model]) -> list:
+def insert_ignoring_conflicts_orm(model: type[models.Model], rows: Sequence[models.Model]) -> list:
+    """What ``insert_ignoring_conflicts`` does, with the ORM (and what SQLite runs).
+
+    Parity: ``tests/platform/test_fast_paths.py``. The unnest insert buys the tick's batch
+    writes: 437 -> ~1,500 notifications per CPU-second (bench/RESULTS.md, round 2).
+    """
     pk = model._meta.pk
     if isinstance(pk, models.AutoField | models.BigAutoField):
         model.objects.bulk_create(rows, ignore_conflicts=True)

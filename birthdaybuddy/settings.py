@@ -210,7 +210,7 @@ UNVERIFIED_USER_TTL = timedelta(days=2)
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ("accounts.authentication.JWTAuthentication",),
+    "DEFAULT_AUTHENTICATION_CLASSES": ("workspaces.api.authentication.WorkspaceJWTAuthentication",),
     "DEFAULT_PERMISSION_CLASSES": ("rest_framework.permissions.IsAuthenticated",),
     "DEFAULT_FILTER_BACKENDS": (
         "django_filters.rest_framework.DjangoFilterBackend",

@@ -15,8 +15,8 @@ from birthdaybuddy.admin_tools import WorkspaceColumns
 from birthdaybuddy.errors import ApplicationError
 from notifications import services
 from notifications.api.serializers import mask_secret, mask_webhook_url
+from notifications.channel_test import ChannelTestResult
 from notifications.models import ChannelConfig
-from notifications.services import ChannelTestResult
 
 PROVIDERS = {
     "slack_webhook": "Slack",

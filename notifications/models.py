@@ -143,7 +143,7 @@ class Notification(models.Model):
     ``idempotency_key`` (reminder, occurrence, channel, recipient) is unique: running the
     same occurrence again creates nothing. Status moves pending → sending → sent (→
     delivered) or back to pending (retry), failed, skipped or unknown, each move a
-    conditional UPDATE (see ``notifications/delivery.py``).
+    conditional UPDATE (see ``notifications/delivery/``).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -8,7 +8,7 @@ from functools import partial
 
 from django.db import transaction
 
-from notifications import conf
+from notifications import conf, tasks
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +30,6 @@ def enqueue_on_commit(ids: Iterable, *, countdown: float | None = None) -> None:
 
 
 def dispatch(ids: list[str], *, countdown: float | None = None) -> None:
-    from notifications import tasks
-
     options = {"countdown": countdown} if countdown else {}
     try:
         if len(ids) >= conf.batch_threshold():

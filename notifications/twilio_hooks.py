@@ -1,4 +1,4 @@
-"""Twilio's side of the conversation: signed webhooks, delivery receipts, STOP/START, WhatsApp sessions.
+"""Twilio's side of the conversation: delivery receipts and inbound messages (STOP/START).
 
 Twilio calls us back in two ways, both form-encoded and signed with the account's auth
 token (``X-Twilio-Signature``, checked with the twilio library's ``RequestValidator``):
@@ -24,35 +24,32 @@ to the channel's own URL.
 **Replays**: a signature has no timestamp, so a captured request stays valid. Each
 ``MessageSid`` is recorded (:class:`~notifications.models.TwilioCallback`): an inbound
 message acts once, a status only when it ranks above the last one applied.
+
+The signature checks are ``twilio_signatures.py``; the WhatsApp window ``whatsapp.py``.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet, Value
+from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from twilio.request_validator import RequestValidator
 
 from audit.entries import audit_notification_failed
-from notifications import conf
-from notifications.models import ChannelConfig, InboundContact, Notification, NotificationStatus, TwilioCallback
+from notifications.models import InboundContact, Notification, NotificationStatus, TwilioCallback
 from notifications.providers.base import truncate
+from notifications.twilio_signatures import TWILIO_CHANNELS, TwilioScope
 from workspaces.models import Channel
 from workspaces.opt_outs import people_channel_opt_out_set
 
 logger = logging.getLogger(__name__)
 
 S = NotificationStatus
-TWILIO_CHANNELS = (Channel.SMS, Channel.WHATSAPP)
 
 # Twilio's default keywords (Advanced Opt-Out; the whole message, any case). Twilio itself blocks
 # a number that sent an opt-out word, so each must be recorded here too, or later sends fail with
@@ -96,91 +93,6 @@ DELIVERY_ERROR_CODES = {
     63016: "outside_whatsapp_session_window",
     63024: "invalid_whatsapp_recipient",
 }
-
-
-# --- signatures -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TwilioScope:
-    """What a validly signed request may touch: the channels (so the workspaces) using the token that signed it."""
-
-    account_sid: str
-    channels: QuerySet  # ChannelConfig rows; ``workspace_ids`` is their workspaces, as a subquery
-
-    @property
-    def workspace_ids(self) -> QuerySet:
-        return self.channels.values("workspace_id")
-
-
-def _channel_scope(config: ChannelConfig | None, *, url: str, params, signature: str) -> TwilioScope | None:
-    """The scope of ``config`` alone if its token (one HMAC) signed the request, else ``None``."""
-    if config is None or config.kind not in TWILIO_CHANNELS:
-        return None
-    account_sid = str(params.get("AccountSid") or "")
-    if config.account_sid:
-        expected_sid, token = config.account_sid, config.auth_token
-    else:  # the channel sends with the platform's account
-        expected_sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
-    if not signature or not token or not account_sid or account_sid != expected_sid:
-        return None
-    if not RequestValidator(token).validate(url, params, signature):
-        return None
-    return TwilioScope(account_sid=account_sid, channels=ChannelConfig.objects.filter(pk=config.pk))
-
-
-CHANNEL_FIELDS = ("id", "workspace_id", "kind", "account_sid", "auth_token")
-
-
-def channel_signature_scope(*, channel_id, url: str, params, signature: str) -> TwilioScope | None:
-    """Checks ``X-Twilio-Signature`` of a request to a channel's own hook URL against that channel only.
-
-    ``None`` when the channel is unknown (or not SMS/WhatsApp), the request names another
-    account, or the signature is missing or forged. ``url`` must be the exact URL Twilio
-    called (see ``notifications.conf.public_base_url``).
-    """
-    config = ChannelConfig.objects.filter(pk=channel_id, kind__in=TWILIO_CHANNELS).only(*CHANNEL_FIELDS).first()
-    return _channel_scope(config, url=url, params=params, signature=signature)
-
-
-def status_signature_scope(*, url: str, params, signature: str, notification_hint: str = "") -> TwilioScope | None:
-    """The shared status URL (``/hooks/twilio/status``): the notification the receipt is about —
-    by our ``?n=`` id, else by its message SID when exactly one notification has it — names
-    the one channel whose token is checked."""
-    rows = Notification.objects.filter(channel__in=TWILIO_CHANNELS)
-    found = None
-    if notification_hint:
-        try:
-            found = rows.filter(pk=uuid.UUID(notification_hint)).values("workspace_id", "channel").first()
-        except ValueError:
-            return None
-    else:
-        message_sid = str(params.get("MessageSid") or params.get("SmsSid") or "")
-        matches = list(rows.filter(provider_message_id=message_sid).values("workspace_id", "channel")[:2])
-        found = matches[0] if message_sid and len(matches) == 1 else None
-    if found is None:
-        return None
-    config = (
-        ChannelConfig.objects.filter(workspace_id=found["workspace_id"], kind=found["channel"])
-        .only(*CHANNEL_FIELDS)
-        .first()
-    )
-    return _channel_scope(config, url=url, params=params, signature=signature)
-
-
-def platform_signature_scope(*, url: str, params, signature: str) -> TwilioScope | None:
-    """The shared inbound URL, for the platform's own account: checked with ``TWILIO_AUTH_TOKEN``
-    only; the scope is the channels that send with the platform's account."""
-    account_sid = str(params.get("AccountSid") or "")
-    platform_sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
-    if not (platform_sid and token and signature and account_sid == platform_sid):
-        return None
-    if not RequestValidator(token).validate(url, params, signature):
-        return None
-    channels = ChannelConfig.objects.filter(kind__in=TWILIO_CHANNELS).filter(
-        Q(account_sid="") | Q(account_sid=platform_sid)
-    )
-    return TwilioScope(account_sid=account_sid, channels=channels)
 
 
 def _first_time(message_sid: str, *, kind: str, status: str = "", now: datetime) -> bool:
@@ -400,42 +312,3 @@ def twilio_inbound_apply(*, scope: TwilioScope, params, now: datetime | None = N
             changed,
         )
     return InboundResult(channel=channel, keyword=keyword, workspaces=len(workspace_ids), people=changed)
-
-
-# --- WhatsApp session window ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WhatsAppSession:
-    to_number: str
-    messaging_service_sid: str
-    account_sid: str
-
-
-def whatsapp_sessions_open(*, phones: Iterable[str], now: datetime) -> dict[str, list[WhatsAppSession]]:
-    """The open WhatsApp session windows of ``phones`` (one query), by phone."""
-    phones = {phone for phone in phones if phone}
-    if not phones:
-        return {}
-    since = now - conf.whatsapp_session_window()
-    rows = InboundContact.objects.filter(
-        channel=Channel.WHATSAPP, phone__in=phones, last_inbound_at__gt=since
-    ).values_list("phone", "to_number", "messaging_service_sid", "account_sid")
-    found: dict[str, list[WhatsAppSession]] = defaultdict(list)
-    for phone, to_number, messaging_service_sid, account_sid in rows:
-        found[phone].append(WhatsAppSession(to_number, messaging_service_sid, account_sid))
-    return found
-
-
-def whatsapp_session_is_open(
-    sessions: Iterable[WhatsAppSession], *, account_sid: str, from_number: str, messaging_service_sid: str
-) -> bool:
-    """Whether one of ``sessions`` is with this sender (its number or messaging service, same account)."""
-    for session in sessions:
-        if session.account_sid != account_sid:
-            continue
-        if (from_number and session.to_number == from_number) or (
-            messaging_service_sid and session.messaging_service_sid == messaging_service_sid
-        ):
-            return True
-    return False

@@ -3,12 +3,8 @@
 Planning reads only. Each planned message carries its idempotency key
 (reminder, occurrence, purpose, channel, recipient) and whether it already exists.
 
-Routing of event, one-time and recurring reminders: each recipient gets the message on the
-first of the reminder's ``channels`` (its order of preference) that they have not opted
-out of and that reaches them (an email address, a phone number with SMS/WhatsApp set up, a
-Slack id with a bot token). A reminder without channels follows each person's own
-``preferred_channels``, then email, SMS, WhatsApp, Slack. A recipient no channel reaches
-still gets a row, ``skipped`` with the reason, so nobody is dropped silently.
+Who receives what on which channel: ``scheduling/recipients.py``; what a planned message is:
+``scheduling/planned.py``.
 
 A :class:`Planner` plans many occurrences together (the tick's whole claimed batch): it
 reads who celebrates, the workspaces' channel configs, members and template overrides,
@@ -17,15 +13,12 @@ and the reminders' audiences with one query each for the batch, never one per re
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Exists, F, OuterRef
 from django.utils.text import format_lazy
 
@@ -33,8 +26,7 @@ from birthdaybuddy.i18n import day_text, language_of
 from birthdaybuddy.timerules.occurrences import EventOccurrence
 from birthdaybuddy.timerules.recurrence import Occurrence as Slot
 from events.models import Attendee, Rsvp
-from notifications.models import ChannelConfig, Notification, NotificationStatus, Template
-from notifications.person_links import preferences_url, with_preferences_link
+from notifications.models import ChannelConfig, NotificationStatus, Template
 from notifications.rendering import (
     ChannelText,
     Rendered,
@@ -45,77 +37,15 @@ from notifications.rendering import (
     render_with_override,
     slack_mention,
 )
-from notifications.routing import person_destination, route_person
+from notifications.routing import route_person
 from reminders import slots
 from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
-from scheduling.digest import Celebrations, celebrations_for
+from scheduling.digest import celebrations_for
+from scheduling.planned import WEBHOOK_RECIPIENT, PlannedMessage, mark_existing, planned_notification
+from scheduling.recipients import plan_greetings, skip_recipient, slack_recipient, wants
 from workspaces.models import Channel, Membership, Person
 
 logger = logging.getLogger(__name__)
-
-WEBHOOK_RECIPIENT = "webhook"
-
-
-@dataclass(slots=True)
-class PlannedMessage:
-    notification: Notification
-    exists: bool = False
-
-    @property
-    def skipped(self) -> bool:
-        return self.notification.status == NotificationStatus.SKIPPED
-
-    def as_dict(self) -> dict:
-        n = self.notification
-        return {
-            "channel": n.channel,
-            "recipient": n.recipient,
-            "person": str(n.person_id) if n.person_id else None,
-            "subject": n.subject,
-            "body": n.body,
-            "already_sent": self.exists,
-            "skipped": self.skipped,
-            "reason": n.last_error,
-        }
-
-
-def idempotency_key(*, reminder: Reminder, slot: Slot, purpose: str, channel: str, recipient: str) -> str:
-    recipient_hash = hashlib.sha256(recipient.lower().encode()).hexdigest()[:24]
-    return f"{reminder.pk}:{slot.local:%Y%m%dT%H%M}:{purpose}:{channel}:{recipient_hash}"
-
-
-def _notification(
-    *,
-    reminder: Reminder,
-    slot: Slot,
-    purpose: str,
-    channel: str,
-    recipient: str,
-    person: Person | None,
-    rendered: Rendered,
-) -> Notification:
-    """The unsaved notification of one planned message (its key makes a rerun create nothing)."""
-    preferences = preferences_url(person)
-    notification = Notification(
-        workspace=reminder.workspace,
-        reminder=reminder,
-        person=person,
-        channel=channel,
-        recipient=recipient,
-        subject=rendered.subject,
-        body=with_preferences_link(
-            body=rendered.body, person=person, channel=channel, workspace=reminder.workspace, url=preferences
-        ),
-        preferences_url=preferences,
-        occurrence_date=slot.local_date,
-        idempotency_key=idempotency_key(
-            reminder=reminder, slot=slot, purpose=purpose, channel=channel, recipient=recipient
-        ),
-    )
-    if rendered.failure:
-        notification.status = NotificationStatus.FAILED
-        notification.last_error = rendered.failure
-    return notification
 
 
 def plan_occurrence(*, reminder: Reminder, slot: Slot) -> list[PlannedMessage]:
@@ -129,18 +59,6 @@ def plan_occurrences(*, items: Sequence[tuple[Reminder, Slot]]) -> list[list[Pla
     plans = [planner.plan(reminder=reminder, slot=slot) for reminder, slot in items]
     mark_existing([message for planned in plans for message in planned])
     return plans
-
-
-def mark_existing(planned: list[PlannedMessage]) -> None:
-    """Sets ``exists`` on the planned messages whose idempotency key is already written."""
-    keys = [message.notification.idempotency_key for message in planned]
-    existing: set = set()
-    for start in range(0, len(keys), 5_000):
-        chunk = keys[start : start + 5_000]
-        found = Notification.objects.filter(idempotency_key__in=chunk).values_list("idempotency_key", flat=True)
-        existing.update(found)
-    for message in planned:
-        message.exists = message.notification.idempotency_key in existing
 
 
 class Planner:
@@ -281,7 +199,7 @@ class Planner:
                 )
             planned.append(
                 PlannedMessage(
-                    notification=_notification(
+                    notification=planned_notification(
                         reminder=reminder,
                         slot=slot,
                         purpose=purpose,
@@ -294,13 +212,13 @@ class Planner:
             )
 
         if Channel.SLACK in channels:
-            recipient = _slack_recipient(configs.get(Channel.SLACK))
+            recipient = slack_recipient(configs.get(Channel.SLACK))
             if recipient:
                 context = celebrations.context(workspace=workspace, mentions=True)
                 add(purpose="digest", channel=Channel.SLACK, recipient=recipient, kind=reminder.kind, context=context)
 
         if Channel.EMAIL in channels:
-            members = [p for p in self.members.get(workspace.pk, []) if p.email and _wants(p, Channel.EMAIL)]
+            members = [p for p in self.members.get(workspace.pk, []) if p.email and wants(p, Channel.EMAIL)]
             if members:
                 context = celebrations.context(workspace=workspace, mentions=False)
                 # Members reading one language get the same text: render it once per language.
@@ -327,7 +245,7 @@ class Planner:
                     )
 
         if reminder.personal_greetings:
-            _plan_greetings(workspace=workspace, celebrations=celebrations, configs=configs, add=add)
+            plan_greetings(workspace=workspace, celebrations=celebrations, configs=configs, add=add)
         return planned
 
     def _plan_reminder(self, *, reminder: Reminder, slot: Slot) -> list[PlannedMessage]:
@@ -361,7 +279,7 @@ class Planner:
                 rendered = texts[key] = self._render_reminder(
                     reminder=reminder, channel=channel, context={**context, "person": person_context}, language=language
                 )
-            notification = _notification(
+            notification = planned_notification(
                 reminder=reminder,
                 slot=slot,
                 purpose="reminder",
@@ -377,7 +295,7 @@ class Planner:
 
         if reminder.audience == Audience.WORKSPACE_CHANNEL:
             # No Slack set up (and no console fallback): the row fails visibly with "channel_not_configured".
-            recipient = _slack_recipient(configs.get(Channel.SLACK)) or WEBHOOK_RECIPIENT
+            recipient = slack_recipient(configs.get(Channel.SLACK)) or WEBHOOK_RECIPIENT
             add(channel=Channel.SLACK, recipient=recipient, person=None)
             return planned
 
@@ -386,7 +304,7 @@ class Planner:
             if route.address:
                 add(channel=route.channel, recipient=route.address, person=person)
             else:
-                add(channel=route.channel, recipient=_skip_recipient(person), person=person, reason=route.reason)
+                add(channel=route.channel, recipient=skip_recipient(person), person=person, reason=route.reason)
         return planned
 
     def _render_reminder(self, *, reminder: Reminder, channel: str, context: dict, language: str) -> Rendered:
@@ -425,48 +343,6 @@ class Planner:
             except TemplateRenderError:
                 logger.warning("template override %s failed to render; using the default", override.pk, exc_info=True)
         return render_source(subject=subject, body=body, channel=channel, context=context, language=language)
-
-
-def _slack_recipient(config: ChannelConfig | None) -> str | None:
-    if config is not None:
-        return config.channel_id if config.bot_token and config.channel_id else WEBHOOK_RECIPIENT
-    if settings.NOTIFICATIONS_CONSOLE_FALLBACK:
-        return WEBHOOK_RECIPIENT
-    return None
-
-
-def _wants(person: Person, channel: str) -> bool:
-    return channel in (person.preferred_channels or []) and channel not in (person.opted_out_channels or [])
-
-
-def _plan_greetings(*, workspace, celebrations: Celebrations, configs: dict[str, ChannelConfig], add) -> None:
-    for celebration in (*celebrations.birthdays, *celebrations.anniversaries):
-        person = celebration.person
-        destination = person_destination(person, configs)
-        if destination is None:
-            continue
-        channel, recipient = destination
-        context = {
-            "workspace": {"name": workspace.name},
-            "date": celebrations.day.isoformat(),
-            "kind": celebration.kind,
-            "person": celebration.as_context(mentions=channel == Channel.SLACK),
-        }
-        add(
-            purpose=f"greeting-{celebration.kind}",
-            channel=channel,
-            recipient=recipient,
-            kind="personal_greeting",
-            context=context,
-            person=person,
-        )
-
-
-# --- event, one-time and recurring reminders -----------------------------------------------
-
-
-def _skip_recipient(person: Person) -> str:
-    return person.email or person.phone or person.slack_user_id or f"person:{person.pk}"
 
 
 def _when(local: datetime, *, all_day: bool):

@@ -17,7 +17,8 @@ from events.models import EventStatus
 from reminders import schedule
 from reminders.models import Reminder, ReminderKind
 from reminders.slots import recurring_series
-from scheduling.planning import PlannedMessage, plan_occurrence, plan_occurrences
+from scheduling.planned import PlannedMessage
+from scheduling.planning import plan_occurrence, plan_occurrences
 from workspaces.models import Workspace
 
 # The upcoming preview lists at most this many occurrences (the earliest), then says it was truncated.

@@ -1,23 +1,19 @@
-"""The beat tick and manual runs: due reminders become notifications, once.
+"""Manual runs: today's digest now (run-now, dry runs), a reminder sent now, and what they report.
 
-The tick claims due reminders with ``SELECT … FOR UPDATE SKIP LOCKED``, writes their
-notifications (unique idempotency keys) in the same transaction that advances
-``next_run_at``, and queues delivery after commit. Running the same occurrence again —
-a second tick, a second beat, ``run-now`` racing the tick — creates nothing.
+They fire occurrences as the tick does (``scheduling/firing.py``, the same idempotency keys), so
+a manual run racing the tick creates nothing twice; the tick itself is ``scheduling/tick.py``.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from audit.entries import audit_manual_send
-from birthdaybuddy.db import insert_ignoring_conflicts
 from birthdaybuddy.errors import Conflict
 from birthdaybuddy.timerules.recurrence import Occurrence as Slot
 from birthdaybuddy.timerules.recurrence import daily_occurrence_on, utc_to_local
@@ -26,38 +22,12 @@ from notifications.services import notifications_enqueue, notifications_write
 from reminders import schedule, slots
 from reminders.models import Reminder, ReminderKind
 from reminders.services import digest_ensure
+from scheduling.firing import OccurrenceResult, occurrence_fire
 from scheduling.models import JobRun, Occurrence
-from scheduling.planning import PlannedMessage, Planner, plan_occurrence
+from scheduling.planning import Planner
 from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
-
-# After a long outage, at most this many past occurrences of one reminder are looked at
-# (each recorded as fired or missed); the rest are skipped in one step and counted.
-MAX_CATCH_UP = 50
-
-
-@dataclass(slots=True)
-class OccurrenceResult:
-    slot: Slot
-    outcome: str
-    planned: list[PlannedMessage] = field(default_factory=list)
-    created_ids: list = field(default_factory=list)
-
-    @property
-    def already_sent(self) -> int:
-        return sum(1 for message in self.planned if message.exists)
-
-    @property
-    def queue_ids(self) -> list:
-        """Created rows to deliver (``skipped`` ones are written as a record, never queued)."""
-        skipped = {m.notification.pk for m in self.planned if m.skipped}
-        return [pk for pk in self.created_ids if pk not in skipped]
-
-    @property
-    def skipped(self) -> int:
-        created = set(self.created_ids)
-        return sum(1 for m in self.planned if m.skipped and m.notification.pk in created)
 
 
 DELIVERED_STATUSES = frozenset({NotificationStatus.SENT, NotificationStatus.DELIVERED})
@@ -130,186 +100,6 @@ def run_counts(result: OccurrenceResult | None) -> RunCounts:
         pending=sum(1 for status in found if status in OPEN_STATUSES),
         already_skipped=sum(1 for status in found if status == NotificationStatus.SKIPPED),
     )
-
-
-def _occurrence_row(*, reminder: Reminder, slot: Slot, outcome: str, count: int, job_run: JobRun | None) -> Occurrence:
-    return Occurrence(
-        reminder=reminder,
-        local_date=slot.local_date,
-        local_time=slot.local.time(),
-        scheduled_at=slot.at,
-        outcome=outcome,
-        notifications=count,
-        job_run=job_run,
-    )
-
-
-def occurrence_fire(
-    *, reminder: Reminder, slot: Slot, job_run: JobRun | None = None, dry_run: bool = False
-) -> OccurrenceResult:
-    """Writes the notifications of one occurrence (or, with ``dry_run``, only plans them).
-
-    Idempotent: messages whose key already exists are planned with ``exists=True`` and
-    not written again.
-    """
-    if dry_run:
-        planned = plan_occurrence(reminder=reminder, slot=slot)
-        outcome = Occurrence.Outcome.FIRED if planned else Occurrence.Outcome.EMPTY
-        return OccurrenceResult(slot=slot, outcome=outcome, planned=planned)
-    return _fire(steps=[_Step(reminder=reminder, slot=slot, outcome=Occurrence.Outcome.FIRED)], job_run=job_run)[0]
-
-
-@dataclass(slots=True)
-class _Step:
-    """One occurrence the tick settles: fired (planned and written) or recorded as missed."""
-
-    reminder: Reminder
-    slot: Slot
-    outcome: str
-
-
-def _fire(*, steps: list[_Step], job_run: JobRun | None) -> list[OccurrenceResult]:
-    """Plans, writes and records a batch of occurrences with a handful of statements in all.
-
-    One planner reads what every occurrence needs; one ``notifications_write`` inserts all
-    their messages (``ON CONFLICT DO NOTHING`` on the idempotency key: what another run
-    already wrote is reported as existing, not written twice); one insert records the
-    occurrences.
-    """
-    firing = [step for step in steps if step.outcome == Occurrence.Outcome.FIRED]
-    planner = Planner([(step.reminder, step.slot) for step in firing])
-    plans = {id(step): planner.plan(reminder=step.reminder, slot=step.slot) for step in firing}
-    created = set(notifications_write(notifications=[m.notification for p in plans.values() for m in p]))
-    results: list[OccurrenceResult] = []
-    rows: list[Occurrence] = []
-    for step in steps:
-        planned = plans.get(id(step), [])
-        created_ids = [m.notification.pk for m in planned if m.notification.pk in created]
-        for message in planned:
-            message.exists = message.notification.pk not in created  # written by an earlier or concurrent run
-        outcome = step.outcome
-        if outcome == Occurrence.Outcome.FIRED and not planned:
-            outcome = Occurrence.Outcome.EMPTY
-        rows.append(
-            _occurrence_row(
-                reminder=step.reminder, slot=step.slot, outcome=outcome, count=len(created_ids), job_run=job_run
-            )
-        )
-        results.append(OccurrenceResult(slot=step.slot, outcome=outcome, planned=planned, created_ids=created_ids))
-    insert_ignoring_conflicts(Occurrence, rows)
-    return results
-
-
-def _due_steps(*, reminder: Reminder, now: datetime, job_run: JobRun) -> list[_Step]:
-    """The occurrences of a due reminder to settle now; advances its schedule in memory (not saved)."""
-    steps: list[_Step] = []
-    if not slots.schedulable(reminder):
-        # The event was cancelled after this reminder was scheduled: nothing is sent.
-        logger.info("reminder %s: its event is cancelled; unscheduled", reminder.pk)
-        schedule.set_schedule(reminder, None)
-        return steps
-    instant = schedule.pending_instant(reminder)
-    slot = schedule.reminder_slot_at(reminder=reminder, instant=instant) if instant is not None else None
-    truncated = False
-    while slot is not None:
-        due = schedule.reminder_due_at(reminder=reminder, slot=slot)
-        if due > now:
-            break
-        if len(steps) >= MAX_CATCH_UP:
-            truncated = True
-            slot = schedule.reminder_next_slot(reminder=reminder, after=now)
-            continue  # lies after now: the loop ends on it
-        nxt = schedule.reminder_next_slot(reminder=reminder, after=slot.at)
-        if schedule.is_missed(reminder=reminder, slot=slot, now=now):
-            steps.append(_Step(reminder=reminder, slot=slot, outcome=Occurrence.Outcome.MISSED))
-            logger.warning("reminder %s: occurrence %s missed (due %s)", reminder.pk, slot.local, due.isoformat())
-        elif due != slot.at and nxt is not None and schedule.reminder_due_at(reminder=reminder, slot=nxt) == due:
-            # Several occurrences held back by the same quiet hours go out once, as the latest.
-            steps.append(_Step(reminder=reminder, slot=slot, outcome=Occurrence.Outcome.MISSED))
-            job_run.details.setdefault("quiet_hours_merged", []).append(f"{reminder.pk}@{slot.local.isoformat()}")
-        else:
-            steps.append(_Step(reminder=reminder, slot=slot, outcome=Occurrence.Outcome.FIRED))
-        slot = nxt
-    if truncated:
-        job_run.details.setdefault("catch_up_truncated", []).append(str(reminder.pk))
-    schedule.set_schedule(reminder, slot)
-    reminder.last_run_at = now
-    return steps
-
-
-SCHEDULE_FIELDS = ("next_run_at", "next_occurrence_at", "last_run_at")
-
-
-def _save_schedules(reminders: list[Reminder]) -> None:
-    """Writes the batch's advanced schedules with one UPDATE.
-
-    On PostgreSQL the new values travel as arrays (``UPDATE … FROM unnest(…)``): four
-    parameters whatever the batch size, where ``bulk_update`` builds a CASE expression per
-    row and field. Elsewhere (the embedded SQLite default) ``bulk_update`` does the job.
-    """
-    stamp = timezone.now()
-    for reminder in reminders:
-        reminder.updated_at = stamp
-    if connection.vendor != "postgresql":
-        Reminder.objects.bulk_update(reminders, [*SCHEDULE_FIELDS, "updated_at"])
-        return
-    meta = Reminder._meta
-    table = connection.ops.quote_name(meta.db_table)
-    pk = connection.ops.quote_name(meta.pk.column)
-    columns = [connection.ops.quote_name(meta.get_field(name).column) for name in SCHEDULE_FIELDS]
-    updated = connection.ops.quote_name(meta.get_field("updated_at").column)
-    assignments = ", ".join(f"{column} = v.{column}" for column in columns)
-    sql = (
-        f"UPDATE {table} AS r SET {assignments}, {updated} = %s "  # noqa: S608 - identifiers from the model, quoted
-        f"FROM unnest(%s::uuid[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[]) "
-        f"AS v({pk}, {', '.join(columns)}) WHERE r.{pk} = v.{pk}"
-    )
-    params = [stamp, [r.pk for r in reminders], *([getattr(r, name) for r in reminders] for name in SCHEDULE_FIELDS)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
-def tick(*, now: datetime | None = None, limit: int | None = None) -> JobRun:
-    """Processes every due reminder in batches of ``limit``; records and returns a ``JobRun``.
-
-    Each batch is one transaction: claim (``FOR NO KEY UPDATE SKIP LOCKED``), plan and write
-    every occurrence of the batch together, record the occurrences, advance the schedules,
-    and queue delivery after commit.
-    """
-    now = now or timezone.now()
-    limit = limit or settings.TICK_BATCH_SIZE
-    job_run = JobRun(kind=JobRun.Kind.TICK, started_at=now, details={})
-    # Most minutes nothing is due: one look at the head of reminder_due_idx, without a
-    # transaction and row locks.
-    while Reminder.objects.due(at=now).order_by("next_run_at").values_list("pk", flat=True)[:1]:
-        with transaction.atomic():
-            batch = list(
-                Reminder.objects.due(at=now)
-                # NO KEY UPDATE: notifications being inserted elsewhere reference these rows (FK
-                # checks take KEY SHARE locks); a plain FOR UPDATE would deadlock with them.
-                .select_for_update(skip_locked=True, no_key=True, of=("self",))
-                .select_related("workspace", "event")
-                .order_by("next_run_at")[:limit]
-            )
-            if not batch:
-                break
-            if job_run._state.adding:
-                job_run.save()
-            steps = [step for reminder in batch for step in _due_steps(reminder=reminder, now=now, job_run=job_run)]
-            results = _fire(steps=steps, job_run=job_run)
-            _save_schedules(batch)
-            queued: list = []
-            for result in results:
-                job_run.due += 1
-                job_run.missed += result.outcome == Occurrence.Outcome.MISSED
-                job_run.created += len(result.created_ids)
-                queued.extend(result.queue_ids)
-            notifications_enqueue(notification_ids=queued)
-        if len(batch) < limit:
-            break
-    job_run.finished_at = timezone.now()
-    job_run.save()
-    return job_run
 
 
 @dataclass(slots=True)

@@ -6,7 +6,7 @@ from birthdaybuddy.worker_health import job_monitored
 @shared_task(name="scheduling.tick", ignore_result=True, acks_late=False)
 def tick() -> None:
     """Beat runs this every minute. Safe to run twice at once (row claims + unique keys)."""
-    from scheduling import services
+    from scheduling import tick as ticking
 
     with job_monitored("tick"):
-        services.tick()
+        ticking.tick()

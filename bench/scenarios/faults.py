@@ -1,7 +1,7 @@
 """The ``--faults`` scenario set: delivery under each fault of issue 17, at the issue's size.
 
 ``python -m bench --faults`` (or ``--only faults_kill_main,…``) runs, with the harness of
-``bench/faults.py`` (a private PostgreSQL cluster, a private Redis, the real worker ``-c 4`` and
+``bench/faults/`` (a private PostgreSQL cluster, a private Redis, the real worker ``-c 4`` and
 beat, fake Slack and SMTP): a no-fault baseline, then each fault, every one on a fresh copy of
 the migrated database with 1,000 Slack digests + 200 emails queued as a tick queues them
 (batches of 200). Nothing here needs the bench database or its data set.

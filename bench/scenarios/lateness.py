@@ -49,7 +49,7 @@ def _catch_up() -> dict:
     """Runs the tick now until nothing is due, and sets what it wrote aside (no worker is running)."""
     from notifications.models import Notification, NotificationStatus
     from reminders.models import Reminder
-    from scheduling.services import tick
+    from scheduling.tick import tick
 
     started = datetime.now(tz=UTC)
     created = 0

@@ -86,7 +86,7 @@ def _burst(ctx: Context, seeded) -> dict:
     from notifications.models import Notification
     from reminders.models import Reminder
     from scheduling.models import JobRun, Occurrence
-    from scheduling.services import tick
+    from scheduling.tick import tick
 
     burst_at = seeded.burst_at
     burst_ids = seeded.burst_ids

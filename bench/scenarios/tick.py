@@ -33,7 +33,7 @@ def time_idle_ticks(ctx: Context, *, now: datetime) -> dict:
 
     from reminders.models import Reminder
     from scheduling.models import JobRun
-    from scheduling.services import tick
+    from scheduling.tick import tick
 
     if Reminder.objects.due(at=now).exists():
         raise RuntimeError(f"something is due at {now.isoformat()}")
@@ -117,7 +117,7 @@ def simulated_day(ctx: Context) -> dict:
     from notifications.models import Notification
     from reminders.models import Reminder
     from scheduling.models import JobRun, Occurrence
-    from scheduling.services import tick
+    from scheduling.tick import tick
 
     args = ctx.args
     first_due = _first_due()

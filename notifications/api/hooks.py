@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from twilio.twiml.messaging_response import MessagingResponse
 
 from birthdaybuddy.api.throttling import AnonRateThrottle
-from notifications import conf, twilio_hooks
+from notifications import conf, twilio_hooks, twilio_signatures
 from notifications.api.views import ErrorSerializer
 
 PUBLIC = "**Permissions:** Public (Twilio-signed). A missing or invalid `X-Twilio-Signature` gets 403."
@@ -90,16 +90,16 @@ class TwilioHookView(APIView):
             )
         return params
 
-    def signed(self, request, **kwargs) -> tuple[twilio_hooks.TwilioScope, object]:
+    def signed(self, request, **kwargs) -> tuple[twilio_signatures.TwilioScope, object]:
         """The signed form parameters and the one channel they may touch; 403 before anything is written."""
         params = self.form(request)
         signature = request.headers["X-Twilio-Signature"]
         if "channel_id" in kwargs:
-            scope = twilio_hooks.channel_signature_scope(
+            scope = twilio_signatures.channel_signature_scope(
                 channel_id=kwargs["channel_id"], url=public_url(request), params=params, signature=signature
             )
         else:
-            scope = twilio_hooks.status_signature_scope(
+            scope = twilio_signatures.status_signature_scope(
                 url=public_url(request),
                 params=params,
                 signature=signature,
@@ -267,7 +267,7 @@ class TwilioInboundHookView(TwilioHookView):
         params = self.form(request)
         if str(params.get("AccountSid") or "") != settings.TWILIO_ACCOUNT_SID or not settings.TWILIO_ACCOUNT_SID:
             raise HookMoved
-        scope = twilio_hooks.platform_signature_scope(
+        scope = twilio_signatures.platform_signature_scope(
             url=public_url(request), params=params, signature=request.headers["X-Twilio-Signature"]
         )
         if scope is None:

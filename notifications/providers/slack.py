@@ -2,7 +2,7 @@
 
 slack-sdk's retry handlers are switched off (``retry_handlers=[]``): it returns a 429 or a
 500 without raising, and would retry a dropped connection blindly. The retry policy and
-the table of permanent errors live here and in ``notifications/delivery.py``.
+the table of permanent errors live here and in ``notifications/delivery/``.
 
 Webhook URLs come from users: the URL-prefix allow-list is checked again right before
 each send, and redirects are never followed (a 3xx answer is a permanent failure).

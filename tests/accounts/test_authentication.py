@@ -1,4 +1,4 @@
-"""JWT authentication (accounts.authentication): the same checks, whoever loads the user."""
+"""JWT authentication (accounts, workspaces.api.authentication): the same checks, whoever loads the user."""
 
 import uuid
 

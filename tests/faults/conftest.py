@@ -1,4 +1,4 @@
-"""One private PostgreSQL cluster, Redis and fake providers for the whole fault module (bench/faults.py)."""
+"""One private PostgreSQL cluster, Redis and fake providers for the whole fault module (bench/faults/)."""
 
 import json
 import os

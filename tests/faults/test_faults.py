@@ -1,7 +1,7 @@
 """Faults cost nothing (issue 17): a database restart, a killed worker or a hung webhook lose no
 message and double none.
 
-Each test runs the real thing against private services (``bench/faults.py``): a PostgreSQL
+Each test runs the real thing against private services (``bench/faults/``): a PostgreSQL
 cluster of its own on 55432 and ``redis-server`` on 56379 (never the shared ones), ``celery -A
 birthdaybuddy worker --pool=prefork --concurrency=4`` and ``celery -A birthdaybuddy beat`` with the
 database scheduler, configured through the environment only. Slack is ``bench.fake_slack``

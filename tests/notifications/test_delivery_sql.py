@@ -15,7 +15,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from notifications import delivery
+from notifications.delivery.claim import claim
+from notifications.delivery.common import WORKSPACE_FIELDS, Job
+from notifications.delivery.outcome import record
+from notifications.delivery.sql import sql_connection
 from notifications.models import ChannelConfig, DeliveryAttempt, Notification
 from notifications.providers import SendResult
 from notifications.services import notification_deliver, notifications_deliver_batch
@@ -45,9 +48,9 @@ def path(request, settings):
 def test_postgresql_uses_the_single_statements(settings):
     settings.NOTIFICATIONS_DELIVERY_SQL = True
     assert connection.vendor == "postgresql"  # the tests' database: these tests cover the SQL path
-    assert delivery._sql_connection() is not None
+    assert sql_connection() is not None
     settings.NOTIFICATIONS_DELIVERY_SQL = False
-    assert delivery._sql_connection() is None
+    assert sql_connection() is None
 
 
 def _config_values(config: ChannelConfig) -> dict:
@@ -61,7 +64,7 @@ def _claimed_values(notification: Notification, token: uuid.UUID) -> tuple:
         notification.retried_after_unknown,
         notification.rate_reserved,
         notification.claim_token == token,
-        *(getattr(notification.workspace, field) for field in delivery.WORKSPACE_FIELDS),
+        *(getattr(notification.workspace, field) for field in WORKSPACE_FIELDS),
         notification.person.opted_out_channels if notification.person else None,
     )
 
@@ -96,7 +99,7 @@ def test_the_claim_loads_what_the_orm_loads(settings, several):
         settings.NOTIFICATIONS_DELIVERY_SQL = use_sql
         Notification.objects.filter(pk__in=ids).update(status="pending", attempts=0)
         token = uuid.uuid4()
-        claimed, configs = delivery._claim(ids, now=timezone.now(), token=token)
+        claimed, configs = claim(ids, now=timezone.now(), token=token)
         loaded[use_sql] = (
             sorted(_claimed_values(n, token) for n in claimed),
             {key: _config_values(config) for key, config in configs.items()},
@@ -118,7 +121,7 @@ def test_the_claimed_notification_keeps_working_as_a_model(settings):
     settings.NOTIFICATIONS_DELIVERY_SQL = True
     person = PersonFactory(opted_out_channels=["sms"])
     notification = NotificationFactory(workspace=person.workspace, person=person)
-    [claimed], _ = delivery._claim([str(notification.pk)], now=timezone.now(), token=uuid.uuid4())
+    [claimed], _ = claim([str(notification.pk)], now=timezone.now(), token=uuid.uuid4())
 
     with CaptureQueriesContext(connection) as queries:
         assert claimed.workspace.name == person.workspace.name
@@ -200,11 +203,11 @@ def test_a_receipt_that_settled_the_row_first_wins_on_both_paths(path, receipt):
     )
     Notification.objects.filter(pk=notification.pk).update(status=receipt, provider_message_id=SID)
     notification.refresh_from_db()
-    job = delivery._Job(
+    job = Job(
         notification, None, None, started_at=timezone.now(), result=SendResult(provider_message_id=SID, status_code=201)
     )
 
-    assert delivery._record([job], token=token, now=timezone.now()) == {"sent": 1}
+    assert record([job], token=token, now=timezone.now()) == {"sent": 1}
 
     notification.refresh_from_db()
     assert (notification.status, notification.claim_token, notification.provider_message_id) == (receipt, None, SID)
@@ -215,9 +218,9 @@ def test_a_receipt_that_settled_the_row_first_wins_on_both_paths(path, receipt):
 def test_a_record_for_a_lost_claim_changes_nothing_but_the_attempt(path):
     """Only the token holder settles the row (here the sweeper took the claim away meanwhile)."""
     notification = NotificationFactory(status="pending", claim_token=None, attempts=1)
-    job = delivery._Job(notification, None, None, started_at=timezone.now(), result=SendResult(status_code=200))
+    job = Job(notification, None, None, started_at=timezone.now(), result=SendResult(status_code=200))
 
-    delivery._record([job], token=uuid.uuid4(), now=timezone.now())
+    record([job], token=uuid.uuid4(), now=timezone.now())
 
     notification.refresh_from_db()
     assert (notification.status, notification.sent_at) == ("pending", None)

@@ -8,7 +8,7 @@ import pytest
 from notifications.models import ChannelConfig, Notification, NotificationStatus, Template
 from notifications.rendering import render_source, template_errors
 from reminders.models import Reminder, ReminderKind
-from scheduling import services as scheduling_services
+from scheduling.tick import tick
 from tests.factories import PersonFactory
 from tests.notifications.factories import TemplateFactory
 
@@ -100,7 +100,7 @@ def test_a_template_breaking_a_limit_with_real_data_fails_its_message_with_the_r
     PersonFactory(workspace=workspace, name="Ana", birth_month=day.month, birth_day=day.day)
     started = time.monotonic()
 
-    scheduling_services.tick(now=reminder.next_run_at)
+    tick(now=reminder.next_run_at)
 
     assert time.monotonic() - started < 10
     notification = Notification.objects.get(channel="slack")

@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 import pytest
 from django.utils import timezone
 
-from notifications import delivery
+from notifications.delivery.common import Job
+from notifications.delivery.outcome import record
 from notifications.models import DeliveryAttempt, Notification
 from notifications.providers import OutcomeUnknown, SendResult
 from notifications.services import notification_deliver
@@ -312,8 +313,8 @@ def test_a_receipt_that_beats_the_worker_is_kept(client, sms_config, result, err
     assert callback(client, "delivered", notification_id=notification.pk).json() == {"result": "delivered"}
 
     notification.refresh_from_db()
-    job = delivery._Job(notification, None, None, started_at=timezone.now(), result=result, error=error)
-    delivery._record([job], token=token, now=timezone.now() + timedelta(seconds=1))
+    job = Job(notification, None, None, started_at=timezone.now(), result=result, error=error)
+    record([job], token=token, now=timezone.now() + timedelta(seconds=1))
 
     notification.refresh_from_db()
     assert notification.status == "delivered"

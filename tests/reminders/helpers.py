@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from notifications.models import Notification
 from reminders.models import Reminder
-from scheduling import services
+from scheduling.tick import tick
 
 
 def run_occurrences(reminder: Reminder, *, until: datetime, limit: int = 200) -> list[datetime]:
@@ -20,12 +20,12 @@ def run_occurrences(reminder: Reminder, *, until: datetime, limit: int = 200) ->
         if due is None or due > until:
             break
         before = Notification.objects.count()
-        services.tick(now=due - timedelta(seconds=1))
+        tick(now=due - timedelta(seconds=1))
         assert Notification.objects.count() == before, f"sent early, before {due}"
-        services.tick(now=due + timedelta(seconds=30))
+        tick(now=due + timedelta(seconds=30))
         after = Notification.objects.count()
         assert after > before, f"nothing sent at {due}"
-        services.tick(now=due + timedelta(seconds=90))
+        tick(now=due + timedelta(seconds=90))
         assert Notification.objects.count() == after, f"sent twice at {due}"
         fired.append(due)
     return fired

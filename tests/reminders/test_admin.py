@@ -9,8 +9,8 @@ from django.urls import reverse
 from notifications.models import Notification
 from reminders.models import Reminder, ReminderKind
 from reminders.services import reminder_create
-from scheduling import services as scheduling
 from scheduling.models import Occurrence
+from scheduling.tick import tick
 
 pytestmark = pytest.mark.django_db
 
@@ -215,7 +215,7 @@ def test_send_now_never_consumes_a_future_occurrence(admin_client, berlin, perso
     assert reminder.next_run_at == scheduled
     assert Notification.objects.filter(reminder=reminder).count() == 1
     assert not Occurrence.objects.filter(reminder=reminder).exists()
-    scheduling.tick(now=scheduled + timedelta(seconds=30))
+    tick(now=scheduled + timedelta(seconds=30))
     assert Notification.objects.filter(reminder=reminder).count() == 2  # the occurrence still went out
 
 

@@ -10,7 +10,7 @@ from notifications.providers.base import Message
 from notifications.providers.email import EmailProvider
 from reminders.models import Reminder, ReminderKind
 from reminders.services import reminder_create
-from scheduling import services
+from scheduling.tick import tick
 from tests.reminders.conftest import local
 
 HOSTILE = "Ana <!channel> <!here> <@U0BOSS> <https://evil.example|payroll> & co"
@@ -38,7 +38,7 @@ def test_a_name_in_the_slack_digest_is_shown_never_acted_on(make_workspace, pers
     person_day = reminder.next_run_at.date()
     person(workspace, name="Bo <!everyone>", birth_month=person_day.month, birth_day=person_day.day)
 
-    services.tick(now=reminder.next_run_at + timedelta(seconds=5))
+    tick(now=reminder.next_run_at + timedelta(seconds=5))
 
     body = Notification.objects.get(channel="slack").body
     assert markup_of(body) == ["<@U0ANA1>"]  # the stored Slack id is the only mention
@@ -50,7 +50,7 @@ def test_a_stored_slack_id_that_is_not_one_gives_no_markup(make_workspace, perso
     workspace = make_workspace()
     reminder = digest_today(workspace, person, name="Ana", slack_user_id="U1>|<!channel")
 
-    services.tick(now=reminder.next_run_at + timedelta(seconds=5))
+    tick(now=reminder.next_run_at + timedelta(seconds=5))
 
     body = Notification.objects.get(channel="slack").body
     assert markup_of(body) == []
@@ -73,7 +73,7 @@ def test_personal_greetings_escape_the_name_for_their_channel(make_workspace, pe
         preferred_channels=["sms"],
     )
 
-    services.tick(now=reminder.next_run_at + timedelta(seconds=5))
+    tick(now=reminder.next_run_at + timedelta(seconds=5))
 
     sms = Notification.objects.get(channel="sms")
     assert "Ana <!channel>" in sms.body  # plain text: shown as written, no entities
@@ -106,7 +106,7 @@ def test_event_titles_and_reminder_text_are_escaped_once_in_slack(make_workspace
         },
     )
 
-    services.tick(now=starts - timedelta(minutes=59))
+    tick(now=starts - timedelta(minutes=59))
 
     body = Notification.objects.get(channel="slack").body
     title = "Review &lt;!here&gt; &amp; &lt;https://x.example|vote&gt;"

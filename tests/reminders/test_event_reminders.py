@@ -11,8 +11,8 @@ from events.services import event_cancel, event_update
 from notifications.models import Notification
 from reminders.models import Reminder
 from reminders.services import reminder_create
-from scheduling import services
 from scheduling.models import Occurrence
+from scheduling.tick import tick
 from tests.factories import MembershipFactory, UserFactory
 from tests.reminders.conftest import local
 from tests.reminders.helpers import run_occurrences
@@ -68,7 +68,7 @@ def test_host_and_event_people_audiences(make_workspace, make_event, person):
     event = make_event(workspace, starts_at=datetime(2026, 6, 10, 9, tzinfo=UTC), host=host, attendees=[ana])
     to_host = event_reminder(workspace, event, offset_minutes=30, audience="host")
     to_all = event_reminder(workspace, event, offset_minutes=30, audience="event_people")
-    services.tick(now=datetime(2026, 6, 10, 8, 31, tzinfo=UTC))
+    tick(now=datetime(2026, 6, 10, 8, 31, tzinfo=UTC))
     assert set(Notification.objects.filter(reminder=to_host).values_list("person", flat=True)) == {host_person.pk}
     assert set(Notification.objects.filter(reminder=to_all).values_list("person", flat=True)) == {
         host_person.pk,
@@ -130,9 +130,9 @@ def test_moving_the_event_moves_its_reminder_and_the_old_time_sends_nothing(make
     reminder.refresh_from_db()
     assert reminder.next_run_at == new_start - timedelta(hours=1)
 
-    services.tick(now=old_start - timedelta(minutes=59))
+    tick(now=old_start - timedelta(minutes=59))
     assert Notification.objects.count() == 0
-    services.tick(now=new_start - timedelta(minutes=59))
+    tick(now=new_start - timedelta(minutes=59))
     assert Notification.objects.count() == 1
     assert "Friday 12 June, 09:00" in Notification.objects.get().body
 
@@ -148,7 +148,7 @@ def test_cancelling_the_event_unschedules_its_reminders(make_workspace, make_eve
         event_cancel(event=event)
     reminder.refresh_from_db()
     assert reminder.next_run_at is None
-    services.tick(now=start)
+    tick(now=start)
     assert Notification.objects.count() == 0
 
 
@@ -162,7 +162,7 @@ def test_a_due_reminder_whose_event_was_cancelled_sends_nothing(make_workspace, 
     reminder = event_reminder(workspace, event, offset_minutes=60)
     type(event).objects.filter(pk=event.pk).update(status=EventStatus.CANCELLED, cancelled_at=NOW)  # no signal
 
-    run = services.tick(now=start - timedelta(minutes=59))
+    run = tick(now=start - timedelta(minutes=59))
     assert Notification.objects.count() == 0
     assert run.created == 0
     reminder.refresh_from_db()
@@ -177,7 +177,7 @@ def test_deleting_the_event_deletes_its_reminders_but_keeps_what_was_sent(make_w
     start = datetime(2026, 6, 10, 15, tzinfo=UTC)
     event = make_event(workspace, starts_at=start, attendees=[ana])
     reminder = event_reminder(workspace, event, offset_minutes=60)
-    services.tick(now=start - timedelta(minutes=59))
+    tick(now=start - timedelta(minutes=59))
     event.delete()
     assert not Reminder.objects.filter(pk=reminder.pk).exists()
     assert Notification.objects.get().reminder_id is None
@@ -191,7 +191,7 @@ def test_a_reminder_late_past_its_events_start_is_missed(make_workspace, make_ev
     start = datetime(2026, 6, 10, 15, tzinfo=UTC)
     event = make_event(workspace, starts_at=start, ends_at=start + timedelta(hours=2), attendees=[ana])
     event_reminder(workspace, event, offset_minutes=120)
-    run = services.tick(now=start + timedelta(minutes=30))  # 2.5 h late: within grace, but the event began
+    run = tick(now=start + timedelta(minutes=30))  # 2.5 h late: within grace, but the event began
     assert (run.due, run.missed, run.created) == (1, 1, 0)
 
 
@@ -202,7 +202,7 @@ def test_an_at_the_start_reminder_is_not_missed_by_a_slightly_late_tick(make_wor
     start = datetime(2026, 6, 10, 15, tzinfo=UTC)
     event = make_event(workspace, starts_at=start, attendees=[ana])
     event_reminder(workspace, event, offset_minutes=0)
-    run = services.tick(now=start + timedelta(seconds=50))
+    run = tick(now=start + timedelta(seconds=50))
     assert (run.missed, run.created) == (0, 1)
 
 
@@ -236,5 +236,5 @@ def test_through_the_events_services_moving_then_cancelling(
         event_cancel(event=event, now=NOW)
     reminder.refresh_from_db()
     assert reminder.next_run_at is None
-    services.tick(now=start + timedelta(days=1))
+    tick(now=start + timedelta(days=1))
     assert Notification.objects.count() == 0

@@ -11,6 +11,7 @@ from reminders.models import Reminder, ReminderKind
 from reminders.services import reminder_create, reminder_update
 from scheduling import services
 from scheduling.models import Occurrence
+from scheduling.tick import tick
 from tests.factories import PersonFactory
 from tests.reminders.conftest import local
 from workspaces.services import workspace_update
@@ -40,11 +41,11 @@ def test_due_in_quiet_hours_past_midnight_waits_for_their_end(quiet_workspace, p
     quiet_end = local(date(2026, 6, 11), time(7), TZ)
     assert (reminder.next_occurrence_at, reminder.next_run_at) == (due, quiet_end)
 
-    services.tick(now=due + timedelta(seconds=30))
-    services.tick(now=quiet_end - timedelta(minutes=1))
+    tick(now=due + timedelta(seconds=30))
+    tick(now=quiet_end - timedelta(minutes=1))
     assert Notification.objects.count() == 0
-    services.tick(now=quiet_end + timedelta(seconds=30))
-    services.tick(now=quiet_end + timedelta(minutes=2))
+    tick(now=quiet_end + timedelta(seconds=30))
+    tick(now=quiet_end + timedelta(minutes=2))
     notification = Notification.objects.get()
     assert notification.occurrence_date == date(2026, 6, 10)
     occurrence = Occurrence.objects.get(reminder=reminder)
@@ -74,7 +75,7 @@ def test_urgent_goes_out_in_quiet_hours(quiet_workspace, person):
     due = local(date(2026, 6, 10), time(23, 30), TZ)
     reminder = one_time(quiet_workspace, ana, due, urgent=True)
     assert reminder.next_run_at == due
-    services.tick(now=due + timedelta(seconds=30))
+    tick(now=due + timedelta(seconds=30))
     assert Notification.objects.count() == 1
 
 
@@ -83,10 +84,10 @@ def test_making_a_held_reminder_urgent_sends_it_at_once(quiet_workspace, person)
     ana = person(quiet_workspace, email="ana@example.com")
     due = local(date(2026, 6, 10), time(23, 30), TZ)
     reminder = one_time(quiet_workspace, ana, due)
-    services.tick(now=due + timedelta(minutes=5))  # held back
+    tick(now=due + timedelta(minutes=5))  # held back
     reminder = reminder_update(reminder=reminder, data={"urgent": True}, now=due + timedelta(minutes=10))
     assert reminder.next_run_at == due
-    services.tick(now=due + timedelta(minutes=11))
+    tick(now=due + timedelta(minutes=11))
     assert Notification.objects.count() == 1
 
 
@@ -119,7 +120,7 @@ def test_occurrences_piling_up_in_one_quiet_night_go_out_once(quiet_workspace, p
     )
     now = local(date(2026, 6, 10), time(19, 55), TZ)
     while now < local(date(2026, 6, 11), time(10), TZ):
-        services.tick(now=now)
+        tick(now=now)
         now += timedelta(minutes=5)
     sent = sorted(Notification.objects.values_list("occurrence_date", "idempotency_key"))
     # 20:00, 21:00; the night's 22:00-06:00 all wait for 07:00, where they merge into the 07:00 one; 08:00, 09:00.

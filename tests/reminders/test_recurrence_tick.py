@@ -9,8 +9,8 @@ from notifications.models import Notification
 from reminders import schedule
 from reminders.models import Reminder
 from reminders.services import reminder_create
-from scheduling import services
 from scheduling.models import Occurrence
+from scheduling.tick import tick
 from tests.reminders.conftest import local
 from tests.reminders.helpers import run_occurrences
 from workspaces.services import workspace_update
@@ -107,7 +107,7 @@ def test_daily_rule_across_dst_fires_once_per_local_day(make_workspace, person, 
 
     now = start
     while now < start + timedelta(days=3):
-        services.tick(now=now)
+        tick(now=now)
         now += timedelta(minutes=5)
 
     instants = sorted(o.scheduled_at for o in Occurrence.objects.filter(reminder=reminder, outcome="fired"))

@@ -7,7 +7,8 @@ import pytest
 from birthdaybuddy.timerules.recurrence import Occurrence as Slot
 from notifications.models import Notification, NotificationStatus
 from reminders.services import reminder_create
-from scheduling import services
+from scheduling.firing import occurrence_fire
+from scheduling.tick import tick
 from tests.factories import MembershipFactory
 
 CREATED = datetime(2026, 6, 1, tzinfo=UTC)
@@ -24,7 +25,7 @@ def fire(workspace, recipients, channels, **extra):
         **extra,
     }
     reminder = reminder_create(workspace=workspace, data=data, now=CREATED)
-    services.tick(now=AT + timedelta(seconds=30))
+    tick(now=AT + timedelta(seconds=30))
     return reminder
 
 
@@ -69,7 +70,7 @@ def test_opted_out_everywhere_is_recorded_as_skipped_not_queued(
     assert skipped[unreachable.pk].last_error.startswith("unreachable")
     assert Notification.objects.get(person=ana).status == NotificationStatus.PENDING
     # A second run of the occurrence creates nothing, the skipped rows included.
-    again = services.occurrence_fire(reminder=reminder, slot=Slot(at=AT, local=AT.replace(tzinfo=None)))
+    again = occurrence_fire(reminder=reminder, slot=Slot(at=AT, local=AT.replace(tzinfo=None)))
     assert again.created_ids == []
     assert Notification.objects.count() == 3
 
@@ -92,7 +93,7 @@ def test_to_the_workspace_slack_channel(make_workspace):
         now=CREATED,
         data={"kind": "one_time", "run_at": AT, "message": "Stand-up in 5 minutes", "channels": ["slack"]},
     )
-    services.tick(now=AT + timedelta(seconds=30))
+    tick(now=AT + timedelta(seconds=30))
     notification = Notification.objects.get()
     assert (notification.channel, notification.recipient, notification.body) == (
         "slack",
@@ -112,5 +113,5 @@ def test_members_audience(make_workspace, person):
         now=CREATED,
         data={"kind": "one_time", "run_at": AT, "message": "All hands", "audience": "members", "channels": ["email"]},
     )
-    services.tick(now=AT + timedelta(seconds=30))
+    tick(now=AT + timedelta(seconds=30))
     assert list(Notification.objects.values_list("person", flat=True)) == [member_person.pk]

@@ -11,6 +11,7 @@ from reminders.models import Reminder, ReminderKind
 from reminders.services import reminder_create, reminder_update
 from scheduling import selectors, services
 from scheduling.models import JobRun, Occurrence
+from scheduling.tick import tick
 
 CREATED = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -47,7 +48,7 @@ def test_send_now_sends_an_extra_copy_and_the_occurrence_still_goes_out(quarterl
     assert not Occurrence.objects.filter(reminder=quarterly).exists()
 
     # The tick reaching the occurrence sends it as scheduled: the manual copy did not stand in for it.
-    services.tick(now=datetime(2026, 7, 15, 7, 0, 30, tzinfo=UTC))
+    tick(now=datetime(2026, 7, 15, 7, 0, 30, tzinfo=UTC))
     assert Notification.objects.filter(reminder=quarterly).count() == 4
     assert Notification.objects.filter(reminder=quarterly, idempotency_key__startswith="manual:").count() == 2
     quarterly.refresh_from_db()
@@ -75,7 +76,7 @@ def test_send_now_on_the_6th_never_takes_the_month_end_occurrence(make_workspace
             "message": "Month-end close",
         },
     )
-    services.tick(now=datetime(2026, 11, 30, 15, 0, 30, tzinfo=UTC))
+    tick(now=datetime(2026, 11, 30, 15, 0, 30, tzinfo=UTC))
     reminder.refresh_from_db()
     dec_31 = datetime(2026, 12, 31, 15, tzinfo=UTC)
     assert reminder.next_run_at == dec_31
@@ -86,7 +87,7 @@ def test_send_now_on_the_6th_never_takes_the_month_end_occurrence(make_workspace
     assert "schedule is unchanged" in services.send_now_detail(run)
     reminder.refresh_from_db()
     assert reminder.next_run_at == dec_31
-    services.tick(now=dec_31 + timedelta(seconds=30))
+    tick(now=dec_31 + timedelta(seconds=30))
     on_the_day = Notification.objects.filter(reminder=reminder, occurrence_date=date(2026, 12, 31))
     assert on_the_day.count() == 2  # the manual copy (about Dec 31) and the scheduled message
     assert on_the_day.exclude(idempotency_key__startswith="manual:").count() == 1
@@ -115,7 +116,7 @@ def test_send_now_on_a_sent_one_time_reminder_sends_a_copy(make_workspace, perso
         now=CREATED,
         data={"kind": "one_time", "run_at": at, "recipients": [ana.pk], "channels": ["email"], "message": "Hi"},
     )
-    services.tick(now=at + timedelta(seconds=30))
+    tick(now=at + timedelta(seconds=30))
     run = services.reminder_send_now(reminder=reminder, now=at + timedelta(hours=1))
     assert len(run.result.created_ids) == 1
     assert Notification.objects.count() == 2

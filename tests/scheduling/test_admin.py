@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from notifications.models import Notification
 from reminders.models import Reminder, ReminderKind
-from scheduling import services
+from scheduling.tick import tick
 from tests.factories import PersonFactory
 from tests.notifications.factories import NotificationFactory
 
@@ -28,8 +28,8 @@ def runs(make_workspace):
     reminder = Reminder.objects.get(workspace=workspace, kind=ReminderKind.BIRTHDAY_DIGEST)
     day = reminder.next_run_at.astimezone(ZoneInfo("Europe/Berlin")).date()
     PersonFactory(workspace=workspace, name="Ana", birth_month=day.month, birth_day=day.day, slack_user_id="U1")
-    idle = services.tick(now=reminder.next_run_at - timedelta(minutes=5))
-    worked = services.tick(now=reminder.next_run_at + timedelta(seconds=20))
+    idle = tick(now=reminder.next_run_at - timedelta(minutes=5))
+    worked = tick(now=reminder.next_run_at + timedelta(seconds=20))
     assert (idle.due, worked.created) == (0, 1)
     Notification.objects.update(status="failed", last_error="channel_not_found")
     return worked, idle

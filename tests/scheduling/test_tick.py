@@ -12,6 +12,7 @@ from reminders import schedule
 from reminders.models import Reminder, ReminderKind
 from scheduling import services
 from scheduling.models import JobRun, Occurrence
+from scheduling.tick import tick
 from tests.factories import PersonFactory
 from workspaces.services import workspace_update
 
@@ -51,11 +52,11 @@ def test_tick_sends_one_digest_at_notify_at_and_nothing_on_a_second_tick(make_wo
     PersonFactory(workspace=workspace, name="Bo", birth_month=day.month, birth_day=day.day)
     PersonFactory(workspace=workspace, name="Cy", birth_month=1 if day.month != 1 else 2, birth_day=1)
 
-    before = services.tick(now=reminder.next_run_at - timedelta(seconds=1))
+    before = tick(now=reminder.next_run_at - timedelta(seconds=1))
     assert before.due == 0
     assert Notification.objects.count() == 0
 
-    run = services.tick(now=reminder.next_run_at + timedelta(seconds=20))
+    run = tick(now=reminder.next_run_at + timedelta(seconds=20))
     assert (run.due, run.created, run.missed) == (1, 1, 0)
     notification = Notification.objects.get()
     assert notification.channel == "slack"
@@ -65,7 +66,7 @@ def test_tick_sends_one_digest_at_notify_at_and_nothing_on_a_second_tick(make_wo
     assert "Cy" not in notification.body
     assert notification.occurrence_date == day
 
-    again = services.tick(now=reminder.next_run_at + timedelta(seconds=80))
+    again = tick(now=reminder.next_run_at + timedelta(seconds=80))
     assert again.due == 0
     assert Notification.objects.count() == 1
     reminder.refresh_from_db()
@@ -76,7 +77,7 @@ def test_tick_sends_one_digest_at_notify_at_and_nothing_on_a_second_tick(make_wo
 def test_a_day_without_celebrations_records_an_empty_occurrence(make_workspace):
     workspace = make_workspace()
     reminder = digest_of(workspace)
-    run = services.tick(now=reminder.next_run_at + timedelta(seconds=5))
+    run = tick(now=reminder.next_run_at + timedelta(seconds=5))
     assert run.due == 1
     assert run.created == 0
     assert Occurrence.objects.get(reminder=reminder).outcome == Occurrence.Outcome.EMPTY
@@ -111,7 +112,7 @@ def test_digest_fires_once_per_local_day_across_dst(make_workspace, tz, transiti
 
     now = start
     while now < local_instant(days[-1] + timedelta(days=1), time(0), tz):
-        services.tick(now=now)
+        tick(now=now)
         now += timedelta(minutes=15)
 
     notifications = list(Notification.objects.order_by("created_at"))
@@ -141,7 +142,7 @@ def test_workspaces_whose_local_date_differs_get_nothing(make_workspace):
         reminder.created_at = now - timedelta(days=1)
         reminder.save()
         schedule.reminder_reschedule(reminder=reminder, now=now - timedelta(hours=2))
-    services.tick(now=now)
+    tick(now=now)
     assert list(Notification.objects.values_list("workspace_id", flat=True)) == [kathmandu.pk]
 
 
@@ -187,7 +188,7 @@ def test_missed_beyond_grace_is_recorded_not_sent(make_workspace, settings):
     reminder.save()
 
     # Down from Mar 10 08:00 until Mar 11 10:00: Mar 10's digest is 25 h late, Mar 11's 1 h late.
-    run = services.tick(now=datetime(2026, 3, 11, 10, tzinfo=UTC))
+    run = tick(now=datetime(2026, 3, 11, 10, tzinfo=UTC))
     assert (run.due, run.missed, run.created) == (2, 1, 1)
     outcomes = dict(Occurrence.objects.filter(reminder=reminder).values_list("local_date", "outcome"))
     assert outcomes == {date(2026, 3, 10): "missed", date(2026, 3, 11): "fired"}
@@ -204,7 +205,7 @@ def test_a_digest_never_fires_after_its_local_day_ended(make_workspace, settings
     reminder = digest_of(workspace)
     reminder.next_run_at = datetime(2026, 3, 10, 21, tzinfo=UTC)
     reminder.save()
-    run = services.tick(now=datetime(2026, 3, 11, 0, 30, tzinfo=UTC))  # 3.5 h late, but the day is over
+    run = tick(now=datetime(2026, 3, 11, 0, 30, tzinfo=UTC))  # 3.5 h late, but the day is over
     assert run.missed == 1
     assert Notification.objects.count() == 0
 
@@ -215,7 +216,7 @@ def test_idle_tick_costs_the_same_few_queries_whatever_the_size(make_workspace):
 
     def idle_tick_queries() -> int:
         with CaptureQueriesContext(connection) as queries:
-            services.tick(now=datetime(2000, 1, 1, tzinfo=UTC))
+            tick(now=datetime(2000, 1, 1, tzinfo=UTC))
         return len(queries)
 
     make_workspace()
@@ -263,11 +264,11 @@ def test_two_concurrent_ticks_and_run_now_create_each_notification_once(make_wor
 
     now = when + timedelta(seconds=30)
     _concurrently(
-        lambda: services.tick(now=now, limit=3),
-        lambda: services.tick(now=now, limit=3),
+        lambda: tick(now=now, limit=3),
+        lambda: tick(now=now, limit=3),
         lambda: services.digest_run_now(workspace=workspaces[0], day=date(2026, 5, 17)),
     )
-    services.tick(now=now)
+    tick(now=now)
 
     assert Notification.objects.count() == 20
     assert set(Notification.objects.values_list("workspace_id", flat=True)) == {w.pk for w in workspaces}
@@ -284,6 +285,6 @@ def test_a_german_workspaces_digest_speaks_german(make_workspace):
     day = reminder.next_run_at.astimezone(ZoneInfo("Europe/Berlin")).date()
     PersonFactory(workspace=workspace, name="Ana", birth_month=day.month, birth_day=day.day)
 
-    services.tick(now=reminder.next_run_at + timedelta(seconds=20))
+    tick(now=reminder.next_run_at + timedelta(seconds=20))
 
     assert Notification.objects.get(channel="slack").body == "🎂 Heute: Ana"

@@ -10,9 +10,9 @@ from birthdaybuddy.db import insert_ignoring_conflicts
 from notifications.models import Notification
 from reminders import schedule
 from reminders.models import Audience, Reminder, ReminderKind
-from scheduling import services
 from scheduling.models import Occurrence
 from scheduling.planning import Planner, plan_occurrence, plan_occurrences
+from scheduling.tick import tick
 from tests.factories import PersonFactory
 from workspaces.models import Membership
 
@@ -34,7 +34,7 @@ def _celebrating_workspace(make_workspace, *, at: time):
 
 def _busy_tick(now: datetime):
     with CaptureQueriesContext(connection) as queries:
-        run = services.tick(now=now)
+        run = tick(now=now)
     return run, len(queries)
 
 

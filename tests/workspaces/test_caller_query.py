@@ -1,4 +1,4 @@
-"""The mixin's one query per request builds the same objects as the ORM's select_related query."""
+"""The authentication's one query per request builds the same objects as its ORM meaning."""
 
 import uuid
 
@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
-from workspaces.api.mixins import caller_membership
+from workspaces.api.memberships import caller_membership, caller_membership_orm
 from workspaces.models import Membership, Role
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,8 @@ def test_the_caller_query_builds_what_the_orm_builds(django_assert_num_queries):
 
     with django_assert_num_queries(1):
         found = caller_membership(workspace_id=workspace.pk, user_id=str(user.pk))
-    expected = Membership.objects.select_related("user", "workspace").get(workspace=workspace, user=user)
+    expected = caller_membership_orm(workspace_id=workspace.pk, user_id=user.pk)
+    assert expected == Membership.objects.get(workspace=workspace, user=user)
 
     with django_assert_num_queries(0):
         pairs = [(found, expected), (found.user, expected.user), (found.workspace, expected.workspace)]
@@ -43,8 +44,9 @@ def test_no_membership_no_row():
     workspace = WorkspaceFactory()
     MembershipFactory(workspace=WorkspaceFactory(), user=user)
     MembershipFactory(workspace=workspace)
-    assert caller_membership(workspace_id=workspace.pk, user_id=user.pk) is None
-    assert caller_membership(workspace_id=uuid.uuid4(), user_id=user.pk) is None
+    for workspace_id in (workspace.pk, uuid.uuid4()):
+        assert caller_membership(workspace_id=workspace_id, user_id=user.pk) is None
+        assert caller_membership_orm(workspace_id=workspace_id, user_id=user.pk) is None
 
 
 def test_an_id_that_is_no_uuid_is_a_validation_error():

@@ -12,78 +12,18 @@ serves another workspace's data, so a view that forgets this mixin is caught.
 """
 
 import uuid
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import connections, router
 from django.http import Http404
 from rest_framework import exceptions
 
-from birthdaybuddy.db import ModelColumns
+from workspaces.api.memberships import caller_membership
 from workspaces.models import ADMIN_ROLES, Membership, Role, Workspace
 from workspaces.selectors import effective_role
 
 READ_ACTIONS = frozenset({"list", "retrieve", "metadata"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class CallerMembershipQuery:
-    """``Membership.objects.select_related("user", "workspace").get(workspace_id=…, user_id=…)``
-    (or ``None``), with its SQL built once per process and database.
-
-    The ORM compiles that query afresh on every request, and compiling it costs several
-    times what running it does; this is the one query of a warm workspace request. The
-    columns and joins come from the models' own fields and the rows become instances through
-    ``birthdaybuddy.db.ModelColumns``, so the objects are the ones the ORM would build
-    (``tests/workspaces/test_caller_query.py`` compares them).
-    """
-
-    def __init__(self) -> None:
-        self.user_field = Membership._meta.get_field("user")
-        self.workspace_field = Membership._meta.get_field("workspace")
-        self.compiled: dict[str, tuple[str, list]] = {}
-
-    def _compile(self, using: str) -> tuple[str, list]:
-        connection = connections[using]
-        quote = connection.ops.quote_name
-        joins = ((Membership, "m", None), (self.user_field.related_model, "u", self.user_field))
-        joins += ((Workspace, "w", self.workspace_field),)
-        plan = [(ModelColumns(connection, model, alias), via) for model, alias, via in joins]
-        tables = f"{quote(Membership._meta.db_table)} m"
-        for model, alias, via in joins[1:]:
-            on = f"{alias}.{quote(via.target_field.column)} = m.{quote(via.column)}"
-            tables += f" INNER JOIN {quote(model._meta.db_table)} {alias} ON ({on})"
-        where = f"m.{quote(self.workspace_field.column)} = %s AND m.{quote(self.user_field.column)} = %s"
-        columns = ", ".join(column for columns, _ in plan for column in columns.select)
-        # Only quoted names from the models' metadata go into the text; the ids are parameters.
-        sql = f"SELECT {columns} FROM {tables} WHERE ({where})"  # noqa: S608
-        self.compiled[using] = (sql, plan)
-        return sql, plan
-
-    def __call__(self, *, workspace_id, user_id) -> Membership | None:
-        """Raises ``ValidationError`` for an id that is not one (as a filter would)."""
-        using = router.db_for_read(Membership)
-        connection = connections[using]
-        sql, plan = self.compiled.get(using) or self._compile(using)
-        params = [
-            self.workspace_field.get_db_prep_value(self.workspace_field.to_python(workspace_id), connection),
-            self.user_field.get_db_prep_value(self.user_field.to_python(user_id), connection),
-        ]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()  # at most one: a membership is unique per workspace and user
-        if row is None:
-            return None
-        built, start = {}, 0
-        for columns, via in plan:
-            built[via] = columns.build(connection, row, start)
-            start += len(columns.fields)
-        membership = built[None]
-        membership.user = built[self.user_field]
-        membership.workspace = built[self.workspace_field]
-        return membership
-
-
-caller_membership = CallerMembershipQuery()
 
 
 class WorkspaceScopedMixin:
@@ -104,6 +44,9 @@ class WorkspaceScopedMixin:
 
     workspace: Workspace
     membership: Membership | None
+    # Set by the DRF view this mixes into.
+    kwargs: dict[str, Any]
+    request: Any
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -121,26 +64,6 @@ class WorkspaceScopedMixin:
         except ValueError:
             return None
 
-    def load_request_user(self, user_id):
-        """The caller, read in one query with their membership here and its workspace.
-
-        The JWT authentication (``accounts.authentication``) asks this instead of reading the
-        user on its own, and still checks the user (active, token not revoked) itself. ``None``
-        (not a member, or not inside a workspace): it reads the user as usual, and
-        ``_resolve_workspace`` then knows there is no membership without asking again.
-        """
-        if not self.resolves_workspace():
-            return None
-        workspace_id = self._workspace_id()
-        if workspace_id is None:
-            return None
-        try:
-            membership = caller_membership(workspace_id=workspace_id, user_id=user_id)
-        except (DjangoValidationError, ValueError):  # a user id that is no UUID: let authentication say so
-            return None
-        self._preloaded_membership = (str(user_id), membership)
-        return membership.user if membership is not None else None
-
     def _resolve_workspace(self, request) -> tuple[Workspace, Membership | None]:
         workspace_id = self._workspace_id()
         if workspace_id is None:
@@ -148,13 +71,11 @@ class WorkspaceScopedMixin:
         user = request.user
         if not user or not user.is_authenticated:
             raise exceptions.NotAuthenticated
-        preloaded = getattr(self, "_preloaded_membership", None)
-        if preloaded is not None and preloaded[0] == str(user.pk):
-            membership = preloaded[1]
+        found = getattr(request, "caller_membership", None)  # read by WorkspaceJWTAuthentication
+        if found is not None and found.user_id == str(user.pk) and found.workspace_id == workspace_id:
+            membership = found.membership
         else:
-            membership = (
-                Membership.objects.select_related("workspace").filter(workspace_id=workspace_id, user=user).first()
-            )
+            membership = caller_membership(workspace_id=workspace_id, user_id=user.pk)
         if membership is not None:
             return membership.workspace, membership
         if user.is_staff:

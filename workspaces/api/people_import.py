@@ -1,4 +1,4 @@
-"""``POST /workspaces/{id}/people/import``: people from a CSV file (see ``workspaces/importing.py``)."""
+"""``POST /workspaces/{id}/people/import``: people from a CSV file (see ``workspaces/importing/``)."""
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes

@@ -1,4 +1,4 @@
-"""``manage.py import_people --workspace ID|slug FILE``: people from a CSV file (see ``workspaces/importing.py``)."""
+"""``manage.py import_people --workspace ID|slug FILE``: people from a CSV file (see ``workspaces/importing/``)."""
 
 import json
 import sys

@@ -1,0 +1,62 @@
+"""Who receives a message, and on which channel.
+
+Routing of event, one-time and recurring reminders: each recipient gets the message on the
+first of the reminder's ``channels`` (its order of preference) that they have not opted
+out of and that reaches them (an email address, a phone number with SMS/WhatsApp set up, a
+Slack id with a bot token). A reminder without channels follows each person's own
+``preferred_channels``, then email, SMS, WhatsApp, Slack. A recipient no channel reaches
+still gets a row, ``skipped`` with the reason, so nobody is dropped silently.
+
+The digest goes to the workspace's Slack channel (the bot's channel, or the webhook) and by
+email to the members who want it; personal greetings reach each celebrating person on their
+own channel (``notifications.routing.person_destination``).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from notifications.models import ChannelConfig
+from notifications.routing import person_destination
+from scheduling.digest import Celebrations
+from scheduling.planned import WEBHOOK_RECIPIENT
+from workspaces.models import Channel, Person
+
+
+def slack_recipient(config: ChannelConfig | None) -> str | None:
+    if config is not None:
+        return config.channel_id if config.bot_token and config.channel_id else WEBHOOK_RECIPIENT
+    if settings.NOTIFICATIONS_CONSOLE_FALLBACK:
+        return WEBHOOK_RECIPIENT
+    return None
+
+
+def wants(person: Person, channel: str) -> bool:
+    return channel in (person.preferred_channels or []) and channel not in (person.opted_out_channels or [])
+
+
+def plan_greetings(*, workspace, celebrations: Celebrations, configs: dict[str, ChannelConfig], add) -> None:
+    for celebration in (*celebrations.birthdays, *celebrations.anniversaries):
+        person = celebration.person
+        destination = person_destination(person, configs)
+        if destination is None:
+            continue
+        channel, recipient = destination
+        context = {
+            "workspace": {"name": workspace.name},
+            "date": celebrations.day.isoformat(),
+            "kind": celebration.kind,
+            "person": celebration.as_context(mentions=channel == Channel.SLACK),
+        }
+        add(
+            purpose=f"greeting-{celebration.kind}",
+            channel=channel,
+            recipient=recipient,
+            kind="personal_greeting",
+            context=context,
+            person=person,
+        )
+
+
+def skip_recipient(person: Person) -> str:
+    return person.email or person.phone or person.slack_user_id or f"person:{person.pk}"
