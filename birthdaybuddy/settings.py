@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "workspaces",
     "events",
     "reminders",
+    "gatherings",
     "scheduling",
     "notifications",
     "pages",

@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("notifications.api.urls")),
     path("", include("reminders.api.urls")),
     path("", include("events.api.urls")),
+    path("", include("gatherings.api.urls")),
 ]
 
 # The admin names the service and its "View site" leads to the API docs (the service has no home page).

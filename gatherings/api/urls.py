@@ -1,0 +1,15 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from gatherings.api.views import EventCostsView, ExpenseViewSet, SettlementViewSet
+
+WORKSPACE = "workspaces/<uuid:workspace_id>"
+
+router = SimpleRouter(use_regex_path=False)
+router.register(f"{WORKSPACE}/expenses", ExpenseViewSet, basename="workspace-expense")
+router.register(f"{WORKSPACE}/settlements", SettlementViewSet, basename="workspace-settlement")
+
+urlpatterns = [
+    path(f"{WORKSPACE}/events/<uuid:pk>/costs", EventCostsView.as_view(), name="workspace-event-costs"),
+    *router.urls,
+]

@@ -1,0 +1,127 @@
+"""What people plan together for a gathering: its shared costs (one currency, expenses, settlements).
+
+Every row carries its ``workspace`` (the event's) so that the one tenancy rule — scope by
+workspace — applies to it directly, as to every other workspace-owned model.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone as dj_timezone
+
+from workspaces.querysets import WorkspaceOwnedQuerySet
+
+
+class CostLedger(models.Model):
+    """An event's shared costs: the one currency its expenses and settlements are in.
+
+    Created with the event's first expense (or a currency chosen before). The currency can
+    change only while nothing is recorded in it; the services lock this row, so a currency
+    change and a first expense never pass each other.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    event = models.OneToOneField("events.Event", on_delete=models.CASCADE, related_name="cost_ledger")
+    currency = models.CharField(max_length=3, help_text="ISO 4217 code, e.g. EUR.")
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkspaceOwnedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"costs of {self.event_id} in {self.currency}"
+
+
+class SplitMethod(models.TextChoices):
+    EQUAL = "equal", "Equally"
+    SHARES = "shares", "By shares"
+    EXACT = "exact", "By exact amounts"
+
+
+class Expense(models.Model):
+    """Something one participant paid for a gathering, split among chosen participants.
+
+    ``amount_minor`` is in minor units of the ledger's currency (cents); the shares
+    (:class:`ExpenseShare`) always add up to it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="expenses")
+    description = models.CharField(max_length=200)
+    amount_minor = models.BigIntegerField(help_text="In minor units of the event's currency (e.g. cents).")
+    paid_by = models.ForeignKey("workspaces.Person", on_delete=models.CASCADE, related_name="+")
+    split = models.CharField(max_length=6, choices=SplitMethod.choices, default=SplitMethod.EQUAL)
+    spent_on = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkspaceOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("created_at", "id")
+        indexes = [models.Index(fields=("event", "created_at"), name="expense_event_created_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_minor__gt=0),
+                name="expense_amount_positive",
+                violation_error_message="The amount must be more than zero.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class ExpenseShare(models.Model):
+    """One participant's part of an expense (``position``: their place in the split's order)."""
+
+    expense = models.ForeignKey(Expense, on_delete=models.CASCADE, related_name="shares")
+    person = models.ForeignKey("workspaces.Person", on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+    weight = models.PositiveIntegerField(null=True, blank=True, help_text="Split by shares: this person's shares.")
+    amount_minor = models.BigIntegerField()
+
+    class Meta:
+        ordering = ("expense", "position")
+        constraints = [
+            models.UniqueConstraint(fields=("expense", "person"), name="expense_share_unique_person"),
+            models.CheckConstraint(condition=Q(amount_minor__gte=0), name="expense_share_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.amount_minor}"
+
+
+class Settlement(models.Model):
+    """A payment between two participants recorded as made ("mark as settled")."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="settlements")
+    payer = models.ForeignKey("workspaces.Person", on_delete=models.CASCADE, related_name="+")
+    payee = models.ForeignKey("workspaces.Person", on_delete=models.CASCADE, related_name="+")
+    amount_minor = models.BigIntegerField()
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    objects = WorkspaceOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("created_at", "id")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="settlement_amount_positive"),
+            models.CheckConstraint(condition=~Q(payer=F("payee")), name="settlement_between_two_people"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payer_id} → {self.payee_id}: {self.amount_minor}"

@@ -1,0 +1,44 @@
+"""Factories for the gatherings app (also found by the tenancy walk in tests/test_tenancy.py)."""
+
+import factory
+from factory.django import DjangoModelFactory
+
+from events.models import EventKind
+from gatherings.models import CostLedger, Expense, Settlement
+from tests.events.factories import EventFactory
+from tests.factories import PersonFactory, WorkspaceFactory
+
+
+class GatheringFactory(EventFactory):
+    kind = EventKind.GATHERING
+
+
+class CostLedgerFactory(DjangoModelFactory[CostLedger]):
+    class Meta:
+        model = CostLedger
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    event = factory.SubFactory(GatheringFactory, workspace=factory.SelfAttribute("..workspace"))
+    currency = "EUR"
+
+
+class ExpenseFactory(DjangoModelFactory[Expense]):
+    class Meta:
+        model = Expense
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    event = factory.SubFactory(GatheringFactory, workspace=factory.SelfAttribute("..workspace"))
+    description = factory.Sequence(lambda n: f"Expense {n}")
+    amount_minor = 1000
+    paid_by = factory.SubFactory(PersonFactory, workspace=factory.SelfAttribute("..workspace"))
+
+
+class SettlementFactory(DjangoModelFactory[Settlement]):
+    class Meta:
+        model = Settlement
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    event = factory.SubFactory(GatheringFactory, workspace=factory.SelfAttribute("..workspace"))
+    payer = factory.SubFactory(PersonFactory, workspace=factory.SelfAttribute("..workspace"))
+    payee = factory.SubFactory(PersonFactory, workspace=factory.SelfAttribute("..workspace"))
+    amount_minor = 500
