@@ -306,6 +306,8 @@ SPECTACULAR_SETTINGS = {
         "EventKindEnum": "events.models.EventKind",
         "EventStatusEnum": "events.models.EventStatus",
         "RsvpEnum": "events.models.Rsvp",
+        "TaskKindEnum": "gatherings.models.TaskKind",
+        "SplitMethodEnum": "gatherings.models.SplitMethod",
     },
 }
 

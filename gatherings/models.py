@@ -125,3 +125,62 @@ class Settlement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payer_id} → {self.payee_id}: {self.amount_minor}"
+
+
+class TaskKind(models.TextChoices):
+    TASK = "task", "Task"
+    BRING = "bring", "Something to bring"
+
+
+class Task(models.Model):
+    """A checklist item of a gathering: a task, or something to bring (potluck).
+
+    ``assignee`` is a participant (an attendee or the host's person); a guest signs up for an
+    open item, or adds what they bring, from their page. While the task has an assignee and a
+    due date and is not done, ``reminder`` (a one-time reminder of the reminders pipeline) tells
+    the assignee the day before (at the workspace's ``notify_at``), with its quiet hours,
+    opt-outs and exactly-once delivery.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(max_length=5, choices=TaskKind.choices, default=TaskKind.TASK)
+    title = models.CharField(max_length=200)
+    assignee = models.ForeignKey(
+        "workspaces.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    due_on = models.DateField(null=True, blank=True, help_text="Local date in the workspace's zone.")
+    done = models.BooleanField(default=False)
+    done_at = models.DateTimeField(null=True, blank=True)
+    reminder = models.OneToOneField(
+        "reminders.Reminder", null=True, blank=True, on_delete=models.SET_NULL, related_name="gathering_task"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_guest = models.ForeignKey(
+        "workspaces.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The guest who added it from their page.",
+    )
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkspaceOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("done", "due_on", "created_at", "id")
+        indexes = [models.Index(fields=("event", "done"), name="task_event_done_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(done=False, done_at__isnull=True) | Q(done=True, done_at__isnull=False),
+                name="task_done_at_with_done",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

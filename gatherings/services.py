@@ -35,7 +35,7 @@ def _field_error(field: str, message: str, code: str = "invalid") -> ValidationE
     return ValidationError({field: [ValidationError(message, code=code)]})
 
 
-def _require_gathering(event: Event) -> None:
+def require_gathering(event: Event) -> None:
     if event.kind != EventKind.GATHERING:
         raise ApplicationError("Shared plans belong to gatherings; this event is not one.", code="not_a_gathering")
     if event.is_cancelled:
@@ -58,7 +58,7 @@ def _participant_ids(event: Event) -> set:
     return set(event_participants(event=event).values_list("pk", flat=True))
 
 
-def _person_id(value: Any, *, field: str, allowed: set) -> uuid.UUID:
+def participant_id(value: Any, *, field: str, allowed: set) -> uuid.UUID:
     """A participant's id from input (a UUID or its text); the field is named when it is not one."""
     try:
         pk = value if isinstance(value, uuid.UUID) else uuid.UUID(value) if isinstance(value, str) else None
@@ -86,7 +86,7 @@ def _audit(*, event: Event, actor, action: str, target, details: Mapping[str, An
 @transaction.atomic
 def cost_currency_set(*, event: Event, currency: str, actor) -> CostLedger:
     """Sets the event's currency; refused (409 ``currency_locked``) once an expense or settlement exists."""
-    _require_gathering(event)
+    require_gathering(event)
     if not ledger.currency_is_valid(currency):
         raise _field_error("currency", "Use an ISO 4217 currency code such as EUR or USD.", "invalid_currency")
     row = _locked_ledger(event)
@@ -119,7 +119,7 @@ def _shares(
     people, weights, parts = [], [], []
     for index, item in enumerate(participants):
         entry = item if isinstance(item, Mapping) else {"person": item}
-        person = _person_id(entry.get("person"), field=field, allowed=allowed)
+        person = participant_id(entry.get("person"), field=field, allowed=allowed)
         if person in people:
             raise _field_error(field, f"Participant {index + 1} is listed twice.", "duplicate")
         people.append(person)
@@ -183,7 +183,7 @@ def _expense_values(*, event: Event, currency: str, data: Mapping[str, Any], cur
 
     def paid_by() -> Any:
         if "paid_by" in data:
-            return _person_id(data["paid_by"], field="paid_by", allowed=allowed)
+            return participant_id(data["paid_by"], field="paid_by", allowed=allowed)
         if current is None:
             raise _field_error("paid_by", "Say who paid.", "required")
         return current.paid_by_id
@@ -268,7 +268,7 @@ def _check_currency(data: Mapping[str, Any], currency: str) -> None:
 def expense_create(*, event: Event, actor, data: Mapping[str, Any]) -> Expense:
     """Records an expense and its shares. ``data``: description, amount (text in major units),
     paid_by (person id), split, participants ([{person, shares?, amount?}]), spent_on, currency."""
-    _require_gathering(event)
+    require_gathering(event)
     row = _locked_ledger(event)
     _check_currency(data, row.currency)
     values = _expense_values(event=event, currency=row.currency, data=data, current=None)
@@ -294,7 +294,7 @@ def expense_create(*, event: Event, actor, data: Mapping[str, Any]) -> Expense:
 def expense_update(*, expense: Expense, actor, data: Mapping[str, Any]) -> Expense:
     """Changes an expense (the shares are worked out again); the audit entry keeps before and after."""
     event = expense.event
-    _require_gathering(event)
+    require_gathering(event)
     row = _locked_ledger(event)
     _check_currency(data, row.currency)
     expense = Expense.objects.select_for_update().get(pk=expense.pk)
@@ -322,7 +322,7 @@ def expense_update(*, expense: Expense, actor, data: Mapping[str, Any]) -> Expen
 def expense_delete(*, expense: Expense, actor) -> None:
     """Deletes an expense; the audit entry keeps what it was."""
     event = expense.event
-    _require_gathering(event)
+    require_gathering(event)
     row = _locked_ledger(event)
     shares = [(share.person_id, share.weight, share.amount_minor) for share in expense.shares.order_by("position")]
     _audit(
@@ -341,15 +341,15 @@ def expense_delete(*, expense: Expense, actor) -> None:
 @transaction.atomic
 def settlement_create(*, event: Event, actor, data: Mapping[str, Any]) -> Settlement:
     """Records that ``payer`` paid ``payee`` ``amount`` ("mark as settled")."""
-    _require_gathering(event)
+    require_gathering(event)
     row = _locked_ledger(event)
     _check_currency(data, row.currency)
     allowed = _participant_ids(event)
     errors: dict[str, list[ValidationError]] = {}
     values: dict[str, Any] = {}
     for name, check in (
-        ("payer_id", lambda: _person_id(data.get("payer"), field="payer", allowed=allowed)),
-        ("payee_id", lambda: _person_id(data.get("payee"), field="payee", allowed=allowed)),
+        ("payer_id", lambda: participant_id(data.get("payer"), field="payer", allowed=allowed)),
+        ("payee_id", lambda: participant_id(data.get("payee"), field="payee", allowed=allowed)),
         ("amount_minor", lambda: _money(data.get("amount"), field="amount", currency=row.currency)),
     ):
         try:
@@ -391,7 +391,7 @@ def settlement_create(*, event: Event, actor, data: Mapping[str, Any]) -> Settle
 def settlement_delete(*, settlement: Settlement, actor) -> None:
     """Takes back a settlement recorded by mistake (audited)."""
     event = settlement.event
-    _require_gathering(event)
+    require_gathering(event)
     row = _locked_ledger(event)
     _audit(
         event=event,

@@ -6,9 +6,10 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from birthdaybuddy.api.fields import StrictBooleanField
 from events.api.serializers import StrictDateField, StrictUUIDField
 from gatherings import ledger
-from gatherings.models import Expense, Settlement, SplitMethod
+from gatherings.models import Expense, Settlement, SplitMethod, Task, TaskKind
 from gatherings.selectors import default_currency
 from workspaces.api.serializers import StrictCharField
 
@@ -201,3 +202,59 @@ class CostSummarySerializer(serializers.Serializer):
 
 class CurrencyInputSerializer(serializers.Serializer):
     currency = StrictCharField(min_length=3, max_length=3, help_text="ISO 4217, e.g. `EUR`.")
+
+
+class TaskInputSerializer(serializers.Serializer):
+    event = StrictUUIDField(help_text="The gathering (create only).")
+    title = StrictCharField(max_length=200)
+    kind = serializers.ChoiceField(
+        choices=TaskKind.choices, required=False, help_text="`task`, or `bring` (potluck: something to bring)."
+    )
+    assignee = StrictUUIDField(
+        required=False, allow_null=True, help_text="A participant (an attendee or the host's person), or null."
+    )
+    due_on = StrictDateField(required=False, allow_null=True, help_text="Local date (YYYY-MM-DD), not in the past.")
+    done = StrictBooleanField(required=False)
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    """A checklist item. ``reminder_at``: when the assignee is reminded (null: no reminder pending)."""
+
+    event = serializers.UUIDField(source="event_id")
+    assignee = serializers.UUIDField(source="assignee_id", allow_null=True)
+    assignee_name = serializers.SerializerMethodField()
+    reminder = serializers.UUIDField(source="reminder_id", allow_null=True)
+    reminder_at = serializers.SerializerMethodField()
+    created_by = serializers.UUIDField(source="created_by_id", allow_null=True)
+    created_by_guest = serializers.UUIDField(source="created_by_guest_id", allow_null=True)
+
+    class Meta:
+        model = Task
+        fields = (
+            "id",
+            "event",
+            "kind",
+            "title",
+            "assignee",
+            "assignee_name",
+            "due_on",
+            "done",
+            "done_at",
+            "reminder",
+            "reminder_at",
+            "created_by",
+            "created_by_guest",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+    def get_assignee_name(self, task) -> str | None:
+        return task.assignee.name if task.assignee_id else None
+
+    @extend_schema_field({"type": "string", "format": "date-time", "nullable": True})
+    def get_reminder_at(self, task):
+        reminder = task.reminder
+        if reminder is None or not reminder.active or reminder.next_run_at is None:
+            return None
+        return reminder.next_run_at

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from birthdaybuddy.errors import PermissionDeniedError
 from events.models import Event
 from events.services import event_may_edit
-from gatherings import selectors, services
+from gatherings import checklist, selectors, services
 from gatherings.api.serializers import (
     CostSummarySerializer,
     CurrencyInputSerializer,
@@ -23,8 +23,10 @@ from gatherings.api.serializers import (
     ExpenseSerializer,
     SettlementInputSerializer,
     SettlementSerializer,
+    TaskInputSerializer,
+    TaskSerializer,
 )
-from gatherings.models import Expense, ExpenseShare, Settlement
+from gatherings.models import Expense, ExpenseShare, Settlement, Task
 from workspaces.api.mixins import WorkspaceScopedMixin
 from workspaces.api.schema import CONFLICT, NO_CONTENT, WORKSPACE_ID
 from workspaces.models import Role
@@ -66,7 +68,7 @@ class SettlementFilterSet(_ByEventFilterSet):
         fields = ("event",)
 
 
-def _require_author_or_organiser(view: Any, record: Expense | Settlement) -> None:
+def _require_author_or_organiser(view: Any, record: Expense | Settlement | Task) -> None:
     """Whoever recorded it, owners/admins (and staff) and the event's host may change or delete a record."""
     user = view.request.user
     if record.created_by_id is not None and record.created_by_id == user.pk:
@@ -249,3 +251,81 @@ class EventCostsView(WorkspaceScopedMixin, generics.GenericAPIView):
         payload.is_valid(raise_exception=True)
         services.cost_currency_set(event=event, currency=payload.validated_data["currency"], actor=request.user)
         return Response(CostSummarySerializer(selectors.event_costs(event=event)).data)
+
+
+class TaskFilterSet(_ByEventFilterSet):
+    class Meta:
+        model = Task
+        fields = ("event", "done", "assignee")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List checklist items", description=f"{ANY_MEMBER} Filter by `event`, `done`, `assignee`."
+    ),
+    retrieve=extend_schema(summary="Get a checklist item", description=ANY_MEMBER),
+    create=extend_schema(
+        summary="Add a task or something to bring to a gathering",
+        description=f"{ANY_MEMBER}\n\n{GATHERING_RULES} While an item has an `assignee` and a `due_on` and is not "
+        "`done`, the assignee gets a reminder through the reminders pipeline the day before at the workspace's "
+        "`notify_at` (or on the due day if that has passed), on their own channels, respecting quiet hours and "
+        "opt-outs, once. `due_on` in the past: 400 `in_the_past`.",
+        request=TaskInputSerializer,
+        responses={201: TaskSerializer, 409: COSTS_CONFLICT},
+    ),
+    partial_update=extend_schema(
+        summary="Change a checklist item (assign, reschedule, tick off)",
+        description=f"{ANY_MEMBER} The reminder follows: moved with the due date, re-addressed with the assignee, "
+        "paused when the item is done or unassigned.",
+        request=TaskInputSerializer(partial=True),
+        responses={200: TaskSerializer, 409: COSTS_CONFLICT},
+    ),
+    destroy=extend_schema(
+        summary="Delete a checklist item",
+        description=f"{AUTHOR_OR_ORGANISER} Its reminder goes with it.",
+        responses={204: NO_CONTENT, 409: COSTS_CONFLICT},
+    ),
+)
+@extend_schema(tags=["gathering tasks"], parameters=[WORKSPACE_ID])
+class TaskViewSet(
+    WorkspaceScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Task.objects.all()
+    serializer_class = TaskSerializer
+    filterset_class = TaskFilterSet
+    lookup_value_converter = "uuid"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    action_roles = {"create": ALL_ROLES, "partial_update": ALL_ROLES, "destroy": ALL_ROLES}
+
+    def get_scoped_queryset(self):
+        return Task.objects.select_related("event", "assignee", "reminder").order_by(
+            "done", "due_on", "created_at", "id"
+        )
+
+    def create(self, request, *args, **kwargs):
+        payload = TaskInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        event = _event_in(self.workspace, data.pop("event"))
+        task = checklist.task_create(event=event, data=data, actor=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=task.pk)).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        task = self.get_object()
+        payload = TaskInputSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        if "event" in data and data.pop("event") != task.event_id:
+            raise ValidationError({"event": ["A task cannot move to another event."]})
+        task = checklist.task_update(task=task, data=data, actor=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=task.pk)).data)
+
+    def perform_destroy(self, instance):
+        _require_author_or_organiser(self, instance)
+        checklist.task_delete(task=instance, actor=self.request.user)

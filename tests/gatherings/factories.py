@@ -4,7 +4,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from events.models import EventKind
-from gatherings.models import CostLedger, Expense, Settlement
+from gatherings.models import CostLedger, Expense, Settlement, Task
 from tests.events.factories import EventFactory
 from tests.factories import PersonFactory, WorkspaceFactory
 
@@ -42,3 +42,12 @@ class SettlementFactory(DjangoModelFactory[Settlement]):
     payer = factory.SubFactory(PersonFactory, workspace=factory.SelfAttribute("..workspace"))
     payee = factory.SubFactory(PersonFactory, workspace=factory.SelfAttribute("..workspace"))
     amount_minor = 500
+
+
+class TaskFactory(DjangoModelFactory[Task]):
+    class Meta:
+        model = Task
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    event = factory.SubFactory(GatheringFactory, workspace=factory.SelfAttribute("..workspace"))
+    title = factory.Sequence(lambda n: f"Task {n}")
