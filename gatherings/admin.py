@@ -4,7 +4,8 @@ from django.contrib import admin
 
 from birthdaybuddy.admin_tools import WorkspaceColumns
 from gatherings import ledger
-from gatherings.models import CostLedger, Expense, ExpenseShare, Settlement
+from gatherings.models import Comment, CostLedger, Expense, ExpenseShare, Settlement, Task
+from gatherings.thread import author_name
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -69,3 +70,29 @@ class SettlementAdmin(WorkspaceColumns, ReadOnlyAdmin):
     list_select_related = ("event", "payer", "payee", "workspace")
     fields = ("workspace_link", "event", "payer", "payee", "amount_minor", "note", "created_by", "created_at")
     readonly_fields = fields
+
+
+@admin.register(Task)
+class TaskAdmin(WorkspaceColumns, ReadOnlyAdmin):
+    list_display = ("title", "kind", "event", "assignee", "due_on", "done", "workspace_name")
+    list_filter = ("kind", "done")
+    search_fields = ("title", "event__title", "assignee__name", "workspace__name")
+    list_select_related = ("event", "assignee", "workspace")
+    fields = ("workspace_link", "event", "kind", "title", "assignee", "due_on", "done", "done_at", "reminder")
+    readonly_fields = fields
+
+
+@admin.register(Comment)
+class CommentAdmin(WorkspaceColumns, ReadOnlyAdmin):
+    """Staff read the threads (moderation is the organisers', through the API and the guest pages)."""
+
+    list_display = ("body", "event", "author", "hidden", "workspace_name", "created_at")
+    list_filter = ("hidden", "created_at")
+    search_fields = ("body", "event__title", "workspace__name")
+    list_select_related = ("event", "author_user", "author_person", "workspace")
+    fields = ("workspace_link", "event", "author", "body", "hidden", "edited_at", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description="Author")
+    def author(self, obj: Comment) -> str:
+        return author_name(obj)

@@ -184,3 +184,40 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Comment(models.Model):
+    """A message in a gathering's thread, by a member (``author_user``) or a guest (``author_person``,
+    writing from their page). Authors edit and delete their own; organisers hide or delete any."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="comments")
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    author_person = models.ForeignKey(
+        "workspaces.Person", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    body = models.TextField(max_length=2000)
+    hidden = models.BooleanField(default=False, help_text="Hidden by an organiser: shown to nobody but organisers.")
+    edited_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    objects = WorkspaceOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("created_at", "id")
+        indexes = [
+            models.Index(fields=("event", "created_at"), name="comment_event_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(author_user__isnull=False, author_person__isnull=True)
+                | Q(author_user__isnull=True, author_person__isnull=False),
+                name="comment_has_one_author",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.body[:50]

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from birthdaybuddy.api.fields import StrictBooleanField
 from events.api.serializers import StrictDateField, StrictUUIDField
 from gatherings import ledger
-from gatherings.models import Expense, Settlement, SplitMethod, Task, TaskKind
+from gatherings.models import Comment, Expense, Settlement, SplitMethod, Task, TaskKind
 from gatherings.selectors import default_currency
 from workspaces.api.serializers import StrictCharField
 
@@ -258,3 +258,41 @@ class TaskSerializer(serializers.ModelSerializer):
         if reminder is None or not reminder.active or reminder.next_run_at is None:
             return None
         return reminder.next_run_at
+
+
+class CommentInputSerializer(serializers.Serializer):
+    event = StrictUUIDField(help_text="The gathering (create only).")
+    body = StrictCharField(max_length=2000, help_text="Plain text, at most 2,000 characters.")
+
+
+class CommentEditSerializer(serializers.Serializer):
+    body = StrictCharField(max_length=2000)
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    """A comment of a gathering's thread (guests' comments carry ``author_person``)."""
+
+    event = serializers.UUIDField(source="event_id")
+    author_user = serializers.UUIDField(source="author_user_id", allow_null=True)
+    author_person = serializers.UUIDField(source="author_person_id", allow_null=True)
+    author_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Comment
+        fields = (
+            "id",
+            "event",
+            "author_user",
+            "author_person",
+            "author_name",
+            "body",
+            "hidden",
+            "edited_at",
+            "created_at",
+        )
+        read_only_fields = fields
+
+    def get_author_name(self, comment) -> str:
+        from gatherings.thread import author_name
+
+        return author_name(comment)

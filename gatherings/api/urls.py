@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from gatherings.api.views import EventCostsView, ExpenseViewSet, SettlementViewSet, TaskViewSet
+from gatherings.api.views import CommentViewSet, EventCostsView, ExpenseViewSet, SettlementViewSet, TaskViewSet
 
 WORKSPACE = "workspaces/<uuid:workspace_id>"
 
@@ -9,6 +9,7 @@ router = SimpleRouter(use_regex_path=False)
 router.register(f"{WORKSPACE}/expenses", ExpenseViewSet, basename="workspace-expense")
 router.register(f"{WORKSPACE}/settlements", SettlementViewSet, basename="workspace-settlement")
 router.register(f"{WORKSPACE}/tasks", TaskViewSet, basename="workspace-task")
+router.register(f"{WORKSPACE}/comments", CommentViewSet, basename="workspace-comment")
 
 urlpatterns = [
     path(f"{WORKSPACE}/events/<uuid:pk>/costs", EventCostsView.as_view(), name="workspace-event-costs"),

@@ -6,17 +6,21 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from birthdaybuddy.errors import PermissionDeniedError
 from events.models import Event
 from events.services import event_may_edit
-from gatherings import checklist, selectors, services
+from gatherings import checklist, selectors, services, thread
 from gatherings.api.serializers import (
+    CommentEditSerializer,
+    CommentInputSerializer,
+    CommentSerializer,
     CostSummarySerializer,
     CurrencyInputSerializer,
     ExpenseInputSerializer,
@@ -26,7 +30,7 @@ from gatherings.api.serializers import (
     TaskInputSerializer,
     TaskSerializer,
 )
-from gatherings.models import Expense, ExpenseShare, Settlement, Task
+from gatherings.models import Comment, Expense, ExpenseShare, Settlement, Task
 from workspaces.api.mixins import WorkspaceScopedMixin
 from workspaces.api.schema import CONFLICT, NO_CONTENT, WORKSPACE_ID
 from workspaces.models import Role
@@ -329,3 +333,117 @@ class TaskViewSet(
     def perform_destroy(self, instance):
         _require_author_or_organiser(self, instance)
         checklist.task_delete(task=instance, actor=self.request.user)
+
+
+class CommentFilterSet(_ByEventFilterSet):
+    class Meta:
+        model = Comment
+        fields = ("event",)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List comments",
+        description=f"{ANY_MEMBER} Filter by `event`. Hidden comments are listed for organisers only "
+        "(owners/admins and the event's host).",
+    ),
+    retrieve=extend_schema(summary="Get a comment", description=ANY_MEMBER),
+    create=extend_schema(
+        summary="Comment on a gathering",
+        description=f"{ANY_MEMBER}\n\nGatherings only (400 `not_a_gathering`); a cancelled event refuses "
+        "comments (409 `event_cancelled`). Guests comment from their page.",
+        request=CommentInputSerializer,
+        responses={201: CommentSerializer, 409: COSTS_CONFLICT},
+    ),
+    partial_update=extend_schema(
+        summary="Edit your comment",
+        description="**Permissions:** its author only (403 `not_the_author`).",
+        request=CommentEditSerializer,
+        responses={200: CommentSerializer},
+    ),
+    destroy=extend_schema(
+        summary="Delete a comment",
+        description=f"{AUTHOR_OR_ORGANISER.replace('whoever recorded it', 'its author')}",
+        responses={204: NO_CONTENT},
+    ),
+    hide=extend_schema(
+        summary="Hide a comment (moderation)",
+        description=f"{ORGANISERS} Hidden comments are shown to organisers only.",
+        request=None,
+        responses={200: CommentSerializer},
+    ),
+    show=extend_schema(
+        summary="Show a hidden comment again",
+        description=ORGANISERS,
+        request=None,
+        responses={200: CommentSerializer},
+    ),
+)
+@extend_schema(tags=["gathering comments"], parameters=[WORKSPACE_ID])
+class CommentViewSet(
+    WorkspaceScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Comment.objects.all()
+    serializer_class = CommentSerializer
+    filterset_class = CommentFilterSet
+    lookup_value_converter = "uuid"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    action_roles = {
+        "create": ALL_ROLES,
+        "partial_update": ALL_ROLES,
+        "destroy": ALL_ROLES,
+        "hide": ALL_ROLES,
+        "show": ALL_ROLES,
+    }
+
+    def get_scoped_queryset(self):
+        comments = Comment.objects.select_related("event", "author_user", "author_person").order_by("created_at", "id")
+        if getattr(self, "swagger_fake_view", False) or self.is_workspace_admin:
+            return comments
+        user = self.request.user
+        return comments.filter(Q(hidden=False) | Q(event__host=user))
+
+    def _require_organiser(self, comment: Comment) -> None:
+        if not event_may_edit(event=comment.event, user=self.request.user, role=self.role):
+            raise PermissionDeniedError(
+                "Only a workspace owner or admin, or the event's host, can moderate comments.", code="role_required"
+            )
+
+    def create(self, request, *args, **kwargs):
+        payload = CommentInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        event = _event_in(self.workspace, payload.validated_data["event"])
+        comment = thread.comment_post(event=event, body=payload.validated_data["body"], user=request.user)
+        fresh = self.get_queryset().get(pk=comment.pk)
+        return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        comment = self.get_object()
+        payload = CommentEditSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        comment = thread.comment_edit(comment=comment, body=payload.validated_data["body"], user=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=comment.pk)).data)
+
+    def perform_destroy(self, instance):
+        moderator = event_may_edit(event=instance.event, user=self.request.user, role=self.role)
+        thread.comment_delete(comment=instance, user=self.request.user, moderator=moderator)
+
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def hide(self, request, *args, **kwargs):
+        comment = self.get_object()
+        self._require_organiser(comment)
+        comment = thread.comment_hide(comment=comment, hidden=True, actor=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=comment.pk)).data)
+
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def show(self, request, *args, **kwargs):
+        comment = self.get_object()
+        self._require_organiser(comment)
+        comment = thread.comment_hide(comment=comment, hidden=False, actor=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=comment.pk)).data)

@@ -4,7 +4,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from events.models import EventKind
-from gatherings.models import CostLedger, Expense, Settlement, Task
+from gatherings.models import Comment, CostLedger, Expense, Settlement, Task
 from tests.events.factories import EventFactory
 from tests.factories import PersonFactory, WorkspaceFactory
 
@@ -51,3 +51,13 @@ class TaskFactory(DjangoModelFactory[Task]):
     workspace = factory.SubFactory(WorkspaceFactory)
     event = factory.SubFactory(GatheringFactory, workspace=factory.SelfAttribute("..workspace"))
     title = factory.Sequence(lambda n: f"Task {n}")
+
+
+class CommentFactory(DjangoModelFactory[Comment]):
+    class Meta:
+        model = Comment
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    event = factory.SubFactory(GatheringFactory, workspace=factory.SelfAttribute("..workspace"))
+    author_person = factory.SubFactory(PersonFactory, workspace=factory.SelfAttribute("..workspace"))
+    body = "Looking forward to it"
