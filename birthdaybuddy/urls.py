@@ -37,6 +37,7 @@ urlpatterns = [
     path("api/redoc/", docs_csp(RedocView.as_view(url_name="openapi-json")), name="redoc"),
     path("", include("pages.urls")),  # /rsvp/<token> (HTML or JSON), account links, preferences
     path("", include("events.api.public_urls")),  # /calendar/<token>.ics
+    path("", include("gatherings.api.public_urls")),  # /gathering-files/<signed token>
     path("health/", include("birthdaybuddy.health")),
     path("admin/", admin.site.urls),
 ]

@@ -221,3 +221,44 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return self.body[:50]
+
+
+class FileKind(models.TextChoices):
+    IMAGE = "image", "Image"
+    PDF = "pdf", "PDF"
+
+
+class EventFile(models.Model):
+    """A photo or a PDF shared on a gathering, kept through Django's storage API.
+
+    Images are stored re-encoded (no metadata, so no EXIF location) with a thumbnail; PDFs as
+    uploaded. Both are served only through signed, expiring URLs (:mod:`gatherings.files`).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="files")
+    kind = models.CharField(max_length=5, choices=FileKind.choices)
+    content_type = models.CharField(max_length=50)
+    name = models.CharField(max_length=200, help_text="The uploader's file name, for display only.")
+    file = models.FileField(upload_to="gatherings/files/", max_length=300)
+    thumbnail = models.FileField(upload_to="gatherings/thumbnails/", max_length=300, blank=True)
+    size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    uploaded_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_by_person = models.ForeignKey(
+        "workspaces.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    objects = WorkspaceOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-created_at", "id")
+        indexes = [models.Index(fields=("event", "created_at"), name="eventfile_event_created_idx")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -26,8 +26,8 @@ from birthdaybuddy.errors import ApplicationError
 from events import selectors as event_selectors
 from events.models import Attendee, EventKind
 from events.services import event_is_over
-from gatherings import checklist, ledger, thread
-from gatherings.models import Comment, Expense, Task, TaskKind
+from gatherings import checklist, files, ledger, thread
+from gatherings.models import Comment, EventFile, Expense, FileKind, Task, TaskKind
 from gatherings.selectors import event_costs
 from pages.common import language_for, message_page, page, throttled, too_many_requests
 
@@ -57,6 +57,14 @@ class CommentForm(forms.Form):
 def _say(request, *, title: Any, message: Any, status: int, language: str, **extra: Any):
     """A message page; ``title`` and ``message`` are lazy translations, rendered in ``language``."""
     return message_page(request, title=title, message=message, status=status, language=language, **extra)
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Add a photo or a PDF"),
+        error_messages={"required": _("Choose a file."), "empty": _("The file is empty.")},
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp,application/pdf"}),
+    )
 
 
 def _guest(request, token: str):
@@ -118,6 +126,7 @@ def _context(attendee: Attendee, token: str, **forms_given) -> dict:
         .select_related("author_user", "author_person")
         .order_by("created_at", "id")
     )
+    shared = EventFile.objects.filter(event=event).order_by("-created_at", "id")[:60]
     me = attendee.person
     return {
         "workspace_name": event.workspace.name,
@@ -161,6 +170,19 @@ def _context(attendee: Attendee, token: str, **forms_given) -> dict:
             }
             for comment in comments
         ],
+        "files": [
+            {
+                "id": record.id,
+                "name": record.name,
+                "image": record.kind == FileKind.IMAGE,
+                "url": files.signed_url(record),
+                "thumbnail_url": files.signed_url(record, variant="thumbnail") if record.thumbnail else "",
+                "width": record.width,
+                "height": record.height,
+            }
+            for record in shared
+        ],
+        "upload_form": forms_given.get("upload_form") or UploadForm(),
         "bring_form": forms_given.get("bring_form") or BringForm(),
         "comment_form": forms_given.get("comment_form") or CommentForm(),
         "comment_max": COMMENT_MAX,
@@ -286,3 +308,24 @@ def comment_delete(request, token: str, comment_id: str):
         return _not_found(request, language)
     thread.comment_delete(comment=found, person=attendee.person)
     return _back(token, "comments")
+
+
+@csrf_protect
+@require_http_methods(["POST"])
+def upload(request, token: str):
+    """Adds a photo or a PDF (checked by content, images re-encoded without their EXIF location)."""
+    attendee, language, refusal = _guest(request, token)
+    if refusal is not None:
+        return refusal
+    form = UploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            files.file_upload(event=attendee.event, upload=form.cleaned_data["file"], person=attendee.person)
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error("file", message)
+        except ApplicationError as exc:
+            return _refused(request, attendee, token, language, exc)
+        else:
+            return _back(token, "photos")
+    return _render(request, attendee, token, language, status=400, upload_form=form)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("rsvp/<str:token>/plan/bring", gatherings.bring, name="gathering-plan-bring"),
     path("rsvp/<str:token>/plan/tasks/<str:task_id>/sign-up", gatherings.sign_up, name="gathering-plan-sign-up"),
     path("rsvp/<str:token>/plan/comments", gatherings.comment, name="gathering-plan-comment"),
+    path("rsvp/<str:token>/plan/files", gatherings.upload, name="gathering-plan-upload"),
     path(
         "rsvp/<str:token>/plan/comments/<str:comment_id>/delete",
         gatherings.comment_delete,

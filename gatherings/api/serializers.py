@@ -9,7 +9,7 @@ from rest_framework import serializers
 from birthdaybuddy.api.fields import StrictBooleanField
 from events.api.serializers import StrictDateField, StrictUUIDField
 from gatherings import ledger
-from gatherings.models import Comment, Expense, Settlement, SplitMethod, Task, TaskKind
+from gatherings.models import Comment, EventFile, Expense, Settlement, SplitMethod, Task, TaskKind
 from gatherings.selectors import default_currency
 from workspaces.api.serializers import StrictCharField
 
@@ -296,3 +296,53 @@ class CommentSerializer(serializers.ModelSerializer):
         from gatherings.thread import author_name
 
         return author_name(comment)
+
+
+class FileUploadSerializer(serializers.Serializer):
+    event = StrictUUIDField(help_text="The gathering.")
+    file = serializers.FileField(
+        help_text="A photo (JPEG, PNG, GIF, WebP) or a PDF, at most 10 MB; the type is read from the content."
+    )
+
+
+class EventFileSerializer(serializers.ModelSerializer):
+    """A photo or PDF of a gathering. ``url`` and ``thumbnail_url`` are signed and expire (default: one hour)."""
+
+    event = serializers.UUIDField(source="event_id")
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    uploaded_by_user = serializers.UUIDField(source="uploaded_by_user_id", allow_null=True)
+    uploaded_by_person = serializers.UUIDField(source="uploaded_by_person_id", allow_null=True)
+
+    class Meta:
+        model = EventFile
+        fields = (
+            "id",
+            "event",
+            "kind",
+            "name",
+            "content_type",
+            "size",
+            "width",
+            "height",
+            "url",
+            "thumbnail_url",
+            "uploaded_by_user",
+            "uploaded_by_person",
+            "created_at",
+        )
+        read_only_fields = fields
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def get_url(self, record) -> str:
+        from gatherings.files import signed_url
+
+        return self._absolute(signed_url(record))
+
+    def get_thumbnail_url(self, record) -> str | None:
+        from gatherings.files import signed_url
+
+        return self._absolute(signed_url(record, variant="thumbnail")) if record.thumbnail else None

@@ -11,26 +11,29 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from birthdaybuddy.errors import PermissionDeniedError
 from events.models import Event
 from events.services import event_may_edit
-from gatherings import checklist, selectors, services, thread
+from gatherings import checklist, files, selectors, services, thread
 from gatherings.api.serializers import (
     CommentEditSerializer,
     CommentInputSerializer,
     CommentSerializer,
     CostSummarySerializer,
     CurrencyInputSerializer,
+    EventFileSerializer,
     ExpenseInputSerializer,
     ExpenseSerializer,
+    FileUploadSerializer,
     SettlementInputSerializer,
     SettlementSerializer,
     TaskInputSerializer,
     TaskSerializer,
 )
-from gatherings.models import Comment, Expense, ExpenseShare, Settlement, Task
+from gatherings.models import Comment, EventFile, Expense, ExpenseShare, Settlement, Task
 from workspaces.api.mixins import WorkspaceScopedMixin
 from workspaces.api.schema import CONFLICT, NO_CONTENT, WORKSPACE_ID
 from workspaces.models import Role
@@ -447,3 +450,59 @@ class CommentViewSet(
         self._require_organiser(comment)
         comment = thread.comment_hide(comment=comment, hidden=False, actor=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=comment.pk)).data)
+
+
+class EventFileFilterSet(_ByEventFilterSet):
+    class Meta:
+        model = EventFile
+        fields = ("event",)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List a gathering's photos and files", description=f"{ANY_MEMBER} Filter by `event`."),
+    retrieve=extend_schema(summary="Get a photo or file", description=ANY_MEMBER),
+    create=extend_schema(
+        summary="Upload a photo or a PDF to a gathering",
+        description=f"{ANY_MEMBER}\n\n`multipart/form-data` with `event` and `file`. The type is read from the "
+        "content, not the name: JPEG, PNG, GIF, WebP or PDF (400 `unsupported_type`; `damaged`; `empty`; "
+        "`too_large` above 10 MB or 40 megapixels). Images are stored re-encoded without metadata (no EXIF "
+        "location) with a thumbnail. `url`/`thumbnail_url` are signed and expire after an hour.",
+        request={"multipart/form-data": FileUploadSerializer},
+        responses={201: EventFileSerializer, 409: COSTS_CONFLICT},
+    ),
+    destroy=extend_schema(
+        summary="Delete a photo or file",
+        description="**Permissions:** its uploader, workspace owners and admins (and staff), and the event's host.",
+        responses={204: NO_CONTENT},
+    ),
+)
+@extend_schema(tags=["gathering files"], parameters=[WORKSPACE_ID])
+class EventFileViewSet(
+    WorkspaceScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = EventFile.objects.all()
+    serializer_class = EventFileSerializer
+    filterset_class = EventFileFilterSet
+    lookup_value_converter = "uuid"
+    parser_classes = (MultiPartParser, FormParser, JSONParser)
+    action_roles = {"create": ALL_ROLES, "destroy": ALL_ROLES}
+
+    def get_scoped_queryset(self):
+        return EventFile.objects.select_related("event").order_by("-created_at", "id")
+
+    def create(self, request, *args, **kwargs):
+        payload = FileUploadSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        event = _event_in(self.workspace, payload.validated_data["event"])
+        record = files.file_upload(event=event, upload=payload.validated_data["file"], user=request.user)
+        fresh = self.get_queryset().get(pk=record.pk)
+        return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        moderator = event_may_edit(event=instance.event, user=self.request.user, role=self.role)
+        files.file_delete(record=instance, user=self.request.user, moderator=moderator)

@@ -4,7 +4,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from events.models import EventKind
-from gatherings.models import Comment, CostLedger, Expense, Settlement, Task
+from gatherings.models import Comment, CostLedger, EventFile, Expense, Settlement, Task
 from tests.events.factories import EventFactory
 from tests.factories import PersonFactory, WorkspaceFactory
 
@@ -61,3 +61,16 @@ class CommentFactory(DjangoModelFactory[Comment]):
     event = factory.SubFactory(GatheringFactory, workspace=factory.SelfAttribute("..workspace"))
     author_person = factory.SubFactory(PersonFactory, workspace=factory.SelfAttribute("..workspace"))
     body = "Looking forward to it"
+
+
+class EventFileFactory(DjangoModelFactory[EventFile]):
+    class Meta:
+        model = EventFile
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    event = factory.SubFactory(GatheringFactory, workspace=factory.SelfAttribute("..workspace"))
+    kind = "pdf"
+    content_type = "application/pdf"
+    name = "notes.pdf"
+    file = factory.django.FileField(filename="notes.pdf", data=b"%PDF-1.4\n%%EOF\n")
+    size = 15

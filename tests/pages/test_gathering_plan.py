@@ -1,14 +1,17 @@
 """A gathering's plan for a guest at /rsvp/<token>/plan: checklist, shared costs, comments;
 forms without JavaScript, CSRF, no inline script or style; one guest never reaches another event."""
 
+import io
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
 from events.models import Attendee
 from events.tokens import attendee_rsvp_token_issue
 from gatherings import checklist, services, thread
-from gatherings.models import Comment, Task
+from gatherings.models import Comment, EventFile, Task
 from tests.factories import PersonFactory
 from tests.gatherings.factories import GatheringFactory
 from tests.pages.conftest import csrf_token_of
@@ -160,3 +163,37 @@ def test_the_plan_is_in_german_for_a_german_guest(browser, invited):
     html = browser.get(plan_url(invited)).content.decode()
     assert "Checkliste" in html
     assert "Gemeinsame Kosten" in html
+
+
+def test_a_guest_uploads_a_photo_and_sees_it_without_its_location(browser, invited, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    image = io.BytesIO()
+    exif = Image.Exif()
+    exif.get_ifd(0x8825)[2] = (52.0, 31.0, 12.0)
+    Image.new("RGB", (64, 48), (10, 120, 10)).save(image, format="JPEG", exif=exif)
+    page = browser.get(plan_url(invited))
+    response = browser.post(
+        f"{plan_url(invited)}/files",
+        {"csrfmiddlewaretoken": csrf_token_of(page), "file": SimpleUploadedFile("me.jpg", image.getvalue())},
+    )
+    assert response.status_code == 303
+    record = EventFile.objects.get()
+    assert record.uploaded_by_person_id == invited.attendee.person_id
+    with record.file.open("rb") as stored, Image.open(stored) as saved:
+        assert not saved.getexif().get_ifd(0x8825)
+    html = browser.get(plan_url(invited)).content.decode()
+    thumbnail = re.search(r'<img src="(/gathering-files/[^"]+)"', html)
+    assert thumbnail is not None
+    assert browser.get(thumbnail.group(1)).status_code == 200
+
+
+def test_a_guest_upload_of_the_wrong_type_is_answered_with_the_page(browser, invited, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    page = browser.get(plan_url(invited))
+    response = browser.post(
+        f"{plan_url(invited)}/files",
+        {"csrfmiddlewaretoken": csrf_token_of(page), "file": SimpleUploadedFile("a.jpg", b"<svg onload=x>")},
+    )
+    assert response.status_code == 400
+    assert "Upload a photo" in response.content.decode()
+    assert EventFile.objects.count() == 0
