@@ -188,7 +188,8 @@ class Task(models.Model):
 
 class Comment(models.Model):
     """A message in a gathering's thread, by a member (``author_user``) or a guest (``author_person``,
-    writing from their page). Authors edit and delete their own; organisers hide or delete any."""
+    writing from their page). Authors edit and delete their own; organisers hide or delete any.
+    ``digested_at``: when the comment digest took it (empty: not yet; see ``gatherings.digest``)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
@@ -202,6 +203,7 @@ class Comment(models.Model):
     body = models.TextField(max_length=2000)
     hidden = models.BooleanField(default=False, help_text="Hidden by an organiser: shown to nobody but organisers.")
     edited_at = models.DateTimeField(null=True, blank=True)
+    digested_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now)
 
     objects = WorkspaceOwnedQuerySet.as_manager()
@@ -210,6 +212,7 @@ class Comment(models.Model):
         ordering = ("created_at", "id")
         indexes = [
             models.Index(fields=("event", "created_at"), name="comment_event_created_idx"),
+            models.Index(fields=("created_at",), condition=Q(digested_at__isnull=True), name="comment_undigested_idx"),
         ]
         constraints = [
             models.CheckConstraint(
