@@ -56,6 +56,14 @@ class Expense(models.Model):
     paid_by = models.ForeignKey("workspaces.Person", on_delete=models.CASCADE, related_name="+")
     split = models.CharField(max_length=6, choices=SplitMethod.choices, default=SplitMethod.EQUAL)
     spent_on = models.DateField(null=True, blank=True)
+    receipt = models.ForeignKey(
+        "gatherings.EventFile",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="A photo or PDF of the receipt, uploaded to the same event.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -21,7 +21,7 @@ from django.db import transaction
 from birthdaybuddy.errors import ApplicationError, Conflict
 from events.models import Event, EventKind
 from gatherings import ledger
-from gatherings.models import CostLedger, Expense, ExpenseShare, Settlement, SplitMethod
+from gatherings.models import CostLedger, EventFile, Expense, ExpenseShare, Settlement, SplitMethod
 from gatherings.selectors import default_currency, event_participants
 from workspaces.audit import audit_manual_send
 
@@ -204,7 +204,19 @@ def _expense_values(*, event: Event, currency: str, data: Mapping[str, Any], cur
     attempt("amount_minor", amount)
     attempt("paid_by_id", paid_by)
     attempt("split", split)
+
+    def receipt() -> Any:
+        if "receipt" not in data:
+            return current.receipt_id if current else None
+        if data["receipt"] is None:
+            return None
+        found = EventFile.objects.filter(event=event, pk=data["receipt"]).values_list("pk", flat=True).first()
+        if found is None:
+            raise _field_error("receipt", "Upload the receipt to this event first (its file id).", "does_not_exist")
+        return found
+
     attempt("spent_on", spent_on)
+    attempt("receipt_id", receipt)
     if "amount_minor" in values and "split" in values:
         if "participants" in data:
             participants = data["participants"]
@@ -254,6 +266,7 @@ def _expense_record(expense: Expense, shares: list[tuple[Any, int | None, int]],
         "paid_by": str(expense.paid_by_id),
         "split": expense.split,
         "spent_on": expense.spent_on.isoformat() if expense.spent_on else None,
+        "receipt": str(expense.receipt_id) if expense.receipt_id else None,
         "shares": {str(person): ledger.to_major(amount, currency=currency) for person, _, amount in shares},
     }
 

@@ -66,6 +66,9 @@ class ExpenseInputSerializer(serializers.Serializer):
         "equal split, and breaks ties of a split by shares).",
     )
     spent_on = StrictDateField(required=False, allow_null=True)
+    receipt = StrictUUIDField(
+        required=False, allow_null=True, help_text="The id of a photo or PDF uploaded to the event (`…/files/`)."
+    )
 
 
 class ExpenseShareSerializer(serializers.Serializer):
@@ -89,6 +92,8 @@ class ExpenseSerializer(serializers.ModelSerializer):
     currency = serializers.SerializerMethodField()
     participants = serializers.SerializerMethodField()
     created_by = serializers.UUIDField(source="created_by_id", allow_null=True)
+    receipt = serializers.UUIDField(source="receipt_id", allow_null=True)
+    receipt_url = serializers.SerializerMethodField(help_text="Signed, expiring URL of the receipt (or null).")
 
     class Meta:
         model = Expense
@@ -104,11 +109,22 @@ class ExpenseSerializer(serializers.ModelSerializer):
             "split",
             "participants",
             "spent_on",
+            "receipt",
+            "receipt_url",
             "created_by",
             "created_at",
             "updated_at",
         )
         read_only_fields = fields
+
+    def get_receipt_url(self, expense) -> str | None:
+        if expense.receipt is None:
+            return None
+        from gatherings.files import signed_url
+
+        request = self.context.get("request")
+        path = signed_url(expense.receipt)
+        return request.build_absolute_uri(path) if request is not None else path
 
     def get_amount(self, expense) -> str:
         return ledger.to_major(expense.amount_minor, currency=_currency_of(expense))

@@ -135,7 +135,7 @@ class ExpenseViewSet(
     def get_scoped_queryset(self):
         shares = Prefetch("shares", queryset=ExpenseShare.objects.order_by("position"))
         return (
-            Expense.objects.select_related("event", "event__cost_ledger", "paid_by")
+            Expense.objects.select_related("event", "event__cost_ledger", "paid_by", "receipt")
             .prefetch_related(shares)
             .order_by("created_at", "id")
         )

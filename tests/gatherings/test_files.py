@@ -13,6 +13,7 @@ from gatherings import files
 from gatherings.models import EventFile
 from tests.conftest import client_for
 from tests.factories import MembershipFactory
+from tests.gatherings.factories import GatheringFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -152,3 +153,27 @@ def test_a_truncated_photo_is_refused_as_damaged(party):
     assert response.status_code == 400
     assert response.json()["code"] == "damaged"
     assert EventFile.objects.count() == 0
+
+
+def test_an_expense_keeps_a_receipt_of_its_own_event_only(party):
+    receipt = upload(party, b"%PDF-1.4\n%%EOF\n", name="receipt.pdf").json()
+    body = {
+        "event": str(party.event.id),
+        "description": "Drinks",
+        "amount": "12.00",
+        "paid_by": str(party.ana.id),
+        "participants": [{"person": str(party.ana.id)}, {"person": str(party.bo.id)}],
+        "receipt": receipt["id"],
+    }
+    response = party.other_client.post(f"{party.api}/expenses/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["receipt"] == receipt["id"]
+    assert "/gathering-files/" in response.json()["receipt_url"]
+
+    other = GatheringFactory(workspace=party.workspace)
+    foreign = files.file_upload(
+        event=other, upload=SimpleUploadedFile("r.pdf", b"%PDF-1.4\n%%EOF\n"), user=party.other_member
+    )
+    response = party.other_client.post(f"{party.api}/expenses/", {**body, "receipt": str(foreign.id)}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"]["receipt"]
