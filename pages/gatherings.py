@@ -329,3 +329,26 @@ def upload(request, token: str):
         else:
             return _back(token, "photos")
     return _render(request, attendee, token, language, status=400, upload_form=form)
+
+
+@csrf_protect
+@require_http_methods(["POST"])
+def comment_edit(request, token: str, comment_id: str):
+    """Changes the guest's own comment (anyone else's: 404)."""
+    attendee, language, refusal = _guest(request, token)
+    if refusal is not None:
+        return refusal
+    found = _item(Comment, attendee.event, comment_id)
+    if found is None or found.author_person_id != attendee.person_id:
+        return _not_found(request, language)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            thread.comment_edit(comment=found, body=form.cleaned_data["body"], person=attendee.person)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        except ApplicationError as exc:
+            return _refused(request, attendee, token, language, exc)
+        else:
+            return _back(token, "comments")
+    return _render(request, attendee, token, language, status=400, comment_form=form)

@@ -13,6 +13,11 @@ urlpatterns = [
     path("rsvp/<str:token>/plan/comments", gatherings.comment, name="gathering-plan-comment"),
     path("rsvp/<str:token>/plan/files", gatherings.upload, name="gathering-plan-upload"),
     path(
+        "rsvp/<str:token>/plan/comments/<str:comment_id>/edit",
+        gatherings.comment_edit,
+        name="gathering-plan-comment-edit",
+    ),
+    path(
         "rsvp/<str:token>/plan/comments/<str:comment_id>/delete",
         gatherings.comment_delete,
         name="gathering-plan-comment-delete",

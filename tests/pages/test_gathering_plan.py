@@ -197,3 +197,19 @@ def test_a_guest_upload_of_the_wrong_type_is_answered_with_the_page(browser, inv
     assert response.status_code == 400
     assert "Upload a photo" in response.content.decode()
     assert EventFile.objects.count() == 0
+
+
+def test_a_guest_edits_their_own_comment_only(browser, invited):
+    mine = thread.comment_post(event=invited.event, body="Arriving at 7", person=invited.attendee.person)
+    bo = PersonFactory(workspace=invited.event.workspace)
+    Attendee.objects.create(event=invited.event, person=bo)
+    theirs = thread.comment_post(event=invited.event, body="Bo's words", person=bo)
+    assert post(browser, invited, f"/comments/{mine.id}/edit", {"body": "Arriving at 8"}).status_code == 303
+    mine.refresh_from_db()
+    assert (mine.body, mine.edited_at is not None) == ("Arriving at 8", True)
+    assert post(browser, invited, f"/comments/{theirs.id}/edit", {"body": "Changed"}).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.body == "Bo's words"
+    assert post(browser, invited, f"/comments/{mine.id}/edit", {"body": ""}).status_code == 400
+    mine.refresh_from_db()
+    assert mine.body == "Arriving at 8"
