@@ -124,7 +124,8 @@ def _shares(
             raise _field_error(field, f"Participant {index + 1} is listed twice.", "duplicate")
         people.append(person)
         if split == SplitMethod.SHARES:
-            weight = entry.get("shares", 1)
+            weight = entry.get("shares")
+            weight = 1 if weight is None else weight
             if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= ledger.MAX_SHARES:
                 raise _field_error(
                     field,

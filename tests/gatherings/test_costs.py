@@ -264,3 +264,10 @@ def test_the_balances_answer_in_a_constant_number_of_queries(party):
     many = party.other_client.get(party.costs_url).json()
     assert len(many["participants"]) == 4 + 63
     assert queries() == few
+
+
+def test_switching_an_equal_split_to_shares_counts_one_share_each(party):
+    expense_id = _expense(party, amount="9.00").json()["id"]
+    response = party.other_client.patch(f"{party.api}/expenses/{expense_id}/", {"split": "shares"}, format="json")
+    assert response.status_code == 200, response.content
+    assert [(p["shares"], p["amount"]) for p in response.json()["participants"]] == [(1, "3.00")] * 3
