@@ -28,6 +28,7 @@ SCENARIO_NAMES = (
     "reminders_burst",
     "csv_import",
     "reminder_lateness",
+    "gathering_costs",
 )
 TARGETS = {
     "idle_tick": "p95 < 20 ms at full size, and not growing with size",

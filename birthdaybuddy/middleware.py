@@ -57,7 +57,7 @@ class BodySizeLimitMiddleware:
             return JsonResponse({"detail": "Content-Length is not a number.", "code": "bad_request"}, status=400)
         limit = (
             settings.MAX_UPLOAD_BODY_BYTES
-            if getattr(request, "path", "").endswith("/import")
+            if getattr(request, "path", "").endswith(("/import", "/files/", "/plan/files"))
             else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         )
         if length > limit:

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "workspaces",
     "events",
     "reminders",
+    "gatherings",
     "scheduling",
     "notifications",
     "pages",
@@ -290,6 +291,10 @@ SPECTACULAR_SETTINGS = {
         {"name": "events", "description": "Deadlines, appointments and gatherings."},
         {"name": "rsvp", "description": "Personal RSVP links (public)."},
         {"name": "calendar feeds", "description": "iCalendar subscriptions."},
+        {"name": "gathering costs", "description": "A gathering's expenses, balances and settlements."},
+        {"name": "gathering tasks", "description": "A gathering's checklist: tasks and things to bring."},
+        {"name": "gathering comments", "description": "A gathering's comment thread and its moderation."},
+        {"name": "gathering files", "description": "A gathering's photos and PDFs (signed, expiring URLs)."},
         {"name": "reminders", "description": "Who is told what, when and how."},
         {"name": "scheduling", "description": "Runs, job history and the upcoming preview."},
         {"name": "notifications", "description": "Delivery history, resends and statistics."},
@@ -308,6 +313,8 @@ SPECTACULAR_SETTINGS = {
         "EventKindEnum": "events.models.EventKind",
         "EventStatusEnum": "events.models.EventStatus",
         "RsvpEnum": "events.models.Rsvp",
+        "TaskKindEnum": "gatherings.models.TaskKind",
+        "SplitMethodEnum": "gatherings.models.SplitMethod",
     },
 }
 
@@ -360,10 +367,30 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "birthdaybuddy" / "static"]
-STORAGES = {
+STORAGES: dict[str, dict] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Uploaded files (gatherings' photos and PDFs): local files under var/media by default; any
+# S3-compatible store with FILE_STORAGE=s3 (django-storages; needs boto3 installed), configured
+# by its AWS_* variables. Files are never served from MEDIA_URL: only through signed URLs.
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+if env.str("FILE_STORAGE", default="local") == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
+            "region_name": env.str("AWS_S3_REGION_NAME", default=None),
+            "access_key": env.str("AWS_S3_ACCESS_KEY_ID", default=None),
+            "secret_key": env.str("AWS_S3_SECRET_ACCESS_KEY", default=None),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+GATHERINGS_MAX_FILE_BYTES = env.int("GATHERINGS_MAX_FILE_BYTES", default=10 * 1_048_576)
+GATHERINGS_FILE_URL_SECONDS = env.int("GATHERINGS_FILE_URL_SECONDS", default=3600)
 
 # --- Email --------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

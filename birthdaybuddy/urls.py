@@ -20,6 +20,7 @@ api_v1 = [
     path("", include("reminders.api.urls")),
     path("", include("events.api.urls")),
     path("", include("slackapp.api.urls")),
+    path("", include("gatherings.api.urls")),
 ]
 
 urlpatterns = [
@@ -31,6 +32,7 @@ urlpatterns = [
     path("api/redoc/", docs_csp(RedocView.as_view(url_name="openapi-json")), name="redoc"),
     path("", include("pages.urls")),  # /rsvp/<token> (HTML or JSON), account links, preferences
     path("", include("events.api.public_urls")),  # /calendar/<token>.ics
+    path("", include("gatherings.api.public_urls")),  # /gathering-files/<signed token>
     path("health/", include("birthdaybuddy.health")),
     path("slack/", include("slackapp.urls")),  # the Slack app: OAuth redirect, commands, interactivity, events
     path("admin/", admin.site.urls),

@@ -2,12 +2,27 @@
 
 from django.urls import path
 
-from pages import accounts, invitations, preferences, rsvp
+from pages import accounts, gatherings, invitations, preferences, rsvp
 
 urlpatterns = [
     path("rsvp/<str:token>", rsvp.RsvpNegotiatedView.as_view(), name="rsvp"),
     path("rsvp/<str:token>/event.ics", rsvp.rsvp_event_ics, name="rsvp-event-ics"),
     path("rsvp/<str:token>/poll", rsvp.RsvpPollNegotiatedView.as_view(), name="rsvp-poll"),
+    path("rsvp/<str:token>/plan", gatherings.plan, name="gathering-plan"),
+    path("rsvp/<str:token>/plan/bring", gatherings.bring, name="gathering-plan-bring"),
+    path("rsvp/<str:token>/plan/tasks/<str:task_id>/sign-up", gatherings.sign_up, name="gathering-plan-sign-up"),
+    path("rsvp/<str:token>/plan/comments", gatherings.comment, name="gathering-plan-comment"),
+    path("rsvp/<str:token>/plan/files", gatherings.upload, name="gathering-plan-upload"),
+    path(
+        "rsvp/<str:token>/plan/comments/<str:comment_id>/edit",
+        gatherings.comment_edit,
+        name="gathering-plan-comment-edit",
+    ),
+    path(
+        "rsvp/<str:token>/plan/comments/<str:comment_id>/delete",
+        gatherings.comment_delete,
+        name="gathering-plan-comment-delete",
+    ),
     path("account/reset/<str:uid>/<str:token>", accounts.password_reset, name="password-reset"),
     path("account/forgot", accounts.password_forgot, name="password-forgot"),
     path("account/verify/<str:token>", accounts.email_verify, name="email-verify"),

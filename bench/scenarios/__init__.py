@@ -2,6 +2,7 @@
 
 from bench.scenarios.api import birthdays_api
 from bench.scenarios.delivery import delivery_batched, delivery_per_message
+from bench.scenarios.gatherings import gathering_costs
 from bench.scenarios.lateness import reminder_lateness
 from bench.scenarios.reminders import csv_import, reminders_burst, reminders_idle_tick
 from bench.scenarios.tick import idle_tick, simulated_day
@@ -16,4 +17,5 @@ SCENARIOS = {
     "reminders_burst": reminders_burst,
     "csv_import": csv_import,
     "reminder_lateness": reminder_lateness,
+    "gathering_costs": gathering_costs,
 }
