@@ -15,7 +15,7 @@ from gatherings import checklist
 from gatherings.models import Task
 from notifications.models import Notification
 from reminders.models import Reminder
-from scheduling import services as scheduling
+from scheduling import tick as scheduling
 
 pytestmark = pytest.mark.django_db
 
