@@ -149,7 +149,9 @@ def test_a_gathering_planned_together_from_the_poll_to_the_photos(
     assert fixed.json()["starts_at"] == "2030-07-10T16:00:00Z"
     told = Notification.objects.filter(idempotency_key__startswith=f"event:{event_id}:fixed:").select_related("person")
     assert sorted(row.person.name for row in told) == sorted(NAMES)
-    uids = set()
+    invitation = icalendar.Calendar.from_ical(invites.first().calendar)
+    (first,) = invitation.walk("VEVENT")
+    uids = {str(first["UID"])}
     for row in told:
         assert row.calendar, row.person.name
         calendar = icalendar.Calendar.from_ical(row.calendar)
@@ -158,6 +160,7 @@ def test_a_gathering_planned_together_from_the_poll_to_the_photos(
         assert vevent.decoded("DTSTART") == datetime(2030, 7, 10, 16, 0, tzinfo=UTC)
         assert vevent.decoded("DTEND") == datetime(2030, 7, 10, 21, 0, tzinfo=UTC)
         uids.add(str(vevent["UID"]))
+        assert int(vevent["SEQUENCE"]) > int(first["SEQUENCE"])  # the calendar moves the entry it has
     assert len(uids) == 1  # one event in every calendar, by its UID
     assert event_id in uids.pop()
     late_vote = host.post(f"{event_url}poll/votes", {"votes": {ids[0]: "yes"}}, format="json")
