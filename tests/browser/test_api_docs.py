@@ -46,7 +46,9 @@ def test_swagger_ui_works_offline_with_a_jwt(open_page, live_server, offline, sc
 def test_redoc_loads_offline(open_page, live_server, offline):
     page = open_page()
     page.goto(f"{live_server.url}/api/redoc/")
-    page.get_by_role("heading", name="BirthdayBuddy API").first.wait_for()
+    # ReDoc lays out the whole schema in the browser before it shows anything: on a busy
+    # machine that takes longer than a page's usual wait.
+    page.get_by_role("heading", name="BirthdayBuddy API").first.wait_for(timeout=60_000)
     page.get_by_text("/api/v1/auth/login").first.wait_for(state="attached")
     # ReDoc's bundle asks for its makers' logo from their CDN and hides the image when it fails;
     # nothing else leaves the machine.
