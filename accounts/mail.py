@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
+
+logger = logging.getLogger(__name__)
 
 
 def account_mail_send(
@@ -20,3 +25,11 @@ def account_mail_send(
     )
     message.attach_alternative(html, "text/html")
     message.send()
+
+
+def account_mail_send_logged(*, subject: str, template: str, context: dict[str, Any], to: str) -> None:
+    """Sends one email (``template``.txt and .html); a mail server failure is logged, never raised."""
+    try:
+        account_mail_send(subject=subject, template=template, context=context, to=to)
+    except Exception:
+        logger.exception("Could not send %s to a user", template)

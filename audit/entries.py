@@ -209,21 +209,22 @@ def audit_bulk_changes(
         add(LogEntry.Action.CREATE, None, instance)
     for before, after in updated:
         add(LogEntry.Action.UPDATE, before, after)
-    _insert_entries(rows)
+    insert_entries(rows)
     return len(rows)
 
 
-def _insert_entries(rows: list[dict[str, Any]]) -> None:
-    """Writes entries (as column values by attname): COPY on PostgreSQL, ``bulk_create`` elsewhere.
+def insert_entries(rows: list[dict[str, Any]]) -> None:
+    """Writes entries (as column values by attname): COPY on PostgreSQL, :func:`insert_entries_orm` elsewhere.
 
     Tens of thousands of entries with two JSON documents each are most of an import's
-    write time through ``bulk_create``; COPY takes a fraction of it.
+    write time through ``bulk_create``; COPY takes a fraction of it (bench/RESULTS.md,
+    the CSV import). Held to the ORM meaning by tests/platform/test_fast_paths.py.
     """
     if not rows:
         return
     connection = connections[LogEntry.objects.db]
     if connection.vendor != "postgresql":
-        LogEntry.objects.bulk_create([LogEntry(**row) for row in rows], batch_size=1_000)
+        insert_entries_orm(rows)
         return
     fields = [field for field in LogEntry._meta.concrete_fields if not field.primary_key]
     json_fields = {field.attname for field in fields if isinstance(field, models.JSONField)}
@@ -239,6 +240,11 @@ def _insert_entries(rows: list[dict[str, Any]]) -> None:
                     for field in fields
                 ]
             )
+
+
+def insert_entries_orm(rows: list[dict[str, Any]]) -> None:
+    """What :func:`insert_entries` means, with the ORM: ``bulk_create`` in batches of 1,000."""
+    LogEntry.objects.bulk_create([LogEntry(**row) for row in rows], batch_size=1_000)
 
 
 def _json_text(value: Any) -> str | None:

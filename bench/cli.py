@@ -298,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from django.core.management import call_command
 
+    from bench import dataset as datasets
     from bench import seed as seeding
     from bench.context import Context
     from bench.procs import stop_all
@@ -306,10 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     call_command("migrate", verbosity=0, interactive=False)
     if not args.nested:
         environment.flush_redis(args.redis_url)
-    size = seeding.Size(
+    size = datasets.Size(
         workspaces=args.workspaces, people=args.people, members=args.members_per_workspace, seed=args.seed
     )
-    dataset = seeding.existing(size) if args.reuse else None
+    dataset = datasets.existing(size) if args.reuse else None
     if dataset is not None:
         log(f"reusing the data set seeded at {dataset['seeded_at']}")
         dataset["seeded"] = False

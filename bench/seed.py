@@ -6,93 +6,29 @@ Fast by construction: users, workspaces, memberships and people go in with Postg
 ``next_run_at`` is computed with ``reminders.schedule.reminder_next_slot`` exactly as
 ``reminder_reschedule`` does for a workspace created now (checked on a sample).
 
-A row in ``bench_dataset`` (outside Django's models) records what was seeded, so
-``--reuse`` can skip seeding a data set of the same size.
+What was seeded is recorded in ``bench_dataset`` (``bench/dataset.py``).
 """
 
 from __future__ import annotations
 
 import calendar
-import json
 import random
 import time as clock
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 from bench.copying import NULL, bulk_load, copy_rows, copy_text
+from bench.dataset import Size, marker_table, record
 from bench.environment import log
 
-SEED_VERSION = 1
 BULK_CHUNK = 2_000
 MEMBER_CHANNELS = '["email"]'
 OTHER_CHANNELS = ("[]", '["slack"]', '["email"]', '["email", "slack"]')
 NOTIFY_HOURS = (7, 8, 9, 10)
 NOTIFY_MINUTES = (0, 15, 30, 45)
 FIRST_JOINED = date(2008, 1, 1)
-
-
-@dataclass(frozen=True)
-class Size:
-    workspaces: int
-    people: int
-    members: int  # members per workspace (each a user with a linked person who wants the email digest)
-    seed: int
-
-    def check(self) -> None:
-        if self.workspaces < 1:
-            raise SystemExit("--workspaces must be at least 1")
-        if self.people < self.workspaces * self.members:
-            raise SystemExit(
-                f"--people ({self.people}) must be at least --workspaces * --members-per-workspace "
-                f"({self.workspaces * self.members}): every member has a person"
-            )
-
-
-# --- the dataset marker ---------------------------------------------------------------------
-
-
-def _marker_table() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TABLE IF NOT EXISTS bench_dataset ("
-            " id integer PRIMARY KEY, size jsonb NOT NULL, slack_port integer NOT NULL,"
-            " seeded_at timestamptz NOT NULL, seconds double precision NOT NULL, shape jsonb NOT NULL)"
-        )
-
-
-def existing(size: Size) -> dict | None:
-    """The recorded data set if one of exactly this size (and seed format) is there."""
-    from django.db import connection
-
-    _marker_table()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT size, slack_port, seeded_at, seconds, shape FROM bench_dataset WHERE id = 1")
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    recorded, slack_port, seeded_at, seconds, shape = row
-    recorded = json.loads(recorded) if isinstance(recorded, str) else recorded
-    if recorded != {**asdict(size), "version": SEED_VERSION}:
-        return None
-    shape = json.loads(shape) if isinstance(shape, str) else shape
-    return {"slack_port": slack_port, "seeded_at": seeded_at.isoformat(), "seed_seconds": seconds, "shape": shape}
-
-
-def _record(size: Size, *, slack_port: int, seeded_at: datetime, seconds: float, shape: dict) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM bench_dataset")
-        cursor.execute(
-            "INSERT INTO bench_dataset (id, size, slack_port, seeded_at, seconds, shape)"
-            " VALUES (1, %s, %s, %s, %s, %s)",
-            [json.dumps({**asdict(size), "version": SEED_VERSION}), slack_port, seeded_at, seconds, json.dumps(shape)],
-        )
 
 
 # --- data -----------------------------------------------------------------------------------
@@ -175,7 +111,7 @@ def seed(size: Size, *, slack_port: int) -> dict:
         log(f"seed: {name} in {timings[name]:.1f}s")
         return clock.perf_counter()
 
-    _marker_table()
+    marker_table()
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM bench_dataset")
         cursor.execute("SET synchronous_commit = off")
@@ -386,7 +322,7 @@ def seed(size: Size, *, slack_port: int) -> dict:
         "slack_channel": "one incoming-webhook ChannelConfig per workspace (local fake Slack)",
         "seed": size.seed,
     }
-    _record(size, slack_port=slack_port, seeded_at=now, seconds=seconds, shape=shape)
+    record(size, slack_port=slack_port, seeded_at=now, seconds=seconds, shape=shape)
     log(f"seed: done in {seconds:.1f}s")
     return {
         "seeded": True,

@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone as dj_timezone
 
 from birthdaybuddy.errors import Conflict, PermissionDeniedError
+from birthdaybuddy.tokens import hash_token
 from events.models import CalendarFeed
-from events.tokens import hash_token
 from events.validation import field_error
 from workspaces.models import ADMIN_ROLES, Membership, Workspace
 from workspaces.selectors import effective_role

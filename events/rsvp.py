@@ -17,9 +17,10 @@ from audit.entries import audit_manual_send
 from birthdaybuddy.errors import ApplicationError, Conflict
 from birthdaybuddy.timerules.occurrences import event_occurrences
 from birthdaybuddy.timerules.recurrence import local_to_utc
+from birthdaybuddy.tokens import hash_token
 from events import guests, messages
 from events.models import Attendee, Event, EventKind, Rsvp, Seat
-from events.tokens import TOKEN_RE, hash_token
+from events.tokens import TOKEN_RE
 from events.validation import field_error, workspace_zone
 
 if TYPE_CHECKING:

@@ -9,8 +9,9 @@ from django.db.models import Q, QuerySet
 
 from birthdaybuddy.timerules.occurrences import local_days, spans_between
 from birthdaybuddy.timerules.recurrence import local_to_utc
+from birthdaybuddy.tokens import hash_token
 from events.models import Attendee, CalendarFeed, Event, EventStatus, Rsvp
-from events.tokens import TOKEN_RE, hash_token
+from events.tokens import TOKEN_RE
 from workspaces.models import ADMIN_ROLES, Membership, Person, Workspace
 from workspaces.selectors import effective_role
 

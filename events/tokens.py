@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from datetime import datetime
 
 from django.utils import timezone as dj_timezone
 
+from birthdaybuddy.tokens import hash_token
 from events.models import Attendee
 
 # What a personal token looks like (``secrets.token_urlsafe(32)`` and earlier lengths).
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,128}")
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def attendee_rsvp_token_issue(*, attendee: Attendee, now: datetime | None = None) -> str:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
-from accounts import services
+from accounts import registration, services
 from accounts.models import User
 from birthdaybuddy.errors import ApplicationError
 from pages.common import language_for, message_page, page, throttled, too_many_requests
@@ -120,7 +120,7 @@ def email_verify(request, token: str):
     language = language_for(request=request)
     if response := _throttle(request, "email-verify", language):
         return response
-    link = services.verification_link_read(token)
+    link = registration.verification_link_read(token)
     if link is None:
         return message_page(
             request,
@@ -143,7 +143,7 @@ def email_verify(request, token: str):
         )
     if request.method == "POST":
         try:
-            services.user_verify(email=email, code=code)
+            registration.user_verify(email=email, code=code)
         except ApplicationError as exc:
             status, title, message = VERIFY_ERRORS.get(
                 exc.code,

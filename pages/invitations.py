@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import User
 from birthdaybuddy.errors import ApplicationError
 from pages.common import language_for, message_page, page, throttled, too_many_requests
-from workspaces import services
+from workspaces import invitations
 from workspaces.models import InvitationStatus, Role
 from workspaces.selectors import invitation_for_token
 
@@ -124,7 +124,7 @@ def invitation(request, token: str):
 
 def _join(request, *, token: str, email: str, existing: User | None, form: forms.Form) -> None:
     if existing is None:
-        services.invitation_signup(
+        invitations.invitation_signup(
             token=token,
             password=form.cleaned_data["password"],
             first_name=form.cleaned_data["first_name"],
@@ -138,7 +138,7 @@ def _join(request, *, token: str, email: str, existing: User | None, form: forms
         raise ValidationError(
             {"password": [_("Confirm your email address first (the code we emailed you), then open this link again.")]}
         )
-    services.invitation_accept(token=token, user=user)
+    invitations.invitation_accept(token=token, user=user)
 
 
 def _add_errors(form: forms.Form, exc: ValidationError) -> None:

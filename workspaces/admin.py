@@ -21,7 +21,7 @@ from accounts.admin import TimezoneChoiceAdminMixin
 from audit.names import ADMIN_ORIGIN
 from birthdaybuddy.admin_tools import confirm_action, report
 from birthdaybuddy.errors import ApplicationError
-from workspaces import preferences, services
+from workspaces import invitations, preferences, services
 from workspaces.lifecycle import workspace_created_steps_run
 from workspaces.models import Invitation, InvitationStatus, Membership, Person, Workspace
 from workspaces.sync import person_sync_from_members
@@ -268,7 +268,7 @@ class InvitationAdmin(admin.ModelAdmin):
         revoked, refused = 0, []
         for invitation in queryset:
             try:
-                services.invitation_revoke(invitation=invitation)
+                invitations.invitation_revoke(invitation=invitation)
             except ApplicationError as exc:
                 refused.append(f"{invitation.email}: {exc.message}")
             else:

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from accounts import services, tokens
+from accounts import registration, services, tokens
 from accounts.api import serializers as s
 from accounts.api.filters import StaffUserFilterSet
 from accounts.api.throttles import AuthThrottleMixin
@@ -62,7 +62,7 @@ class RegisterView(PublicAuthView):
         responses={202: s.AccountMessageSerializer},
     )
     def post(self, request):
-        services.user_register(**self.validated(request))
+        registration.user_register(**self.validated(request))
         return Response(
             {"detail": "Check your email: we sent a 6-digit code to verify the address."},
             status=status.HTTP_202_ACCEPTED,
@@ -86,7 +86,7 @@ class VerifyView(PublicAuthView):
         responses={200: s.ProfileSerializer},
     )
     def post(self, request):
-        user = services.user_verify(**self.validated(request))
+        user = registration.user_verify(**self.validated(request))
         return Response(s.ProfileSerializer(user).data)
 
 
@@ -105,7 +105,7 @@ class VerifyResendView(PublicAuthView):
         responses={202: s.AccountMessageSerializer},
     )
     def post(self, request):
-        services.verification_resend(**self.validated(request))
+        registration.verification_resend(**self.validated(request))
         return Response(
             {"detail": "If that address has an account waiting for verification, a new code is on its way."},
             status=status.HTTP_202_ACCEPTED,

@@ -7,7 +7,7 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from accounts import services
+from accounts import registration
 from accounts.models import EmailVerification, User
 from birthdaybuddy.errors import ApplicationError
 from tests.accounts.conftest import RESEND_URL, VERIFY_URL, code_from, reset_throttles
@@ -152,20 +152,20 @@ def test_resend_with_bad_email_is_400(post_committed, db):
 
 @pytest.fixture
 def fixed_code(monkeypatch):
-    monkeypatch.setattr(services.secrets, "randbelow", lambda upper: 4321)
+    monkeypatch.setattr(registration.secrets, "randbelow", lambda upper: 4321)
     return "004321"
 
 
 def test_verify_service_counts_a_wrong_guess_even_though_it_raises(db, fixed_code):
     user = UserFactory(status=User.Status.PENDING)
-    services.verification_send(user=user)
+    registration.verification_send(user=user)
     with pytest.raises(ApplicationError) as excinfo:
-        services.user_verify(email=user.email, code="000000")
+        registration.user_verify(email=user.email, code="000000")
     assert excinfo.value.code == "invalid_code"
     assert excinfo.value.extra == {"attempts_remaining": 4}
     assert EmailVerification.objects.get(user=user).attempts == 1
 
-    verified = services.user_verify(email=user.email, code=fixed_code)
+    verified = registration.user_verify(email=user.email, code=fixed_code)
     assert verified.status == User.Status.VERIFIED
     assert EmailVerification.objects.get(user=user).used_at is not None
 
@@ -173,7 +173,7 @@ def test_verify_service_counts_a_wrong_guess_even_though_it_raises(db, fixed_cod
 def test_code_is_zero_padded_and_only_its_hash_is_stored(db, fixed_code, django_capture_on_commit_callbacks):
     user = UserFactory(status=User.Status.PENDING)
     with django_capture_on_commit_callbacks(execute=True):
-        verification = services.verification_send(user=user)
+        verification = registration.verification_send(user=user)
     assert code_from(mail.outbox[0]) == "004321"
     assert "4321" not in verification.code_hash
 
@@ -181,7 +181,7 @@ def test_code_is_zero_padded_and_only_its_hash_is_stored(db, fixed_code, django_
 def test_verification_email_is_sent_only_after_commit(db, django_capture_on_commit_callbacks):
     user = UserFactory(status=User.Status.PENDING)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.verification_send(user=user)
+        registration.verification_send(user=user)
     assert mail.outbox == []
     assert len(callbacks) == 1
     callbacks[0]()

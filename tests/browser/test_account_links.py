@@ -9,7 +9,7 @@ from django.core import mail
 from accounts.models import User
 from tests.browser.conftest import PHONE
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
-from workspaces import services as workspace_services
+from workspaces import invitations
 from workspaces.models import Membership, Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -56,7 +56,7 @@ def invite(public_base):
 
     def _invite(email: str):
         mail.outbox.clear()
-        workspace_services.invitation_create(workspace=workspace, email=email, role=Role.MEMBER, invited_by=owner)
+        invitations.invitation_create(workspace=workspace, email=email, role=Role.MEMBER, invited_by=owner)
         (message,) = mail.outbox
         return workspace, link_in(message, "/invitations/")
 

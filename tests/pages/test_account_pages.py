@@ -8,12 +8,13 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from accounts import registration
 from accounts import services as account_services
 from accounts.models import User
 from birthdaybuddy.tokens import hash_token
 from tests.factories import DEFAULT_PASSWORD, InvitationFactory, MembershipFactory, UserFactory, WorkspaceFactory
 from tests.pages.conftest import csrf_token_of
-from workspaces import services as workspace_services
+from workspaces import invitations
 from workspaces.models import Membership, Role
 
 pytestmark = pytest.mark.django_db
@@ -134,7 +135,7 @@ def test_the_forgot_page_sends_a_link_and_says_the_same_for_unknown_addresses(
 @pytest.fixture
 def pending(db, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        user = account_services.user_register(email="new@example.com", password=NEW_PASSWORD, first_name="Nia")
+        user = registration.user_register(email="new@example.com", password=NEW_PASSWORD, first_name="Nia")
     (message,) = mail.outbox
     return user, message
 
@@ -163,7 +164,7 @@ def test_an_altered_or_replaced_verification_link_is_refused(browser, pending, d
     assert browser.get(path[:-3] + "abc").status_code == 400
 
     with django_capture_on_commit_callbacks(execute=True):
-        account_services.verification_send(user=user)  # a newer code makes the old link useless
+        registration.verification_send(user=user)  # a newer code makes the old link useless
     page = browser.get(path)
     response = browser.post(path, {"csrfmiddlewaretoken": csrf_token_of(page)})
     assert response.status_code == 400
@@ -181,7 +182,7 @@ def invitation(db, django_capture_on_commit_callbacks, settings):
     owner = UserFactory(first_name="Olga", last_name="Owner")
     MembershipFactory(workspace=workspace, user=owner, role=Role.OWNER)
     with django_capture_on_commit_callbacks(execute=True):
-        invitation = workspace_services.invitation_create(
+        invitation = invitations.invitation_create(
             workspace=workspace, email="invitee@example.com", role=Role.ADMIN, invited_by=owner
         )
     (message,) = mail.outbox

@@ -11,7 +11,7 @@ from django.core import mail
 
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 from tests.pages.conftest import BROWSER_ACCEPT
-from workspaces import services as workspace_services
+from workspaces import invitations
 from workspaces.models import Role
 
 BASE = Path(settings.BASE_DIR)
@@ -128,9 +128,7 @@ def test_an_invitation_to_a_german_workspace_is_written_in_german(django_capture
     owner = UserFactory(first_name="Olga", last_name="Owner")
     MembershipFactory(workspace=workspace, user=owner, role=Role.OWNER)
     with django_capture_on_commit_callbacks(execute=True):
-        workspace_services.invitation_create(
-            workspace=workspace, email="ina@example.com", role="member", invited_by=owner
-        )
+        invitations.invitation_create(workspace=workspace, email="ina@example.com", role="member", invited_by=owner)
 
     (message,) = mail.outbox
     assert message.subject == "Olga Owner hat Sie zu Lima & Co auf BirthdayBuddy eingeladen"

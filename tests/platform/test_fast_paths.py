@@ -9,14 +9,17 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
+from audit.entries import insert_entries, insert_entries_orm
 from birthdaybuddy.db import insert_ignoring_conflicts, insert_ignoring_conflicts_orm
 from notifications.models import Notification
 from reminders.models import Reminder
 from reminders.services import digest_ensure
 from scheduling.tick import save_schedules, save_schedules_orm
-from tests.factories import PersonFactory, WorkspaceFactory
+from tests.factories import PersonFactory, UserFactory, WorkspaceFactory
 from workspaces.importing.write import update_people, update_people_orm
 from workspaces.models import Person
 
@@ -109,3 +112,53 @@ def test_the_values_update_of_an_import_writes_what_bulk_update_writes():
         Person.objects.filter(pk=pk).update(**{name: values[name] for name in fields})
     update_people_orm(people, fields)
     assert stored(Person, pks) == fast
+
+
+def audit_rows(*, workspace, actor, marker: str) -> list[dict]:
+    """Entries as ``audit_bulk_changes`` builds them, with the characters COPY's text format escapes."""
+    person_type = ContentType.objects.get_for_model(Person).pk
+    at = datetime(2026, 2, 3, 4, 5, 6, 789_000, tzinfo=UTC)
+    tricky = "tab\there, line\nbreak, back\\slash, \\N, «ü» 🎂"
+    return [
+        {
+            "content_type_id": person_type,
+            "object_pk": str(uuid.UUID(int=n + 1)),
+            "object_id": n if n % 2 else None,
+            "object_repr": f"{marker} {n} {tricky}",
+            "serialized_data": None,
+            "action": (LogEntry.Action.CREATE, LogEntry.Action.UPDATE)[n % 2],
+            "changes_text": "",
+            "changes": {"name": [None if n % 2 == 0 else "old", tricky], "birth_day": ["None", str(n)]},
+            "actor_id": actor.pk if n % 3 else None,
+            "cid": f"cid-{n}" if n % 2 else None,
+            "remote_addr": ("203.0.113.7", "2001:db8::1", None)[n % 3],
+            "remote_port": None,
+            "timestamp": at + timedelta(seconds=n),
+            "additional_data": {"workspace": str(workspace.pk), "import": {"rows": n, "note": tricky, "ok": True}},
+            "actor_email": actor.email if n % 3 else None,
+        }
+        for n in range(5)
+    ]
+
+
+def test_the_audit_copy_writes_what_bulk_create_writes():
+    workspace, actor = WorkspaceFactory(), UserFactory()
+    names = [f.attname for f in LogEntry._meta.concrete_fields if not f.primary_key]
+
+    def written(marker: str) -> list[dict]:
+        entries = LogEntry.objects.filter(object_repr__startswith=marker + " ").order_by("object_pk")
+        return [{name: row[name] for name in names} for row in entries.values(*names)]
+
+    insert_entries(audit_rows(workspace=workspace, actor=actor, marker="copy"))
+    insert_entries_orm(audit_rows(workspace=workspace, actor=actor, marker="orm"))
+    fast, orm = written("copy"), written("orm")
+
+    assert len(fast) == 5
+    for row in (*fast, *orm):
+        row["object_repr"] = row["object_repr"].split(" ", 1)[1]
+    assert fast == orm
+    # What was asked for, not merely the same mistake twice.
+    assert fast == [
+        {**row, "object_repr": row["object_repr"].split(" ", 1)[1]}
+        for row in audit_rows(workspace=workspace, actor=actor, marker="x")
+    ]

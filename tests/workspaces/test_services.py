@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from birthdaybuddy.errors import ApplicationError, Conflict, PermissionDeniedError
 from tests.factories import InvitationFactory, MembershipFactory, PersonFactory, UserFactory, WorkspaceFactory
-from workspaces import services
+from workspaces import invitations, services
 from workspaces.models import Invitation, Membership, Person, Role
 
 
@@ -49,7 +49,7 @@ def test_workspace_update_refuses_unknown_fields(workspace):
 
 @pytest.mark.django_db
 def test_invitation_token_is_returned_once_and_stored_hashed(workspace, owner):
-    invitation = services.invitation_create(
+    invitation = invitations.invitation_create(
         workspace=workspace, email=" Someone@Example.com ", role=Role.MEMBER, invited_by=owner
     )
 
@@ -62,13 +62,13 @@ def test_invitation_token_is_returned_once_and_stored_hashed(workspace, owner):
 @pytest.mark.django_db
 def test_a_plain_member_cannot_invite(workspace, member):
     with pytest.raises(PermissionDeniedError):
-        services.invitation_create(workspace=workspace, email="x@example.com", role=Role.MEMBER, invited_by=member)
+        invitations.invitation_create(workspace=workspace, email="x@example.com", role=Role.MEMBER, invited_by=member)
 
 
 @pytest.mark.django_db
 def test_invitation_accept_with_an_unknown_token(user):
     with pytest.raises(ApplicationError) as excinfo:
-        services.invitation_accept(token="nope", user=user)
+        invitations.invitation_accept(token="nope", user=user)
     assert excinfo.value.code == "invalid_token"
 
 
@@ -76,7 +76,7 @@ def test_invitation_accept_with_an_unknown_token(user):
 def test_invitation_accept_with_an_empty_token_never_matches(user, workspace):
     InvitationFactory(workspace=workspace, token_hash=hashlib.sha256(b"").hexdigest(), email=user.email)
     with pytest.raises(ApplicationError) as excinfo:
-        services.invitation_accept(token="", user=user)
+        invitations.invitation_accept(token="", user=user)
     assert excinfo.value.code == "invalid_token"
 
 
@@ -123,7 +123,7 @@ def test_rejoining_relinks_the_same_person(workspace, owner):
     assert person.user is None
 
     InvitationFactory(workspace=workspace, email=joiner.email, token_hash=hashlib.sha256(b"tok").hexdigest())
-    services.invitation_accept(token="tok", user=joiner)
+    invitations.invitation_accept(token="tok", user=joiner)
 
     person.refresh_from_db()
     assert person.user == joiner

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from birthdaybuddy.api.schema import CONFLICT, NO_CONTENT
 from birthdaybuddy.errors import PermissionDeniedError
 from birthdaybuddy.validators import available_timezones
-from workspaces import preferences, selectors, services
+from workspaces import invitations, preferences, selectors, services
 from workspaces.api.filters import InvitationFilterSet, MembershipFilterSet, PersonFilterSet
 from workspaces.api.mixins import WorkspaceScopedMixin
 from workspaces.api.schema import ANY_MEMBER, OWNER_ONLY, OWNER_OR_ADMIN, WORKSPACE_ID
@@ -184,13 +184,13 @@ class InvitationViewSet(
     def create(self, request, *args, **kwargs):
         payload = InvitationCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        invitation = services.invitation_create(
+        invitation = invitations.invitation_create(
             workspace=self.workspace, invited_by=request.user, **payload.validated_data
         )
         return Response(self.get_serializer(invitation).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
-        services.invitation_revoke(invitation=instance)
+        invitations.invitation_revoke(invitation=instance)
 
 
 @extend_schema(
@@ -207,7 +207,7 @@ class InvitationAcceptView(APIView):
     def post(self, request):
         payload = InvitationAcceptSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        membership = services.invitation_accept(token=payload.validated_data["token"], user=request.user)
+        membership = invitations.invitation_accept(token=payload.validated_data["token"], user=request.user)
         workspace = membership.workspace
         workspace.caller_role = membership.role
         return Response(WorkspaceSerializer(workspace, context={"request": request}).data)
