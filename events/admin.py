@@ -120,7 +120,7 @@ class ChooseEventWorkspaceForm(forms.Form):
         self.fields["workspace"].queryset = Workspace.objects.order_by("name")
 
 
-GUEST_SETTINGS = ("plus_ones_allowed", "capacity", "rsvp_deadline", "offer_hours", "guest_list")
+GUEST_SETTINGS = ("plus_ones_allowed", "capacity", "rsvp_deadline", "rsvp_reminder_hours", "offer_hours", "guest_list")
 
 
 @admin.register(Event)

@@ -115,6 +115,18 @@ class Planner:
             if r.kind == ReminderKind.EVENT and r.event is not None and r.audience in EVENT_AUDIENCES
         ]
         event_reminders = {r.pk for r in with_event}
+        # Guests who have not answered: read when the reminder fires, not when it was set.
+        unanswered_events = {
+            r.event_id
+            for r in reminders
+            if r.audience == Audience.UNANSWERED_GUESTS and r.event_id is not None and slots.event_is_live(r.event)
+        }
+        unanswered: dict = defaultdict(list)
+        if unanswered_events:
+            for attendee in Attendee.objects.filter(event_id__in=unanswered_events, answer=Rsvp.PENDING).select_related(
+                "person"
+            ):
+                unanswered[attendee.event_id].append(attendee.person)
         people: dict = defaultdict(list)
         if chosen:
             through = Reminder.recipients.through
@@ -144,6 +156,9 @@ class Planner:
                 self.audiences[reminder.pk] = people.get(reminder.pk, [])
             elif reminder.audience == Audience.MEMBERS:
                 self.audiences[reminder.pk] = self.members.get(reminder.workspace_id, [])
+            elif reminder.audience == Audience.UNANSWERED_GUESTS:
+                guests = [p for p in unanswered.get(reminder.event_id, []) if p.workspace_id == reminder.workspace_id]
+                self.audiences[reminder.pk] = sorted(guests, key=lambda p: (p.name, str(p.pk)))
             elif reminder.pk in event_reminders:
                 event = reminder.event
                 found: dict = {}
