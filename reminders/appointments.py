@@ -290,6 +290,16 @@ def _notification(
     return notification
 
 
+def appointment_context(reminder: Reminder) -> dict | None:
+    """``{{ appointment }}`` for the reminder's own message: title, when (in the workspace's zone), location."""
+    start = reminder.appointment_starts_at
+    if start is None:
+        return None
+    tz = ZoneInfo(reminder.workspace.timezone)
+    end = start + timedelta(minutes=reminder.appointment_minutes or DEFAULT_MINUTES)
+    return {"title": reminder.name, "when": _when(start, end, tz), "location": reminder.appointment_location}
+
+
 def _when(start: datetime, end: datetime, tz: ZoneInfo):
     """ "Thursday 10 December 2026, 10:00 to 11:00 (Europe/Berlin)", in the language of the message."""
     local_start, local_end = utc_to_local(start, tz), utc_to_local(end, tz)

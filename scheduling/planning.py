@@ -38,7 +38,7 @@ from notifications.rendering import (
     slack_mention,
 )
 from notifications.routing import route_person
-from reminders import slots
+from reminders import appointments, slots
 from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
 from scheduling.digest import celebrations_for
 from scheduling.planned import WEBHOOK_RECIPIENT, PlannedMessage, mark_existing, planned_notification
@@ -270,6 +270,9 @@ class Planner:
             "time": f"{slot.local:%H:%M}",
             "reminder": {"name": reminder.name, "message_type": reminder.message_type or MessageType.CUSTOM},
         }
+        appointment = appointments.appointment_context(reminder)
+        if appointment is not None:
+            context["appointment"] = appointment
         if reminder.kind == ReminderKind.EVENT:
             event = reminder.event
             if not slots.event_is_live(event):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from notifications.admin import notification_purpose
 from notifications.models import Notification, NotificationStatus
 from reminders.models import Reminder
+from scheduling.tick import tick
 from tests.conftest import client_for
 from tests.events.test_invitation_calendar import calendar_of, deliver, vevent
 from tests.factories import MembershipFactory, PersonFactory, UserFactory, WorkspaceFactory
@@ -345,3 +346,20 @@ def test_the_notification_list_names_confirmations_updates_and_cancellations(
     page = client.get(reverse("admin:notifications_notification_changelist")).content.decode()
     for label in ("Appointment confirmation", "Appointment update", "Appointment cancellation"):
         assert label in page
+
+
+def test_the_reminders_own_message_names_the_appointments_time_and_place(firm, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _create(
+            firm,
+            template="See you {{ appointment.when }} at {{ appointment.location }} for {{ appointment.title }}.",
+            recipients=[str(firm.carla.pk)],
+        )
+    assert response.status_code == 201, response.content
+    reminder = Reminder.objects.get(pk=response.json()["id"])
+
+    tick(now=reminder.next_run_at + timedelta(seconds=20))
+
+    sent = Notification.objects.get(reminder=reminder, idempotency_key__contains=":reminder:")
+    assert f"10 March {NEXT_YEAR}, 10:30 to 11:15 (Europe/Berlin) at Main St 1, Berlin for Annual review." in sent.body
+    assert "{{" not in sent.body
