@@ -14,6 +14,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
+from django.utils.html import format_html, format_html_join
 
 from birthdaybuddy.admin_tools import (
     WorkspaceColumns,
@@ -25,10 +26,18 @@ from birthdaybuddy.admin_tools import (
     report,
 )
 from birthdaybuddy.errors import ApplicationError
-from events import feeds, services
-from events.models import Attendee, CalendarFeed, Event, EventStatus
+from events import feeds, polls, services
+from events.models import Attendee, CalendarFeed, Event, EventStatus, PollOption, Vote
 from reminders.admin_forms import LocalDateTimeField, PeopleAutocomplete, _autocomplete_url
 from workspaces.models import Membership, Person, Role, Workspace
+
+VOTE_LABELS = dict(Vote.choices)
+
+
+def _option_label(option: PollOption, zone: str) -> str:
+    if option.date is not None:
+        return f"{option.date:%Y-%m-%d} (all day)"
+    return local_time(option.starts_at, zone, with_utc=False)
 
 
 class AttendeeInline(admin.TabularInline):
@@ -120,7 +129,7 @@ class ChooseEventWorkspaceForm(forms.Form):
         self.fields["workspace"].queryset = Workspace.objects.order_by("name")
 
 
-GUEST_SETTINGS = ("plus_ones_allowed", "capacity", "rsvp_deadline", "offer_hours", "guest_list")
+GUEST_SETTINGS = ("plus_ones_allowed", "capacity", "rsvp_deadline", "rsvp_reminder_hours", "offer_hours", "guest_list")
 
 
 @admin.register(Event)
@@ -142,6 +151,8 @@ class EventAdmin(WorkspaceColumns, admin.ModelAdmin):
         "created_at",
         *GUEST_SETTINGS,
         "cohost_emails",
+        "poll",
+        "poll_votes",
     )
     delete_confirmation_template = "admin/events/event/delete_confirmation.html"
     delete_selected_confirmation_template = "admin/events/event/delete_selected_confirmation.html"
@@ -153,6 +164,47 @@ class EventAdmin(WorkspaceColumns, admin.ModelAdmin):
     def cohost_emails(self, obj: Event) -> str:
         return ", ".join(obj.cohosts.order_by("email").values_list("email", flat=True)) or "—"
 
+    @admin.display(description="Options and votes")
+    def poll_votes(self, obj: Event) -> str:
+        """The date poll's table: each option (in the workspace's zone), its tallies and every voter's choices."""
+        table = polls.poll_table(obj)
+        if not table.options:
+            return "—"
+        labels = [_option_label(option, table.zone) for option in table.options]
+        head = format_html_join("", "<th scope='col'>{}</th>", ((label,) for label in labels))
+        tallies = format_html_join(
+            "",
+            "<td>{} yes · {} if need be · {} no</td>",
+            (
+                (tally[Vote.YES], tally[Vote.IF_NEED_BE], tally[Vote.NO])
+                for tally in (table.tallies[str(option.pk)] for option in table.options)
+            ),
+        )
+        rows = format_html_join(
+            "",
+            "<tr><th scope='row'>{} ({}, {})</th>{}</tr>",
+            (
+                (
+                    row.name,
+                    row.kind,
+                    row.time_zone,
+                    format_html_join(
+                        "",
+                        "<td>{}</td>",
+                        ((VOTE_LABELS.get(row.choices.get(str(option.pk), ""), "—"),) for option in table.options),
+                    ),
+                )
+                for row in table.rows
+            ),
+        )
+        return format_html(
+            "<table class='bb-poll'><thead><tr><th scope='col'>Voter</th>{}</tr></thead>"
+            "<tbody><tr><th scope='row'>Tally</th>{}</tr>{}</tbody></table>",
+            head,
+            tallies,
+            rows,
+        )
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
             (None, {"fields": ("title", "kind", "location", "notes")}),
@@ -162,6 +214,8 @@ class EventAdmin(WorkspaceColumns, admin.ModelAdmin):
         if obj is not None:
             # Guest settings are set through the API by the organisers; shown here for staff.
             fieldsets.append(("Guests", {"fields": (*GUEST_SETTINGS, "cohost_emails")}))
+            if obj.poll:
+                fieldsets.append(("Date poll", {"fields": ("poll", "poll_votes")}))
             fieldsets.append(
                 (
                     "Record",

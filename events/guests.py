@@ -9,7 +9,7 @@ latest the event's start), and is told on their channel through the outbox in th
 transaction. A later guest never jumps an earlier one who does not fit yet. The guest
 confirms by answering yes again; an offer not confirmed in time lapses (the guest's answer goes
 back to "not answered" and the place goes to the next), checked whenever the event's answers
-change (``offers_expire``).
+change (``offers_expire``) and, for every event, by the periodic job (``offers_expire_due``).
 
 Every function here runs inside the caller's transaction, with the event row locked
 (``SELECT … FOR UPDATE``), so two answers to one event never both take the last place.
@@ -29,7 +29,7 @@ from django.utils import timezone as dj_timezone
 
 from birthdaybuddy.errors import ApplicationError, Conflict
 from events import messages
-from events.models import Attendee, Event, GuestList, Rsvp, Seat
+from events.models import Attendee, Event, EventStatus, GuestList, Rsvp, Seat
 from events.validation import field_error
 
 logger = logging.getLogger(__name__)
@@ -82,6 +82,36 @@ def offers_expire(*, event: Event, now: datetime) -> int:
     if lapsed:
         logger.info("event %s: %d waitlist offer(s) lapsed", event.pk, lapsed)
         waitlist_promote(event=event, now=now)
+    return lapsed
+
+
+def offers_expire_due(*, now: datetime | None = None) -> int:
+    """Lapses every offer whose time is up, in every event, and promotes the next guests.
+
+    The periodic job (``events.expire_offers``) runs it, so an offer lapses on time even when
+    nobody answers. Each event is handled in its own transaction under its row lock (the lock
+    the answers take): a run beside another, or beside an answer, lapses an offer and offers its
+    place once, and the offer's message key is unique. Cancelled events are left alone.
+    """
+    now = now or dj_timezone.now()
+    event_ids = list(
+        Attendee.objects.filter(seat=Seat.OFFERED, offer_expires_at__lte=now)
+        .order_by()
+        .values_list("event_id", flat=True)
+        .distinct()
+    )
+    lapsed = 0
+    for event_id in event_ids:
+        with transaction.atomic():
+            event = (
+                Event.objects.select_for_update(of=("self",))
+                .select_related("workspace")
+                .filter(pk=event_id)
+                .exclude(status=EventStatus.CANCELLED)
+                .first()
+            )
+            if event is not None:
+                lapsed += offers_expire(event=event, now=now)
     return lapsed
 
 

@@ -82,6 +82,12 @@ class Event(models.Model):
         null=True, blank=True, help_text="Places, +1s included; answers beyond it go to the waitlist. Empty: no limit."
     )
     rsvp_deadline = models.DateTimeField(null=True, blank=True, help_text="Answers are taken until then (UTC).")
+    rsvp_reminder_hours = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Hours before the RSVP deadline when the guests who have not answered yet are reminded. "
+        "Empty: no reminder.",
+    )
     offer_hours = models.PositiveSmallIntegerField(
         default=48, help_text="Hours a guest promoted from the waitlist has to confirm their place."
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -261,7 +261,11 @@ def poll_fix(*, event: Event, option_id, now: datetime | None = None) -> Event:
     if locked.rrule:
         data["rrule"] = ""
     if locked.rsvp_deadline is not None:
+        # A deadline after the chosen start (an all-day option starts at its local midnight) is cleared:
+        # answers are then taken until the start.
         start = option.starts_at
+        if option.date is not None:
+            start = local_to_utc_rfc5545(datetime.combine(option.date, time()), workspace_zone(locked.workspace))
         if start is not None and locked.rsvp_deadline > start:
             data["rsvp_deadline"] = None
     Event.objects.filter(pk=locked.pk).update(poll=PollStatus.CLOSED)

@@ -28,7 +28,7 @@ from django.utils import timezone as dj_timezone
 
 from birthdaybuddy.errors import Conflict
 from birthdaybuddy.timerules.occurrences import Span, first_conflict, spans_between
-from events import guests, messages, signals, validation
+from events import guests, messages, rsvp_reminders, signals, validation
 from events.models import HOST_OVERLAP_CONSTRAINT, Attendee, Event, EventKind, EventStatus
 from reminders import schedule as reminder_schedule
 from workspaces.models import ADMIN_ROLES, Membership, Workspace
@@ -172,6 +172,7 @@ def event_create(
     new_attendees = _add_attendees(event, attendee_ids)
     if event.kind == EventKind.GATHERING and new_attendees:
         messages.event_invitations_write(event_id=event.pk, attendee_ids=new_attendees)
+    rsvp_reminders.rsvp_reminder_sync(event=event, now=now)
     logger.info("event %s created in workspace %s", event.pk, workspace.pk)
     return event
 
@@ -216,6 +217,8 @@ def event_update(*, event: Event, data: Mapping[str, Any], now: datetime | None 
         _save_appointment_safely(event)
     else:
         event.save()
+    if changed & rsvp_reminders.SYNC_FIELDS:
+        rsvp_reminders.rsvp_reminder_sync(event=event, now=now)
     reminder_schedule.event_reminders_reschedule(event=event)
     if "cohosts" in changed:
         event.cohosts.set(cohost_ids)
@@ -257,6 +260,7 @@ def event_cancel(*, event: Event, now: datetime | None = None) -> Event:
     event.cancelled_at = now
     event.sequence += 1
     event.save(update_fields=["status", "cancelled_at", "sequence", "updated_at"])
+    rsvp_reminders.rsvp_reminder_sync(event=event, now=now)
     reminder_schedule.event_reminders_reschedule(event=event)
     messages.event_cancel_notices_write(event_id=event.pk)
     _announce(signals.event_cancelled, event=event)

@@ -44,16 +44,20 @@ EDITABLE_FIELDS = (
     "plus_ones_allowed",
     "capacity",
     "rsvp_deadline",
+    "rsvp_reminder_hours",
     "offer_hours",
     "guest_list",
     "cohosts",
 )
 # The gathering's guest settings (no effect on the time, place or conflicts).
-GUEST_FIELDS = frozenset({"plus_ones_allowed", "capacity", "rsvp_deadline", "offer_hours", "guest_list", "cohosts"})
+GUEST_FIELDS = frozenset(
+    {"plus_ones_allowed", "capacity", "rsvp_deadline", "rsvp_reminder_hours", "offer_hours", "guest_list", "cohosts"}
+)
 MAX_ATTENDEES = 1000
 MAX_PLUS_ONES = 10
 MAX_CAPACITY = 100_000
 MAX_OFFER_HOURS = 720
+MAX_RSVP_REMINDER_HOURS = 720
 MAX_COHOSTS = 20
 
 
@@ -121,6 +125,7 @@ def current_values(event: Event | None) -> dict[str, Any]:
             "plus_ones_allowed": 0,
             "capacity": None,
             "rsvp_deadline": None,
+            "rsvp_reminder_hours": None,
             "offer_hours": 48,
             "guest_list": GuestList.HIDDEN,
             "cohosts": [],
@@ -143,6 +148,7 @@ def current_values(event: Event | None) -> dict[str, Any]:
         "plus_ones_allowed": event.plus_ones_allowed,
         "capacity": event.capacity,
         "rsvp_deadline": event.rsvp_deadline,
+        "rsvp_reminder_hours": event.rsvp_reminder_hours,
         "offer_hours": event.offer_hours,
         "guest_list": event.guest_list,
         "cohosts": sorted(event.cohosts.values_list("pk", flat=True), key=str),
@@ -298,6 +304,13 @@ def _clean_guest_settings(
         errors.add("capacity", f"A whole number from 1 to {MAX_CAPACITY}, or null for no limit.", "out_of_range")
     if not _whole(values["offer_hours"], low=1, high=MAX_OFFER_HOURS):
         errors.add("offer_hours", f"A whole number of hours from 1 to {MAX_OFFER_HOURS}.", "out_of_range")
+    reminder_hours = values["rsvp_reminder_hours"]
+    if reminder_hours is not None and not _whole(reminder_hours, low=1, high=MAX_RSVP_REMINDER_HOURS):
+        errors.add(
+            "rsvp_reminder_hours",
+            f"A whole number of hours from 1 to {MAX_RSVP_REMINDER_HOURS}, or null for no reminder.",
+            "out_of_range",
+        )
     if values["guest_list"] not in GuestList.values:
         errors.add("guest_list", "Choose hidden, counts or names.", "invalid_choice")
     if changes.get("rsvp_deadline") is not None:

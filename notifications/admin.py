@@ -69,6 +69,13 @@ def notification_purpose(notification: Notification) -> str:
         if ":cancel:" in key:
             return "Cancellation notice"
         return "Event change notice"
+    if key.startswith("appointment:"):
+        # appointment:<reminder>:<sequence>:… (a confirmation), …:update:<sequence>:…, …:cancel:<sequence>:…
+        step = key.split(":")[2] if key.count(":") >= 2 else ""
+        label = {"update": "Appointment update", "cancel": "Appointment cancellation"}.get(
+            step, "Appointment confirmation"
+        )
+        return f"{label}: {reminder}" if reminder else label
     parts = key.split(":")
     purpose = parts[2] if len(parts) > 2 else ""
     if purpose == "digest":

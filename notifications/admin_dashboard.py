@@ -1,11 +1,12 @@
-"""The staff delivery dashboard: today's (UTC) sent and failed notifications per channel, and
+"""The staff delivery dashboard: today's sent and failed notifications per channel, and
 the workspaces failing most, each linked to its filtered notification list; and whether the
 worker's periodic jobs (the scheduling tick, the delivery sweeper) are succeeding.
 
 Served by ``NotificationAdmin.get_urls`` at ``/admin/notifications/notification/dashboard/``
 (so it sits behind ``admin_site.admin_view``: active staff only, others are sent to the
 login page) and listed first in the admin index's Deliveries group (``birthdaybuddy/admin_site.py``).
-Times are shown in the zone chosen with ``?tz=`` (the worker's jobs too); the tables scroll inside
+Days and times are those of the zone chosen with ``?tz=`` (default UTC): "today" is that zone's
+day, for the counts, the failing workspaces, the links and the worker's jobs; the tables scroll inside
 their own boxes on a phone, and the week's chart is drawn narrow enough to stay legible there.
 """
 
@@ -28,9 +29,12 @@ from notifications import selectors
 from notifications.models import NotificationStatus
 
 
-def changelist_url(*, day, workspace_id=None, status: str | None = None, channel: str | None = None) -> str:
-    """The notification changelist filtered to one UTC day (its date hierarchy) and more."""
-    query = {"created_at__year": day.year, "created_at__month": day.month, "created_at__day": day.day}
+def changelist_url(
+    *, bounds: tuple[datetime, datetime], workspace_id=None, status: str | None = None, channel: str | None = None
+) -> str:
+    """The notification changelist filtered to one day (``[start, end)``, any zone's) and more."""
+    start, end = bounds
+    query = {"created_at__gte": start.isoformat(), "created_at__lt": end.isoformat()}
     if workspace_id is not None:
         query["workspace__id__exact"] = str(workspace_id)
     if status:
@@ -125,7 +129,7 @@ def resend_failed_view(request, pk, *, model_admin):
     if request.method != "POST" or not request.user.has_perm("notifications.change_notification"):
         raise PermissionDenied
     zone = _zone(request)
-    start = selectors.local_midnight(timezone.now().astimezone(zone).date(), zone)
+    start, _ = selectors.local_day_bounds(timezone.now(), zone)
     failed = Notification.objects.filter(
         workspace_id=pk, status=NotificationStatus.FAILED, created_at__gte=start
     ).order_by("created_at")[:RESEND_LIMIT]
@@ -155,15 +159,15 @@ def dashboard_view(request, *, model_admin):
         stuck_minutes = max(1, min(24 * 60, int(request.GET.get("stuck") or STUCK_MINUTES_DEFAULT)))
     except ValueError:
         stuck_minutes = STUCK_MINUTES_DEFAULT
-    start, _ = selectors.utc_day_bounds(now)
-    day = start.date()
-    channels = selectors.notifications_today_by_channel(now=now)
+    bounds = selectors.local_day_bounds(now, zone)
+    day = bounds[0].date()
+    channels = selectors.notifications_today_by_channel(now=now, zone=zone)
     for row in channels:
-        row["url"] = changelist_url(day=day, channel=row["channel"])
-        row["failed_url"] = changelist_url(day=day, channel=row["channel"], status=NotificationStatus.FAILED)
-    failing = selectors.failing_workspaces_today(now=now)
+        row["url"] = changelist_url(bounds=bounds, channel=row["channel"])
+        row["failed_url"] = changelist_url(bounds=bounds, channel=row["channel"], status=NotificationStatus.FAILED)
+    failing = selectors.failing_workspaces_today(now=now, zone=zone)
     for row in failing:
-        row["url"] = changelist_url(day=day, workspace_id=row["workspace_id"], status=NotificationStatus.FAILED)
+        row["url"] = changelist_url(bounds=bounds, workspace_id=row["workspace_id"], status=NotificationStatus.FAILED)
         row["workspace_url"] = reverse("admin:workspaces_workspace_change", args=[row["workspace_id"]])
         row["resend_url"] = reverse("admin:notifications_resend_failed", args=[row["workspace_id"]]) + f"?tz={zone.key}"
     totals = {
@@ -186,7 +190,7 @@ def dashboard_view(request, *, model_admin):
         "channels": channels,
         "totals": totals,
         "failing": failing,
-        "all_url": changelist_url(day=day),
+        "all_url": changelist_url(bounds=bounds),
         "zone": zone.key,
         "local_now": now.astimezone(zone),
         "zones": ["UTC", *[z for z in sorted(_common_zones()) if z != "UTC"]],

@@ -138,10 +138,19 @@ def utc_day_bounds(now: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def notifications_today_by_channel(*, now: datetime) -> list[dict]:
-    """Today's (UTC) notifications of all workspaces per channel: ``sent`` counts everything
-    handed over (sent or delivered), ``open`` what is still pending or sending."""
-    start, end = utc_day_bounds(now)
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def local_day_bounds(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The local day of ``now`` in ``zone``: from its midnight to the next (23 or 25 hours across a DST change)."""
+    day = now.astimezone(zone).date()
+    return local_midnight(day, zone), local_midnight(day + timedelta(days=1), zone)
+
+
+def notifications_today_by_channel(*, now: datetime, zone: ZoneInfo = UTC_ZONE) -> list[dict]:
+    """Today's notifications (``zone``'s day, default UTC) of all workspaces per channel: ``sent`` counts
+    everything handed over (sent or delivered), ``open`` what is still pending or sending."""
+    start, end = local_day_bounds(now, zone)
     found = {
         row["channel"]: _unprefixed(row)
         for row in Notification.objects.filter(created_at__gte=start, created_at__lt=end)
@@ -168,9 +177,10 @@ def notifications_today_by_channel(*, now: datetime) -> list[dict]:
     return result
 
 
-def failing_workspaces_today(*, now: datetime, limit: int = 20) -> list[dict]:
-    """The workspaces with the most failed notifications created today (UTC), with their totals and top reason."""
-    start, end = utc_day_bounds(now)
+def failing_workspaces_today(*, now: datetime, zone: ZoneInfo = UTC_ZONE, limit: int = 20) -> list[dict]:
+    """The workspaces with the most failed notifications created today (``zone``'s day, default UTC), with
+    their totals and top reason."""
+    start, end = local_day_bounds(now, zone)
     today = Notification.objects.filter(created_at__gte=start, created_at__lt=end)
     failing = list(
         today.filter(status=NotificationStatus.FAILED)

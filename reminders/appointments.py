@@ -14,7 +14,8 @@ Each change raises ``appointment_sequence``; emails carry the appointment as an 
 new ``SEQUENCE``, or ``METHOD:CANCEL``), so the client's calendar adds, moves or removes the
 entry by itself. Messages are written through the outbox in the reminder's own transaction
 (like the events' invitations, ``events/messages.py``): the change and its messages commit
-together or not at all. Keys: ``appointment:<reminder>:<sequence>:<person>:<channel>`` and
+together or not at all. Keys: ``appointment:<reminder>:<sequence>:<person>:<channel>`` (a
+confirmation), ``appointment:<reminder>:update:<sequence>:<person>:<channel>`` and
 ``appointment:<reminder>:cancel:<sequence>:<person>:<channel>`` — a retried write sends nothing twice.
 
 Channels: the reminder's own order (else each person's preferences, then email, SMS,
@@ -204,7 +205,7 @@ def _write(*, reminder: Reminder, people: Iterable[Person], change: str, now: da
     end = start + timedelta(minutes=reminder.appointment_minutes or DEFAULT_MINUTES)
     appointment = {"title": reminder.name, "when": _when(start, end, tz), "location": reminder.appointment_location}
     sequence = reminder.appointment_sequence
-    part = f"cancel:{sequence}" if change == "cancelled" else str(sequence)
+    part = {"cancelled": f"cancel:{sequence}", "updated": f"update:{sequence}"}.get(change, str(sequence))
     rows = []
     for person in people:
         route = route_person(person, list(reminder.channels or []), configs)
@@ -287,6 +288,16 @@ def _notification(
         notification.status = NotificationStatus.FAILED
         notification.last_error = rendered.failure
     return notification
+
+
+def appointment_context(reminder: Reminder) -> dict | None:
+    """``{{ appointment }}`` for the reminder's own message: title, when (in the workspace's zone), location."""
+    start = reminder.appointment_starts_at
+    if start is None:
+        return None
+    tz = ZoneInfo(reminder.workspace.timezone)
+    end = start + timedelta(minutes=reminder.appointment_minutes or DEFAULT_MINUTES)
+    return {"title": reminder.name, "when": _when(start, end, tz), "location": reminder.appointment_location}
 
 
 def _when(start: datetime, end: datetime, tz: ZoneInfo):

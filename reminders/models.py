@@ -24,6 +24,7 @@ class Audience(models.TextChoices):
     ATTENDEES = "attendees", "Event attendees"
     HOST = "host", "The event's host"
     EVENT_PEOPLE = "event_people", "The event's host and attendees"
+    UNANSWERED_GUESTS = "unanswered_guests", "The event's guests who have not answered yet"
 
 
 # Audiences that only make sense with an event.

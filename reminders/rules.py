@@ -282,6 +282,10 @@ def _check_audience(*, values: dict, recipients: list[Person], errors: Errors) -
         errors.add(
             "channels", f"Unknown channel {unknown[0]!r}; choose from {', '.join(Channel.values)}.", "invalid_choice"
         )
+    if audience == Audience.UNANSWERED_GUESTS:
+        errors.add(
+            "audience", "Guests who have not answered are reminded through the event's rsvp_reminder_hours.", "invalid"
+        )
     if audience in EVENT_AUDIENCES and values["kind"] != ReminderKind.EVENT:
         errors.add("audience", f"The audience {audience!r} needs an event reminder.", "invalid")
     if audience == Audience.WORKSPACE_CHANNEL and channels and Channel.SLACK not in channels:

@@ -38,7 +38,7 @@ from notifications.rendering import (
     slack_mention,
 )
 from notifications.routing import route_person
-from reminders import slots
+from reminders import appointments, slots
 from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
 from scheduling.digest import celebrations_for
 from scheduling.planned import WEBHOOK_RECIPIENT, PlannedMessage, mark_existing, planned_notification
@@ -115,6 +115,18 @@ class Planner:
             if r.kind == ReminderKind.EVENT and r.event is not None and r.audience in EVENT_AUDIENCES
         ]
         event_reminders = {r.pk for r in with_event}
+        # Guests who have not answered: read when the reminder fires, not when it was set.
+        unanswered_events = {
+            r.event_id
+            for r in reminders
+            if r.audience == Audience.UNANSWERED_GUESTS and r.event_id is not None and slots.event_is_live(r.event)
+        }
+        unanswered: dict = defaultdict(list)
+        if unanswered_events:
+            for attendee in Attendee.objects.filter(event_id__in=unanswered_events, answer=Rsvp.PENDING).select_related(
+                "person"
+            ):
+                unanswered[attendee.event_id].append(attendee.person)
         people: dict = defaultdict(list)
         if chosen:
             through = Reminder.recipients.through
@@ -144,6 +156,9 @@ class Planner:
                 self.audiences[reminder.pk] = people.get(reminder.pk, [])
             elif reminder.audience == Audience.MEMBERS:
                 self.audiences[reminder.pk] = self.members.get(reminder.workspace_id, [])
+            elif reminder.audience == Audience.UNANSWERED_GUESTS:
+                guests = [p for p in unanswered.get(reminder.event_id, []) if p.workspace_id == reminder.workspace_id]
+                self.audiences[reminder.pk] = sorted(guests, key=lambda p: (p.name, str(p.pk)))
             elif reminder.pk in event_reminders:
                 event = reminder.event
                 found: dict = {}
@@ -255,6 +270,9 @@ class Planner:
             "time": f"{slot.local:%H:%M}",
             "reminder": {"name": reminder.name, "message_type": reminder.message_type or MessageType.CUSTOM},
         }
+        appointment = appointments.appointment_context(reminder)
+        if appointment is not None:
+            context["appointment"] = appointment
         if reminder.kind == ReminderKind.EVENT:
             event = reminder.event
             if not slots.event_is_live(event):

@@ -190,6 +190,14 @@ class EventSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Gatherings: answers are taken until then (not after the start); naive = the workspace's zone.",
     )
+    rsvp_reminder_hours = StrictIntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=720,
+        help_text="Gatherings: remind the guests who have not answered this many hours before `rsvp_deadline` "
+        "(who that is is worked out when the reminder goes out). Null: no reminder.",
+    )
     offer_hours = StrictIntegerField(
         required=False,
         min_value=1,

@@ -5,10 +5,12 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
-from events import feeds, services
+from events import feeds, polls, services
 from events.models import Attendee, CalendarFeed, Event, EventStatus
 from notifications.models import Notification
 from tests.events.factories import CalendarFeedFactory, EventFactory
+from tests.events.test_date_poll import OPTIONS, poll_url
+from tests.events.test_guests import create
 
 pytestmark = pytest.mark.django_db
 
@@ -162,3 +164,34 @@ def test_staff_see_the_guest_settings_co_hosts_and_each_guests_place(admin_clien
     assert "37" in html
     assert office.member.email in html
     assert "Going" in html
+
+
+def test_staff_see_a_gatherings_poll_its_options_and_the_votes(
+    admin_client, office, django_capture_on_commit_callbacks
+):
+    event, _ = create(office, django_capture_on_commit_callbacks)
+    opened = office.owner_client.post(poll_url(office, event), {"options": OPTIONS}, format="json")
+    ids = [option["id"] for option in opened.json()["options"]]
+    attendee = event.attendances.get(person=office.bo)
+    polls.poll_vote(event=event, votes={ids[0]: "yes", ids[2]: "ifneedbe"}, time_zone="Asia/Tokyo", attendee=attendee)
+
+    page = admin_client.get(reverse("admin:events_event_change", args=[event.pk]))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Date poll" in html
+    assert "2030-07-03 18:00 Europe/Berlin" in html
+    assert "2030-07-12 (all day)" in html
+    assert "Bo Berg (guest, Asia/Tokyo)" in html
+    assert (
+        "<td>1 yes · 0 if need be · 0 no</td><td>0 yes · 0 if need be · 0 no</td><td>0 yes · 1 if need be · 0 no</td>"
+        in html
+    )
+    assert "<td>Yes</td><td>—</td><td>If need be</td>" in html
+
+
+def test_an_event_without_a_poll_shows_no_poll_section(admin_client, office, django_capture_on_commit_callbacks):
+    event, _ = create(office, django_capture_on_commit_callbacks)
+    page = admin_client.get(reverse("admin:events_event_change", args=[event.pk]))
+    assert page.status_code == 200
+    assert "Date poll" not in page.content.decode()

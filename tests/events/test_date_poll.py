@@ -2,6 +2,7 @@
 organiser fixes an option (the event's time; every guest told with the calendar entry)."""
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from django.test import Client
@@ -222,3 +223,36 @@ def test_a_guest_votes_through_the_json_api_and_sees_the_poll_on_their_link(offi
     assert [option["mine"] for option in shown["options"]] == ["ifneedbe", None, None]
     assert shown["options"][0]["ifneedbe"] == 1
     assert PollVote.objects.get().time_zone == "Asia/Tokyo"
+
+
+def test_fixing_an_all_day_option_clears_a_deadline_after_that_days_start(office, django_capture_on_commit_callbacks):
+    # The deadline (2030-07-12 09:00 in Berlin) lies after the all-day option's midnight.
+    event, _ = create(
+        office,
+        django_capture_on_commit_callbacks,
+        starts_at="2030-07-20T18:00:00",
+        ends_at="2030-07-20T23:00:00",
+        rsvp_deadline="2030-07-12T09:00:00",
+    )
+    opened = office.owner_client.post(poll_url(office, event), {"options": OPTIONS}, format="json")
+    ids = [option["id"] for option in opened.json()["options"]]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        fixed = office.owner_client.post(f"{poll_url(office, event)}/fix", {"option": ids[2]}, format="json")
+
+    assert fixed.status_code == 200, fixed.content
+    event.refresh_from_db()
+    assert (event.all_day, str(event.date), event.rsvp_deadline, event.poll) == (True, "2030-07-12", None, "closed")
+
+
+def test_fixing_an_all_day_option_keeps_a_deadline_before_that_day(office, django_capture_on_commit_callbacks):
+    event, _ = create(office, django_capture_on_commit_callbacks, rsvp_deadline="2030-07-01T12:00:00")
+    opened = office.owner_client.post(poll_url(office, event), {"options": OPTIONS}, format="json")
+    ids = [option["id"] for option in opened.json()["options"]]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        fixed = office.owner_client.post(f"{poll_url(office, event)}/fix", {"option": ids[2]}, format="json")
+
+    assert fixed.status_code == 200, fixed.content
+    event.refresh_from_db()
+    assert event.rsvp_deadline == datetime(2030, 7, 1, 10, 0, tzinfo=UTC)

@@ -29,6 +29,7 @@ CONTRACT = {
     "plus_ones_allowed",
     "capacity",
     "rsvp_deadline",
+    "rsvp_reminder_hours",
     "offer_hours",
     "guest_list",
     "cohosts",

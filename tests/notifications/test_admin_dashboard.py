@@ -1,6 +1,7 @@
 """The staff delivery dashboard: today's counts per channel and the failing workspaces."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -192,3 +193,31 @@ def test_the_week_chart_stuck_rows_and_resend_failed(client, staff_user):
     assert done.status_code == 200
     assert Notification.objects.filter(resent_from=failed).count() == 1
     assert client.get(row["resend_url"]).status_code == 403
+
+
+def test_todays_counts_failing_workspaces_and_links_follow_the_chosen_zones_day(client, staff_user):
+    zone = ZoneInfo("Pacific/Kiritimati")  # UTC+14: its day never matches the UTC day
+    start, end = selectors.local_day_bounds(timezone.now(), zone)
+    assert end - start == timedelta(days=1)
+    workspace = WorkspaceFactory(name="Island Office", timezone="Pacific/Kiritimati")
+    before = NotificationFactory(
+        workspace=workspace, channel="whatsapp", status="failed", created_at=start - timedelta(minutes=1)
+    )
+    inside = NotificationFactory(
+        workspace=workspace, channel="whatsapp", status="failed", created_at=start + timedelta(minutes=1)
+    )
+    NotificationFactory(workspace=workspace, channel="whatsapp", status="sent", created_at=end - timedelta(minutes=1))
+    NotificationFactory(workspace=workspace, channel="whatsapp", status="failed", created_at=end)
+    client.force_login(staff_user)
+
+    response = client.get(reverse(DASHBOARD), {"tz": "Pacific/Kiritimati"})
+
+    assert response.status_code == 200
+    whatsapp = next(row for row in response.context["channels"] if row["channel"] == "whatsapp")
+    assert (whatsapp["total"], whatsapp["failed"], whatsapp["sent"]) == (2, 1, 1)
+    [failing] = response.context["failing"]
+    assert (failing["name"], failing["failed"], failing["total"]) == ("Island Office", 1, 2)
+    assert f"{start.date():%Y-%m-%d} in Pacific/Kiritimati" in response.content.decode()
+    listed = client.get(failing["url"]).context["cl"].result_list
+    assert [row.pk for row in listed] == [inside.pk]
+    assert before.pk not in {row.pk for row in client.get(whatsapp["url"]).context["cl"].result_list}

@@ -6,10 +6,13 @@ reminder's own transaction, delivered by the real pipeline and read with real MI
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
+from notifications.admin import notification_purpose
 from notifications.models import Notification, NotificationStatus
 from reminders.models import Reminder
+from scheduling.tick import tick
 from tests.conftest import client_for
 from tests.events.test_invitation_calendar import calendar_of, deliver, vevent
 from tests.factories import MembershipFactory, PersonFactory, UserFactory, WorkspaceFactory
@@ -117,7 +120,7 @@ def test_moving_it_sends_an_update_with_the_same_uid_and_a_higher_sequence(
     assert response.json()["appointment"]["sequence"] == 1
     assert response.json()["appointment"]["duration_minutes"] == 45, "parts not given stay"
     assert response.json()["appointment"]["location"] == "Main St 1, Berlin"
-    updates = _messages(booked["id"], "1")
+    updates = _messages(booked["id"], "update:1")
     assert sorted(updates) == ["Carla Client", "Dan Client"]
     assert updates["Carla Client"].subject.startswith("Moved: Annual review — now ")
     method, calendar = calendar_of(deliver(updates["Carla Client"]))
@@ -261,7 +264,7 @@ def test_a_refused_update_writes_nothing(firm, booked):
 
     assert response.status_code == 400
     assert Reminder.objects.get(pk=booked["id"]).appointment_sequence == 0
-    assert not _messages(booked["id"], "1")
+    assert not _messages(booked["id"], "update:1")
 
 
 ADMIN_ADD = "/admin/reminders/reminder/add/"
@@ -309,10 +312,54 @@ def test_the_admins_one_time_form_books_moves_and_refuses_like_the_api(firm, sta
     assert f'value="{START_LOCAL}"' in staff_browser.get(change).content.decode()
     moved = staff_browser.post(change, {**form, "appointment_at": f"{NEXT_YEAR}-03-10T11:00"})
     assert moved.status_code == 302, moved.context["adminform"].form.errors
-    update = _messages(reminder.pk, "1")["Carla Client"]
+    update = _messages(reminder.pk, "update:1")["Carla Client"]
     _, calendar = calendar_of(deliver(update))
     assert vevent(calendar).decoded("DTSTART") == START_UTC + timedelta(minutes=30)
 
     cleared = staff_browser.post(change, {**form, "appointment_at": ""})
     assert cleared.status_code == 302
     assert sorted(_messages(reminder.pk, "cancel")) == ["Carla Client"]
+
+
+def test_the_notification_list_names_confirmations_updates_and_cancellations(
+    firm, booked, client, staff_user, django_capture_on_commit_callbacks
+):
+    url = f"{firm.url}{booked['id']}/"
+    eve = PersonFactory(workspace=firm.workspace, name="Eve Client", email="eve@example.com", phone="")
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = firm.client.patch(url, {"appointment": {"starts_at": f"{NEXT_YEAR}-03-11T14:00"}}, format="json")
+        added = firm.client.patch(
+            url, {"recipients": [str(firm.carla.pk), str(firm.dan.pk), str(eve.pk)]}, format="json"
+        )
+        dropped = firm.client.patch(url, {"appointment": None}, format="json")
+    assert (moved.status_code, added.status_code, dropped.status_code) == (200, 200, 200)
+
+    purposes = {}
+    for row in Notification.objects.filter(reminder_id=booked["id"]).select_related("person", "reminder"):
+        purposes.setdefault(notification_purpose(row), set()).add(row.person.name)
+    assert purposes == {
+        "Appointment confirmation: Annual review": {"Carla Client", "Dan Client", "Eve Client"},
+        "Appointment update: Annual review": {"Carla Client", "Dan Client"},
+        "Appointment cancellation: Annual review": {"Carla Client", "Dan Client", "Eve Client"},
+    }
+    client.force_login(staff_user)
+    page = client.get(reverse("admin:notifications_notification_changelist")).content.decode()
+    for label in ("Appointment confirmation", "Appointment update", "Appointment cancellation"):
+        assert label in page
+
+
+def test_the_reminders_own_message_names_the_appointments_time_and_place(firm, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _create(
+            firm,
+            template="See you {{ appointment.when }} at {{ appointment.location }} for {{ appointment.title }}.",
+            recipients=[str(firm.carla.pk)],
+        )
+    assert response.status_code == 201, response.content
+    reminder = Reminder.objects.get(pk=response.json()["id"])
+
+    tick(now=reminder.next_run_at + timedelta(seconds=20))
+
+    sent = Notification.objects.get(reminder=reminder, idempotency_key__contains=":reminder:")
+    assert f"10 March {NEXT_YEAR}, 10:30 to 11:15 (Europe/Berlin) at Main St 1, Berlin for Annual review." in sent.body
+    assert "{{" not in sent.body
