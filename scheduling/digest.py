@@ -100,7 +100,8 @@ def celebrations_for(*, pairs: Iterable[tuple[Workspace, date]]) -> dict[tuple, 
             joined_on__year__lt=day.year
         )
         condition |= Q(workspace_id__in=workspace_ids) & (birthdays_q | anniversaries_q)
-    for person in Person.objects.filter(condition).order_by("name", "pk"):
+    # Declined (paused) and Slack-deactivated people are neither in the digest nor greeted.
+    for person in Person.objects.filter(condition).celebrated().order_by("name", "pk"):
         policy = workspaces[person.workspace_id].leap_day_policy
         for day in days_of[person.workspace_id]:
             celebrations = result[(person.workspace_id, day)]
