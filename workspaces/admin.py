@@ -64,6 +64,9 @@ class WorkspaceAdminForm(forms.ModelForm):
             "quiet_hours_start",
             "quiet_hours_end",
             "leap_day_policy",
+            "celebration_shift",
+            "holiday_country",
+            "holiday_region",
             "locale",
             "sender_name",
             "sender_email",
@@ -123,6 +126,8 @@ class WorkspaceAdmin(TimezoneChoiceAdminMixin, admin.ModelAdmin):
                     "notify_at",
                     ("quiet_hours_start", "quiet_hours_end"),
                     "leap_day_policy",
+                    "celebration_shift",
+                    ("holiday_country", "holiday_region"),
                     "locale",
                 )
             },
