@@ -10,7 +10,7 @@ from notifications.models import Notification
 from reminders.models import Reminder, ReminderKind
 from scheduling import services
 from scheduling.tick import tick
-from tests.factories import PersonFactory
+from tests.factories import MembershipFactory, PersonFactory, UserFactory
 from workspaces.models import Consent
 
 
@@ -134,3 +134,28 @@ def test_a_shifted_digest_fires_once_through_the_tick(make_workspace):
     assert [n.occurrence_date for n in sent] == [friday]
     assert "Wendy Weekend" in sent[0].body
     assert "(on Saturday)" in sent[0].body
+
+
+@pytest.mark.django_db
+def test_the_celebrated_member_is_left_out_of_the_teams_email_digest(make_workspace):
+    workspace = make_workspace()
+    day = date(2026, 6, 10)
+    wants_email = {"preferred_channels": ["email"]}
+    ana = MembershipFactory(workspace=workspace, user=UserFactory(email="ana@example.com")).user
+    bo = MembershipFactory(workspace=workspace, user=UserFactory(email="bo@example.com")).user
+    PersonFactory(
+        workspace=workspace, user=ana, name="Ana", email="ana@example.com", birth_month=6, birth_day=10, **wants_email
+    )
+    PersonFactory(
+        workspace=workspace, user=bo, name="Bo", email="bo@example.com", birth_month=1, birth_day=1, **wants_email
+    )
+
+    run = services.digest_run_now(workspace=workspace, day=day, dry_run=True)
+    emails = [m.notification for m in run.result.planned if m.notification.channel == "email"]
+    assert [n.recipient for n in emails] == ["bo@example.com"]
+    assert "Ana" in emails[0].body
+
+    # On Bo's day it is the other way round.
+    run = services.digest_run_now(workspace=workspace, day=date(2027, 1, 1), dry_run=True)
+    emails = [m.notification for m in run.result.planned if m.notification.channel == "email"]
+    assert [n.recipient for n in emails] == ["ana@example.com"]
