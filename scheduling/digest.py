@@ -17,7 +17,15 @@ from birthdaybuddy.i18n import day_text, moved_text
 from birthdaybuddy.timerules.recurrence import MAR1, celebrates_on
 from birthdaybuddy.timerules.workdays import announced_on, workday_calendar
 from notifications.rendering import slack_mention
-from workspaces.models import Person, Workspace
+from workspaces.models import Celebrate, Person, Workspace
+
+# Work anniversaries with their own greeting: the first year, then every fifth.
+MILESTONE_FIRST = 1
+MILESTONE_EVERY = 5
+
+
+def is_milestone(years: int | None) -> bool:
+    return years is not None and years > 0 and (years == MILESTONE_FIRST or years % MILESTONE_EVERY == 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,12 +34,17 @@ class Celebration:
     kind: str  # "birthday" | "anniversary"
     years: int | None  # age (only when the person shows it) or years since joining
     on: date | None = None  # the celebration's own date when announced on another (working) day
+    private: bool = False  # greeted personally only, never in the team's digest
+
+    @property
+    def milestone(self) -> bool:
+        return self.kind == "anniversary" and is_milestone(self.years)
 
     def as_context(self, *, mentions: bool, announced: date | None = None) -> dict:
         # A mention only from the stored Slack id; the name is data (escaped for the channel).
         mention = (slack_mention(self.person.slack_user_id) if mentions else None) or self.person.name
         when = moved_text(self.on, announced=announced) if self.on and announced and self.on != announced else None
-        data = {"name": self.person.name, "mention": mention, "when": when}
+        data = {"name": self.person.name, "mention": mention, "when": when, "milestone": self.milestone}
         data["age" if self.kind == "birthday" else "years"] = self.years
         return data
 
@@ -46,6 +59,11 @@ class Celebrations:
         return bool(self.birthdays or self.anniversaries)
 
     @property
+    def public(self) -> bool:
+        """Whether the team's digest has anyone to announce (private celebrations are greetings only)."""
+        return any(not c.private for c in (*self.birthdays, *self.anniversaries))
+
+    @property
     def people(self) -> list[Person]:
         seen: dict = {}
         for celebration in (*self.birthdays, *self.anniversaries):
@@ -57,8 +75,10 @@ class Celebrations:
             "workspace": {"name": workspace.name},
             "date": self.day.isoformat(),
             "date_display": day_text(self.day),
-            "birthdays": [c.as_context(mentions=mentions, announced=self.day) for c in self.birthdays],
-            "anniversaries": [c.as_context(mentions=mentions, announced=self.day) for c in self.anniversaries],
+            "birthdays": [c.as_context(mentions=mentions, announced=self.day) for c in self.birthdays if not c.private],
+            "anniversaries": [
+                c.as_context(mentions=mentions, announced=self.day) for c in self.anniversaries if not c.private
+            ],
         }
 
 
@@ -122,18 +142,26 @@ def celebrations_for(*, pairs: Iterable[tuple[Workspace, date]]) -> dict[tuple, 
             celebrations = result[(person.workspace_id, day)]
             for on in sources[(person.workspace_id, day)]:
                 moved = on if on != day else None
-                if person.birth_month is not None and celebrates_on(
-                    month=person.birth_month, day=person.birth_day, on=on, leap_day_policy=policy
+                if (
+                    person.celebrate_birthday != Celebrate.OFF
+                    and person.birth_month is not None
+                    and celebrates_on(month=person.birth_month, day=person.birth_day, on=on, leap_day_policy=policy)
                 ):
                     age = on.year - person.birth_year if person.show_age and person.birth_year else None
-                    celebrations.birthdays.append(Celebration(person=person, kind="birthday", years=age, on=moved))
+                    private = person.celebrate_birthday == Celebrate.PRIVATE
+                    celebrations.birthdays.append(
+                        Celebration(person=person, kind="birthday", years=age, on=moved, private=private)
+                    )
                 joined = person.joined_on
                 if (
                     joined
+                    and person.celebrate_anniversary != Celebrate.OFF
                     and joined.year < on.year
                     and celebrates_on(month=joined.month, day=joined.day, on=on, leap_day_policy=policy)
                 ):
+                    private = person.celebrate_anniversary == Celebrate.PRIVATE
+                    years = on.year - joined.year
                     celebrations.anniversaries.append(
-                        Celebration(person=person, kind="anniversary", years=on.year - joined.year, on=moved)
+                        Celebration(person=person, kind="anniversary", years=years, on=moved, private=private)
                     )
     return result

@@ -211,13 +211,13 @@ class Planner:
                 )
             )
 
-        if Channel.SLACK in channels:
+        if Channel.SLACK in channels and celebrations.public:
             recipient = slack_recipient(configs.get(Channel.SLACK))
             if recipient:
                 context = celebrations.context(workspace=workspace, mentions=True)
                 add(purpose="digest", channel=Channel.SLACK, recipient=recipient, kind=reminder.kind, context=context)
 
-        if Channel.EMAIL in channels:
+        if Channel.EMAIL in channels and celebrations.public:
             # Surprise-safe: the people celebrated that day get their greeting, not the team's digest.
             celebrated = {person.pk for person in celebrations.people}
             members = [

@@ -52,6 +52,14 @@ class Consent(models.TextChoices):
     DECLINED = "declined", "Declined"
 
 
+class Celebrate(models.TextChoices):
+    """How a person's birthday (or work anniversary) is celebrated."""
+
+    PUBLIC = "public", "Publicly: the team's digest and a personal greeting"
+    PRIVATE = "private", "Privately: a personal greeting only"
+    OFF = "off", "Not at all"
+
+
 class InvitationStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     ACCEPTED = "accepted", "Accepted"
@@ -254,6 +262,18 @@ class Person(models.Model):
         choices=Consent.choices,
         default=Consent.ACTIVE,
         help_text="Declined: never celebrated, and never asked again unless the person starts it.",
+    )
+    celebrate_birthday = models.CharField(
+        max_length=8,
+        choices=Celebrate.choices,
+        default=Celebrate.PUBLIC,
+        help_text="Birthday: in the team's digest and greeted (public), greeted only (private), or not at all.",
+    )
+    celebrate_anniversary = models.CharField(
+        max_length=8,
+        choices=Celebrate.choices,
+        default=Celebrate.PUBLIC,
+        help_text="Work anniversary: public, private (greeted only) or not at all.",
     )
     consent_asked_at = models.DateTimeField(null=True, blank=True, help_text="When the person was last asked.")
     slack_display_name = models.CharField(max_length=200, blank=True)

@@ -67,6 +67,8 @@ PERSON_EDITABLE_FIELDS = frozenset(
         "birth_year",
         "joined_on",
         "show_age",
+        "celebrate_birthday",
+        "celebrate_anniversary",
         "language",
         "preferred_channels",
         "opted_out_channels",

@@ -159,3 +159,97 @@ def test_the_celebrated_member_is_left_out_of_the_teams_email_digest(make_worksp
     run = services.digest_run_now(workspace=workspace, day=date(2027, 1, 1), dry_run=True)
     emails = [m.notification for m in run.result.planned if m.notification.channel == "email"]
     assert [n.recipient for n in emails] == ["ana@example.com"]
+
+
+def _greetings(run) -> dict[str, str]:
+    return {
+        m.notification.person.name: m.notification.body
+        for m in run.result.planned
+        if m.notification.person is not None and ":greeting-" in m.notification.idempotency_key
+    }
+
+
+@pytest.mark.django_db
+def test_each_kind_is_celebrated_publicly_privately_or_not_at_all(make_workspace):
+    workspace = make_workspace()
+    Reminder.objects.filter(workspace=workspace, kind=ReminderKind.BIRTHDAY_DIGEST).update(personal_greetings=True)
+    day = date(2026, 6, 10)
+    same = {"birth_month": 6, "birth_day": 10, "joined_on": date(2023, 6, 10), "preferred_channels": ["email"]}
+    PersonFactory(workspace=workspace, name="Pat Public", email="pat@example.com", **same)
+    PersonFactory(
+        workspace=workspace, name="Pri Private", email="pri@example.com", celebrate_birthday="private", **same
+    )
+    PersonFactory(
+        workspace=workspace,
+        name="Ola Off",
+        email="ola@example.com",
+        celebrate_birthday="off",
+        celebrate_anniversary="private",
+        **same,
+    )
+    PersonFactory(
+        workspace=workspace,
+        name="Nia None",
+        email="nia@example.com",
+        celebrate_birthday="off",
+        celebrate_anniversary="off",
+        **same,
+    )
+
+    run = services.digest_run_now(workspace=workspace, day=day, dry_run=True)
+    (post,) = [m.notification.body for m in run.result.planned if m.notification.channel == "slack"]
+    assert "🎂 Today: Pat Public, Pri Private" not in post
+    assert "Today: Pat Public" in post
+    assert "3 years: Pat Public, Pri Private" in post  # Pri's anniversary stays public
+    assert "Ola" not in post
+    assert "Nia" not in post
+    greeted = sorted(
+        (m.notification.person.name, m.notification.idempotency_key.split(":")[2])
+        for m in run.result.planned
+        if ":greeting-" in m.notification.idempotency_key
+    )
+    assert greeted == [
+        ("Ola Off", "greeting-anniversary"),
+        ("Pat Public", "greeting-anniversary"),
+        ("Pat Public", "greeting-birthday"),
+        ("Pri Private", "greeting-anniversary"),
+        ("Pri Private", "greeting-birthday"),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_private_celebration_alone_sends_no_team_post(make_workspace):
+    workspace = make_workspace()
+    Reminder.objects.filter(workspace=workspace, kind=ReminderKind.BIRTHDAY_DIGEST).update(personal_greetings=True)
+    PersonFactory(
+        workspace=workspace,
+        name="Quiet",
+        email="q@example.com",
+        birth_month=6,
+        birth_day=10,
+        celebrate_birthday="private",
+    )
+    run = services.digest_run_now(workspace=workspace, day=date(2026, 6, 10), dry_run=True)
+    assert [m.notification.channel for m in run.result.planned] == ["email"]
+    assert run.result.planned[0].notification.recipient == "q@example.com"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("joined_year", "milestone"), [(2025, True), (2024, False), (2021, True), (2016, True), (2019, False)]
+)
+def test_milestone_anniversaries_have_their_own_greeting(make_workspace, joined_year, milestone):
+    workspace = make_workspace()
+    Reminder.objects.filter(workspace=workspace, kind=ReminderKind.BIRTHDAY_DIGEST).update(personal_greetings=True)
+    PersonFactory(
+        workspace=workspace,
+        name="Vet",
+        email="vet@example.com",
+        birth_month=None,
+        birth_day=None,
+        joined_on=date(joined_year, 6, 10),
+    )
+    run = services.digest_run_now(workspace=workspace, day=date(2026, 6, 10), dry_run=True)
+    (greeting,) = _greetings(run).values()
+    assert ("a milestone" in greeting) is milestone
+    assert ("Congratulations on" in greeting) is not milestone

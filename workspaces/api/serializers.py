@@ -192,6 +192,8 @@ class PersonSerializer(StrictModelSerializer):
             "birth_year",
             "joined_on",
             "show_age",
+            "celebrate_birthday",
+            "celebrate_anniversary",
             "language",
             "user",
             "preferred_channels",
