@@ -39,3 +39,19 @@ def day_text(day, *, with_year: bool = False):
     from django.utils.functional import lazy
 
     return lazy(_day_text, str)(day, with_year)
+
+
+def _moved_text(day, announced) -> str:
+    from django.utils import formats
+    from django.utils.translation import pgettext
+
+    when = formats.date_format(day, "l") if abs((day - announced).days) < 7 else _day_text(day, False)
+    return pgettext("a celebration announced on another (working) day", "on %(day)s") % {"day": when}
+
+
+def moved_text(day, *, announced):
+    """ "on Saturday" / "am Samstag": the real day of a celebration announced on another day
+    (its day in words when a week or more away); lazy, like :func:`day_text`."""
+    from django.utils.functional import lazy
+
+    return lazy(_moved_text, str)(day, announced)

@@ -307,6 +307,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "workspaces.models.Role",
         "LeapDayPolicyEnum": "workspaces.models.LeapDayPolicy",
+        "CelebrateEnum": "workspaces.models.Celebrate",
+        "CelebrationShiftEnum": "workspaces.models.CelebrationShift",
         "UserStatusEnum": "accounts.models.User.Status",
         "ChannelEnum": "workspaces.models.Channel",
         "InvitationStatusEnum": "workspaces.models.InvitationStatus",

@@ -75,6 +75,7 @@ class MessageKind(models.TextChoices):
 
     BIRTHDAY_DIGEST = "birthday_digest", "Birthday and anniversary digest"
     PERSONAL_GREETING = "personal_greeting", "Personal greeting"
+    MILESTONE = "milestone", "Milestone work anniversary greeting (1, 5, 10 … years)"
     EVENT = "event", "Event reminder"
     ONE_TIME = "one_time", "One-time message"
     RECURRING = "recurring", "Recurring message"

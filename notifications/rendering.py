@@ -299,8 +299,12 @@ def sample_context(*, workspace_name: str, reminder_kind: str) -> dict:
             {"name": "Ana Lima", "mention": slack_mention("U012AB3CD"), "age": 30},
             {"name": "Bo Chen", "mention": "Bo Chen", "age": None},
         ],
-        "anniversaries": [{"name": "Cy Diaz", "mention": "Cy Diaz", "years": 5}],
-        "person": {"name": "Ana Lima", "mention": slack_mention("U012AB3CD"), "age": 30},
+        "anniversaries": [{"name": "Cy Diaz", "mention": "Cy Diaz", "years": 5, "milestone": True, "when": None}],
+        "person": (
+            {"name": "Cy Diaz", "mention": "Cy Diaz", "years": 5, "milestone": True}
+            if reminder_kind == "milestone"
+            else {"name": "Ana Lima", "mention": slack_mention("U012AB3CD"), "age": 30}
+        ),
         "event": {
             "title": "Quarterly tax filing",
             "when": "Monday 30 November, 10:00",

@@ -226,14 +226,20 @@ class Planner:
                 )
             )
 
-        if Channel.SLACK in channels:
+        if Channel.SLACK in channels and celebrations.public:
             recipient = slack_recipient(configs.get(Channel.SLACK))
             if recipient:
                 context = celebrations.context(workspace=workspace, mentions=True)
                 add(purpose="digest", channel=Channel.SLACK, recipient=recipient, kind=reminder.kind, context=context)
 
-        if Channel.EMAIL in channels:
-            members = [p for p in self.members.get(workspace.pk, []) if p.email and wants(p, Channel.EMAIL)]
+        if Channel.EMAIL in channels and celebrations.public:
+            # Surprise-safe: the people celebrated that day get their greeting, not the team's digest.
+            celebrated = {person.pk for person in celebrations.people}
+            members = [
+                p
+                for p in self.members.get(workspace.pk, [])
+                if p.email and wants(p, Channel.EMAIL) and p.pk not in celebrated
+            ]
             if members:
                 context = celebrations.context(workspace=workspace, mentions=False)
                 # Members reading one language get the same text: render it once per language.

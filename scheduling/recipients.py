@@ -52,7 +52,7 @@ def plan_greetings(*, workspace, celebrations: Celebrations, configs: dict[str, 
             purpose=f"greeting-{celebration.kind}",
             channel=channel,
             recipient=recipient,
-            kind="personal_greeting",
+            kind="milestone" if celebration.milestone else "personal_greeting",
             context=context,
             person=person,
         )

@@ -64,6 +64,9 @@ class WorkspaceAdminForm(forms.ModelForm):
             "quiet_hours_start",
             "quiet_hours_end",
             "leap_day_policy",
+            "celebration_shift",
+            "holiday_country",
+            "holiday_region",
             "locale",
             "sender_name",
             "sender_email",
@@ -123,6 +126,8 @@ class WorkspaceAdmin(TimezoneChoiceAdminMixin, admin.ModelAdmin):
                     "notify_at",
                     ("quiet_hours_start", "quiet_hours_end"),
                     "leap_day_policy",
+                    "celebration_shift",
+                    ("holiday_country", "holiday_region"),
                     "locale",
                 )
             },
@@ -308,6 +313,7 @@ class PersonAdmin(admin.ModelAdmin):
         (None, {"fields": ("id", "workspace", "user", "name")}),
         ("Contact", {"fields": ("email", "phone", "slack_user_id", "preferred_channels", "opted_out_channels")}),
         ("Dates", {"fields": ("birth_month", "birth_day", "birth_year", "show_age", "joined_on")}),
+        ("Celebrations", {"fields": ("celebrate_birthday", "celebrate_anniversary")}),
         ("Audit", {"fields": ("created_at", "updated_at")}),
     )
     actions = ("revoke_preferences_links",)

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone as dj_timezone
 
+from birthdaybuddy.timerules import workdays
 from birthdaybuddy.validators import validate_phone, validate_timezone
 from workspaces.querysets import InvitationQuerySet, MembershipQuerySet, PersonQuerySet, WorkspaceQuerySet
 
@@ -28,6 +29,14 @@ class LeapDayPolicy(models.TextChoices):
     MAR1 = "mar1", "Celebrate Feb 29 on Mar 1 in common years"
 
 
+class CelebrationShift(models.TextChoices):
+    """When a celebration falling on a weekend or public holiday is announced."""
+
+    ON_DAY = "on_day", "Post on the day"
+    WORKING_DAY_BEFORE = "working_day_before", "The working day before"
+    NEXT_WORKING_DAY = "next_working_day", "The next working day"
+
+
 class Channel(models.TextChoices):
     SLACK = "slack", "Slack"
     EMAIL = "email", "Email"
@@ -41,6 +50,14 @@ class Consent(models.TextChoices):
     ACTIVE = "active", "Active"
     PENDING = "pending", "Pending"
     DECLINED = "declined", "Declined"
+
+
+class Celebrate(models.TextChoices):
+    """How a person's birthday (or work anniversary) is celebrated."""
+
+    PUBLIC = "public", "Publicly: the team's digest and a personal greeting"
+    PRIVATE = "private", "Privately: a personal greeting only"
+    OFF = "off", "Not at all"
 
 
 class InvitationStatus(models.TextChoices):
@@ -64,6 +81,18 @@ class Workspace(models.Model):
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     notify_at = models.TimeField(default=time(9, 0), help_text="Local time of the daily announcements.")
     leap_day_policy = models.CharField(max_length=8, choices=LeapDayPolicy.choices, default=LeapDayPolicy.FEB28)
+    celebration_shift = models.CharField(
+        max_length=20,
+        choices=CelebrationShift.choices,
+        default=CelebrationShift.ON_DAY,
+        help_text="Celebrations on a weekend or public holiday: on the day, the working day before, or after.",
+    )
+    holiday_country = models.CharField(
+        max_length=3, blank=True, help_text="Public holidays of this country (ISO 3166-1 alpha-2, e.g. DE)."
+    )
+    holiday_region = models.CharField(
+        max_length=10, blank=True, help_text="And of this region of the country (e.g. BY for Bavaria)."
+    )
     locale = models.CharField(max_length=16, default="en")
     sender_name = models.CharField(max_length=120, blank=True, help_text="From-name of emails.")
     sender_email = models.EmailField(blank=True, help_text="Reply-to address of emails.")
@@ -87,6 +116,7 @@ class Workspace(models.Model):
         return self.name
 
     def clean(self) -> None:
+        self._clean_holidays()
         if self.locale and not LOCALE_RE.fullmatch(self.locale):
             raise ValidationError({"locale": ValidationError(LOCALE_MESSAGE, code="invalid_locale")})
         if (self.quiet_hours_start is None) != (self.quiet_hours_end is None):
@@ -102,6 +132,35 @@ class Workspace(models.Model):
                     )
                 }
             )
+
+    def _clean_holidays(self) -> None:
+        if self.holiday_region and not self.holiday_country:
+            raise ValidationError(
+                {"holiday_region": ValidationError("A region needs a holiday_country.", code="region_without_country")}
+            )
+        if not self.holiday_country:
+            return
+        try:
+            self.holiday_country, self.holiday_region = workdays.check_country(
+                self.holiday_country, self.holiday_region
+            )
+        except workdays.UnknownCountry:
+            raise ValidationError(
+                {
+                    "holiday_country": ValidationError(
+                        "No holiday calendar for this country code (ISO 3166-1 alpha-2, e.g. DE).",
+                        code="unknown_country",
+                    )
+                }
+            ) from None
+        except workdays.UnknownRegion:
+            raise ValidationError(
+                {
+                    "holiday_region": ValidationError(
+                        "No holiday calendar for this region of the country.", code="unknown_region"
+                    )
+                }
+            ) from None
 
 
 class Membership(models.Model):
@@ -203,6 +262,18 @@ class Person(models.Model):
         choices=Consent.choices,
         default=Consent.ACTIVE,
         help_text="Declined: never celebrated, and never asked again unless the person starts it.",
+    )
+    celebrate_birthday = models.CharField(
+        max_length=8,
+        choices=Celebrate.choices,
+        default=Celebrate.PUBLIC,
+        help_text="Birthday: in the team's digest and greeted (public), greeted only (private), or not at all.",
+    )
+    celebrate_anniversary = models.CharField(
+        max_length=8,
+        choices=Celebrate.choices,
+        default=Celebrate.PUBLIC,
+        help_text="Work anniversary: public, private (greeted only) or not at all.",
     )
     consent_asked_at = models.DateTimeField(null=True, blank=True, help_text="When the person was last asked.")
     slack_display_name = models.CharField(max_length=200, blank=True)

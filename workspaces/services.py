@@ -26,6 +26,7 @@ from birthdaybuddy.validators import normalize_phone
 from workspaces.lifecycle import workspace_changed_steps_run, workspace_created_steps_run, workspace_field_values
 from workspaces.models import (
     ADMIN_ROLES,
+    CelebrationShift,
     Channel,
     LeapDayPolicy,
     Membership,
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 WORKSPACE_EDITABLE_FIELDS = frozenset(
     {"name", "slug", "timezone", "notify_at", "leap_day_policy", "locale", "quiet_hours_start", "quiet_hours_end"}
+    | {"celebration_shift", "holiday_country", "holiday_region"}
 )
 PERSON_EDITABLE_FIELDS = frozenset(
     {
@@ -55,6 +57,8 @@ PERSON_EDITABLE_FIELDS = frozenset(
         "birth_year",
         "joined_on",
         "show_age",
+        "celebrate_birthday",
+        "celebrate_anniversary",
         "language",
         "preferred_channels",
         "opted_out_channels",
@@ -94,6 +98,9 @@ def workspace_create(
     locale: str = "en",
     quiet_hours_start: time | None = None,
     quiet_hours_end: time | None = None,
+    celebration_shift: str = CelebrationShift.ON_DAY,
+    holiday_country: str = "",
+    holiday_region: str = "",
 ) -> Workspace:
     """Creates a workspace owned by ``creator`` and the creator's own Person in it.
 
@@ -111,6 +118,9 @@ def workspace_create(
         locale=locale,
         quiet_hours_start=quiet_hours_start,
         quiet_hours_end=quiet_hours_end,
+        celebration_shift=celebration_shift,
+        holiday_country=holiday_country,
+        holiday_region=holiday_region,
         created_by=creator,
     )
     if notify_at is not None:

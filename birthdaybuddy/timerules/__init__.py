@@ -6,6 +6,7 @@ the instant in.
 - ``recurrence``: the occurrence engine — local ↔ UTC (DST gaps and folds), daily and yearly
   occurrences, Feb 29, RRULE series with RDATE/EXDATE and ``UNTIL``;
 - ``rrules``: RRULE text held to RFC 5545, and wall-time lists (RDATE/EXDATE) as stored;
+- ``workdays``: weekends and public holidays — the day a celebration is announced on;
 - ``occurrences``: the one expander of event occurrences (calendar windows, conflicts, event
   reminders) and an event's RRULE policy.
 """

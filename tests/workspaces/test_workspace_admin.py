@@ -46,6 +46,9 @@ def _form(workspace, **changes) -> dict:
         "quiet_hours_start": "",
         "quiet_hours_end": "",
         "leap_day_policy": workspace.leap_day_policy,
+        "celebration_shift": workspace.celebration_shift,
+        "holiday_country": workspace.holiday_country,
+        "holiday_region": workspace.holiday_region,
         "locale": workspace.locale,
         "sender_name": "",
         "sender_email": "",
@@ -90,6 +93,8 @@ def test_quiet_hours_are_saved_and_the_reminders_follow(staff_browser, berlin):
         ({"quiet_hours_start": "22:00", "quiet_hours_end": "22:00"}, "quiet_hours_end", "same time"),
         ({"locale": "not a locale!"}, "locale", ""),
         ({"timezone": "Mars/Olympus"}, "timezone", ""),
+        ({"holiday_country": "XX"}, "holiday_country", "No holiday calendar"),
+        ({"holiday_country": "DE", "holiday_region": "ZZ"}, "holiday_region", "No holiday calendar"),
     ],
 )
 def test_what_the_api_refuses_is_refused_on_its_field_and_nothing_is_saved(
@@ -103,6 +108,15 @@ def test_what_the_api_refuses_is_refused_on_its_field_and_nothing_is_saved(
     assert words in " ".join(errors[field])
     fresh = type(berlin).objects.get(pk=berlin.pk)
     assert (fresh.quiet_hours_start, fresh.locale, fresh.timezone) == (None, berlin.locale, "Europe/Berlin")
+    assert (fresh.holiday_country, fresh.holiday_region) == ("", "")
+
+
+def test_weekend_and_holiday_settings_are_saved(staff_browser, berlin):
+    changes = {"celebration_shift": "next_working_day", "holiday_country": "DE", "holiday_region": "BE"}
+    response = staff_browser.post(_url(berlin), _form(berlin, **changes))
+    assert response.status_code == 302, _errors(response)
+    berlin.refresh_from_db()
+    assert (berlin.celebration_shift, berlin.holiday_country, berlin.holiday_region) == ("next_working_day", "DE", "BE")
 
 
 def test_the_links_open_the_workspaces_own_rows(staff_browser, berlin):

@@ -18,6 +18,9 @@ WORKSPACE_KEYS = {
     "timezone",
     "notify_at",
     "leap_day_policy",
+    "celebration_shift",
+    "holiday_country",
+    "holiday_region",
     "locale",
     "quiet_hours_start",
     "quiet_hours_end",
@@ -285,6 +288,11 @@ def test_put_is_not_offered(auth_client, workspace):
         ({"name": ""}, "name"),
         ({"notify_at": None}, "notify_at"),
         ({"leap_day_policy": None}, "leap_day_policy"),
+        ({"celebration_shift": "on_friday"}, "celebration_shift"),
+        ({"holiday_country": "XX"}, "holiday_country"),
+        ({"holiday_country": "Germany"}, "holiday_country"),
+        ({"holiday_country": "DE", "holiday_region": "ZZ"}, "holiday_region"),
+        ({"holiday_region": "BY"}, "holiday_region"),
     ],
 )
 def test_update_rejects_bad_input(auth_client, workspace, payload, field):
@@ -340,3 +348,30 @@ def test_quiet_hours_round_trip_and_need_both_ends(auth_client, workspace):
     cleared = auth_client.patch(url, {"quiet_hours_start": None, "quiet_hours_end": None}, format="json")
     assert cleared.status_code == 200
     assert cleared.json()["quiet_hours_start"] is None
+
+
+@pytest.mark.django_db
+def test_weekend_and_holiday_settings_round_trip(auth_client, workspace):
+    url = detail(workspace.id)
+    payload = {"celebration_shift": "working_day_before", "holiday_country": "de", "holiday_region": "by"}
+    response = auth_client.patch(url, payload, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["celebration_shift"], body["holiday_country"], body["holiday_region"]) == (
+        "working_day_before",
+        "DE",
+        "BY",
+    )
+    workspace.refresh_from_db()
+    assert (workspace.celebration_shift, workspace.holiday_country, workspace.holiday_region) == (
+        "working_day_before",
+        "DE",
+        "BY",
+    )
+
+
+@pytest.mark.django_db
+def test_create_refuses_an_unknown_holiday_country_naming_it(auth_client):
+    with unchanged():
+        response = auth_client.post(LIST, {"name": "Ok", "holiday_country": "QQ"}, format="json")
+    assert_error(response, 400, "unknown_country", field="holiday_country")
