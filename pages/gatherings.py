@@ -222,6 +222,24 @@ def _refused(request, attendee, token, language, exc: ApplicationError):
     )
 
 
+def _submit(request, attendee, token, language, form, save, *, name: str, anchor: str, error_field: str | None = None):
+    """Runs ``save(cleaned_data)`` for a valid form (``name``: its name in the page) and goes back to
+    the plan at ``anchor``. What the service refuses is shown with the form (400; ``error_field``'s
+    errors, or the form's own), or as a page when it refuses the whole action (a cancelled event,
+    an item already taken)."""
+    if form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(error_field, message)
+        except ApplicationError as exc:
+            return _refused(request, attendee, token, language, exc)
+        else:
+            return _back(token, anchor)
+    return _render(request, attendee, token, language, status=400, **{name: form})
+
+
 @csrf_protect
 @require_http_methods(["GET", "HEAD"])
 def plan(request, token: str):
@@ -238,18 +256,14 @@ def bring(request, token: str):
     attendee, language, refusal = _guest(request, token)
     if refusal is not None:
         return refusal
-    form = BringForm(request.POST)
-    if form.is_valid():
-        data = {"title": form.cleaned_data["title"], "kind": TaskKind.BRING, "assignee": str(attendee.person_id)}
-        try:
-            checklist.task_create(event=attendee.event, data=data, guest=attendee.person)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        except ApplicationError as exc:
-            return _refused(request, attendee, token, language, exc)
-        else:
-            return _back(token, "checklist")
-    return _render(request, attendee, token, language, status=400, bring_form=form)
+
+    def save(cleaned):
+        data = {"title": cleaned["title"], "kind": TaskKind.BRING, "assignee": str(attendee.person_id)}
+        checklist.task_create(event=attendee.event, data=data, guest=attendee.person)
+
+    return _submit(
+        request, attendee, token, language, BringForm(request.POST), save, name="bring_form", anchor="checklist"
+    )
 
 
 def _item(model, event, item_id: str):
@@ -283,17 +297,13 @@ def comment(request, token: str):
     attendee, language, refusal = _guest(request, token)
     if refusal is not None:
         return refusal
-    form = CommentForm(request.POST)
-    if form.is_valid():
-        try:
-            thread.comment_post(event=attendee.event, body=form.cleaned_data["body"], person=attendee.person)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        except ApplicationError as exc:
-            return _refused(request, attendee, token, language, exc)
-        else:
-            return _back(token, "comments")
-    return _render(request, attendee, token, language, status=400, comment_form=form)
+
+    def save(cleaned):
+        thread.comment_post(event=attendee.event, body=cleaned["body"], person=attendee.person)
+
+    return _submit(
+        request, attendee, token, language, CommentForm(request.POST), save, name="comment_form", anchor="comments"
+    )
 
 
 @csrf_protect
@@ -317,18 +327,14 @@ def upload(request, token: str):
     attendee, language, refusal = _guest(request, token)
     if refusal is not None:
         return refusal
+
+    def save(cleaned):
+        files.file_upload(event=attendee.event, upload=cleaned["file"], person=attendee.person)
+
     form = UploadForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            files.file_upload(event=attendee.event, upload=form.cleaned_data["file"], person=attendee.person)
-        except ValidationError as exc:
-            for message in exc.messages:
-                form.add_error("file", message)
-        except ApplicationError as exc:
-            return _refused(request, attendee, token, language, exc)
-        else:
-            return _back(token, "photos")
-    return _render(request, attendee, token, language, status=400, upload_form=form)
+    return _submit(
+        request, attendee, token, language, form, save, name="upload_form", anchor="photos", error_field="file"
+    )
 
 
 @csrf_protect
@@ -341,14 +347,10 @@ def comment_edit(request, token: str, comment_id: str):
     found = _item(Comment, attendee.event, comment_id)
     if found is None or found.author_person_id != attendee.person_id:
         return _not_found(request, language)
-    form = CommentForm(request.POST)
-    if form.is_valid():
-        try:
-            thread.comment_edit(comment=found, body=form.cleaned_data["body"], person=attendee.person)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        except ApplicationError as exc:
-            return _refused(request, attendee, token, language, exc)
-        else:
-            return _back(token, "comments")
-    return _render(request, attendee, token, language, status=400, comment_form=form)
+
+    def save(cleaned):
+        thread.comment_edit(comment=found, body=cleaned["body"], person=attendee.person)
+
+    return _submit(
+        request, attendee, token, language, CommentForm(request.POST), save, name="comment_form", anchor="comments"
+    )
