@@ -21,7 +21,8 @@ from rest_framework.views import APIView
 
 from birthdaybuddy.api.throttling import AnonRateThrottle
 from events import ical, polls, rsvp, selectors
-from events.api.serializers import GuestPollSerializer, PollVoteInSerializer, RsvpAnswerSerializer, RsvpSerializer
+from events.api.poll_serializers import PollVoteInSerializer
+from events.api.rsvp_serializers import GuestPollSerializer, RsvpAnswerSerializer, RsvpSerializer
 
 DEFAULT_RATES = {"rsvp": "30/min", "calendar": "60/min"}
 

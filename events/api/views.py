@@ -20,6 +20,7 @@ from birthdaybuddy.errors import PermissionDeniedError
 from birthdaybuddy.links import absolute_reverse
 from events import feeds, guest_messages, guests, polls, rsvp, selectors, services
 from events.api.filters import EventFilterSet
+from events.api.poll_serializers import PollFixSerializer, PollOpenSerializer, PollTableSerializer, PollVoteInSerializer
 from events.api.serializers import (
     AttendeeSerializer,
     CalendarFeedCreateSerializer,
@@ -28,10 +29,6 @@ from events.api.serializers import (
     GuestMessageSerializer,
     GuestMessageWrittenSerializer,
     InvitationResentSerializer,
-    PollFixSerializer,
-    PollOpenSerializer,
-    PollTableSerializer,
-    PollVoteInSerializer,
 )
 from events.api.window import parse_window
 from events.models import Attendee, CalendarFeed, Event, EventStatus
