@@ -1,14 +1,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from gatherings.api.views import (
-    CommentViewSet,
-    EventCostsView,
-    EventFileViewSet,
-    ExpenseViewSet,
-    SettlementViewSet,
-    TaskViewSet,
-)
+from gatherings.api.plan_views import CommentViewSet, EventFileViewSet, TaskViewSet
+from gatherings.api.views import EventCostsView, ExpenseViewSet, SettlementViewSet
 
 WORKSPACE = "workspaces/<uuid:workspace_id>"
 
