@@ -1,7 +1,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from events.api.views import CalendarFeedViewSet, EventViewSet
+from events.api.feed_views import CalendarFeedViewSet
+from events.api.views import EventViewSet
 
 WORKSPACE = "workspaces/<uuid:workspace_id>"
 
