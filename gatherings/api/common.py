@@ -7,12 +7,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django_filters import rest_framework as filters
+from rest_framework import mixins, viewsets
 
 from birthdaybuddy.api.schema import CONFLICT
 from birthdaybuddy.errors import PermissionDeniedError
 from events.models import Event
 from events.services import event_may_edit
 from gatherings.models import Expense, Settlement, Task
+from workspaces.api.mixins import WorkspaceScopedMixin
 from workspaces.models import Role
 
 ALL_ROLES = frozenset(Role.values)
@@ -51,3 +53,20 @@ def require_author_or_organiser(view: Any, record: Expense | Settlement | Task) 
         "Only whoever recorded this, a workspace owner or admin, or the event's host can change it.",
         code="role_required",
     )
+
+
+class GatheringRecordViewSet(
+    WorkspaceScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A gathering's records (expenses, checklist items, comments): listed, read, added, changed
+    with PATCH and deleted by any member, each view narrowing who may change what."""
+
+    lookup_value_converter = "uuid"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    action_roles = {"create": ALL_ROLES, "partial_update": ALL_ROLES, "destroy": ALL_ROLES}

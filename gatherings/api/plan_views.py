@@ -23,6 +23,7 @@ from gatherings.api.common import (
     GATHERING_RULES,
     ORGANISERS,
     ByEventFilterSet,
+    GatheringRecordViewSet,
     event_in,
     require_author_or_organiser,
 )
@@ -74,21 +75,10 @@ class TaskFilterSet(ByEventFilterSet):
     ),
 )
 @extend_schema(tags=["gathering tasks"], parameters=[WORKSPACE_ID])
-class TaskViewSet(
-    WorkspaceScopedMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class TaskViewSet(GatheringRecordViewSet):
     queryset = Task.objects.all()
     serializer_class = TaskSerializer
     filterset_class = TaskFilterSet
-    lookup_value_converter = "uuid"
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    action_roles = {"create": ALL_ROLES, "partial_update": ALL_ROLES, "destroy": ALL_ROLES}
 
     def get_scoped_queryset(self):
         return Task.objects.select_related("event", "assignee", "reminder").order_by(
@@ -163,20 +153,10 @@ class CommentFilterSet(ByEventFilterSet):
     ),
 )
 @extend_schema(tags=["gathering comments"], parameters=[WORKSPACE_ID])
-class CommentViewSet(
-    WorkspaceScopedMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class CommentViewSet(GatheringRecordViewSet):
     queryset = Comment.objects.all()
     serializer_class = CommentSerializer
     filterset_class = CommentFilterSet
-    lookup_value_converter = "uuid"
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     action_roles = {
         "create": ALL_ROLES,
         "partial_update": ALL_ROLES,

@@ -22,6 +22,7 @@ from gatherings.api.common import (
     GATHERING_RULES,
     ORGANISERS,
     ByEventFilterSet,
+    GatheringRecordViewSet,
     event_in,
     require_author_or_organiser,
 )
@@ -78,21 +79,10 @@ class SettlementFilterSet(ByEventFilterSet):
     ),
 )
 @extend_schema(tags=["gathering costs"], parameters=[WORKSPACE_ID])
-class ExpenseViewSet(
-    WorkspaceScopedMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class ExpenseViewSet(GatheringRecordViewSet):
     queryset = Expense.objects.all()
     serializer_class = ExpenseSerializer
     filterset_class = ExpenseFilterSet
-    lookup_value_converter = "uuid"
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    action_roles = {"create": ALL_ROLES, "partial_update": ALL_ROLES, "destroy": ALL_ROLES}
 
     def get_scoped_queryset(self):
         shares = Prefetch("shares", queryset=ExpenseShare.objects.order_by("position"))
