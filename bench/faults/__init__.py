@@ -4,13 +4,13 @@ Used by ``tests/faults`` (small sizes, short intervals) and by ``python -m bench
 issue's size). Everything is real and private; nothing shared is touched:
 
 - :class:`PrivatePostgres`: a cluster made by ``initdb`` in a temporary directory, run as the
-  ``postgres`` OS user on 127.0.0.1:<port> (tests 55432, bench 55433), its socket in the same
+  ``postgres`` OS user on 127.0.0.1:<port> (tests 25432, bench 25433), its socket in the same
   directory. The schema is migrated once into a template database (``manage.py migrate``, as
   compose's ``migrate`` step does), with the load's workspaces and Slack channels; each
   scenario gets a copy (``CREATE DATABASE … TEMPLATE``). It can be stopped (``fast`` or
   ``immediate``) and started again: a database restart.
 - :class:`PrivateRedis`: ``redis-server --save "" --appendonly no`` on its own port (tests
-  56379, bench 56380): the cache on db 0 and the broker on db 1, as in docker-compose.yml.
+  26379, bench 26380): the cache on db 0 and the broker on db 1, as in docker-compose.yml.
   Stopping it (``SHUTDOWN NOSAVE``) and starting it again loses every queued message.
 - The processes of production: ``celery -A birthdaybuddy worker --pool=prefork --concurrency=4
   --without-gossip --without-mingle`` and ``celery -A birthdaybuddy beat

@@ -44,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--trigger", type=float, default=Workload.trigger)
     run.add_argument("--slack-delay", type=float, default=Workload.slack_delay)
     run.add_argument("--wait", type=float, default=Workload.wait_seconds)
-    run.add_argument("--pg-port", type=int, default=55434)
-    run.add_argument("--redis-port", type=int, default=56381)
+    run.add_argument("--pg-port", type=int, default=25434)
+    run.add_argument("--redis-port", type=int, default=26381)
     run.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
     args = parser.parse_args(argv)
 

@@ -56,9 +56,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def ephemeral_ports() -> range:
+    """The kernel's range for the local ports of outgoing connections (Linux; the default elsewhere)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    except (OSError, ValueError):
+        low, high = "32768", "60999"
+    return range(int(low), int(high) + 1)
+
+
 def _own_port(port: int, what: str) -> int:
     if port in SHARED_PORTS:
         raise ValueError(f"port {port} belongs to the machine's shared {what}: pick another")
+    if port in ephemeral_ports():
+        # A server restarted on such a port can find it taken by an outgoing connection's local
+        # end (hundreds are open during a fault run) and fail to start.
+        raise ValueError(f"port {port} for the private {what} is in the range of outgoing connections' ports")
     if not _port_free(port):
         raise RuntimeError(f"port {port} for the private {what} is taken (another harness still running?)")
     return port

@@ -133,6 +133,8 @@ class Harness:
         return json.loads(lines[-1]) if lines else {}
 
     def new_database(self, name: str) -> str:
+        self.pg.ensure_running()
+        self.redis.ensure_running()
         self.pg.create_database(name, template=TEMPLATE_DB)
         return name
 

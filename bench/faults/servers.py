@@ -59,11 +59,35 @@ class PrivatePostgres:
         with open(self.data / "postgresql.conf", "a", encoding="utf-8") as conf:
             conf.write("\n# bench.faults\n" + "".join(f"{name} = {value}\n" for name, value in settings.items()))
 
-    def start(self) -> float:
-        """Starts the server and waits until it accepts connections; returns that time."""
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.logfile), "-w", "-t", "60", "start")
+    def start(self, attempts: int = 3) -> float:
+        """Starts the server and waits until it accepts connections; returns that time.
+
+        A start that fails is tried again after a second (twice): the log's last lines go into
+        the error of the last try."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self._run("pg_ctl", "-D", str(self.data), "-l", str(self.logfile), "-w", "-t", "60", "start")
+            except RuntimeError as error:
+                if attempt == attempts:
+                    raise RuntimeError(f"{error}\n{self.log_tail()}") from None
+                time.sleep(1)
+            else:
+                break
         self.running = True
         return time.time()
+
+    def ensure_running(self) -> None:
+        """Starts the server if a failed scenario left it stopped (the next one starts clean)."""
+        if self.running:
+            return
+        self.start()
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            text = self.logfile.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return f"(no log at {self.logfile})"
+        return "\n".join(text.splitlines()[-lines:])
 
     def stop(self, mode: str = "fast") -> float:
         """``fast`` (clients disconnected, clean shutdown) or ``immediate`` (a crash); returns when done."""
@@ -135,6 +159,14 @@ class PrivateRedis:
         _wait(lambda: _safe(client.ping), timeout=10, what="redis ping")
         client.close()
         return time.time()
+
+    def ensure_running(self) -> None:
+        """Starts the server if a failed scenario left it stopped (the next one starts clean)."""
+        if self.child is None or not self.child.alive:
+            if self.child is not None:
+                self.child.stop(timeout=2)
+                self.child = None
+            self.start()
 
     def restart(self, *, down_seconds: float, mode: str = "nosave") -> tuple[float, float, float]:
         """Stops the server (everything it held is gone), waits, starts it empty on the same port;

@@ -47,8 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--fault-wait", type=float, default=300.0, help="longest wait, after a fault ends, for every row to settle"
     )
-    group.add_argument("--fault-pg-port", type=int, default=55433)
-    group.add_argument("--fault-redis-port", type=int, default=56380)
+    group.add_argument("--fault-pg-port", type=int, default=25433)
+    group.add_argument("--fault-redis-port", type=int, default=26380)
 
 
 def _machine(harness: Harness) -> dict:

@@ -9,8 +9,8 @@ from django.conf import settings
 
 from bench import faults
 
-PG_PORT = 55432
-REDIS_PORT = 56379
+PG_PORT = 25432
+REDIS_PORT = 26379
 
 
 def _missing_tools() -> str | None:

@@ -2,7 +2,7 @@
 message and double none.
 
 Each test runs the real thing against private services (``bench/faults/``): a PostgreSQL
-cluster of its own on 55432 and ``redis-server`` on 56379 (never the shared ones), ``celery -A
+cluster of its own on 25432 and ``redis-server`` on 26379 (never the shared ones), ``celery -A
 birthdaybuddy worker --pool=prefork --concurrency=4`` and ``celery -A birthdaybuddy beat`` with the
 database scheduler, configured through the environment only. Slack is ``bench.fake_slack``
 (every answer 0.5 s late, like a slow webhook, so a batch of 200 is mid-way when the fault
