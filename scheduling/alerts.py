@@ -233,15 +233,9 @@ def alert_text(*, celebration: Celebration, day, today, url: str, channel: str, 
             gettext("%(name)s does not receive this message; please keep the surprise.") % {"name": name},
         ]
         if url:
-            label = gettext("Add your wishes")
-            link = f"<{url}|{label}>" if channel == Channel.SLACK else f"{label}: {url}"
-            lines.append(
-                gettext(
-                    "%(link)s to the group card. The team's wishes are delivered together on the day; "
-                    "nobody reads them before."
-                )
-                % {"link": link}
-            )
+            label = gettext("Add your wishes to the group card")
+            lines.append(f"<{url}|{label}>" if channel == Channel.SLACK else f"{label}: {url}")
+            lines.append(gettext("The team's wishes are delivered together on the day; nobody reads them before."))
         return Rendered(subject=subject[:200], body="\n\n".join(lines))
 
 

@@ -39,7 +39,7 @@ def test_the_alert_goes_out_n_days_before_the_shifted_announcement_only(team):
         assert "Friday 10 April" in row.body
         assert "the day itself is on Saturday" in row.body
         assert "in 2 days" in row.body
-        assert "Add your wishes: https://" in row.body
+        assert "Add your wishes to the group card: https://" in row.body
 
 
 def test_the_celebrated_person_never_gets_an_alert_even_when_chosen(team):
@@ -58,7 +58,7 @@ def test_each_recipient_gets_their_own_signed_link_for_the_celebration(team):
     run(team["workspace"], FRIDAY - timedelta(days=2))
 
     for row in alerts(team["workspace"]):
-        token = row.body.split("Add your wishes: https://")[1].split()[0].rsplit("/", 1)[1]
+        token = row.body.split("Add your wishes to the group card: https://")[1].split()[0].rsplit("/", 1)[1]
         ref, author_id = card_ref_from_token(token)
         assert (ref.person_id, ref.kind, ref.day) == (team["cleo"].pk, "birthday", FRIDAY)
         assert author_id == row.person_id
@@ -116,4 +116,20 @@ def test_a_slack_member_is_alerted_by_direct_message_when_the_bot_reaches_them(t
     assert slack.channel == "slack"
     assert slack.recipient == "UADA"
     assert "<https://" in slack.body
-    assert "|Add your wishes>" in slack.body
+    assert "|Add your wishes to the group card>" in slack.body
+
+
+def test_each_recipient_reads_the_alert_in_their_own_language(team):
+    ada = team["ada"]
+    ada.language = "de"
+    ada.save()
+
+    run(team["workspace"], FRIDAY - timedelta(days=2))
+
+    german = alerts(team["workspace"]).get(person=ada)
+    assert (
+        german.subject
+        == "Demnächst: der Geburtstag von Cleo Celebrated am Freitag, 10. April (der Tag selbst ist am Samstag)"
+    )
+    assert "Ihre Glückwünsche auf die Glückwunschkarte schreiben: https://" in german.body
+    assert "Heads-up" in alerts(team["workspace"]).get(person=team["olga"]).body
