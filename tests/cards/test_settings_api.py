@@ -1,6 +1,7 @@
 """The workspace's advance alert and group card settings over the API."""
 
 import pytest
+from auditlog.models import LogEntry
 
 from cards.models import PrepSettings
 from tests.cards.conftest import member_person
@@ -85,3 +86,11 @@ def test_another_workspace_is_not_found(auth_client):
     other = WorkspaceFactory()
     assert auth_client.get(url(other)).status_code == 404
     assert auth_client.patch(url(other), {"alert_days": 2}, format="json").status_code == 404
+
+
+def test_a_change_is_in_the_workspaces_audit_log(auth_client, workspace):
+    auth_client.patch(url(workspace), {"alert_days": 4}, format="json")
+
+    entry = LogEntry.objects.get(content_type__model="prepsettings", object_pk=str(workspace.pk))
+    assert entry.additional_data["workspace_id"] == str(workspace.pk)
+    assert entry.changes_dict["alert_days"] == [None, 4]
