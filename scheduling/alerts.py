@@ -12,7 +12,9 @@ On local day D the digest occurrence of a workspace with ``alert_days`` N also p
   person's own copy (their own channel) and, for a public celebration, a post to the team's
   Slack channel. Wishes close when D begins, so the text a rerun plans is the text sent.
 
-Private celebrations (greeted by DM only) get neither: the team is not told about them.
+Private celebrations (greeted by DM only) get neither: the team is not told about them. Only the
+firing of an occurrence whose local day has begun plans them (``Planner(prep=True)``): previews,
+dry runs, extra copies and runs for a later date leave them out.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import timedelta
 
+from django.utils import timezone as dj_timezone
 from django.utils import translation
 from django.utils.translation import gettext, ngettext
 
@@ -36,6 +39,7 @@ from reminders.models import Reminder
 from scheduling.digest import Celebration, Celebrations, celebrations_for
 from scheduling.planned import PlannedMessage, planned_notification
 from scheduling.recipients import skip_recipient, slack_recipient
+from workspaces.birthdays import workspace_today
 from workspaces.models import Channel, Person
 
 # Alerts go by Slack DM where the bot reaches the recipient, else by email.
@@ -56,6 +60,10 @@ class PrepPlanner:
     """
 
     def __init__(self, digests: Sequence[tuple[Reminder, Slot]], celebrations: dict):
+        # Only days that have begun: a run for a later date (an admin's "run now") must not hand
+        # out a card before its day, nor alerts the tick sends when the day comes.
+        now = dj_timezone.now()
+        digests = [(r, slot) for r, slot in digests if slot.local_date <= workspace_today(r.workspace, now=now)]
         self.prep = (
             prep_settings_for(workspace_ids={reminder.workspace_id for reminder, _ in digests}) if digests else {}
         )

@@ -72,12 +72,16 @@ class Planner:
     The reminders must come with ``workspace`` (and, for event reminders, ``event``) loaded.
     """
 
-    def __init__(self, items: Sequence[tuple[Reminder, Slot]]):
+    def __init__(self, items: Sequence[tuple[Reminder, Slot]], *, prep: bool = False):
+        """``prep``: also plan the digests' advance alerts and group cards (``scheduling/alerts.py``).
+        Only the firing of an occurrence asks for them: previews, dry runs and extra copies leave
+        them out (a preview would show the preparation to whoever reads it, the celebrated person
+        among the admins included; an extra copy would send them twice)."""
         digests = [(reminder, slot) for reminder, slot in items if reminder.kind == ReminderKind.BIRTHDAY_DIGEST]
         others = [reminder for reminder, _ in items if reminder.kind != ReminderKind.BIRTHDAY_DIGEST]
         pairs = [(reminder.workspace, slot.local_date) for reminder, slot in digests]
         self.celebrations = celebrations_for(pairs=pairs)
-        self.prep = PrepPlanner(digests, self.celebrations)
+        self.prep = PrepPlanner(digests if prep else [], self.celebrations)
         busy = {
             reminder.workspace_id
             for reminder, slot in digests

@@ -15,7 +15,7 @@ from cards.services import wish_save
 from notifications.models import ChannelConfig, Notification
 from reminders import schedule
 from reminders.models import Reminder, ReminderKind
-from scheduling.planning import plan_occurrences
+from scheduling.planning import Planner
 from scheduling.tick import tick
 from tests.cards.conftest import FRIDAY, member_person
 from tests.factories import WorkspaceFactory
@@ -54,7 +54,8 @@ def planned_with_queries(reminders):
         tz = schedule.reminder_time_zone(reminder)
         items.append((reminder, daily_occurrence_on(day=ALERT_DAY, at=schedule.reminder_local_time(reminder), tz=tz)))
     with CaptureQueriesContext(connection) as queries:
-        plans = plan_occurrences(items=items)
+        planner = Planner(items, prep=True)  # as the tick's firing plans a batch
+        plans = [planner.plan(reminder=reminder, slot=slot) for reminder, slot in items]
     return plans, len(queries)
 
 
