@@ -62,6 +62,8 @@ AUDITED: tuple[Audited, ...] = (
     Audited("events.Attendee", workspace="event.workspace_id", exclude=(*TIMESTAMPS, "rsvp_token_hash")),
     Audited("events.CalendarFeed", exclude=(*TIMESTAMPS, "token_hash")),
     Audited("slackapp.SlackInstallation", exclude=(*TIMESTAMPS, "installed_at"), mask=("bot_token",)),
+    # The advance alerts' settings; never the cards' wishes (the team's words to one person).
+    Audited("cards.PrepSettings", m2m=("chosen",)),
 )
 
 # What the audit view can filter by: the audited models, and Notification (manual sends target it).

@@ -21,6 +21,7 @@ api_v1 = [
     path("", include("events.api.urls")),
     path("", include("slackapp.api.urls")),
     path("", include("gatherings.api.urls")),
+    path("", include("cards.api.urls")),
 ]
 
 urlpatterns = [

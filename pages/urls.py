@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from pages import accounts, gatherings, invitations, preferences, rsvp
+from pages import accounts, cards, gatherings, invitations, preferences, rsvp
 
 urlpatterns = [
     path("rsvp/<str:token>", rsvp.RsvpNegotiatedView.as_view(), name="rsvp"),
@@ -23,6 +23,7 @@ urlpatterns = [
         gatherings.comment_delete,
         name="gathering-plan-comment-delete",
     ),
+    path("cards/<str:token>", cards.wish, name="card-wish"),
     path("account/reset/<str:uid>/<str:token>", accounts.password_reset, name="password-reset"),
     path("account/forgot", accounts.password_forgot, name="password-forgot"),
     path("account/verify/<str:token>", accounts.email_verify, name="email-verify"),

@@ -86,7 +86,7 @@ def fire(*, steps: list[Step], job_run: JobRun | None) -> list[OccurrenceResult]
     occurrences.
     """
     firing = [step for step in steps if step.outcome == Occurrence.Outcome.FIRED]
-    planner = Planner([(step.reminder, step.slot) for step in firing])
+    planner = Planner([(step.reminder, step.slot) for step in firing], prep=True)
     plans = {id(step): planner.plan(reminder=step.reminder, slot=step.slot) for step in firing}
     created = set(notifications_write(notifications=[m.notification for p in plans.values() for m in p]))
     results: list[OccurrenceResult] = []

@@ -40,6 +40,7 @@ from notifications.rendering import (
 from notifications.routing import route_person
 from reminders import appointments, slots
 from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
+from scheduling.alerts import PrepPlanner
 from scheduling.digest import celebrations_for
 from scheduling.planned import WEBHOOK_RECIPIENT, PlannedMessage, mark_existing, planned_notification
 from scheduling.recipients import plan_greetings, skip_recipient, slack_recipient, wants
@@ -71,11 +72,16 @@ class Planner:
     The reminders must come with ``workspace`` (and, for event reminders, ``event``) loaded.
     """
 
-    def __init__(self, items: Sequence[tuple[Reminder, Slot]]):
+    def __init__(self, items: Sequence[tuple[Reminder, Slot]], *, prep: bool = False):
+        """``prep``: also plan the digests' advance alerts and group cards (``scheduling/alerts.py``).
+        Only the firing of an occurrence asks for them: previews, dry runs and extra copies leave
+        them out (a preview would show the preparation to whoever reads it, the celebrated person
+        among the admins included; an extra copy would send them twice)."""
         digests = [(reminder, slot) for reminder, slot in items if reminder.kind == ReminderKind.BIRTHDAY_DIGEST]
         others = [reminder for reminder, _ in items if reminder.kind != ReminderKind.BIRTHDAY_DIGEST]
         pairs = [(reminder.workspace, slot.local_date) for reminder, slot in digests]
         self.celebrations = celebrations_for(pairs=pairs)
+        self.prep = PrepPlanner(digests if prep else [], self.celebrations)
         busy = {
             reminder.workspace_id
             for reminder, slot in digests
@@ -174,7 +180,9 @@ class Planner:
     def plan(self, *, reminder: Reminder, slot: Slot) -> list[PlannedMessage]:
         """The messages of one occurrence (``exists`` not yet known: see :func:`mark_existing`)."""
         if reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
-            return self._plan_digest(reminder=reminder, slot=slot)
+            celebrations = self.celebrations[(reminder.workspace_id, slot.local_date)]
+            prep = self.prep.plan(reminder=reminder, slot=slot, celebrations=celebrations)
+            return self._plan_digest(reminder=reminder, slot=slot) + prep
         return self._plan_reminder(reminder=reminder, slot=slot)
 
     def render(self, *, workspace, kind: str, channel: str, context: dict, language: str | None = None) -> Rendered:

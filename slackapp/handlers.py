@@ -17,9 +17,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from birthdaybuddy.links import absolute_url
+from cards import blocks as card_blocks
 from notifications.validators import webhook_url_error
 from reminders.models import Reminder
 from slackapp import blocks
+from slackapp import cards as slack_cards
 from slackapp.client import web_client
 from slackapp.dateparse import DateNotUnderstood, ParsedDate, parse_date
 from slackapp.models import SlackInstallation
@@ -236,6 +238,13 @@ def block_action(installation: SlackInstallation, payload: dict) -> None:
     user_id = (payload.get("user") or {}).get("id", "")
     for action in payload.get("actions") or []:
         action_id = action.get("action_id")
+        if action_id == card_blocks.ACTION_ADD_WISHES:
+            reply = slack_cards.wish_modal_open(
+                installation, user_id=user_id, token=action.get("value", ""), trigger_id=payload.get("trigger_id", "")
+            )
+            if reply:
+                respond(payload.get("response_url", ""), reply)
+            continue
         if action_id in (blocks.ACTION_EDIT, blocks.ACTION_CONSENT_YES):
             if action_id == blocks.ACTION_CONSENT_YES:
                 person = person_for_slack_user(installation, user_id)

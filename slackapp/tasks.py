@@ -31,7 +31,12 @@ def interaction(installation_id: str, payload: dict) -> None:
     installation = _installation(installation_id)
     if installation is None:
         return
-    if payload.get("type") == "view_submission":
+    if payload.get("type") == "card_wish":
+        from slackapp import cards
+
+        user_id = (payload.get("user") or {}).get("id", "")
+        cards.wish_save(installation, user_id=user_id, token=payload.get("token", ""), text=payload.get("text", ""))
+    elif payload.get("type") == "view_submission":
         user_id = (payload.get("user") or {}).get("id", "")
         handlers.modal_save(installation, user_id=user_id, values=payload["values"])
     else:

@@ -16,6 +16,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from birthdaybuddy.i18n import language_of
+from cards import blocks as card_blocks
+from slackapp import cards as slack_cards
 from slackapp import handlers, install, tasks
 from slackapp.models import SlackEventReceipt, SlackInstallation
 from slackapp.verification import is_from_slack
@@ -90,6 +92,8 @@ def interactivity(request: HttpRequest) -> HttpResponse:
     user_id = user.get("id") if isinstance(user.get("id"), str) else ""
     if kind == "view_submission":
         view = _object(payload.get("view"))
+        if view.get("callback_id") == card_blocks.WISH_MODAL:
+            return _card_wish_submitted(installation, user_id=user_id or "", view=view)
         if view.get("callback_id") != "birthday_profile":
             return HttpResponse(status=200)
         values = handlers.modal_values(view)
@@ -101,7 +105,7 @@ def interactivity(request: HttpRequest) -> HttpResponse:
     if kind == "block_actions":
         listed = payload.get("actions")
         actions = [
-            {"action_id": str(action.get("action_id", ""))[:64]}
+            {"action_id": str(action.get("action_id", ""))[:64], "value": str(action.get("value") or "")[:500]}
             for action in (listed if isinstance(listed, list) else [])
             if isinstance(action, dict)
         ]
@@ -117,6 +121,18 @@ def interactivity(request: HttpRequest) -> HttpResponse:
                 "view": {"type": view.get("type", "")},
             },
         )
+    return HttpResponse(status=200)
+
+
+def _card_wish_submitted(installation: SlackInstallation, *, user_id: str, view: dict) -> HttpResponse:
+    """The group card's modal: refusals and a bad text shown in the modal at once, the wish saved in Celery."""
+    errors = slack_cards.wish_submission_errors(installation, user_id=user_id, view=view)
+    if errors:
+        return JsonResponse({"response_action": "errors", "errors": errors})
+    token, text = slack_cards.wish_values(view)
+    tasks.interaction.delay(
+        str(installation.pk), {"type": "card_wish", "user": {"id": user_id}, "token": token, "text": text}
+    )
     return HttpResponse(status=200)
 
 
