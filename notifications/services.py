@@ -58,6 +58,7 @@ CHANNEL_CONFIG_FIELDS = (
     "from_name",
     "reply_to",
     "rate_per_second",
+    "digest_layout",
 )
 RESENDABLE = frozenset({NotificationStatus.FAILED, NotificationStatus.UNKNOWN})
 
