@@ -63,7 +63,11 @@ def queued_ids(queued) -> set[str]:
     return {pk for _, args, _ in queued() for pk in (args[0] if isinstance(args[0], list) else args)}
 
 
-def test_a_reply_waits_for_its_parent_then_posts_in_its_thread(bot, fake_slack, queued, committed):
+@pytest.mark.parametrize("delivery_sql", [True, False], ids=["single_statements", "orm"])
+def test_a_reply_waits_for_its_parent_then_posts_in_its_thread(
+    bot, fake_slack, queued, committed, settings, delivery_sql
+):
+    settings.NOTIFICATIONS_DELIVERY_SQL = delivery_sql
     parent, (first, second) = write_thread(bot)
 
     # Queued before its parent went out: nothing is posted, the row waits (no retry counted, not re-queued).
@@ -191,3 +195,12 @@ def test_the_sweeper_releases_replies_whose_release_was_lost(bot, fake_slack, qu
     for reply in children:
         assert notification_deliver(notification_id=reply.pk) == "sent"
     assert [post["thread_ts"] for post in posts(fake_slack)] == ["1700000000.000100"] * 2
+
+
+def test_the_admin_shows_a_waiting_reply_and_its_parent(bot, admin_client):
+    parent, (reply, _) = write_thread(bot)
+
+    page = admin_client.get(f"/admin/notifications/notification/{reply.pk}/change/").content.decode()
+
+    assert "after its thread&#x27;s parent is sent" in page
+    assert f"/admin/notifications/notification/{parent.pk}/change/" in page  # a link to the parent
