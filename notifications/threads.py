@@ -107,5 +107,6 @@ def thread_replies_release_settled(*, now: datetime, limit: int) -> list[uuid.UU
 
 def may_have_replies(notification: Notification) -> bool:
     """Only a Slack message posted with the bot can have a thread (a webhook learns no ``ts``),
-    so delivery looks for waiting replies of those alone."""
-    return notification.channel == "slack" and notification.recipient != "webhook"
+    and a reply starts none (Slack's threads are one level deep), so delivery looks for waiting
+    replies of those alone."""
+    return notification.channel == "slack" and notification.recipient != "webhook" and not notification.thread_parent_id

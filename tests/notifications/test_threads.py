@@ -7,13 +7,15 @@ Against the fake Slack Web API through the real slack-sdk client: it records ``t
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications import threads
 from notifications.models import Notification
 from notifications.services import (
     notification_deliver,
+    notification_resend,
     notifications_deliver_batch,
     notifications_sweep,
     notifications_write,
@@ -204,3 +206,41 @@ def test_the_admin_shows_a_waiting_reply_and_its_parent(bot, admin_client):
 
     assert "after its thread&#x27;s parent is sent" in page
     assert f"/admin/notifications/notification/{parent.pk}/change/" in page  # a link to the parent
+
+
+def test_a_failed_reply_resent_goes_into_the_same_thread_with_its_blocks(bot, fake_slack):
+    parent, (reply, _) = write_thread(bot)
+    Notification.objects.filter(pk=reply.pk).update(blocks=[{"type": "divider"}])
+    assert notification_deliver(notification_id=parent.pk) == "sent"
+    threads.thread_replies_release(parent_keys=[parent.idempotency_key])
+    fake_slack.script(Reply(200, {"ok": False, "error": "restricted_action"}))
+    assert notification_deliver(notification_id=reply.pk) == "failed"
+
+    copy = notification_resend(notification=Notification.objects.get(pk=reply.pk))
+    assert notification_deliver(notification_id=copy.pk) == "sent"
+
+    parent.refresh_from_db()
+    last = posts(fake_slack)[-1]
+    assert (last["thread_ts"], last["blocks"], last["text"]) == (
+        parent.provider_message_id,
+        [{"type": "divider"}],
+        "🎂 Happy birthday, P0!",
+    )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the single-statement SQL path")
+def test_what_threads_cost_in_statements(bot, fake_slack):
+    """A webhook post stays at two statements; a bot post adds one read (its waiting replies);
+    a reply reads its parent instead."""
+    webhook = ChannelConfigFactory(kind="slack", webhook_url=fake_slack.webhook_url)
+    plain = NotificationFactory(workspace=webhook.workspace)
+    parent, (reply, _) = write_thread(bot)
+
+    def statements(pk) -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            assert notification_deliver(notification_id=pk) == "sent"
+        return [query["sql"].split(None, 1)[0].upper() for query in queries.captured_queries]
+
+    assert statements(plain.pk) == ["WITH", "WITH"]
+    assert statements(parent.pk) == ["WITH", "WITH", "SELECT", "UPDATE"]  # two replies released
+    assert statements(reply.pk) == ["WITH", "SELECT", "WITH"]
