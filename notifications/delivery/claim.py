@@ -115,6 +115,8 @@ def prepare(
                 status=S.SKIPPED,
                 last_error=f"The person opted out of {notification.channel}.",
             )
+            if threads.may_have_replies(notification):
+                threads.thread_replies_release(parent_ids=[notification.pk], now=now)
             outcomes["skipped"] += 1
             continue
         key = (notification.workspace_id, notification.channel)

@@ -20,6 +20,7 @@ from notifications.services import (
     notifications_sweep,
     notifications_write,
 )
+from tests.factories import PersonFactory
 from tests.notifications.factories import BOT_TOKEN, ChannelConfigFactory, NotificationFactory
 from tests.notifications.fakes import Reply
 
@@ -244,3 +245,17 @@ def test_what_threads_cost_in_statements(bot, fake_slack):
     assert statements(plain.pk) == ["WITH", "WITH"]
     assert statements(parent.pk) == ["WITH", "WITH", "SELECT", "UPDATE"]  # two replies released
     assert statements(reply.pk) == ["WITH", "SELECT", "WITH"]
+
+
+def test_a_parent_skipped_for_an_opt_out_releases_its_replies_as_plain_posts(bot, fake_slack, queued, committed):
+    person = PersonFactory(workspace=bot.workspace, opted_out_channels=["slack"])
+    parent = NotificationFactory(workspace=bot.workspace, recipient="U0PERSON1", person=person, idempotency_key="dm")
+    with committed(execute=True):
+        (pk,) = threads.thread_replies_write(parent=parent, replies=[unsaved(bot, "dm:reply", "a wish")])
+    with committed(execute=True):
+        assert notification_deliver(notification_id=parent.pk) == "skipped"
+    assert queued_ids(queued) == {str(pk)}
+
+    assert notification_deliver(notification_id=pk) == "sent"
+    assert "thread_ts" not in posts(fake_slack)[-1]
+    assert Notification.objects.get(pk=pk).last_error.startswith("thread parent skipped (The person opted out")
