@@ -58,18 +58,24 @@ def thread_replies_write(*, parent: Notification | str, replies: list[Notificati
     """Writes ``replies`` (unsaved notifications with their own idempotency keys) in the thread of
     ``parent`` — a notification or its idempotency key — and returns the ids inserted.
 
-    The parent must exist (written earlier or in the same transaction). If it is settled already,
-    the new replies are queued at once (after commit); otherwise they wait for its outcome.
+    The parent must exist (written earlier or in the same transaction; else ``ValueError``). If it
+    is settled already, the new replies are queued at once (after commit); otherwise they wait
+    for its outcome.
     Keys already written are skipped, as with ``notifications_write``.
     """
     # Delivery imports this module and the services import delivery: the write is imported here.
     from notifications.services import notifications_write
 
     key = parent if isinstance(parent, str) else parent.idempotency_key
+    # Locked until commit: a parent recorded meanwhile waits for these replies to exist, and its
+    # release (a later statement) then finds them; a parent already settled is released here.
+    found = Notification.objects.select_for_update().filter(idempotency_key=key).values_list("status", flat=True)
+    status = found.first()
+    if status is None:
+        raise ValueError(f"No notification {key!r} to reply to: write the parent first.")
     for reply in replies:
         thread_reply(parent=key, reply=reply)
     inserted = notifications_write(notifications=replies)
-    status = Notification.objects.filter(idempotency_key=key).values_list("status", flat=True).first()
     if inserted and status in PARENT_SETTLED:
         thread_replies_release(parent_keys=[key])
     return inserted

@@ -4,10 +4,12 @@ Against the fake Slack Web API through the real slack-sdk client: it records ``t
 ``blocks`` and ``thread_ts`` of every ``chat.postMessage``.
 """
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -259,3 +261,37 @@ def test_a_parent_skipped_for_an_opt_out_releases_its_replies_as_plain_posts(bot
     assert notification_deliver(notification_id=pk) == "sent"
     assert "thread_ts" not in posts(fake_slack)[-1]
     assert Notification.objects.get(pk=pk).last_error.startswith("thread parent skipped (The person opted out")
+
+
+def test_replying_to_a_notification_that_does_not_exist_is_refused(bot):
+    with pytest.raises(ValueError, match="write the parent first"), transaction.atomic():
+        threads.thread_replies_write(parent="no:such:key", replies=[unsaved(bot, "orphan", "hi")])
+    assert not Notification.objects.filter(idempotency_key="orphan").exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="two connections at once")
+@pytest.mark.django_db(transaction=True)
+def test_replies_written_while_their_parent_is_being_sent_are_released_by_it(bot, fake_slack):
+    """GIVEN a reply being written (not yet committed) for a parent that is pending
+    WHEN a worker delivers the parent meanwhile
+    THEN the parent waits for the write, and its outcome releases the reply (no sweeper needed)."""
+    parent = NotificationFactory(workspace=bot.workspace, recipient=CHANNEL, idempotency_key="race:parent")
+    written = threading.Event()
+
+    def writer():
+        try:
+            with transaction.atomic():
+                threads.thread_replies_write(parent="race:parent", replies=[unsaved(bot, "race:reply", "hi")])
+                written.set()
+                time.sleep(0.5)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert written.wait(5)
+    assert notification_deliver(notification_id=parent.pk) == "sent"
+    thread.join()
+
+    reply = Notification.objects.get(idempotency_key="race:reply")
+    assert reply.next_attempt_at != threads.AWAITING_PARENT
