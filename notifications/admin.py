@@ -30,6 +30,7 @@ from notifications.models import (
     NotificationStatus,
     Template,
 )
+from notifications.threads import AWAITING_PARENT
 
 
 @admin.register(Template)
@@ -144,6 +145,8 @@ class NotificationAdmin(WorkspaceColumns, admin.ModelAdmin):
         "occurrence_date",
         "provider_message_id",
         "idempotency_key",
+        "thread_parent",
+        "blocks",
         "resent_from",
         "retried_after_unknown",
         "id",
@@ -241,6 +244,8 @@ class NotificationAdmin(WorkspaceColumns, admin.ModelAdmin):
     def next_attempt(self, obj):
         if obj.status not in (NotificationStatus.PENDING, NotificationStatus.SENDING):
             return "—"
+        if obj.next_attempt_at == AWAITING_PARENT:
+            return "after its thread's parent is sent"
         return local_time(obj.next_attempt_at, obj.workspace.timezone)
 
     @admin.display(description="Created (workspace time)")

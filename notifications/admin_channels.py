@@ -16,7 +16,7 @@ from birthdaybuddy.errors import ApplicationError
 from notifications import services
 from notifications.api.serializers import mask_secret, mask_webhook_url
 from notifications.channel_test import ChannelTestResult
-from notifications.models import ChannelConfig
+from notifications.models import ChannelConfig, DigestLayout
 
 PROVIDERS = {
     "slack_webhook": "Slack",
@@ -92,7 +92,7 @@ SECRET_FIELDS = ("webhook_url", "bot_token", "auth_token")
 
 
 KIND_FIELDS = {
-    "slack": ("webhook_url", "bot_token", "channel_id"),
+    "slack": ("webhook_url", "bot_token", "channel_id", "digest_layout"),
     "email": ("from_name", "reply_to"),
     "sms": ("account_sid", "auth_token", "from_number", "messaging_service_sid"),
     "whatsapp": ("account_sid", "auth_token", "from_number", "messaging_service_sid", "whatsapp_template_sid"),
@@ -115,6 +115,8 @@ class ChannelConfigForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "digest_layout" in self.fields:
+            self.fields["digest_layout"].required = False  # not sent: one post, as in the API
         stored = None if self.instance._state.adding else self.instance
         for name in SECRET_FIELDS:
             if name not in self.fields:
@@ -133,6 +135,8 @@ class ChannelConfigForm(forms.ModelForm):
         cleaned = super().clean()
         if not self.instance._state.adding:
             cleaned["kind"] = self.instance.kind  # a channel's kind cannot change (as in the API)
+        if "digest_layout" in self.fields and not cleaned.get("digest_layout"):
+            cleaned["digest_layout"] = self.instance.digest_layout or DigestLayout.ONE_POST
         for name in SECRET_FIELDS:
             if self.cleaned_data.get("clear_secrets"):
                 cleaned[name] = None

@@ -12,6 +12,13 @@ from workspaces.models import Channel
 from workspaces.querysets import WorkspaceOwnedQuerySet
 
 
+class DigestLayout(models.TextChoices):
+    """How the daily digest appears in a Slack channel."""
+
+    ONE_POST = "one_post", "One post"
+    THREADED = "threaded", "A short post with one reply per celebration in its thread"
+
+
 class ChannelConfig(models.Model):
     """How a workspace reaches one channel: Slack webhook or bot, email sender, Twilio SMS/WhatsApp.
 
@@ -37,6 +44,17 @@ class ChannelConfig(models.Model):
     from_name = models.CharField(max_length=120, blank=True)
     reply_to = models.EmailField(blank=True)
     rate_per_second = models.FloatField(null=True, blank=True, help_text="Override of the provider's send rate.")
+    # Slack only. Threads need the bot (chat.postMessage answers the parent's ``ts``): an incoming
+    # webhook answers "ok" and nothing else, so a webhook-only config posts one message whatever this says.
+    digest_layout = models.CharField(
+        max_length=10,
+        choices=DigestLayout.choices,
+        default=DigestLayout.ONE_POST,
+        help_text=(
+            "Slack: the daily digest as one post, or threaded (a short post, one reply per celebration). "
+            "Threads need the bot token and channel: with a webhook the digest is always one post."
+        ),
+    )
     created_at = models.DateTimeField(default=dj_timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -68,6 +86,15 @@ class ChannelConfig(models.Model):
         errors = channel_config_errors(self)
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def digest_threads(self) -> bool:
+        """Whether the digest really is threaded: the setting, and a bot that learns the parent's ``ts``."""
+        return (
+            self.kind == Channel.SLACK
+            and self.digest_layout == DigestLayout.THREADED
+            and bool(self.bot_token and self.channel_id)
+        )
 
 
 class MessageKind(models.TextChoices):
@@ -170,6 +197,22 @@ class Notification(models.Model):
     # ``List-Unsubscribe`` headers and RSVP buttons.
     preferences_url = models.CharField(max_length=500, blank=True, default="")
     rsvp_url = models.CharField(max_length=500, blank=True, default="")
+    # Slack only: Block Kit blocks posted with ``body`` (which stays the plain-text fallback that
+    # notifications and screen readers use), built when the message is planned, like the text.
+    blocks = models.JSONField(null=True, blank=True, editable=False)
+    # A reply in the thread of another notification (by its idempotency key, so a rerun that
+    # plans the parent again still names the row that was written). Delivered only once the
+    # parent is settled; see ``notifications/threads.py``.
+    thread_parent = models.ForeignKey(
+        "self",
+        to_field="idempotency_key",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="thread_replies",
+        db_index=False,  # ``notification_thread_parent_idx``: replies only
+        help_text="Posted in the Slack thread of this notification, once it is sent.",
+    )
     status = models.CharField(max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -205,6 +248,12 @@ class Notification(models.Model):
                 fields=("next_attempt_at",),
                 condition=Q(status__in=("pending", "sending")),
                 name="notification_open_idx",
+            ),
+            # A parent's waiting replies (released by its outcome): only replies are indexed.
+            models.Index(
+                fields=("thread_parent",),
+                condition=Q(thread_parent__isnull=False),
+                name="notification_thread_parent_idx",
             ),
             # Failure reasons of a workspace's range (stats): failures are few, so is this index.
             models.Index(

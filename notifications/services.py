@@ -58,6 +58,7 @@ CHANNEL_CONFIG_FIELDS = (
     "from_name",
     "reply_to",
     "rate_per_second",
+    "digest_layout",
 )
 RESENDABLE = frozenset({NotificationStatus.FAILED, NotificationStatus.UNKNOWN})
 
@@ -145,6 +146,9 @@ def notification_resend(
         preferences_url=original.preferences_url,
         rsvp_url=original.rsvp_url,
         occurrence_date=original.occurrence_date,
+        # A thread reply stays one: its parent was settled before it was first claimed.
+        blocks=original.blocks,
+        thread_parent_id=original.thread_parent_id,
         idempotency_key=f"resend:{original.pk}:{len(earlier) + 1}",
         resent_from=original,
     )

@@ -112,6 +112,8 @@ def channel_config_errors(config: ChannelConfig) -> dict[str, list[str]]:
     for field in sorted(ALL_KIND_FIELDS - KIND_FIELDS[kind]):
         if getattr(config, field):
             add(field, f"Not used by {kind} channels.")
+    if kind != "slack" and config.digest_layout != "one_post":
+        add("digest_layout", "Only Slack channels post the digest in a thread; leave it at one_post.")
 
     if kind == "slack":
         if config.webhook_url and (config.bot_token or config.channel_id):

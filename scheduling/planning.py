@@ -26,7 +26,7 @@ from birthdaybuddy.i18n import day_text, language_of
 from birthdaybuddy.timerules.occurrences import EventOccurrence
 from birthdaybuddy.timerules.recurrence import Occurrence as Slot
 from events.models import Attendee, Rsvp
-from notifications.models import ChannelConfig, NotificationStatus, Template
+from notifications.models import ChannelConfig, Notification, NotificationStatus, Template
 from notifications.rendering import (
     ChannelText,
     Rendered,
@@ -44,6 +44,7 @@ from scheduling.alerts import PrepPlanner
 from scheduling.digest import celebrations_for
 from scheduling.planned import WEBHOOK_RECIPIENT, PlannedMessage, mark_existing, planned_notification
 from scheduling.recipients import plan_greetings, skip_recipient, slack_recipient, wants
+from scheduling.slack_digest import plan_slack_digest
 from workspaces.models import Channel, Membership, Person
 
 logger = logging.getLogger(__name__)
@@ -211,34 +212,43 @@ class Planner:
             channel: str,
             recipient: str,
             kind: str,
-            context: dict,
+            context: dict | None = None,
             person: Person | None = None,
             rendered: Rendered | None = None,
-        ):
+        ) -> Notification:
             if rendered is None:
                 language = language_of(person=person, workspace=workspace) if person is not None else None
                 rendered = self.render(
-                    workspace=workspace, kind=kind, channel=channel, context=context, language=language
+                    workspace=workspace, kind=kind, channel=channel, context=context or {}, language=language
                 )
-            planned.append(
-                PlannedMessage(
-                    notification=planned_notification(
-                        reminder=reminder,
-                        slot=slot,
-                        purpose=purpose,
-                        channel=channel,
-                        recipient=recipient,
-                        person=person,
-                        rendered=rendered,
-                    )
-                )
+            notification = planned_notification(
+                reminder=reminder,
+                slot=slot,
+                purpose=purpose,
+                channel=channel,
+                recipient=recipient,
+                person=person,
+                rendered=rendered,
             )
+            planned.append(PlannedMessage(notification=notification))
+            return notification
 
         if Channel.SLACK in channels and celebrations.public:
             recipient = slack_recipient(configs.get(Channel.SLACK))
             if recipient:
-                context = celebrations.context(workspace=workspace, mentions=True)
-                add(purpose="digest", channel=Channel.SLACK, recipient=recipient, kind=reminder.kind, context=context)
+                # Block Kit, one post or a thread by the channel's setting: ``slack_digest.py``.
+                plan_slack_digest(
+                    workspace=workspace,
+                    kind=reminder.kind,
+                    celebrations=celebrations,
+                    config=configs.get(Channel.SLACK),
+                    recipient=recipient,
+                    render=lambda context: self.render(
+                        workspace=workspace, kind=reminder.kind, channel=Channel.SLACK, context=context
+                    ),
+                    has_override=(workspace.pk, reminder.kind, Channel.SLACK) in self.overrides,
+                    add=add,
+                )
 
         if Channel.EMAIL in channels and celebrations.public:
             # Surprise-safe: the people celebrated that day get their greeting, not the team's digest.

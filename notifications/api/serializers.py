@@ -3,7 +3,15 @@ from rest_framework import serializers
 
 from birthdaybuddy.api.fields import StrictBooleanField
 from notifications import conf
-from notifications.models import ChannelConfig, DeliveryAttempt, MessageKind, Notification, NotificationStatus, Template
+from notifications.models import (
+    ChannelConfig,
+    DeliveryAttempt,
+    DigestLayout,
+    MessageKind,
+    Notification,
+    NotificationStatus,
+    Template,
+)
 from workspaces.models import Channel
 
 MASK = "••••"
@@ -75,6 +83,19 @@ class ChannelConfigSerializer(serializers.Serializer):
     rate_per_second = serializers.FloatField(
         required=False, allow_null=True, help_text="Send rate override for this destination (messages per second)."
     )
+    digest_layout = serializers.ChoiceField(
+        choices=DigestLayout.choices,
+        required=False,
+        help_text=(
+            "Slack: the daily digest as `one_post` (default) or `threaded` (a short post such as "
+            '"3 celebrations today" and one reply per celebration in its thread). Threads need '
+            "`bot_token` + `channel_id`: with a webhook the digest is one post whatever this says "
+            "(see `digest_threads`). Other kinds: `one_post` only."
+        ),
+    )
+    digest_threads = serializers.SerializerMethodField(
+        help_text="Whether the digest really goes out threaded: `threaded` and a bot (a webhook cannot thread)."
+    )
     webhook_url_masked = serializers.SerializerMethodField()
     bot_token_masked = serializers.SerializerMethodField()
     auth_token_masked = serializers.SerializerMethodField()
@@ -86,6 +107,10 @@ class ChannelConfigSerializer(serializers.Serializer):
     )
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_digest_threads(self, obj: ChannelConfig) -> bool:
+        return obj.digest_threads
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_webhook_url_masked(self, obj: ChannelConfig) -> str | None:

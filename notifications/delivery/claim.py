@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import F
 
-from notifications import conf, ratelimit, whatsapp
+from notifications import conf, ratelimit, threads, whatsapp
 from notifications.delivery.common import (
     CLAIM_FIELDS,
     CLOCK_TOLERANCE,
@@ -62,11 +62,14 @@ def claim(ids: list, *, now: datetime, token: uuid.UUID) -> tuple[list[Notificat
 
 
 def requeue_early(ids: list, *, now: datetime) -> int:
-    """Queues again the ``pending`` ids whose time has not come yet; returns how many."""
+    """Queues again the ``pending`` ids whose time has not come yet; returns how many.
+
+    Thread replies waiting for their parent are left alone: their parent's outcome queues them.
+    """
     early = list(
-        Notification.objects.filter(
-            pk__in=ids, status=S.PENDING, next_attempt_at__gt=now + CLOCK_TOLERANCE
-        ).values_list("pk", "next_attempt_at")
+        Notification.objects.filter(pk__in=ids, status=S.PENDING, next_attempt_at__gt=now + CLOCK_TOLERANCE)
+        .exclude(next_attempt_at=threads.AWAITING_PARENT)
+        .values_list("pk", "next_attempt_at")
     )
     for pk, next_attempt_at in early:
         enqueue_on_commit([pk], countdown=(next_attempt_at - now).total_seconds())
@@ -94,7 +97,15 @@ def prepare(
     sessions = whatsapp.whatsapp_sessions_open(
         phones=[n.recipient for n in claimed if n.channel == "whatsapp"], now=now
     )
+    parents = thread_parents(claimed)
     for notification in claimed:
+        thread_ts = ""
+        if notification.thread_parent_id:
+            thread_ts_or_wait = reply_thread_ts(notification, parents, token=token, now=now)
+            if thread_ts_or_wait is None:
+                outcomes["awaiting_parent"] += 1
+                continue
+            thread_ts = thread_ts_or_wait
         person = notification.person
         if person is not None and notification.channel in (person.opted_out_channels or []):
             release(
@@ -104,6 +115,8 @@ def prepare(
                 status=S.SKIPPED,
                 last_error=f"The person opted out of {notification.channel}.",
             )
+            if threads.may_have_replies(notification):
+                threads.thread_replies_release(parent_ids=[notification.pk], now=now)
             outcomes["skipped"] += 1
             continue
         key = (notification.workspace_id, notification.channel)
@@ -146,9 +159,43 @@ def prepare(
             calendar=notification.calendar if notification.channel == "email" else "",
             preferences_url=notification.preferences_url,
             rsvp_url=notification.rsvp_url,
+            blocks=notification.blocks if notification.channel == "slack" else None,
+            thread_ts=thread_ts,
         )
         jobs.append(Job(notification, provider, message, started_at=now))
     return jobs, outcomes
+
+
+def thread_parents(claimed: list[Notification]) -> dict[str, dict]:
+    """The parents of the claimed thread replies (one query, only when there are replies)."""
+    keys = {n.thread_parent_id for n in claimed if n.thread_parent_id}
+    if not keys:
+        return {}
+    rows = Notification.objects.filter(idempotency_key__in=keys).values(
+        "idempotency_key", "status", "provider_message_id", "channel", "recipient", "last_error"
+    )
+    return {row["idempotency_key"]: dict(row) for row in rows}
+
+
+def reply_thread_ts(notification: Notification, parents: dict, *, token: uuid.UUID, now: datetime) -> str | None:
+    """The ``thread_ts`` to post a reply with ("" = a plain post), or ``None`` when its parent is
+    still open: then the reply goes back to waiting (its parent's outcome releases it)."""
+    parent = parents.get(notification.thread_parent_id)
+    if parent is not None and parent["status"] not in threads.PARENT_SETTLED:
+        release(notification, token=token, now=now, status=S.PENDING, next_attempt_at=threads.AWAITING_PARENT)
+        return None
+    if parent is not None and parent["status"] in threads.PARENT_SENT:
+        same_place = parent["channel"] == notification.channel and parent["recipient"] == notification.recipient
+        if same_place and parent["provider_message_id"]:
+            return parent["provider_message_id"]
+        note = "thread parent has no message ts (a webhook answers none); posted as a plain message"
+    elif parent is None:
+        note = "thread parent no longer exists; posted as a plain message"
+    else:
+        reason = (parent["last_error"] or "").split("\n")[0][:200]
+        note = f"thread parent {parent['status']} ({reason}); posted as a plain message"
+    Notification.objects.filter(pk=notification.pk, claim_token=token).update(last_error=note)
+    return ""
 
 
 def _whatsapp_session_open(provider: Provider, notification: Notification, sessions: dict) -> bool:

@@ -57,6 +57,8 @@ CLAIM_FIELDS = (
     "calendar",
     "preferences_url",
     "rsvp_url",
+    "blocks",
+    "thread_parent",
     "status",
     "attempts",
     "retried_after_unknown",

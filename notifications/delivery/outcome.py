@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Case, F, Value, When
 
 from audit.entries import audit_notification_failed
-from notifications import conf
+from notifications import conf, threads
 from notifications.delivery.common import (
     FINAL_FAILURES,
     MAX_RETRY_AFTER_SECONDS,
@@ -85,6 +85,7 @@ def record(jobs: list[Job], *, token: uuid.UUID, now: datetime) -> Counter:
     outcomes: Counter = Counter()
     sent: list[Job] = []
     others: list[tuple[Job, dict, float | None]] = []
+    settled_parents: list = []  # thread parents now settled: their waiting replies may go
     for job in jobs:
         fields, delay = decide(job, now)
         status = fields["status"]
@@ -93,11 +94,14 @@ def record(jobs: list[Job], *, token: uuid.UUID, now: datetime) -> Counter:
             sent.append(job)
         else:
             others.append((job, fields, delay))
+        if status != S.PENDING and threads.may_have_replies(job.notification):
+            settled_parents.append(job.notification.pk)
     if not jobs:
         return outcomes
     db = sql_connection()
     if db is not None and not others:
         Statements.of(db).record_sent(db, sent, token=token, now=now)
+        threads.thread_replies_release(parent_ids=settled_parents, now=now)
         return outcomes
     attempts: list[DeliveryAttempt] = []
     retries: list[tuple] = []
@@ -146,6 +150,7 @@ def record(jobs: list[Job], *, token: uuid.UUID, now: datetime) -> Counter:
                 **extra,
             )
         DeliveryAttempt.objects.bulk_create(attempts, ignore_conflicts=True)
+        threads.thread_replies_release(parent_ids=settled_parents, now=now)
     for pk, delay in retries:
         enqueue_on_commit([pk], countdown=delay)
     return outcomes

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.entries import audit_notification_failed
-from notifications import conf, leases
+from notifications import conf, leases, threads
 from notifications.delivery.common import RETRY_AFTER_UNKNOWN_CHANNELS, Outcome, S
 from notifications.models import DeliveryAttempt, Notification
 from notifications.queueing import enqueue_on_commit
@@ -30,6 +30,8 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
       queued again; ``next_attempt_at`` moves to now so a row is re-queued at most once per
       grace period while the workers are merely behind. A duplicate task is harmless: only
       one claim succeeds.
+    - thread replies still waiting for a parent that is settled (or gone): their release was
+      lost (``notifications/threads.py``) → due now and queued (counted as re-queued).
     """
     now = now or timezone.now()
     limit = conf.sweep_limit()
@@ -46,6 +48,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     if lost:
         Notification.objects.filter(pk__in=lost, status=S.PENDING).update(next_attempt_at=now)
         counts["requeued"] = len(lost)
+    counts["requeued"] += len(threads.thread_replies_release_settled(now=now, limit=limit))
 
     stuck = lost_claims(now=now, limit=limit)
     for notification in stuck:

@@ -62,6 +62,10 @@ class Message:
     #: The person's preferences page and invitation page, when the message carries them.
     preferences_url: str = ""
     rsvp_url: str = ""
+    #: Slack only: Block Kit blocks sent with ``body`` (then the plain-text fallback).
+    blocks: list | None = None
+    #: Slack bot only: the ``ts`` of the message this one replies to in its thread.
+    thread_ts: str = ""
 
     @property
     def calendar_method(self) -> str:

@@ -176,9 +176,17 @@ def _header(headers, name: str):
     return value
 
 
-def _payload(message: Message) -> dict:
-    # Mentions (<@U…>) work in ``text``; link unfurling would post previews nobody asked for.
-    return {"text": message.body, "unfurl_links": False, "unfurl_media": False}
+def _payload(message: Message, *, thread: bool = False) -> dict:
+    """What Slack is sent: ``text`` always (with blocks it is the fallback shown in notifications
+    and read by screen readers), the Block Kit ``blocks`` when the message has them, and — for
+    the bot, ``thread`` — the parent's ``thread_ts``. Mentions (<@U…>) work in both; link
+    unfurling would post previews nobody asked for."""
+    payload: dict = {"text": message.body, "unfurl_links": False, "unfurl_media": False}
+    if message.blocks:
+        payload["blocks"] = message.blocks
+    if thread and message.thread_ts:
+        payload["thread_ts"] = message.thread_ts
+    return payload
 
 
 class SlackWebhookProvider:
@@ -258,7 +266,7 @@ class SlackBotProvider:
         )
         channel = message.recipient if message.recipient and message.recipient != "webhook" else self.channel
         try:
-            response = client.chat_postMessage(channel=channel, **_payload(message))
+            response = client.chat_postMessage(channel=channel, **_payload(message, thread=True))
         except SlackApiError as exc:
             raise _classify_api_error(exc) from exc
         except Exception as exc:

@@ -21,6 +21,7 @@ EXPECTED = {
     "notification_open_idx",
     "notification_ws_created_idx",
     "notification_ws_failed_idx",
+    "notification_thread_parent_idx",
     "notifications_notification_idempotency_key_key",
     "notifications_notification_person_id_ec9b6507",
     "notifications_notification_provider_message_id_602d31c1",
@@ -57,3 +58,6 @@ def test_the_lookups_that_lost_an_index_still_use_one():
     # A workspace's notifications (its history list, its deletion's cascade) use the composite index.
     by_workspace = _plan(Notification.objects.filter(workspace_id=notification.workspace_id))
     assert "notification_ws_created_idx" in by_workspace, by_workspace
+    # A parent's replies (released when it is settled), by its key as delivery and the sweeper ask.
+    replies = _plan(Notification.objects.filter(thread_parent__idempotency_key__in=[notification.idempotency_key]))
+    assert "notification_thread_parent_idx" in replies, replies
