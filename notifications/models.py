@@ -200,6 +200,13 @@ class Notification(models.Model):
     # Slack only: Block Kit blocks posted with ``body`` (which stays the plain-text fallback that
     # notifications and screen readers use), built when the message is planned, like the text.
     blocks = models.JSONField(null=True, blank=True, editable=False)
+    # A message about a celebration being prepared (an advance alert) is hidden from the person it
+    # is about until ``secret_until`` (the end of the celebration's day): the history shown to a
+    # workspace's admins leaves it out for them (``NotificationQuerySet.visible_to``).
+    about_person = models.ForeignKey(
+        "workspaces.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    secret_until = models.DateTimeField(null=True, blank=True)
     # A reply in the thread of another notification (by its idempotency key, so a rerun that
     # plans the parent again still names the row that was written). Delivered only once the
     # parent is settled; see ``notifications/threads.py``.

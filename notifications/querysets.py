@@ -1,9 +1,18 @@
 from django.db import models
+from django.utils import timezone
+
+from workspaces.models import Person
 
 
 class NotificationQuerySet(models.QuerySet):
     def for_workspace(self, workspace):
         return self.filter(workspace=workspace)
+
+    def visible_to(self, user, *, now=None):
+        """Leaves out the messages about ``user``'s own celebration while it is being prepared
+        (advance alerts before the day): the celebrated person never sees the preparation."""
+        mine = Person.objects.filter(user=user).values("pk")
+        return self.exclude(about_person__in=mine, secret_until__gt=now or timezone.now())
 
     def stuck(self, *, pending_before, sending_before):
         """Notifications no worker finished: pending too long, or sending past any time limit."""

@@ -110,7 +110,6 @@ def notifications_sweep(*, now: datetime | None = None) -> dict[str, int]:
 
 
 @transaction.atomic
-@transaction.atomic
 def notification_resend(
     *, notification: Notification, actor=None, origin: str | None = None, details: dict | None = None
 ) -> Notification:

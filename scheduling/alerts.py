@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone as dj_timezone
 from django.utils import translation
@@ -29,15 +30,17 @@ from django.utils.translation import gettext, ngettext
 
 from birthdaybuddy.i18n import day_text, language_of, moved_text
 from birthdaybuddy.timerules.recurrence import Occurrence as Slot
-from cards.links import CardRef, wish_page_url
+from cards.blocks import alert_blocks
+from cards.links import CardRef, card_token, wish_page_url
 from cards.models import Wish
 from cards.selectors import alert_recipients_for, prep_settings_for, wishes_for
 from notifications.models import ChannelConfig, NotificationStatus
 from notifications.rendering import Rendered, slack_escape, slack_mention
 from notifications.routing import person_destination, route_person
+from notifications.threads import thread_reply
 from reminders.models import Reminder
 from scheduling.digest import Celebration, Celebrations, celebrations_for
-from scheduling.planned import PlannedMessage, planned_notification
+from scheduling.planned import PlannedMessage, idempotency_key, planned_notification
 from scheduling.recipients import skip_recipient, slack_recipient
 from workspaces.birthdays import workspace_today
 from workspaces.models import Channel, Person
@@ -94,7 +97,11 @@ class PrepPlanner:
     def alert_day(self, reminder: Reminder, slot: Slot):
         return slot.local_date + timedelta(days=self.prep[reminder.workspace_id].alert_days)
 
-    def plan(self, *, reminder: Reminder, slot: Slot, celebrations: Celebrations) -> list[PlannedMessage]:
+    def plan(
+        self, *, reminder: Reminder, slot: Slot, celebrations: Celebrations, digest_keys: frozenset | set = frozenset()
+    ) -> list[PlannedMessage]:
+        """``digest_keys``: the keys of the day's digest messages; the team's card is posted in the
+        thread of the digest's Slack post when that post is among them."""
         prep = self.prep.get(reminder.workspace_id)
         if prep is None:
             return []
@@ -104,7 +111,7 @@ class PrepPlanner:
             if ahead:
                 planned += self._alerts(reminder=reminder, slot=slot, ahead=ahead, with_card=prep.group_card)
         if celebrations:
-            planned += self._cards(reminder=reminder, slot=slot, celebrations=celebrations)
+            planned += self._cards(reminder=reminder, slot=slot, celebrations=celebrations, digest_keys=digest_keys)
         return planned
 
     def _alerts(self, *, reminder: Reminder, slot: Slot, ahead: Celebrations, with_card: bool) -> list[PlannedMessage]:
@@ -112,6 +119,7 @@ class PrepPlanner:
         configs = self.configs.get(workspace.pk, {})
         recipients = self.recipients.get(workspace.pk, [])
         planned = []
+        secret_until = datetime.combine(ahead.day + timedelta(days=1), time.min, tzinfo=ZoneInfo(workspace.timezone))
         for celebration in (*ahead.birthdays, *ahead.anniversaries):
             if celebration.private:
                 continue
@@ -145,18 +153,27 @@ class PrepPlanner:
                 notification.idempotency_key = alert_key(
                     reminder=reminder, celebration=celebration, day=ahead.day, channel=route.channel, recipient=address
                 )
+                # Out of the celebrated person's view of the history until their day is over.
+                notification.about_person = celebration.person
+                notification.secret_until = secret_until
+                if with_card and route.channel == Channel.SLACK and not rendered.failure:
+                    # The button opens the wish modal (Slack says who clicked: the token names only the card).
+                    with translation.override(language):
+                        notification.blocks = alert_blocks(text=rendered.body, token=card_token(ref))
                 if not route.address:
                     notification.status = NotificationStatus.SKIPPED
                     notification.last_error = route.reason
                 planned.append(PlannedMessage(notification=notification))
         return planned
 
-    def _cards(self, *, reminder: Reminder, slot: Slot, celebrations: Celebrations) -> list[PlannedMessage]:
+    def _cards(
+        self, *, reminder: Reminder, slot: Slot, celebrations: Celebrations, digest_keys: frozenset | set
+    ) -> list[PlannedMessage]:
         workspace = reminder.workspace
         configs = self.configs.get(workspace.pk, {})
         planned = []
 
-        def add(*, purpose: str, channel: str, recipient: str, person: Person | None, rendered: Rendered) -> None:
+        def add(*, purpose: str, channel: str, recipient: str, person: Person | None, rendered: Rendered):
             notification = planned_notification(
                 reminder=reminder,
                 slot=slot,
@@ -167,6 +184,7 @@ class PrepPlanner:
                 rendered=rendered,
             )
             planned.append(PlannedMessage(notification=notification))
+            return notification
 
         for celebration in (*celebrations.birthdays, *celebrations.anniversaries):
             person = celebration.person
@@ -198,7 +216,13 @@ class PrepPlanner:
                     own=False,
                     workspace_name=workspace.name,
                 )
-                add(purpose=purpose, channel=Channel.SLACK, recipient=team, person=None, rendered=rendered)
+                post = add(purpose=purpose, channel=Channel.SLACK, recipient=team, person=None, rendered=rendered)
+                # Under the day's digest post (its thread, or a plain post when it has none: threads.py).
+                parent = idempotency_key(
+                    reminder=reminder, slot=slot, purpose="digest", channel=Channel.SLACK, recipient=team
+                )
+                if parent in digest_keys:
+                    thread_reply(parent=parent, reply=post)
         return planned
 
 

@@ -182,8 +182,10 @@ class Planner:
         """The messages of one occurrence (``exists`` not yet known: see :func:`mark_existing`)."""
         if reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
             celebrations = self.celebrations[(reminder.workspace_id, slot.local_date)]
-            prep = self.prep.plan(reminder=reminder, slot=slot, celebrations=celebrations)
-            return self._plan_digest(reminder=reminder, slot=slot) + prep
+            digest = self._plan_digest(reminder=reminder, slot=slot)
+            planned_keys = {m.notification.idempotency_key for m in digest}
+            prep = self.prep.plan(reminder=reminder, slot=slot, celebrations=celebrations, digest_keys=planned_keys)
+            return digest + prep
         return self._plan_reminder(reminder=reminder, slot=slot)
 
     def render(self, *, workspace, kind: str, channel: str, context: dict, language: str | None = None) -> Rendered:

@@ -211,7 +211,8 @@ class NotificationViewSet(
     search_fields = ()
 
     def get_scoped_queryset(self):
-        return Notification.objects.select_related("person").prefetch_related("delivery_attempts")
+        queryset = Notification.objects.visible_to(self.request.user)
+        return queryset.select_related("person").prefetch_related("delivery_attempts")
 
     @extend_schema(
         tags=NOTIFICATION_TAG,

@@ -117,6 +117,13 @@ def test_a_slack_member_is_alerted_by_direct_message_when_the_bot_reaches_them(t
     assert slack.recipient == "UADA"
     assert "<https://" in slack.body
     assert "|Add your wishes to the group card>" in slack.body
+    # The Slack alert carries the button that opens the wish modal for this card.
+    button = slack.blocks[-1]["elements"][0]
+    assert button["action_id"] == "card_add_wishes"
+    ref, _ = card_ref_from_token(button["value"])
+    assert (ref.person_id, ref.kind, ref.day) == (team["cleo"].pk, "birthday", FRIDAY)
+    email = alerts(team["workspace"]).get(person=team["olga"])
+    assert email.blocks is None
 
 
 def test_each_recipient_reads_the_alert_in_their_own_language(team):

@@ -135,3 +135,31 @@ def test_a_run_for_a_later_date_hands_out_no_card_before_its_day(team):
     assert Notification.objects.filter(idempotency_key__contains=":digest:").exists()
     assert not cards(workspace).exists()
     assert not Notification.objects.filter(person=dan).exists()
+
+
+def test_the_teams_card_is_a_reply_in_the_thread_of_the_days_digest_post(team):
+    """With the bot in a channel, the card is posted under the day's digest post (threads.py
+    releases it once the post has its ts); with a webhook it has no thread and is a plain post."""
+    config = team["workspace"].channel_configs.get(kind="slack")
+    config.webhook_url = ""
+    config.bot_token = "xoxb-test"
+    config.channel_id = "C0CELEB"
+    config.save()
+    write(team, "max", "Happy birthday!")
+
+    services.digest_run_now(workspace=team["workspace"], day=FRIDAY)
+
+    post = cards(team["workspace"]).get(person=None)
+    digest = Notification.objects.get(workspace=team["workspace"], idempotency_key__contains=":digest:slack:")
+    assert post.thread_parent_id == digest.idempotency_key
+    assert post.status == "pending"  # waiting for the digest post's ts
+
+
+def test_with_a_webhook_the_card_still_names_the_digest_as_its_thread(team):
+    write(team, "max", "Happy birthday!")
+
+    services.digest_run_now(workspace=team["workspace"], day=FRIDAY)
+
+    post = cards(team["workspace"]).get(person=None)
+    digest = Notification.objects.get(workspace=team["workspace"], idempotency_key__contains=":digest:slack:")
+    assert post.thread_parent_id == digest.idempotency_key
