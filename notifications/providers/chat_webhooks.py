@@ -57,6 +57,8 @@ _TEAMS_MARKDOWN_RE = re.compile(r"([\\`*_~\[\]()<>#|!{}])")
 _TEAMS_LINE_MARKER_RE = re.compile(r"^(\s*)(?:([-+=])|(\d+)\.)", re.MULTILINE)
 _CHAT_MARKUP_RE = re.compile(r"[<>*_~`]")
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+# The most of an answer we read: enough for any error these services send.
+ANSWER_MAX_BYTES = 65_536
 
 
 def _escape_line_marker(match: re.Match) -> str:
@@ -148,15 +150,14 @@ def _post_json(url: str, payload: dict, *, timeout: float, what: str) -> tuple[i
     )
     try:
         with _opener().open(request, timeout=timeout) as response:
-            return response.status, response.read().decode("utf-8", "replace"), response.headers
+            return response.status, response.read(ANSWER_MAX_BYTES).decode("utf-8", "replace"), response.headers
     except HTTPError as exc:  # any non-2xx answer, redirects included
         with exc:
-            body = exc.read().decode("utf-8", "replace") if exc.fp else ""
+            body = exc.read(ANSWER_MAX_BYTES).decode("utf-8", "replace") if exc.fp else ""
         return exc.code, body, exc.headers
     except URLError as exc:
-        # urllib raises URLError while connecting or writing: the service never got a whole request.
-        if isinstance(exc.reason, TimeoutError):
-            raise OutcomeUnknown(f"{what}: timed out waiting for the answer") from exc
+        # urllib raises URLError while connecting or writing (as for Slack's webhook): the service
+        # never got a whole request, so trying again is safe.
         raise TransientError(f"{what}: could not connect ({exc.reason})") from exc
     except TimeoutError as exc:
         raise OutcomeUnknown(f"{what}: timed out waiting for the answer") from exc
