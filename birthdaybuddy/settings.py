@@ -409,6 +409,12 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SLACK_WEBHOOK_URL_PREFIXES = env.list("SLACK_WEBHOOK_URL_PREFIXES", default=["https://hooks.slack.com/"])
 SLACK_API_BASE_URL = env.str("SLACK_API_BASE_URL", default="https://slack.com/api/")
 SLACK_TIMEOUT_SECONDS = env.int("SLACK_TIMEOUT_SECONDS", default=10)
+# Microsoft Teams and Google Chat webhooks: their hosts are fixed in notifications/validators.py
+# (https, default port, no IP literal). These lists add exact URL prefixes beside them — for a
+# local fake in tests and benchmarks only; empty in production.
+TEAMS_WEBHOOK_EXTRA_URL_PREFIXES = env.list("TEAMS_WEBHOOK_EXTRA_URL_PREFIXES", default=[])
+GOOGLE_CHAT_WEBHOOK_EXTRA_URL_PREFIXES = env.list("GOOGLE_CHAT_WEBHOOK_EXTRA_URL_PREFIXES", default=[])
+CHAT_WEBHOOK_TIMEOUT_SECONDS = env.int("CHAT_WEBHOOK_TIMEOUT_SECONDS", default=10)
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")

@@ -21,6 +21,8 @@ from notifications.models import ChannelConfig, DigestLayout
 PROVIDERS = {
     "slack_webhook": "Slack",
     "slack_bot": "Slack",
+    "teams_webhook": "Microsoft Teams",
+    "google_chat_webhook": "Google Chat",
     "twilio_sms": "Twilio",
     "twilio_whatsapp": "Twilio (WhatsApp)",
     "email": "The mail server",
@@ -39,7 +41,12 @@ REASONS = {
     "no_service": "the Slack webhook URL no longer exists; create a new incoming webhook",
     "invalid_token": "the Slack webhook URL is not valid; create a new incoming webhook",
     "channel_is_archived": "the Slack channel behind the webhook is archived",
-    "webhook_url_not_allowed": "the webhook URL is not a Slack address",
+    "webhook_url_not_allowed": "the webhook URL is not an allowed address for this kind of channel",
+    "webhook_not_found": "the webhook no longer exists (deleted, or its workflow turned off); create a new one",
+    "webhook_forbidden": "the webhook refused our request (its key or token, or it was removed); create a new one",
+    "invalid_payload": "the service refused the message's format",
+    "message_too_long": "the message is longer than the service takes",
+    "redirect_refused": "the webhook answered with a redirect, which is never followed; check the URL",
     "authentication_failed": "Twilio rejected the account SID or auth token",
     "not_found": "Twilio does not know this account or sender",
     "invalid_to_number": "the phone number is not valid",
@@ -96,8 +103,19 @@ KIND_FIELDS = {
     "email": ("from_name", "reply_to"),
     "sms": ("account_sid", "auth_token", "from_number", "messaging_service_sid"),
     "whatsapp": ("account_sid", "auth_token", "from_number", "messaging_service_sid", "whatsapp_template_sid"),
+    "teams": ("webhook_url",),
+    "gchat": ("webhook_url",),
 }
-KIND_SECTIONS = {"slack": "Slack", "email": "Email", "sms": "Twilio SMS", "whatsapp": "Twilio WhatsApp"}
+KIND_SECTIONS = {
+    "slack": "Slack",
+    "email": "Email",
+    "sms": "Twilio SMS",
+    "whatsapp": "Twilio WhatsApp",
+    "teams": "Microsoft Teams (incoming webhook or Workflows webhook URL)",
+    "gchat": "Google Chat (the space's incoming webhook URL)",
+}
+# Kinds that post to their own channel or space: the test message needs no recipient.
+NO_RECIPIENT_KINDS = frozenset({"slack", "teams", "gchat"})
 SECRET_MASKS = {"webhook_url": mask_webhook_url, "bot_token": mask_secret, "auth_token": mask_secret}
 
 
@@ -240,7 +258,7 @@ class ChannelConfigAdmin(WorkspaceColumns, admin.ModelAdmin):
         if config is not None:
             extra = {
                 "test_form": ChannelTestForm(),
-                "needs_recipient": config.kind != "slack",
+                "needs_recipient": config.kind not in NO_RECIPIENT_KINDS,
                 "can_test": self.has_change_permission(request, config),
             }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
@@ -255,7 +273,7 @@ class ChannelConfigAdmin(WorkspaceColumns, admin.ModelAdmin):
             raise PermissionDenied
         form = ChannelTestForm(request.POST)
         recipient = None
-        if form.is_valid() and config.kind != "slack":
+        if form.is_valid() and config.kind not in NO_RECIPIENT_KINDS:
             recipient = form.cleaned_data["recipient"].strip() or None
         report_test(self, request, config, recipient=recipient)
         return redirect("admin:notifications_channelconfig_change", config.pk)
@@ -268,7 +286,9 @@ class ChannelConfigAdmin(WorkspaceColumns, admin.ModelAdmin):
     def destination(self, obj):
         return obj.channel_id or obj.from_number or obj.messaging_service_sid or obj.from_name or "—"
 
-    @admin.action(description="Send a test message (Slack: its channel; email/SMS/WhatsApp: your address or phone)")
+    @admin.action(
+        description="Send a test message (team chats: their channel; email/SMS/WhatsApp: your address or phone)"
+    )
     def send_test_message(self, request, queryset):
         for config in queryset.select_related("workspace"):
             report_test(self, request, config, recipient=None)

@@ -20,7 +20,7 @@ from notifications import conf, ratelimit, whatsapp
 from notifications.models import ChannelConfig
 from notifications.providers import DeliveryError, Message, OutcomeUnknown, provider_for
 from notifications.providers.twilio import TwilioProvider
-from workspaces.models import Channel
+from workspaces.models import CHAT_WEBHOOK_CHANNELS, Channel
 
 logger = logging.getLogger("notifications.services")
 
@@ -42,12 +42,14 @@ NOT_A_MEMBERS_ADDRESS = (
 
 
 def test_recipient(config: ChannelConfig, recipient: str | None, user) -> str:
-    """Where a test message goes: Slack its channel; email and SMS/WhatsApp the caller's own
+    """Where a test message goes: Slack, Teams and Google Chat their channel; email and SMS/WhatsApp the caller's own
     address or phone (the default) or a verified member's of the workspace — never a stranger's,
     so the test is not a way to mail anyone. A command run on the server (no ``user``) may name any."""
     kind = config.kind
     if kind == Channel.SLACK:
         return config.channel_id if config.bot_token else "webhook"
+    if kind in CHAT_WEBHOOK_CHANNELS:
+        return "webhook"  # the webhook's own channel or space
     if kind == Channel.EMAIL:
         recipient = recipient or getattr(user, "email", "")
         if not recipient:

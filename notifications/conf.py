@@ -90,7 +90,17 @@ def rate_limit_enabled() -> bool:
 
 def default_rates() -> dict[str, float]:
     """Messages per second per destination when the channel config sets no ``rate_per_second``."""
-    return {"slack": 1.0, "email": 10.0, "sms": 1.0, "whatsapp": 1.0, **_get("NOTIFICATIONS_DEFAULT_RATES", {})}
+    # Teams: 2/s keeps under both of its connector thresholds (4 in 1 s, 60 in 30 s); Google Chat:
+    # 60 writes per minute per space, webhooks included (notifications/README.md, "Teams and Google Chat").
+    return {
+        "slack": 1.0,
+        "email": 10.0,
+        "sms": 1.0,
+        "whatsapp": 1.0,
+        "teams": 2.0,
+        "gchat": 1.0,
+        **_get("NOTIFICATIONS_DEFAULT_RATES", {}),
+    }
 
 
 def rate_max_wait_seconds() -> float:
@@ -134,13 +144,19 @@ def slack_timeout() -> float:
     return _get("SLACK_TIMEOUT_SECONDS", 10)
 
 
+def chat_webhook_timeout() -> float:
+    """Seconds a Teams or Google Chat webhook post may take before its outcome is unknown."""
+    return _get("CHAT_WEBHOOK_TIMEOUT_SECONDS", 10)
+
+
 def twilio_timeout() -> float:
     return _get("TWILIO_TIMEOUT_SECONDS", 10)
 
 
 def max_body_chars(channel: str) -> int:
     """Longest text a channel takes (longer rendered text is cut, with an ellipsis)."""
-    limits = {"slack": 39_000, "email": 100_000, "sms": 1_600, "whatsapp": 1_600}
+    # Teams takes about 28 KB per message, Google Chat 4,096 characters of text (32,000 bytes in all).
+    limits = {"slack": 39_000, "email": 100_000, "sms": 1_600, "whatsapp": 1_600, "teams": 20_000, "gchat": 4_000}
     return _get("NOTIFICATIONS_MAX_BODY_CHARS", {}).get(channel, limits.get(channel, 10_000))
 
 

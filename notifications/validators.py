@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext
 
 from birthdaybuddy.validators import normalize_phone
 
@@ -31,6 +33,8 @@ KIND_FIELDS = {
     "email": {"from_name", "reply_to"},
     "sms": {"account_sid", "auth_token", "from_number", "messaging_service_sid"},
     "whatsapp": {"account_sid", "auth_token", "from_number", "messaging_service_sid", "whatsapp_template_sid"},
+    "teams": {"webhook_url"},
+    "gchat": {"webhook_url"},
 }
 ALL_KIND_FIELDS = set().union(*KIND_FIELDS.values())
 
@@ -107,7 +111,7 @@ def channel_config_errors(config: ChannelConfig) -> dict[str, list[str]]:
 
     kind = config.kind
     if kind not in KIND_FIELDS:
-        add("kind", "Choose one of slack, email, sms, whatsapp.")
+        add("kind", f"Choose one of {', '.join(KIND_FIELDS)}.")
         return errors
     for field in sorted(ALL_KIND_FIELDS - KIND_FIELDS[kind]):
         if getattr(config, field):
@@ -133,6 +137,10 @@ def channel_config_errors(config: ChannelConfig) -> dict[str, list[str]]:
                 add("channel_id", "Enter a Slack channel id such as C0123456789 (not the #name).")
         else:
             add("webhook_url", "Give either webhook_url, or bot_token and channel_id.")
+    elif kind in CHAT_WEBHOOK_CHECKS:
+        error = CHAT_WEBHOOK_CHECKS[kind](config.webhook_url or "")
+        if error:
+            add("webhook_url", error)
     elif kind == "email":
         if config.from_name and any(ch in config.from_name for ch in "\r\n"):
             add("from_name", "The sender name must be on one line.")
@@ -180,3 +188,151 @@ def _twilio_errors(config: ChannelConfig, add) -> None:
         add("from_number", "Give the sender: from_number (E.164) or messaging_service_sid.")
     if config.whatsapp_template_sid and not CONTENT_SID_RE.fullmatch(config.whatsapp_template_sid):
         add("whatsapp_template_sid", "Enter an approved template's content SID (HX followed by 32 hex digits).")
+
+
+# --- Microsoft Teams and Google Chat webhooks ---------------------------------------------------
+#
+# Unlike Slack's prefix list, these hosts are fixed here: a URL must be https on the default
+# port, name a host (never an IP literal) under one of these domains, and have that kind of
+# URL's path. ``TEAMS_WEBHOOK_EXTRA_URL_PREFIXES`` / ``GOOGLE_CHAT_WEBHOOK_EXTRA_URL_PREFIXES``
+# add exact prefixes for a local fake (tests, benchmarks) and are empty in production.
+
+# (host suffix, path prefix, needs a ``sig`` parameter): the URLs Teams hands out.
+TEAMS_WEBHOOK_KINDS = (
+    # An incoming webhook (Office 365 connector): https://<tenant>.webhook.office.com/webhookb2/…
+    (".webhook.office.com", "/webhookb2/", False),
+    # A Workflows (Power Automate) webhook served by Logic Apps: https://prod-NN.<region>.logic.azure.com/workflows/…
+    (".logic.azure.com", "/workflows/", True),
+    # A Workflows webhook on the Power Platform endpoint: https://<env>.environment.api.powerplatform.com/powerautomate/…
+    (".environment.api.powerplatform.com", "/powerautomate/", True),
+)
+GOOGLE_CHAT_HOST = "chat.googleapis.com"
+GOOGLE_CHAT_PATH_RE = re.compile(r"/v1/spaces/(?P<space>[A-Za-z0-9_-]{1,64})/messages")
+# Parameters a Google Chat webhook URL may carry: its credentials, and the documented threading options.
+GOOGLE_CHAT_REQUIRED_PARAMS = ("key", "token")
+GOOGLE_CHAT_OPTIONAL_PARAMS = ("threadKey", "messageReplyOption")
+_HOST_LABEL_RE = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+CHAT_WEBHOOK_URL_MAX = 500
+
+
+def _extra_prefix_allows(url: str, setting: str) -> bool:
+    prefixes = getattr(settings, setting, None) or ()
+    if not prefixes:
+        return False
+    return _webhook_url_error(url, prefixes if isinstance(prefixes, str) else tuple(prefixes)) is None
+
+
+def _https_parts(url: str):
+    """``(parts, None)`` for a well-formed https URL on the default port naming a host, else ``(None, why)``."""
+    if not isinstance(url, str) or not url:
+        return None, gettext("Enter the webhook URL.")
+    if len(url) > CHAT_WEBHOOK_URL_MAX:
+        return None, gettext("The webhook URL is too long (at most %(max)d characters).") % {
+            "max": CHAT_WEBHOOK_URL_MAX
+        }
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 or ch == "\\" for ch in url):
+        return None, gettext("The webhook URL may not contain spaces, control characters or backslashes.")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None, gettext("Enter a valid URL.")
+    if parts.scheme.lower() != "https":
+        return None, gettext("The webhook URL must start with https://.")
+    if "@" in parts.netloc:
+        return None, gettext("The webhook URL may not contain a user name or password.")
+    host = parts.hostname or ""
+    if not host:
+        return None, gettext("Enter a valid URL.")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return None, gettext("The webhook URL must name a host, not an IP address.")
+    if port is not None and port != 443:
+        return None, gettext("The webhook URL may not name a port other than 443.")
+    if parts.fragment or url.endswith("#"):
+        return None, gettext("The webhook URL may not have a #fragment.")
+    if not all(_HOST_LABEL_RE.fullmatch(label) for label in host.split(".")):
+        return None, gettext("The webhook URL's host is not a valid name.")
+    return parts, None
+
+
+def _host_under(host: str, suffix: str) -> bool:
+    """``host`` is one or more labels followed by ``suffix`` (``.webhook.office.com``)."""
+    return host.endswith(suffix) and len(host) > len(suffix)
+
+
+def teams_webhook_url_error(url: str) -> str | None:
+    """Why ``url`` is not a Microsoft Teams webhook we may post to, or ``None``.
+
+    Accepted: an incoming webhook (``https://<tenant>.webhook.office.com/webhookb2/…``) and a
+    Workflows webhook (``https://….logic.azure.com/workflows/…`` or
+    ``https://….environment.api.powerplatform.com/powerautomate/…``, with its ``sig``).
+    Checked on save and again before every send.
+    """
+    if isinstance(url, str) and url and _extra_prefix_allows(url, "TEAMS_WEBHOOK_EXTRA_URL_PREFIXES"):
+        return None
+    parts, error = _https_parts(url)
+    if error:
+        return error
+    host = parts.hostname or ""
+    for suffix, path_prefix, needs_sig in TEAMS_WEBHOOK_KINDS:
+        if not _host_under(host, suffix):
+            continue
+        if not parts.path.startswith(path_prefix):
+            return gettext("A %(host)s webhook URL's path starts with %(path)s; copy the whole URL from Teams.") % {
+                "host": suffix.lstrip("."),
+                "path": path_prefix,
+            }
+        if needs_sig and not any(name == "sig" and value for name, value in parse_qsl(parts.query)):
+            return gettext("The Workflows URL lacks its sig parameter; copy the whole URL from Teams.")
+        return None
+    return gettext(
+        "This is not a Microsoft Teams webhook: its host must end in webhook.office.com, "
+        "logic.azure.com or environment.api.powerplatform.com."
+    )
+
+
+def google_chat_webhook_url_error(url: str) -> str | None:
+    """Why ``url`` is not a Google Chat incoming webhook we may post to, or ``None``.
+
+    Accepted: ``https://chat.googleapis.com/v1/spaces/<space>/messages?key=…&token=…`` (plus
+    Chat's optional ``threadKey`` and ``messageReplyOption``). Checked on save and before every send.
+    """
+    if isinstance(url, str) and url and _extra_prefix_allows(url, "GOOGLE_CHAT_WEBHOOK_EXTRA_URL_PREFIXES"):
+        return None
+    parts, error = _https_parts(url)
+    if error:
+        return error
+    if parts.hostname != GOOGLE_CHAT_HOST:
+        return gettext("This is not a Google Chat webhook: its host must be chat.googleapis.com.")
+    if not GOOGLE_CHAT_PATH_RE.fullmatch(parts.path):
+        return gettext("A Google Chat webhook's path is /v1/spaces/<space>/messages; copy the whole URL from Chat.")
+    try:
+        params = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        params = None
+    names = [name for name, _ in params or ()]
+    unknown = sorted(set(names) - {*GOOGLE_CHAT_REQUIRED_PARAMS, *GOOGLE_CHAT_OPTIONAL_PARAMS})
+    if params is None or unknown or len(set(names)) != len(names):
+        return gettext(
+            "The Google Chat webhook URL may carry only key, token, threadKey and messageReplyOption, once each."
+        )
+    values = dict(params)
+    if not all(values.get(name) for name in GOOGLE_CHAT_REQUIRED_PARAMS):
+        return gettext("The Google Chat webhook URL needs its key and token parameters; copy the whole URL from Chat.")
+    return None
+
+
+def google_chat_space(url: str) -> str | None:
+    """The space a Google Chat webhook posts to (``AAAA…``), or None for another URL."""
+    try:
+        match = GOOGLE_CHAT_PATH_RE.fullmatch(urlsplit(url).path)
+    except ValueError:
+        return None
+    return match["space"] if match else None
+
+
+CHAT_WEBHOOK_CHECKS = {"teams": teams_webhook_url_error, "gchat": google_chat_webhook_url_error}

@@ -19,6 +19,7 @@ from birthdaybuddy.admin_tools import add_service_errors
 from events.models import Event, EventStatus
 from reminders import services
 from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
+from reminders.rules import DIGEST_CHANNELS
 from workspaces.models import Channel, Person
 
 CHANNEL_LABELS = {
@@ -26,6 +27,8 @@ CHANNEL_LABELS = {
     Channel.EMAIL: "Email",
     Channel.SMS: "SMS",
     Channel.WHATSAPP: "WhatsApp",
+    Channel.TEAMS: "Microsoft Teams",
+    Channel.GCHAT: "Google Chat",
 }
 # The service's (API's) names for the form's fields, and the words a person reads.
 SERVICE_FIELDS = {
@@ -247,10 +250,13 @@ class ReminderAdminForm(forms.ModelForm):
             fields["at_time"].help_text = f"Local time in {zone}; empty: the workspace's {workspace.notify_at:%H:%M}."
             fields["at_time"].widget = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
         if "channels" in fields:
-            allowed = Channel.values if kind != ReminderKind.BIRTHDAY_DIGEST else [Channel.SLACK, Channel.EMAIL]
+            allowed = Channel.values if kind != ReminderKind.BIRTHDAY_DIGEST else list(DIGEST_CHANNELS)
             fields["channels"].choices = [(c, CHANNEL_LABELS[c]) for c in allowed]
             if kind == ReminderKind.BIRTHDAY_DIGEST:
-                fields["channels"].help_text = "Slack: the workspace's channel; email: members who prefer email."
+                fields["channels"].help_text = (
+                    "Slack, Microsoft Teams, Google Chat: the workspace's channel or space, where one "
+                    "is set up; email: members who prefer email."
+                )
             self.initial["channels"] = list(self.instance.channels or [])
         if "audience" in fields:
             choices = [

@@ -18,7 +18,7 @@ from birthdaybuddy.timerules.rrules import parse_wall
 from events.models import Event, EventStatus
 from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
 from reminders.validators import rrule_error, template_error
-from workspaces.models import Channel, Person, Workspace
+from workspaces.models import TEAM_CHAT_CHANNELS, Channel, Person, Workspace
 
 # One-time instants a little in the past (clock skew, a slow client) are still accepted and fire at once.
 PAST_TOLERANCE = timedelta(minutes=1)
@@ -31,7 +31,8 @@ MAX_RECIPIENTS = 1_000
 STANDALONE_KINDS = frozenset({ReminderKind.ONE_TIME, ReminderKind.RECURRING})
 CREATABLE_KINDS = frozenset({ReminderKind.EVENT, *STANDALONE_KINDS})
 DIGEST_FIELDS = frozenset({"name", "active", "channels", "at_time", "personal_greetings"})
-DIGEST_CHANNELS = frozenset({Channel.SLACK, Channel.EMAIL})
+# The team post (Slack, Teams, Google Chat) and the members' emails.
+DIGEST_CHANNELS = (Channel.SLACK, Channel.TEAMS, Channel.GCHAT, Channel.EMAIL)
 # Fields that decide when a reminder fires; changing one reschedules it.
 TIMING_FIELDS = frozenset(
     {"run_at", "run_at_local", "rrule", "exdates", "rdates", "event_id", "offset_minutes", "at_time", "active"}
@@ -288,8 +289,8 @@ def _check_audience(*, values: dict, recipients: list[Person], errors: Errors) -
         )
     if audience in EVENT_AUDIENCES and values["kind"] != ReminderKind.EVENT:
         errors.add("audience", f"The audience {audience!r} needs an event reminder.", "invalid")
-    if audience == Audience.WORKSPACE_CHANNEL and channels and Channel.SLACK not in channels:
-        errors.add("channels", "The workspace channel is a Slack channel: include 'slack'.", "invalid")
+    if audience == Audience.WORKSPACE_CHANNEL and channels and not set(channels) & set(TEAM_CHAT_CHANNELS):
+        errors.add("channels", "The workspace channel is a team chat: include 'slack', 'teams' or 'gchat'.", "invalid")
     if audience == Audience.PEOPLE:
         if not recipients and "recipients" not in errors:
             errors.add("recipients", "Choose at least one person.", "required")
@@ -323,6 +324,10 @@ def check_digest(*, data: dict, changed: set[str], errors: Errors) -> None:
         )
     channels = data.get("channels") or []
     if any(channel not in DIGEST_CHANNELS for channel in channels):
-        errors.add("channels", "The digest goes to Slack and to members by email: choose from slack, email.", "invalid")
+        errors.add(
+            "channels",
+            "The digest goes to the team's chat and to members by email: choose from slack, teams, gchat, email.",
+            "invalid",
+        )
     if len(set(channels)) != len(channels):
         errors.add("channels", "A channel may appear only once.", "duplicate")

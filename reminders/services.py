@@ -20,6 +20,7 @@ from reminders import appointments, schedule
 from reminders.models import Audience, Reminder, ReminderKind
 from reminders.rules import (
     CREATABLE_KINDS,
+    DIGEST_CHANNELS,
     DIGEST_FIELDS,
     SCHEDULE_FIELDS,
     TIMING_FIELDS,
@@ -185,7 +186,8 @@ def digest_ensure(*, workspace: Workspace, now: datetime | None = None) -> Remin
         kind=ReminderKind.BIRTHDAY_DIGEST,
         defaults={
             "name": "Birthday and anniversary digest",
-            "channels": ["slack", "email"],
+            # Every team chat (posted to where the workspace has set one up) and members by email.
+            "channels": list(DIGEST_CHANNELS),
         },
     )
     if created or reminder.next_run_at is None:

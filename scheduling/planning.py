@@ -43,7 +43,7 @@ from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, R
 from scheduling.alerts import PrepPlanner
 from scheduling.digest import celebrations_for
 from scheduling.planned import WEBHOOK_RECIPIENT, PlannedMessage, mark_existing, planned_notification
-from scheduling.recipients import plan_greetings, skip_recipient, slack_recipient, wants
+from scheduling.recipients import chat_webhook_channels, plan_greetings, skip_recipient, slack_recipient, wants
 from scheduling.slack_digest import plan_slack_digest
 from workspaces.models import Channel, Membership, Person
 
@@ -252,6 +252,19 @@ class Planner:
                     add=add,
                 )
 
+        chats = chat_webhook_channels(reminder.channels, configs, configured_only=True)
+        if chats and celebrations.public:
+            # Plain names (mentions=False): Teams and Google Chat get no user ids from us.
+            chat_context = celebrations.context(workspace=workspace, mentions=False)
+            for channel in chats:
+                add(
+                    purpose="digest",
+                    channel=channel,
+                    recipient=WEBHOOK_RECIPIENT,
+                    kind=reminder.kind,
+                    context=chat_context,
+                )
+
         if Channel.EMAIL in channels and celebrations.public:
             # Surprise-safe: the people celebrated that day get their greeting, not the team's digest.
             celebrated = {person.pk for person in celebrations.people}
@@ -339,8 +352,11 @@ class Planner:
 
         if reminder.audience == Audience.WORKSPACE_CHANNEL:
             # No Slack set up (and no console fallback): the row fails visibly with "channel_not_configured".
-            recipient = slack_recipient(configs.get(Channel.SLACK)) or WEBHOOK_RECIPIENT
-            add(channel=Channel.SLACK, recipient=recipient, person=None)
+            if not reminder.channels or Channel.SLACK in reminder.channels:
+                recipient = slack_recipient(configs.get(Channel.SLACK)) or WEBHOOK_RECIPIENT
+                add(channel=Channel.SLACK, recipient=recipient, person=None)
+            for channel in chat_webhook_channels(reminder.channels, configs, configured_only=False):
+                add(channel=channel, recipient=WEBHOOK_RECIPIENT, person=None)
             return planned
 
         for person in self.audiences.get(reminder.pk, []):

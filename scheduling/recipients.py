@@ -7,9 +7,10 @@ Slack id with a bot token). A reminder without channels follows each person's ow
 ``preferred_channels``, then email, SMS, WhatsApp, Slack. A recipient no channel reaches
 still gets a row, ``skipped`` with the reason, so nobody is dropped silently.
 
-The digest goes to the workspace's Slack channel (the bot's channel, or the webhook) and by
-email to the members who want it; personal greetings reach each celebrating person on their
-own channel (``notifications.routing.person_destination``).
+The digest goes to the workspace's Slack channel (the bot's channel, or the webhook), to its
+Microsoft Teams and Google Chat channels (:func:`chat_webhook_channels`) and by email to the
+members who want it; personal greetings reach each celebrating person on their own channel
+(``notifications.routing.person_destination``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from notifications.models import ChannelConfig
 from notifications.routing import person_destination
 from scheduling.digest import Celebrations
 from scheduling.planned import WEBHOOK_RECIPIENT
-from workspaces.models import Channel, Person
+from workspaces.models import CHAT_WEBHOOK_CHANNELS, Channel, Person
 
 
 def slack_recipient(config: ChannelConfig | None) -> str | None:
@@ -29,6 +30,23 @@ def slack_recipient(config: ChannelConfig | None) -> str | None:
     if settings.NOTIFICATIONS_CONSOLE_FALLBACK:
         return WEBHOOK_RECIPIENT
     return None
+
+
+def chat_webhook_channels(
+    channels: list[str] | None, configs: dict[str, ChannelConfig], *, configured_only: bool
+) -> list[str]:
+    """The Teams / Google Chat channels a team post goes to.
+
+    The ones ``channels`` names (a reminder naming none: every one). The digest
+    (``configured_only``) posts only where the workspace has an active config, so its default
+    list can name every team chat and a workspace that connects Teams gets its digest there;
+    a workspace-channel reminder posts to each one it names, and one without a config fails
+    visibly (``channel_not_configured``) instead of being dropped.
+    """
+    named = [channel for channel in CHAT_WEBHOOK_CHANNELS if not channels or channel in channels]
+    if configured_only or not channels:
+        return [channel for channel in named if channel in configs]
+    return named
 
 
 def wants(person: Person, channel: str) -> bool:

@@ -42,6 +42,19 @@ class Channel(models.TextChoices):
     EMAIL = "email", "Email"
     SMS = "sms", "SMS"
     WHATSAPP = "whatsapp", "WhatsApp"
+    # Team chats reached through an incoming webhook (a fixed channel or space, never a person).
+    # Stored as "gchat": the channel columns are ten characters wide.
+    TEAMS = "teams", "Microsoft Teams"
+    GCHAT = "gchat", "Google Chat"
+
+
+#: Channels that post to a team's shared channel or space (the digest's team post goes there).
+TEAM_CHAT_CHANNELS: tuple[str, ...] = (Channel.SLACK, Channel.TEAMS, Channel.GCHAT)
+#: Team chats reached only through an incoming webhook URL.
+CHAT_WEBHOOK_CHANNELS: tuple[str, ...] = (Channel.TEAMS, Channel.GCHAT)
+#: Channels that reach one person: what a person may prefer or opt out of. A webhook posts to
+#: its channel or space only, so Teams and Google Chat are no person's channel.
+PERSONAL_CHANNELS: tuple[str, ...] = (Channel.SLACK, Channel.EMAIL, Channel.SMS, Channel.WHATSAPP)
 
 
 class Consent(models.TextChoices):
@@ -374,9 +387,9 @@ def validate_channels(preferred, opted_out) -> dict[str, str]:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             errors[field] = "Must be a list of channel names."
             continue
-        unknown = [item for item in value if item not in Channel.values]
+        unknown = [item for item in value if item not in PERSONAL_CHANNELS]
         if unknown:
-            errors[field] = f"Unknown channel {unknown[0]!r}; choose from {', '.join(Channel.values)}."
+            errors[field] = f"Unknown channel {unknown[0]!r}; choose from {', '.join(PERSONAL_CHANNELS)}."
         elif len(set(value)) != len(value):
             errors[field] = "A channel may appear only once."
     if not errors and set(preferred) & set(opted_out):

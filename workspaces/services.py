@@ -26,8 +26,8 @@ from birthdaybuddy.validators import normalize_phone
 from workspaces.lifecycle import workspace_changed_steps_run, workspace_created_steps_run, workspace_field_values
 from workspaces.models import (
     ADMIN_ROLES,
+    PERSONAL_CHANNELS,
     CelebrationShift,
-    Channel,
     LeapDayPolicy,
     Membership,
     Person,
@@ -343,12 +343,12 @@ def person_preferences_update(
     person = Person.objects.select_for_update().select_related("workspace").get(pk=person.pk)
     fields: list[str] = []
     if receive is not None:
-        offered = set(Channel.values) if offered is None else set(offered)
-        if (set(receive) | offered) - set(Channel.values):
+        offered = set(PERSONAL_CHANNELS) if offered is None else set(offered)
+        if (set(receive) | offered) - set(PERSONAL_CHANNELS):
             raise ValidationError({"receive": ValidationError("Unknown channel.", code="invalid_choice")})
         before = set(person.opted_out_channels or [])
         after = (before - offered) | (offered - set(receive))
-        opted_out = [channel for channel in Channel.values if channel in after]
+        opted_out = [channel for channel in PERSONAL_CHANNELS if channel in after]
         preferred = [channel for channel in person.preferred_channels or [] if channel not in after]
         if (opted_out, preferred) != (person.opted_out_channels, person.preferred_channels):
             person.opted_out_channels, person.preferred_channels = opted_out, preferred
@@ -365,9 +365,9 @@ def person_preferences_update(
 @transaction.atomic
 def person_unsubscribe(*, person: Person, channel: str | None = None) -> Person:
     """Opts the person out of ``channel`` (None: of everything); unsubscribing twice changes nothing."""
-    if channel is not None and channel not in Channel.values:
+    if channel is not None and channel not in PERSONAL_CHANNELS:
         raise ValidationError({"channel": ValidationError("Unknown channel.", code="invalid_choice")})
-    offered = set(Channel.values) if channel is None else {channel}
+    offered = set(PERSONAL_CHANNELS) if channel is None else {channel}
     return person_preferences_update(person=person, receive=set(), offered=offered)
 
 

@@ -66,9 +66,18 @@ class ChannelConfigSerializer(serializers.Serializer):
     """A channel config. Secrets are write-only and come back masked (``…_masked``)."""
 
     id = serializers.UUIDField(read_only=True)
-    kind = serializers.ChoiceField(choices=Channel.choices, help_text="slack | email | sms | whatsapp")
+    kind = serializers.ChoiceField(
+        choices=Channel.choices,
+        help_text="slack | email | sms | whatsapp | teams (Microsoft Teams) | gchat (Google Chat)",
+    )
     active = StrictBooleanField(required=False, default=True)
-    webhook_url = _secret(500, "Slack incoming webhook URL (must start with an allowed prefix).")
+    webhook_url = _secret(
+        500,
+        "Incoming webhook URL. Slack: must start with an allowed prefix. Teams: https://….webhook.office.com/"
+        "webhookb2/… or a Workflows URL (….logic.azure.com/workflows/…, "
+        "….environment.api.powerplatform.com/powerautomate/…). Google Chat: "
+        "https://chat.googleapis.com/v1/spaces/<space>/messages?key=…&token=….",
+    )
     bot_token = _secret(200, "Slack bot token (xoxb-…), used with channel_id.")
     channel_id = _text(max_length=40, help_text="Slack channel id for the bot, e.g. C0123456789.")
     account_sid = _text(max_length=64, help_text="Twilio account SID (AC…).")

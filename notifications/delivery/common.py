@@ -19,7 +19,7 @@ logger = logging.getLogger("notifications.delivery")
 
 CLOCK_TOLERANCE = timedelta(seconds=1)
 # Channels where a possible duplicate is acceptable once; SMS/WhatsApp cost money per message.
-RETRY_AFTER_UNKNOWN_CHANNELS = frozenset({"slack", "email"})
+RETRY_AFTER_UNKNOWN_CHANNELS = frozenset({"slack", "email", "teams", "gchat"})
 # Ends that need a person: recorded in the workspace's audit log (replayable from there).
 FINAL_FAILURES = frozenset({NotificationStatus.FAILED, NotificationStatus.UNKNOWN})
 MAX_RETRY_AFTER_SECONDS = 3600.0

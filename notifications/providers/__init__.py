@@ -16,6 +16,7 @@ from notifications.providers.base import (
     SendResult,
     TransientError,
 )
+from notifications.providers.chat_webhooks import GoogleChatWebhookProvider, TeamsWebhookProvider
 from notifications.providers.console import ConsoleProvider
 from notifications.providers.email import EmailProvider
 from notifications.providers.slack import SlackBotProvider, SlackWebhookProvider
@@ -35,6 +36,12 @@ __all__ = [
     "TransientError",
     "provider_for",
 ]
+
+# Team chats reached through an incoming webhook URL (Microsoft Teams, Google Chat).
+CHAT_WEBHOOK_PROVIDERS: dict[str, type[TeamsWebhookProvider | GoogleChatWebhookProvider]] = {
+    "teams": TeamsWebhookProvider,
+    "gchat": GoogleChatWebhookProvider,
+}
 
 
 def provider_for(*, channel: str, config: ChannelConfig | None, workspace: Workspace) -> Provider:
@@ -78,6 +85,12 @@ def provider_for(*, channel: str, config: ChannelConfig | None, workspace: Works
             reply_to=config.reply_to or workspace.sender_email,
             rate_key=f"email:{workspace.pk}",
             rate_per_second=rate,
+        )
+    if channel in CHAT_WEBHOOK_PROVIDERS:
+        if not config.webhook_url:
+            raise PermanentError("channel_not_configured: the channel has no webhook URL")
+        return CHAT_WEBHOOK_PROVIDERS[channel](
+            webhook_url=config.webhook_url, timeout=conf.chat_webhook_timeout(), rate_per_second=rate
         )
     if channel in {"sms", "whatsapp"}:
         account_sid = config.account_sid or settings.TWILIO_ACCOUNT_SID

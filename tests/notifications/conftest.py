@@ -6,6 +6,7 @@ from django.conf import settings as django_settings
 
 from birthdaybuddy import ratelimit as bucket_store
 from birthdaybuddy.celery import app as celery_app
+from tests.notifications.chat_fakes import _google_chat_server, _teams_server, fake_google_chat, fake_teams  # noqa: F401
 from tests.notifications.fakes import FakeSlack, FakeTwilio, start_smtp
 
 # The broker real-worker tests use: the test settings' Redis, each test under a key prefix of

@@ -89,7 +89,7 @@ def test_group_by_channel_lists_every_channel(auth_client, auckland):
     ).json()
 
     groups = by_key(payload)
-    assert list(groups) == ["slack", "email", "sms", "whatsapp"]
+    assert list(groups) == ["slack", "email", "sms", "whatsapp", "teams", "gchat"]
     assert (groups["sms"]["total"], groups["sms"]["delivered"], groups["sms"]["failed"]) == (2, 1, 1)
     assert (groups["email"]["total"], groups["email"]["sent"]) == (1, 1)
     assert groups["slack"]["total"] == groups["whatsapp"]["total"] == 0

@@ -6,6 +6,7 @@ from birthdaybuddy.validators import SLACK_USER_ID_RE, normalize_phone
 from workspaces.models import (
     LOCALE_MESSAGE,
     LOCALE_RE,
+    PERSONAL_CHANNELS,
     Channel,
     Invitation,
     InvitationStatus,
@@ -149,16 +150,31 @@ CHANNEL_LIST_SCHEMA = {
     "maxItems": len(Channel.values),
     "uniqueItems": True,
 }
+PERSONAL_CHANNEL_LIST_SCHEMA = {
+    **CHANNEL_LIST_SCHEMA,
+    "items": {"allOf": [{"type": "string", "enum": list(PERSONAL_CHANNELS)}]},
+    "maxItems": len(PERSONAL_CHANNELS),
+}
 
 
 @extend_schema_field(CHANNEL_LIST_SCHEMA)
 class ChannelListField(serializers.ListField):
-    child = serializers.ChoiceField(choices=Channel.choices)
+    """A list of channels (a reminder's, in order of preference)."""
+
+    channels: tuple[str, ...] = tuple(Channel.values)
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
-        kwargs.setdefault("max_length", len(Channel.values))
+        kwargs.setdefault("max_length", len(self.channels))
+        kwargs.setdefault("child", serializers.ChoiceField(choices=[(c, Channel(c).label) for c in self.channels]))
         super().__init__(**kwargs)
+
+
+@extend_schema_field(PERSONAL_CHANNEL_LIST_SCHEMA)
+class PersonalChannelListField(ChannelListField):
+    """A person's channels: those that reach one person (no team chat)."""
+
+    channels = PERSONAL_CHANNELS
 
 
 class PersonSerializer(StrictModelSerializer):
@@ -176,8 +192,8 @@ class PersonSerializer(StrictModelSerializer):
         allow_null=True,
         help_text="The member's user account, when this person is a member.",
     )
-    preferred_channels = ChannelListField(help_text="Channels in order of preference.")
-    opted_out_channels = ChannelListField(help_text="Channels this person must not be contacted on.")
+    preferred_channels = PersonalChannelListField(help_text="Channels in order of preference.")
+    opted_out_channels = PersonalChannelListField(help_text="Channels this person must not be contacted on.")
 
     class Meta:
         model = Person

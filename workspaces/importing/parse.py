@@ -15,7 +15,7 @@ from django.core.validators import validate_email
 
 from birthdaybuddy.validators import SLACK_USER_ID_RE, normalize_phone
 from workspaces.importing.results import ImportRejected, RowError
-from workspaces.models import Channel, Person, validate_birthday, validate_channels
+from workspaces.models import PERSONAL_CHANNELS, Person, validate_birthday, validate_channels
 
 COLUMNS = (
     "name",
@@ -55,7 +55,7 @@ _CHANNEL_SPLIT_RE = re.compile(r"[;,|\s]+")
 _TRUE = frozenset({"true", "yes", "y", "1", "on"})
 _FALSE = frozenset({"false", "no", "n", "0", "off"})
 
-KNOWN_CHANNELS = frozenset(Channel.values)
+KNOWN_CHANNELS = frozenset(PERSONAL_CHANNELS)
 NAME_MAX = Person._meta.get_field("name").max_length
 EMAIL_MAX = Person._meta.get_field("email").max_length
 

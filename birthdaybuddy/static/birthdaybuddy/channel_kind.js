@@ -6,6 +6,8 @@ document.addEventListener("DOMContentLoaded", () => {
   const show = () => {
     sections.forEach((section) => {
       section.hidden = !kind.value || !section.classList.contains(`bb-kind-${kind.value}`);
+      // Kinds share fields (webhook_url, the Twilio ones): a hidden section's inputs must not be sent.
+      section.disabled = section.hidden;
     });
   };
   kind.addEventListener("change", show);
