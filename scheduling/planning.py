@@ -41,6 +41,7 @@ from notifications.routing import route_person
 from reminders import appointments, slots
 from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
 from scheduling.digest import celebrations_for
+from scheduling.own_time import pending_greetings, without_pending
 from scheduling.planned import WEBHOOK_RECIPIENT, PlannedMessage, mark_existing, planned_notification
 from scheduling.recipients import plan_greetings, skip_recipient, slack_recipient, wants
 from workspaces.models import Channel, Membership, Person
@@ -76,6 +77,11 @@ class Planner:
         others = [reminder for reminder, _ in items if reminder.kind != ReminderKind.BIRTHDAY_DIGEST]
         pairs = [(reminder.workspace, slot.local_date) for reminder, slot in digests]
         self.celebrations = celebrations_for(pairs=pairs)
+        # Each person's own time: greetings whose schedule row is pending for the day are the row's.
+        self.pending = pending_greetings(
+            (reminder.workspace, self.celebrations[(reminder.workspace_id, slot.local_date)])
+            for reminder, slot in digests
+        )
         busy = {
             reminder.workspace_id
             for reminder, slot in digests
@@ -266,7 +272,8 @@ class Planner:
                     )
 
         if reminder.personal_greetings:
-            plan_greetings(workspace=workspace, celebrations=celebrations, configs=configs, add=add)
+            greeted = without_pending(celebrations, self.pending)
+            plan_greetings(workspace=workspace, celebrations=greeted, configs=configs, add=add)
         return planned
 
     def _plan_reminder(self, *, reminder: Reminder, slot: Slot) -> list[PlannedMessage]:
