@@ -84,9 +84,7 @@ class GreetingSchedule(models.Model):
     ``greeting_due_idx``. Derived data: ``scheduling.own_time`` rebuilds and updates it.
     """
 
-    person = models.OneToOneField(
-        "workspaces.Person", primary_key=True, on_delete=models.CASCADE, related_name="+"
-    )
+    person = models.OneToOneField("workspaces.Person", primary_key=True, on_delete=models.CASCADE, related_name="+")
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
     zone = models.CharField(max_length=64, help_text="The zone it is computed in: the person's, else the workspace's.")
     local_date = models.DateField(help_text="The local date in that zone the next greeting stands for.")

@@ -106,8 +106,7 @@ def greetings_fire(*, rows: list[GreetingSchedule], now: datetime) -> Fired:
     fired.greeted = sum(len(group) for group in groups.values())
     notifications_enqueue(notification_ids=created)
     _advance(advance, digests=digests, calendars=calendars, now=now)
-    if moved:
-        GreetingSchedule.objects.bulk_update(moved, ["next_run_at"])
+    _save(moved)
     if drop:
         GreetingSchedule.objects.filter(pk__in=[row.pk for row in drop]).delete()
     return fired
@@ -201,7 +200,18 @@ def _advance(rows: list[GreetingSchedule], *, digests: dict, calendars: dict, no
             continue
         row.zone, row.local_date, row.next_run_at = nxt.zone, nxt.local_date, nxt.next_run_at
         keep.append(row)
-    if keep:
-        GreetingSchedule.objects.bulk_update(keep, ["zone", "local_date", "next_run_at"])
+    _save(keep)
     if gone:
         GreetingSchedule.objects.filter(pk__in=gone).delete()
+
+
+def _save(rows: list[GreetingSchedule]) -> None:
+    """Writes the rows' new schedule with one ``INSERT … ON CONFLICT (person) DO UPDATE`` (no CASE
+    expression per row and field, as ``bulk_update`` builds)."""
+    if rows:
+        GreetingSchedule.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["person"],
+            update_fields=["zone", "local_date", "next_run_at"],
+        )
