@@ -138,9 +138,8 @@ def celebrations_for(
         )
         condition |= Q(workspace_id__in=workspace_ids) & (birthdays_q | anniversaries_q)
     # Declined (paused) and Slack-deactivated people are neither in the digest nor greeted.
-    candidates = Person.objects.filter(condition)
-    if people is not None:
-        candidates = candidates.filter(pk__in=list(people))
+    # Given the people, their ids are the whole query (the dates are decided below in any case).
+    candidates = Person.objects.filter(condition) if people is None else Person.objects.filter(pk__in=list(people))
     for person in candidates.celebrated().order_by("name", "pk"):
         policy = workspaces[person.workspace_id].leap_day_policy
         for day in days_of[person.workspace_id]:

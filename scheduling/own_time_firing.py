@@ -104,7 +104,9 @@ def greetings_fire(*, rows: list[GreetingSchedule], now: datetime) -> Fired:
     created = notifications_write(notifications=notifications) if notifications else []
     fired.created = len(created)
     fired.greeted = sum(len(group) for group in groups.values())
-    notifications_enqueue(notification_ids=created)
+    # One batch task for the minute's greetings, not one task each: a day's greetings come in
+    # about a hundred minutes (bench/RESULTS.md, "Each person's own time").
+    notifications_enqueue(notification_ids=created, batch=True)
     _advance(advance, digests=digests, calendars=calendars, now=now)
     _save(moved)
     if drop:

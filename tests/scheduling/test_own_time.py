@@ -355,3 +355,16 @@ def test_a_greeting_past_its_local_day_is_missed_not_sent(make_workspace):
     assert (run.created, run.missed) == (0, 1)
     assert GreetingSchedule.objects.get().local_date == date(2028, 6, 10)
     assert greetings() == []
+
+
+@pytest.mark.django_db
+def test_a_minutes_greetings_are_queued_as_one_batch(make_workspace, django_capture_on_commit_callbacks):
+    day = date(2027, 6, 10)
+    workspace = own_time_workspace(make_workspace, tz="Europe/Berlin", now=datetime(2027, 6, 1, tzinfo=UTC))
+    for name in ("Ana", "Bo"):
+        PersonFactory(workspace=workspace, name=name, email=f"{name.lower()}@example.com", timezone=LA, **birthday(day))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        tick(now=at(day, time(9), LA) + timedelta(seconds=5))
+    (queued,) = [c for c in callbacks if getattr(c, "keywords", {}).get("batch")]
+    assert sorted(queued.args[0]) == sorted(str(n.pk) for n in greetings())
+    assert len(queued.args[0]) == 2
