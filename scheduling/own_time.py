@@ -17,10 +17,11 @@ follows the greetings, and its idle look is the head of one index whatever the s
 The greeting's idempotency key is the one the digest would give it (the digest reminder,
 the announced date at the digest's time, purpose, channel, recipient): whichever path
 writes it first — this schedule, or the digest before the setting was switched on or after
-it was switched off — the other writes nothing. The digest leaves to the schedule only the
-people whose row is pending for that very date (:func:`pending_greetings`); everyone else
-(no row yet: imported in bulk, or a row gone stale) is greeted with the digest, so nobody is
-dropped.
+it was switched off — the other writes nothing. The digest leaves to the schedule the people
+whose row stands for that date or a later one: still to come, or sent and moved on (even if
+the digest's time, and with it the key, changed since) (:func:`pending_greetings`); everyone
+else (no row yet: imported in bulk; a row behind the day) is greeted with the digest, so
+nobody is dropped.
 
 The rows follow the data: a person saved (``receivers.person_saved``), a workspace's settings
 changed (:func:`workspace_changed`, a ``workspaces.lifecycle`` step), and every row after it
@@ -230,9 +231,10 @@ def workspace_created(workspace: Workspace) -> None:
 # --- what the digest leaves to the schedule -------------------------------------------------
 
 
-def pending_greetings(pairs: Iterable[tuple[Workspace, Celebrations]]) -> set[tuple]:
-    """``(person id, date)`` of the celebrated people whose row is pending for that date, in the
-    workspaces greeting in each person's zone: their greeting is the schedule's, not the digest's."""
+def pending_greetings(pairs: Iterable[tuple[Workspace, Celebrations]]) -> dict:
+    """``person id → the date their row stands for``, for the people celebrated in the workspaces
+    greeting in each person's zone: a row for the day or later means the greeting is the row's
+    (still to come, or sent already and the row moved on)."""
     people = {
         celebration.person.pk
         for workspace, celebrations in pairs
@@ -240,19 +242,25 @@ def pending_greetings(pairs: Iterable[tuple[Workspace, Celebrations]]) -> set[tu
         for celebration in (*celebrations.birthdays, *celebrations.anniversaries)
     }
     if not people:
-        return set()
-    return set(GreetingSchedule.objects.filter(person_id__in=people).values_list("person_id", "local_date"))
+        return {}
+    return dict(GreetingSchedule.objects.filter(person_id__in=people).values_list("person_id", "local_date"))
 
 
-def without_pending(celebrations: Celebrations, pending: set[tuple]) -> Celebrations:
-    """The celebrations whose greeting the digest still sends itself."""
+def without_pending(celebrations: Celebrations, pending: dict) -> Celebrations:
+    """The celebrations whose greeting the digest still sends itself: people without a row, or
+    whose row lies behind the day (it did not move on: written in bulk, or stale)."""
     if not pending:
         return celebrations
     day = celebrations.day
+
+    def digests(celebration) -> bool:
+        row_date = pending.get(celebration.person.pk)
+        return row_date is None or row_date < day
+
     return Celebrations(
         day=day,
-        birthdays=[c for c in celebrations.birthdays if (c.person.pk, day) not in pending],
-        anniversaries=[c for c in celebrations.anniversaries if (c.person.pk, day) not in pending],
+        birthdays=[c for c in celebrations.birthdays if digests(c)],
+        anniversaries=[c for c in celebrations.anniversaries if digests(c)],
     )
 
 

@@ -77,7 +77,7 @@ class Planner:
         others = [reminder for reminder, _ in items if reminder.kind != ReminderKind.BIRTHDAY_DIGEST]
         pairs = [(reminder.workspace, slot.local_date) for reminder, slot in digests]
         self.celebrations = celebrations_for(pairs=pairs)
-        # Each person's own time: greetings whose schedule row is pending for the day are the row's.
+        # Each person's own time: a greeting whose schedule row stands for the day or later is the row's.
         self.pending = pending_greetings(
             (reminder.workspace, self.celebrations[(reminder.workspace_id, slot.local_date)])
             for reminder, slot in digests

@@ -22,7 +22,7 @@ def tick_now(sender, **kwargs) -> None:
 def person_saved(sender, instance: Person, raw: bool = False, **kwargs) -> None:
     """Derived data in step: a person's greeting row follows their dates, zone and choices, in the
     workspaces greeting in each person's own zone (``own_time.py``). Bulk writes send no signal:
-    the digest greets whoever has no row pending for the day, so nobody is dropped."""
+    the digest greets whoever has no row for the day or later, so nobody is dropped."""
     if raw:
         return
     workspace = instance.workspace if Person.workspace.is_cached(instance) else None

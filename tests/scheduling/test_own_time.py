@@ -368,3 +368,28 @@ def test_a_minutes_greetings_are_queued_as_one_batch(make_workspace, django_capt
     (queued,) = [c for c in callbacks if getattr(c, "keywords", {}).get("batch")]
     assert sorted(queued.args[0]) == sorted(str(n.pk) for n in greetings())
     assert len(queued.args[0]) == 2
+
+
+@pytest.mark.django_db
+def test_a_greeting_sent_before_notify_at_changed_is_not_sent_again_by_the_digest(make_workspace):
+    """GIVEN Kiri (Auckland) greeted at 09:00 on her day, the evening before in Berlin
+    WHEN the Berlin workspace moves notify_at to 10:00 that evening (the key's time changes)
+    THEN the next morning's post names her, but nobody greets her a second time; Ana (no zone)
+    is greeted at the new time."""
+    day = date(2027, 6, 10)
+    workspace = own_time_workspace(make_workspace, tz="Europe/Berlin", now=datetime(2027, 6, 1, tzinfo=UTC))
+    for name, zone in (("Ana", ""), ("Kiri", AUCKLAND)):
+        PersonFactory(
+            workspace=workspace, name=name, email=f"{name.lower()}@example.com", timezone=zone, **birthday(day)
+        )
+    tick(now=at(day, time(9), AUCKLAND) + timedelta(seconds=5))
+    assert greeted() == {"Kiri": 1}
+
+    evening = at(day - timedelta(days=1), time(22), "Europe/Berlin")
+    with time_machine.travel(evening, tick=False):
+        workspace_update(workspace=workspace, data={"notify_at": time(10)})
+    assert GreetingSchedule.objects.get(person__name="Ana").next_run_at == at(day, time(10), "Europe/Berlin")
+    tick(now=settle_digest(workspace, day) + timedelta(seconds=5))
+
+    assert "Kiri" in Notification.objects.get(channel="slack", person=None).body
+    assert greeted() == {"Kiri": 1, "Ana": 1}
