@@ -13,26 +13,27 @@ from notifications import conf, tasks
 logger = logging.getLogger(__name__)
 
 
-def enqueue_on_commit(ids: Iterable, *, countdown: float | None = None) -> None:
+def enqueue_on_commit(ids: Iterable, *, countdown: float | None = None, batch: bool = False) -> None:
     """Queues delivery of ``ids`` once the current transaction commits (at once outside one).
 
     Below ``NOTIFICATIONS_BATCH_THRESHOLD`` ids: one ``notifications.deliver`` task each;
     from it on: ``notifications.deliver_batch`` tasks of ``NOTIFICATIONS_BATCH_SIZE`` ids.
     A broker error is logged, not raised: the rows are committed as ``pending`` and the
-    sweeper queues them again.
+    sweeper queues them again. ``batch``: batch tasks whatever the count (messages planned
+    together for the same minute, such as greetings due in people's own zones).
     """
     id_list = [str(pk) for pk in ids]
     if not id_list:
         return
     if countdown is not None:
         countdown = max(0.0, min(float(countdown), conf.max_countdown_seconds()))
-    transaction.on_commit(partial(dispatch, id_list, countdown=countdown), robust=True)
+    transaction.on_commit(partial(dispatch, id_list, countdown=countdown, batch=batch), robust=True)
 
 
-def dispatch(ids: list[str], *, countdown: float | None = None) -> None:
+def dispatch(ids: list[str], *, countdown: float | None = None, batch: bool = False) -> None:
     options = {"countdown": countdown} if countdown else {}
     try:
-        if len(ids) >= conf.batch_threshold():
+        if batch or len(ids) >= conf.batch_threshold():
             size = conf.batch_size()
             for start in range(0, len(ids), size):
                 tasks.deliver_batch.apply_async((ids[start : start + size],), **options)

@@ -89,9 +89,10 @@ def notifications_write(*, notifications: list[Notification]) -> list[uuid.UUID]
     return [row.id for row in rows if row.id in inserted]
 
 
-def notifications_enqueue(*, notification_ids: Iterable, countdown: float | None = None) -> None:
-    """Queues delivery after the current transaction commits (per message, or in batches from a threshold)."""
-    enqueue_on_commit(notification_ids, countdown=countdown)
+def notifications_enqueue(*, notification_ids: Iterable, countdown: float | None = None, batch: bool = False) -> None:
+    """Queues delivery after the current transaction commits (per message, or in batches from a
+    threshold; ``batch``: in batches whatever the count)."""
+    enqueue_on_commit(notification_ids, countdown=countdown, batch=batch)
 
 
 def notification_deliver(*, notification_id, now: datetime | None = None) -> str:

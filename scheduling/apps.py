@@ -6,4 +6,7 @@ class SchedulingConfig(AppConfig):
     name = "scheduling"
 
     def ready(self) -> None:
-        from scheduling import receivers  # noqa: F401  (connects the receivers)
+        from scheduling import own_time, receivers  # noqa: F401  (connects the receivers)
+        from workspaces.lifecycle import workspace_steps_register
+
+        workspace_steps_register(created=own_time.workspace_created, changed=own_time.workspace_changed)

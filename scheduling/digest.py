@@ -99,7 +99,9 @@ def celebrations_on(*, workspace: Workspace, day: date) -> Celebrations:
     return celebrations_for(pairs=[(workspace, day)])[(workspace.pk, day)]
 
 
-def celebrations_for(*, pairs: Iterable[tuple[Workspace, date]]) -> dict[tuple, Celebrations]:
+def celebrations_for(
+    *, pairs: Iterable[tuple[Workspace, date]], people: Iterable | None = None
+) -> dict[tuple, Celebrations]:
     """``celebrations_on`` for many (workspace, local date) pairs with one query.
 
     Keyed by ``(workspace id, date)``; every pair has an entry, empty when nobody celebrates.
@@ -107,7 +109,7 @@ def celebrations_for(*, pairs: Iterable[tuple[Workspace, date]]) -> dict[tuple, 
     weekend/holiday policy (``timerules.workdays``): a date's digest holds every celebration
     announced on it. The query selects people whose stored month/day matches one of the
     celebration dates of their workspace (grouped by date and leap-day policy); Python then
-    decides per pair.
+    decides per pair. ``people`` (ids) narrows it to those people (each person's own time).
     """
     workspaces: dict = {}
     sources: dict[tuple, list[date]] = {}
@@ -136,7 +138,9 @@ def celebrations_for(*, pairs: Iterable[tuple[Workspace, date]]) -> dict[tuple, 
         )
         condition |= Q(workspace_id__in=workspace_ids) & (birthdays_q | anniversaries_q)
     # Declined (paused) and Slack-deactivated people are neither in the digest nor greeted.
-    for person in Person.objects.filter(condition).celebrated().order_by("name", "pk"):
+    # Given the people, their ids are the whole query (the dates are decided below in any case).
+    candidates = Person.objects.filter(condition) if people is None else Person.objects.filter(pk__in=list(people))
+    for person in candidates.celebrated().order_by("name", "pk"):
         policy = workspaces[person.workspace_id].leap_day_policy
         for day in days_of[person.workspace_id]:
             celebrations = result[(person.workspace_id, day)]

@@ -71,3 +71,27 @@ class Occurrence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reminder_id} @ {self.local_date} {self.local_time:%H:%M} ({self.outcome})"
+
+
+class GreetingSchedule(models.Model):
+    """When a person of a workspace greeting in each person's own zone is greeted next.
+
+    One row per person with a birthday or work anniversary, while their workspace has
+    ``greet_in_own_zone`` on: ``next_run_at`` is the UTC instant at which the digest's time
+    (its ``at_time`` or the workspace's ``notify_at``) comes in the person's zone on
+    ``local_date``, the next day their celebration is announced there. The tick claims due
+    rows like reminders (``SKIP LOCKED``), so most minutes it reads only the head of
+    ``greeting_due_idx``. Derived data: ``scheduling.own_time`` rebuilds and updates it.
+    """
+
+    person = models.OneToOneField("workspaces.Person", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    zone = models.CharField(max_length=64, help_text="The zone it is computed in: the person's, else the workspace's.")
+    local_date = models.DateField(help_text="The local date in that zone the next greeting stands for.")
+    next_run_at = models.DateTimeField(help_text="When the tick takes it (UTC).")
+
+    class Meta:
+        indexes = [models.Index(fields=("next_run_at",), name="greeting_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} @ {self.local_date} {self.zone}"

@@ -42,6 +42,7 @@ from reminders import appointments, slots
 from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
 from scheduling.alerts import PrepPlanner
 from scheduling.digest import celebrations_for
+from scheduling.own_time import pending_greetings, without_pending
 from scheduling.planned import WEBHOOK_RECIPIENT, PlannedMessage, mark_existing, planned_notification
 from scheduling.recipients import chat_webhook_channels, plan_greetings, skip_recipient, slack_recipient, wants
 from scheduling.slack_digest import plan_slack_digest
@@ -83,6 +84,11 @@ class Planner:
         pairs = [(reminder.workspace, slot.local_date) for reminder, slot in digests]
         self.celebrations = celebrations_for(pairs=pairs)
         self.prep = PrepPlanner(digests if prep else [], self.celebrations)
+        # Each person's own time: a greeting whose schedule row stands for the day or later is the row's.
+        self.pending = pending_greetings(
+            (reminder.workspace, self.celebrations[(reminder.workspace_id, slot.local_date)])
+            for reminder, slot in digests
+        )
         busy = {
             reminder.workspace_id
             for reminder, slot in digests
@@ -299,7 +305,8 @@ class Planner:
                     )
 
         if reminder.personal_greetings:
-            plan_greetings(workspace=workspace, celebrations=celebrations, configs=configs, add=add)
+            greeted = without_pending(celebrations, self.pending)
+            plan_greetings(workspace=workspace, celebrations=greeted, configs=configs, add=add)
         return planned
 
     def _plan_reminder(self, *, reminder: Reminder, slot: Slot) -> list[PlannedMessage]:

@@ -21,6 +21,7 @@ from reminders import schedule, slots
 from reminders.models import Reminder
 from scheduling.firing import Step, fire
 from scheduling.models import JobRun, Occurrence
+from scheduling.own_time_firing import greetings_tick
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,8 @@ def tick(*, now: datetime | None = None, limit: int | None = None) -> JobRun:
 
     Each batch is one transaction: claim (``FOR NO KEY UPDATE SKIP LOCKED``), plan and write
     every occurrence of the batch together, record the occurrences, advance the schedules,
-    and queue delivery after commit.
+    and queue delivery after commit. Then the greetings due in each person's own zone
+    (``own_time_firing.py``), the same way.
     """
     now = now or timezone.now()
     limit = limit or settings.TICK_BATCH_SIZE
@@ -146,6 +148,11 @@ def tick(*, now: datetime | None = None, limit: int | None = None) -> JobRun:
             notifications_enqueue(notification_ids=queued)
         if len(batch) < limit:
             break
+    greetings = greetings_tick(now=now, limit=limit, job_run=job_run)
+    if greetings.rows:
+        job_run.created += greetings.created
+        job_run.missed += greetings.missed
+        job_run.details["own_time_greetings"] = {"rows": greetings.rows, "greeted": greetings.greeted}
     job_run.finished_at = timezone.now()
     job_run.save()
     return job_run

@@ -114,6 +114,11 @@ class Workspace(models.Model):
         null=True, blank=True, help_text="Local start of quiet hours: reminders due then wait, unless urgent."
     )
     quiet_hours_end = models.TimeField(null=True, blank=True, help_text="Local end of quiet hours.")
+    greet_in_own_zone = models.BooleanField(
+        default=False,
+        help_text="Send each person's greeting at notify_at in their own time zone (the team's post stays at the "
+        "workspace's); people without a zone are greeted at the workspace's time.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

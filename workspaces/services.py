@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 
 WORKSPACE_EDITABLE_FIELDS = frozenset(
     {"name", "slug", "timezone", "notify_at", "leap_day_policy", "locale", "quiet_hours_start", "quiet_hours_end"}
-    | {"celebration_shift", "holiday_country", "holiday_region"}
+    | {"celebration_shift", "holiday_country", "holiday_region", "greet_in_own_zone"}
 )
 PERSON_EDITABLE_FIELDS = frozenset(
     {
@@ -101,6 +101,7 @@ def workspace_create(
     celebration_shift: str = CelebrationShift.ON_DAY,
     holiday_country: str = "",
     holiday_region: str = "",
+    greet_in_own_zone: bool = False,
 ) -> Workspace:
     """Creates a workspace owned by ``creator`` and the creator's own Person in it.
 
@@ -121,6 +122,7 @@ def workspace_create(
         celebration_shift=celebration_shift,
         holiday_country=holiday_country,
         holiday_region=holiday_region,
+        greet_in_own_zone=greet_in_own_zone,
         created_by=creator,
     )
     if notify_at is not None:

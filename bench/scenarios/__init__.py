@@ -4,6 +4,7 @@ from bench.scenarios.api import birthdays_api
 from bench.scenarios.delivery import delivery_batched, delivery_per_message
 from bench.scenarios.gatherings import gathering_costs
 from bench.scenarios.lateness import reminder_lateness
+from bench.scenarios.own_time import per_person_time
 from bench.scenarios.reminders import csv_import, reminders_burst, reminders_idle_tick
 from bench.scenarios.tick import idle_tick, simulated_day
 
@@ -18,4 +19,5 @@ SCENARIOS = {
     "csv_import": csv_import,
     "reminder_lateness": reminder_lateness,
     "gathering_costs": gathering_costs,
+    "per_person_time": per_person_time,
 }

@@ -64,6 +64,7 @@ class WorkspaceSerializer(StrictModelSerializer):
             "locale",
             "quiet_hours_start",
             "quiet_hours_end",
+            "greet_in_own_zone",
             "role",
             "created_at",
         )

@@ -24,6 +24,7 @@ WORKSPACE_KEYS = {
     "locale",
     "quiet_hours_start",
     "quiet_hours_end",
+    "greet_in_own_zone",
     "role",
     "created_at",
 }
@@ -293,6 +294,8 @@ def test_put_is_not_offered(auth_client, workspace):
         ({"holiday_country": "Germany"}, "holiday_country"),
         ({"holiday_country": "DE", "holiday_region": "ZZ"}, "holiday_region"),
         ({"holiday_region": "BY"}, "holiday_region"),
+        ({"greet_in_own_zone": "yes"}, "greet_in_own_zone"),
+        ({"greet_in_own_zone": None}, "greet_in_own_zone"),
     ],
 )
 def test_update_rejects_bad_input(auth_client, workspace, payload, field):
@@ -375,3 +378,28 @@ def test_create_refuses_an_unknown_holiday_country_naming_it(auth_client):
     with unchanged():
         response = auth_client.post(LIST, {"name": "Ok", "holiday_country": "QQ"}, format="json")
     assert_error(response, 400, "unknown_country", field="holiday_country")
+
+
+@pytest.mark.django_db
+def test_greeting_in_each_persons_own_zone_is_off_by_default_and_switches_the_schedule(auth_client, workspace):
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    from scheduling.models import GreetingSchedule
+
+    url = f"/api/v1/workspaces/{workspace.pk}/"
+    PersonFactory(workspace=workspace, name="Lee", birth_month=6, birth_day=10, timezone="America/Los_Angeles")
+    assert auth_client.get(url).json()["greet_in_own_zone"] is False
+    assert not GreetingSchedule.objects.exists()
+
+    response = auth_client.patch(url, {"greet_in_own_zone": True}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["greet_in_own_zone"] is True
+    row = GreetingSchedule.objects.get(person__name="Lee")
+    assert (row.zone, (row.local_date.month, row.local_date.day)) == ("America/Los_Angeles", (6, 10))
+
+    assert auth_client.patch(url, {"greet_in_own_zone": False}, format="json").status_code == 200
+    # rows for dates after the workspace's local today are gone (a row for today would still fire)
+    today = timezone.localtime(timezone.now(), ZoneInfo(workspace.timezone)).date()
+    assert not GreetingSchedule.objects.filter(local_date__gt=today).exists()

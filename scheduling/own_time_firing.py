@@ -1,0 +1,219 @@
+"""The tick's part of each person's own time: due greeting rows become greetings, once.
+
+Claims due ``GreetingSchedule`` rows with ``FOR NO KEY UPDATE SKIP LOCKED`` (two ticks never
+take the same row), plans the greetings of the whole batch from data read once (who
+celebrates — the digest's own rules — channel configs, template overrides), writes them with
+the digest's idempotency keys in the same transaction that advances the rows, and queues
+delivery after commit. What the schedule is: ``own_time.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+
+from birthdaybuddy.i18n import language_of
+from birthdaybuddy.timerules.recurrence import Occurrence as Slot
+from notifications.models import ChannelConfig, Template
+from notifications.rendering import render_with_override
+from notifications.services import notifications_enqueue, notifications_write
+from reminders.models import Reminder, ReminderKind
+from scheduling.digest import Celebrations, celebrations_for
+from scheduling.models import GreetingSchedule, JobRun
+from scheduling.own_time import calendar_of, greeting_slot_instant, greeting_time, is_missed, schedule_for
+from scheduling.planned import planned_notification
+from scheduling.recipients import plan_greetings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Fired:
+    rows: int = 0
+    greeted: int = 0  # rows whose person was greeted (written now or already)
+    created: int = 0
+    missed: int = 0
+
+
+def due_greetings(*, now: datetime):
+    return GreetingSchedule.objects.filter(next_run_at__lte=now)
+
+
+def greetings_tick(*, now: datetime, limit: int, job_run: JobRun) -> Fired:
+    """Fires every due greeting row in batches of ``limit`` (one transaction each)."""
+    total = Fired()
+    # Most minutes nothing is due: one look at the head of greeting_due_idx.
+    while due_greetings(now=now).order_by("next_run_at").values_list("pk", flat=True)[:1]:
+        with transaction.atomic():
+            rows = list(
+                due_greetings(now=now)
+                .select_for_update(skip_locked=True, no_key=True, of=("self",))
+                .select_related("person", "workspace")
+                .order_by("next_run_at")[:limit]
+            )
+            if not rows:
+                break
+            if job_run._state.adding:
+                job_run.save()
+            fired = greetings_fire(rows=rows, now=now)
+        for name in ("rows", "greeted", "created", "missed"):
+            setattr(total, name, getattr(total, name) + getattr(fired, name))
+        if len(rows) < limit:
+            break
+    return total
+
+
+def greetings_fire(*, rows: list[GreetingSchedule], now: datetime) -> Fired:
+    """Greets the people of claimed rows and advances (or drops) the rows; in the caller's transaction."""
+    fired = Fired(rows=len(rows))
+    workspace_ids = {row.workspace_id for row in rows}
+    digests = {
+        d.workspace_id: d
+        for d in Reminder.objects.filter(workspace_id__in=workspace_ids, kind=ReminderKind.BIRTHDAY_DIGEST)
+    }
+    calendars: dict = {}
+    groups: dict[tuple, list[GreetingSchedule]] = defaultdict(list)
+    moved: list[GreetingSchedule] = []
+    advance: list[GreetingSchedule] = []
+    drop: list[GreetingSchedule] = []
+    for row in rows:
+        workspace = row.workspace
+        digest = digests.get(workspace.pk)
+        at = greeting_time(workspace, digest)
+        due = greeting_slot_instant(row, at)
+        if due > now:
+            # The digest's time moved later since the row was written: wait for it.
+            row.next_run_at = due
+            moved.append(row)
+            continue
+        if not workspace.greet_in_own_zone:
+            drop.append(row)  # switched off: this last one is still the row's (see own_time.greeting_schedule_disable)
+        else:
+            advance.append(row)
+        if is_missed(row, due=due, now=now, grace=settings.SCHEDULING_GRACE):
+            fired.missed += 1
+            logger.warning("greeting of person %s for %s missed (due %s)", row.person_id, row.local_date, due)
+        elif digest is not None and digest.active and digest.personal_greetings:
+            groups[(workspace.pk, row.local_date)].append(row)
+    notifications = _plan(groups=groups, digests=digests)
+    created = notifications_write(notifications=notifications) if notifications else []
+    fired.created = len(created)
+    fired.greeted = sum(len(group) for group in groups.values())
+    # One batch task for the minute's greetings, not one task each: a day's greetings come in
+    # about a hundred minutes (bench/RESULTS.md, "Each person's own time").
+    notifications_enqueue(notification_ids=created, batch=True)
+    _advance(advance, digests=digests, calendars=calendars, now=now)
+    _save(moved)
+    if drop:
+        GreetingSchedule.objects.filter(pk__in=[row.pk for row in drop]).delete()
+    return fired
+
+
+def _plan(*, groups: dict[tuple, list[GreetingSchedule]], digests: dict) -> list:
+    """The greetings of the rows to fire, grouped by (workspace, announced date): one query for who
+    celebrates (the digest's rules, narrowed to these people), one each for configs and overrides."""
+    if not groups:
+        return []
+    workspaces = {rows[0].workspace_id: rows[0].workspace for rows in groups.values()}
+    people = {row.person_id for rows in groups.values() for row in rows}
+    celebrations = celebrations_for(pairs=[(workspaces[ws], day) for ws, day in groups], people=people)
+    busy = {ws for (ws, day), found in celebrations.items() if found}
+    if not busy:
+        return []
+    configs: dict = defaultdict(dict)
+    for config in ChannelConfig.objects.filter(workspace_id__in=busy, active=True):
+        configs[config.workspace_id][config.kind] = config
+    templates = Template.objects.filter(workspace_id__in=busy).only(
+        "workspace_id", "reminder_kind", "channel", "subject", "body"
+    )
+    overrides = {(t.workspace_id, t.reminder_kind, t.channel): t for t in templates}
+    notifications: list = []
+    for (ws, day), rows in groups.items():
+        found = celebrations[(ws, day)]
+        mine = {row.person_id for row in rows}
+        greeted = Celebrations(
+            day=day,
+            birthdays=[c for c in found.birthdays if c.person.pk in mine],
+            anniversaries=[c for c in found.anniversaries if c.person.pk in mine],
+        )
+        if not greeted:
+            continue
+        workspace = workspaces[ws]
+        digest = digests[ws]
+        digest.workspace = workspace
+        # The digest's own occurrence for the day: its key is the digest greeting's.
+        at = greeting_time(workspace, digest)
+        slot = Slot(at=greeting_slot_instant(rows[0], at), local=datetime.combine(day, at))
+
+        def add(
+            *, purpose, channel, recipient, kind, context, person=None, workspace=workspace, digest=digest, slot=slot
+        ):
+            rendered = render_with_override(
+                override=overrides.get((workspace.pk, kind, channel)),
+                workspace=workspace,
+                reminder_kind=kind,
+                channel=channel,
+                context=context,
+                language=language_of(person=person, workspace=workspace),
+            )
+            notifications.append(
+                planned_notification(
+                    reminder=digest,
+                    slot=slot,
+                    purpose=purpose,
+                    channel=channel,
+                    recipient=recipient,
+                    person=person,
+                    rendered=rendered,
+                )
+            )
+
+        plan_greetings(workspace=workspace, celebrations=greeted, configs=configs.get(ws, {}), add=add)
+    return notifications
+
+
+def _advance(rows: list[GreetingSchedule], *, digests: dict, calendars: dict, now: datetime) -> None:
+    """Moves each fired row to the person's next greeting after the date it stood for."""
+    if not rows:
+        return
+    keep: list[GreetingSchedule] = []
+    gone: list = []
+    for row in rows:
+        workspace = row.workspace
+        key = (workspace.holiday_country, workspace.holiday_region)
+        if key not in calendars:
+            calendars[key] = calendar_of(workspace)
+        nxt = schedule_for(
+            row.person,
+            workspace,
+            at=greeting_time(workspace, digests.get(workspace.pk)),
+            on_or_after=None,
+            after=row.local_date,
+            now=now,
+            is_workday=calendars[key],
+        )
+        if nxt is None:
+            gone.append(row.pk)
+            continue
+        row.zone, row.local_date, row.next_run_at = nxt.zone, nxt.local_date, nxt.next_run_at
+        keep.append(row)
+    _save(keep)
+    if gone:
+        GreetingSchedule.objects.filter(pk__in=gone).delete()
+
+
+def _save(rows: list[GreetingSchedule]) -> None:
+    """Writes the rows' new schedule with one ``INSERT … ON CONFLICT (person) DO UPDATE`` (no CASE
+    expression per row and field, as ``bulk_update`` builds)."""
+    if rows:
+        GreetingSchedule.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["person"],
+            update_fields=["zone", "local_date", "next_run_at"],
+        )
