@@ -49,7 +49,10 @@ def test_a_guest_comments_and_uploads_a_photo_on_a_phone(
     page.wait_for_url("**saved=1#photos")
     thumbnail = page.locator("#photos img")
     assert thumbnail.count() == 1
-    assert page.evaluate("img => img.complete && img.naturalWidth > 0", thumbnail.element_handle())
+    # The thumbnail is lazy-loaded: wait until the browser has it (it fails after the timeout if it never comes).
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle(), timeout=15_000
+    )
     record = EventFile.objects.get()
     with record.file.open("rb") as stored, Image.open(stored) as saved:
         assert not saved.getexif().get_ifd(GPS_IFD)
