@@ -96,6 +96,7 @@ def reminder_reschedule(*, reminder: Reminder, now: datetime | None = None, resu
         slot = None
     elif reminder.kind == ReminderKind.BIRTHDAY_DIGEST and not resumed:
         slot = reminder_next_slot(reminder=reminder, after=reminder.last_run_at or min(reminder.created_at, now))
+        slot = _digest_once_a_day(reminder, slot)
     else:
         after = now - RESCHEDULE_LOOKBACK
         pending = None if resumed else pending_instant(reminder)
@@ -113,6 +114,20 @@ def reminder_reschedule(*, reminder: Reminder, now: datetime | None = None, resu
 
 def _announce_due() -> None:
     signals.reminders_due.send(sender=Reminder)
+
+
+def _digest_once_a_day(reminder: Reminder, slot: Slot | None) -> Slot | None:
+    """One digest per local day: when today's digest has run (the pending occurrence is on a later
+    day than ``slot`` and the digest ran on ``slot``'s day), a later ``notify_at`` does not bring
+    today back — its occurrence key carries the time, so it would be a second digest."""
+    pending, last_run = reminder.next_occurrence_at, reminder.last_run_at
+    if slot is None or pending is None or last_run is None:
+        return slot
+    tz = slots.time_zone(reminder)
+    pending_day = utc_to_local(pending, tz).date()
+    if slot.local_date >= pending_day or utc_to_local(last_run, tz).date() < slot.local_date:
+        return slot
+    return daily_occurrence_on(day=pending_day, at=slots.local_time(reminder), tz=tz)
 
 
 def event_reminders_reschedule(*, event, now: datetime | None = None) -> int:

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db import connection
 
 from notifications.models import Notification
@@ -289,3 +290,44 @@ def test_a_german_workspaces_digest_speaks_german(make_workspace):
     tick(now=reminder.next_run_at + timedelta(seconds=20))
 
     assert Notification.objects.get(channel="slack").body == "🎂 Heute: Ana"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("new_time", [time(10), time(8)])
+def test_moving_notify_at_after_todays_digest_ran_sends_no_second_digest_today(make_workspace, new_time):
+    """GIVEN today's 09:00 digest has gone out
+    WHEN an admin moves notify_at to 10:00 (later: its key would be new) or 08:00 at 09:30
+    THEN nothing more is sent today, and tomorrow's digest comes at the new time."""
+    workspace = make_workspace(tz="Europe/Berlin", notify_at=time(9))
+    reminder = digest_of(workspace)
+    day = reminder.next_run_at.astimezone(ZoneInfo("Europe/Berlin")).date()
+    PersonFactory(workspace=workspace, name="Ana", birth_month=day.month, birth_day=day.day)
+    tick(now=local_instant(day, time(9, 0, 20), "Europe/Berlin"))
+    assert Notification.objects.count() == 1
+
+    with time_machine.travel(local_instant(day, time(9, 30), "Europe/Berlin"), tick=False):
+        workspace_update(workspace=workspace, data={"notify_at": new_time})
+    reminder.refresh_from_db()
+    assert reminder.next_run_at == local_instant(day + timedelta(days=1), new_time, "Europe/Berlin")
+
+    tick(now=local_instant(day, time(10, 0, 20), "Europe/Berlin"))
+    assert Notification.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_moving_notify_at_before_todays_digest_ran_keeps_today(make_workspace):
+    """Yesterday's digest ran; at 08:30 today notify_at moves to 10:00: today's digest comes at 10:00."""
+    day = date(2027, 6, 10)
+    with time_machine.travel(local_instant(day - timedelta(days=1), time(8), "Europe/Berlin"), tick=False):
+        workspace = make_workspace(tz="Europe/Berlin", notify_at=time(9))
+    PersonFactory(workspace=workspace, name="Ana", birth_month=day.month, birth_day=day.day)
+    tick(now=local_instant(day - timedelta(days=1), time(9, 0, 20), "Europe/Berlin"))
+    reminder = digest_of(workspace)
+    assert reminder.last_run_at is not None
+
+    with time_machine.travel(local_instant(day, time(8, 30), "Europe/Berlin"), tick=False):
+        workspace_update(workspace=workspace, data={"notify_at": time(10)})
+    reminder.refresh_from_db()
+    assert reminder.next_run_at == local_instant(day, time(10), "Europe/Berlin")
+    tick(now=local_instant(day, time(10, 0, 20), "Europe/Berlin"))
+    assert "Ana" in Notification.objects.get(occurrence_date=day).body
