@@ -26,12 +26,14 @@ logger = logging.getLogger(__name__)
 
 
 def onboarding_ask(installation: SlackInstallation, *, now: datetime | None = None) -> int:
-    """Marks every member without dates who was never asked (and never declined) as pending; the
-    DMs follow (``onboarding_send``). Returns how many were newly marked."""
+    """Marks every person of the team in Slack without dates who was never asked (and never
+    declined) as pending; the DMs follow (``onboarding_send``). Returns how many were newly marked.
+
+    The team in Slack: everyone the directory sync matched (a Slack id), whether or not they have
+    an account here, and anyone else Slack knows by their email address."""
     now = now or dj_timezone.now()
     candidates = (
         Person.objects.for_workspace(installation.workspace_id)
-        .members()
         .filter(consent=Consent.ACTIVE, consent_asked_at__isnull=True, birth_month__isnull=True, joined_on__isnull=True)
         .filter(slack_deactivated_at__isnull=True)
     )
