@@ -200,11 +200,14 @@ def test_install_dates_card_and_the_day_itself(story, client):
         "🎂 Happy birthday, <@UCY>!",
         "The team's card for <@UBO>:\n• Happy birthday, Bo! — Ada Admin",
     ]
-    # Cy (Berlin) has her greeting by email now; Bo (New York) has his card, his greeting comes at his nine.
+    # Cy (Berlin) has her greeting by email now; Bo (New York) his greeting and his card at his nine.
     assert greetings() == {"cy@acme.example": 1}
+    assert cards_to("bo@acme.example") == []
 
     story.tick(at(FRIDAY, time(9), NEW_YORK) + timedelta(seconds=5))
     assert greetings() == {"cy@acme.example": 1, "bo@acme.example": 1}
+    (card,) = cards_to("bo@acme.example")
+    assert "Happy birthday, Bo! — Ada Admin" in card.body
     assert len(story.posts(channel="C0CELEB")) == len(channel_posts)  # one post a day, whatever ticks
     story.tick(at(FRIDAY, time(9, 1), NEW_YORK) + timedelta(seconds=5))
     assert greetings() == {"cy@acme.example": 1, "bo@acme.example": 1}
@@ -226,3 +229,7 @@ def greetings() -> dict[str, int]:
             for address in message.to:
                 found[address] = found.get(address, 0) + 1
     return found
+
+
+def cards_to(address: str) -> list:
+    return [message for message in mail.outbox if address in message.to and "card" in message.subject.lower()]
