@@ -40,8 +40,9 @@ from notifications.routing import person_destination, route_person
 from notifications.threads import thread_reply
 from reminders.models import Reminder
 from scheduling.digest import Celebration, Celebrations, celebrations_for
-from scheduling.planned import PlannedMessage, idempotency_key, planned_notification
-from scheduling.recipients import skip_recipient, slack_recipient
+from scheduling.models import GreetingSchedule
+from scheduling.planned import WEBHOOK_RECIPIENT, PlannedMessage, idempotency_key, planned_notification
+from scheduling.recipients import chat_webhook_channels, skip_recipient, slack_recipient
 from workspaces.birthdays import workspace_today
 from workspaces.models import Channel, Person
 
@@ -90,6 +91,13 @@ class PrepPlanner:
             if reminder.workspace_id in self.prep and celebrations.get((reminder.workspace_id, slot.local_date))
         ]
         self.wishes = wishes_for(days=card_days)
+        # A person greeted at their own time gets their card with the greeting, not before.
+        self.greeted_at: dict = {}
+        if self.wishes:
+            rows = GreetingSchedule.objects.filter(
+                person_id__in={person_id for person_id, _, _ in self.wishes}, workspace__greet_in_own_zone=True
+            ).values_list("person_id", "local_date", "next_run_at")
+            self.greeted_at = {(person_id, day): at for person_id, day, at in rows}
         busy = {key[0] for key, found in self.ahead.items() if found} | {ws for ws, _ in card_days}
         for config in ChannelConfig.objects.filter(workspace_id__in=busy, active=True):
             self.configs.setdefault(config.workspace_id, {})[config.kind] = config
@@ -204,7 +212,11 @@ class PrepPlanner:
                     own=True,
                     workspace_name=workspace.name,
                 )
-                add(purpose=purpose, channel=channel, recipient=address, person=person, rendered=rendered)
+                own = add(purpose=purpose, channel=channel, recipient=address, person=person, rendered=rendered)
+                # (A row that moved on already greeted them, e.g. east of here: the card goes now.)
+                greeted_at = self.greeted_at.get((person.pk, celebrations.day))
+                if greeted_at is not None and greeted_at > slot.at:
+                    own.next_attempt_at = greeted_at  # sent with their greeting (the sweeper brings it)
             channels = reminder.channels or [Channel.SLACK, Channel.EMAIL]
             team = slack_recipient(configs.get(Channel.SLACK)) if Channel.SLACK in channels else None
             if team:
@@ -223,6 +235,17 @@ class PrepPlanner:
                 )
                 if parent in digest_keys:
                     thread_reply(parent=parent, reply=post)
+            # And in each team chat the digest posts to (Teams, Google Chat: plain names, no thread).
+            for chat in chat_webhook_channels(reminder.channels, configs, configured_only=True):
+                rendered = card_text(
+                    celebration=celebration,
+                    wishes=wishes,
+                    channel=chat,
+                    language=language_of(workspace=workspace),
+                    own=False,
+                    workspace_name=workspace.name,
+                )
+                add(purpose=purpose, channel=chat, recipient=WEBHOOK_RECIPIENT, person=None, rendered=rendered)
         return planned
 
 
@@ -285,7 +308,8 @@ def card_text(
             subject = gettext("Your group card from %(workspace)s") % {"workspace": workspace_name}
             intro = gettext("%(name)s, your team wrote you a card:") % {"name": name}
         else:
-            name = slack_mention(celebration.person.slack_user_id) or _escaped(celebration.person.name, channel)
+            mention = slack_mention(celebration.person.slack_user_id) if channel == Channel.SLACK else None
+            name = mention or _escaped(celebration.person.name, channel)
             subject = gettext("The team's card for %(name)s") % {"name": celebration.person.name}
             intro = gettext("The team's card for %(name)s:") % {"name": name}
         return Rendered(subject=subject[:200], body=f"{intro}\n{_wish_lines(wishes, channel)}")

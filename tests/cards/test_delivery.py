@@ -6,7 +6,7 @@ import pytest
 
 from cards import services as card_services
 from cards.links import CardRef
-from notifications.models import Notification
+from notifications.models import ChannelConfig, Notification
 from reminders.models import Reminder, ReminderKind
 from scheduling import selectors, services
 from tests.cards.conftest import FRIDAY, member_person
@@ -163,3 +163,21 @@ def test_with_a_webhook_the_card_still_names_the_digest_as_its_thread(team):
     post = cards(team["workspace"]).get(person=None)
     digest = Notification.objects.get(workspace=team["workspace"], idempotency_key__contains=":digest:slack:")
     assert post.thread_parent_id == digest.idempotency_key
+
+
+def test_the_card_is_posted_in_every_team_chat_the_digest_posts_to(team):
+    """A workspace on Microsoft Teams gets the card where it gets the digest (plain names, no mention)."""
+    ChannelConfig.objects.create(
+        workspace=team["workspace"],
+        kind="teams",
+        webhook_url="https://acme.webhook.office.com/webhookb2/x/IncomingWebhook/y/z",
+    )
+    write(team, "max", "Happy birthday!")
+
+    services.digest_run_now(workspace=team["workspace"], day=FRIDAY)
+
+    teams = cards(team["workspace"]).get(channel="teams")
+    assert teams.recipient == "webhook"
+    assert teams.body.startswith("The team's card for Cleo Celebrated:")
+    assert "Happy birthday! — Max Member" in teams.body
+    assert Notification.objects.filter(channel="teams", idempotency_key__contains=":digest:").exists()
