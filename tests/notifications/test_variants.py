@@ -187,3 +187,25 @@ def test_a_resend_sends_the_same_text_and_picture():
     copy = notification_resend(notification=original)
 
     assert (copy.body, copy.image_url, copy.image_alt) == ("Cake for Ana", "https://cdn.example.com/cake.png", "A cake")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("blocks_show_it", [True, False])
+def test_with_block_kit_the_picture_is_attached_unless_the_blocks_already_show_it(fake_slack, blocks_show_it):
+    url = "https://cdn.example.com/cake.png"
+    image_block = {"type": "image", "image_url": url, "alt_text": "A cake"}
+    text_block = {"type": "section", "text": {"type": "mrkdwn", "text": "Hi"}}
+    config = ChannelConfigFactory(kind="slack", webhook_url=fake_slack.webhook_url)
+    notification = NotificationFactory(
+        workspace=config.workspace,
+        body="Hi",
+        blocks=[text_block, image_block] if blocks_show_it else [text_block],
+        image_url=url,
+        image_alt="A cake",
+    )
+
+    assert notification_deliver(notification_id=notification.pk) == "sent"
+
+    [received] = fake_slack.received
+    assert received.body["blocks"][0] == text_block
+    assert ("attachments" in received.body) is not blocks_show_it
