@@ -6,14 +6,16 @@ Reads only; the tick and manual runs turn the result into notifications.
 celebration dates that fall on its day or move onto it (``workdays.announced_on``). Each digest
 occurrence records the last celebration date it covered (``Occurrence.covered_through``); the
 next digest announces only dates after that one, and also the days off in between that no
-digest covered. So a Saturday birthday announced on Friday under "the working day before" is
-not announced again on Monday when the policy changes to "the next working day" meanwhile;
-and one that "the next working day" would have announced on Monday is still announced on
-Monday (late, with its own date) when the policy changes to "the working day before" after
-Friday passed. Only days off are caught up: a working day's celebrations belong to that
-day's digest whatever the policy, and a digest missed after downtime stays missed, as
-before. The catching up reaches back at most ``CATCH_UP_DAYS``: a digest that did not run
-for longer (paused) starts afresh.
+digest covered although the digest of the day they belong to (under the policy now in force)
+has run — so a preview of a later day leaves them to the earlier digest still to come.
+
+So a Saturday birthday announced on Friday under "the working day before" is not announced
+again on Monday when the policy changes to "the next working day" meanwhile; and one that "the
+next working day" would have announced on Monday is still announced on Monday (late, with its
+own date) when the policy changes to "the working day before" after Friday passed. Only days
+off are caught up: a working day's celebrations belong to that day's digest whatever the
+policy, and a digest missed after downtime stays missed, as before. The catching up reaches
+back at most ``CATCH_UP_DAYS``: a digest that did not run for longer (paused) starts afresh.
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Q
 
 from birthdaybuddy.i18n import day_text, moved_text
 from birthdaybuddy.timerules.recurrence import MAR1, celebrates_on
-from birthdaybuddy.timerules.workdays import announced_on, workday_calendar
+from birthdaybuddy.timerules.workdays import announced_on, shift, workday_calendar
 from notifications.rendering import slack_mention
 from scheduling.models import Occurrence
 from workspaces.models import Celebrate, Person, Workspace
@@ -125,37 +127,47 @@ def announced_through(*, workspace: Workspace, day: date) -> date | None:
     return max(dates) if dates else None
 
 
-def covered_dates(dates: list[date], *, day: date, after: date | None, is_workday) -> list[date]:
-    """The celebration dates the digest of ``day`` announces, given ``dates`` (those the policy
-    moves onto it) and ``after`` (the last date an earlier digest covered, None if unknown).
+class Covered(NamedTuple):
+    """What the earlier occurrences of a digest say: the last celebration date one covered
+    (``after``), and the last local date the digest ran at all (``ran``, covered or not)."""
 
-    Dates up to ``after`` were announced already; days off after it and before ``dates`` that no
-    digest covered are caught up (see the module's docstring).
+    after: date
+    ran: date
+
+
+def covered_dates(dates: list[date], *, day: date, covered: Covered | None, policy: str, is_workday) -> list[date]:
+    """The celebration dates the digest of ``day`` announces, given ``dates`` (those the policy
+    moves onto it) and ``covered`` (what earlier digests covered; None if nothing is recorded).
+
+    Dates up to ``covered.after`` were announced already. A day off after it and before
+    ``dates`` is caught up when no digest covered it although the day it belongs to under the
+    policy now in force has had its digest run (``covered.ran``): so a preview of a later day
+    does not take what an earlier day's digest, not run yet, will announce.
     """
-    if not dates or after is None or after < day - timedelta(days=CATCH_UP_DAYS):
+    if not dates or covered is None or covered.after < day - timedelta(days=CATCH_UP_DAYS):
         return dates
     missed: list[date] = []
-    cursor = after + timedelta(days=1)
+    cursor = covered.after + timedelta(days=1)
     while cursor < dates[0]:
-        if not is_workday(cursor):
+        if not is_workday(cursor) and shift(cursor, policy=policy, is_workday=is_workday) <= covered.ran:
             missed.append(cursor)
         cursor += timedelta(days=1)
-    return missed + [d for d in dates if d > after]
+    return missed + [d for d in dates if d > covered.after]
 
 
 def celebrations_for(
     *,
     pairs: Iterable[tuple[Workspace, date]],
     people: Iterable | None = None,
-    covered_after: dict[tuple, date] | None = None,
+    covered_after: dict[tuple, Covered] | None = None,
 ) -> dict[tuple, Celebrations]:
     """``celebrations_on`` for many (workspace, local date) pairs with one query.
 
     Keyed by ``(workspace id, date)``; every pair has an entry, empty when nobody celebrates.
     A celebration falls on its date by the Feb 29 rule, then moves by the workspace's
     weekend/holiday policy (``timerules.workdays``): a date's digest holds every celebration
-    announced on it. ``covered_after`` (by the same key: the last celebration date an earlier
-    digest covered) leaves out what was announced already and catches up days off nobody
+    announced on it. ``covered_after`` (by the same key: what earlier digests covered, see
+    :class:`Covered`) leaves out what was announced already and catches up days off nobody
     announced (:func:`covered_dates`). The query selects people whose stored month/day matches
     one of the celebration dates of their workspace (grouped by date and leap-day policy);
     Python then decides per pair. ``people`` (ids) narrows it to those people (each person's own time).
@@ -172,8 +184,10 @@ def celebrations_for(
             calendars[key] = workday_calendar(workspace.holiday_country, workspace.holiday_region)
         dates = announced_on(day, policy=workspace.celebration_shift, is_workday=calendars[key])
         through[(workspace.pk, day)] = max(dates) if dates else None
-        after = (covered_after or {}).get((workspace.pk, day))
-        dates = covered_dates(dates, day=day, after=after, is_workday=calendars[key])
+        covered = (covered_after or {}).get((workspace.pk, day))
+        dates = covered_dates(
+            dates, day=day, covered=covered, policy=workspace.celebration_shift, is_workday=calendars[key]
+        )
         sources[(workspace.pk, day)] = dates
         for source in dates:
             groups[(source, workspace.leap_day_policy)].add(workspace.pk)
@@ -224,26 +238,33 @@ def celebrations_for(
     return result
 
 
-def covered_after_for(digests: Sequence[tuple[Any, Any]]) -> dict[tuple, date]:
-    """For the (digest reminder, slot) pairs of a batch: ``(workspace id, local date)`` → the last
-    celebration date an earlier occurrence of the workspace's digest covered (one query; the
-    latest within the catch-up reach). The argument of :func:`celebrations_for`'s ``covered_after``."""
+def covered_after_for(digests: Sequence[tuple[Any, Any]]) -> dict[tuple, Covered]:
+    """For the (digest reminder, slot) pairs of a batch: ``(workspace id, local date)`` → what the
+    earlier occurrences of the workspace's digest covered (one query over the catch-up reach);
+    no entry when none recorded a covered date. The argument of :func:`celebrations_for`'s
+    ``covered_after``."""
     if not digests:
         return {}
     days = [slot.local_date for _, slot in digests]
     rows = Occurrence.objects.filter(
         reminder_id__in={reminder.pk for reminder, _ in digests},
-        covered_through__isnull=False,
         local_date__gte=min(days) - timedelta(days=CATCH_UP_DAYS),
         local_date__lt=max(days),
     ).values_list("reminder_id", "local_date", "covered_through")
     by_reminder: dict = defaultdict(list)
-    for reminder_id, local_date, covered in rows:
-        by_reminder[reminder_id].append((local_date, covered))
-    found: dict[tuple, date] = {}
+    for reminder_id, local_date, through in rows:
+        by_reminder[reminder_id].append((local_date, through))
+    found: dict[tuple, Covered] = {}
     for reminder, slot in digests:
-        earlier = [covered for local_date, covered in by_reminder.get(reminder.pk, ()) if local_date < slot.local_date]
-        if earlier:
+        earlier = [
+            (local_date, through)
+            for local_date, through in by_reminder.get(reminder.pk, ())
+            if local_date < slot.local_date
+        ]
+        covered = [through for _, through in earlier if through is not None]
+        if covered:
             key = (reminder.workspace_id, slot.local_date)
-            found[key] = max(found.get(key, earlier[0]), *earlier)
+            mine = Covered(after=max(covered), ran=max(local_date for local_date, _ in earlier))
+            known = found.get(key)
+            found[key] = mine if known is None else Covered(max(known.after, mine.after), max(known.ran, mine.ran))
     return found

@@ -122,3 +122,16 @@ def test_without_an_earlier_record_the_day_announces_what_the_policy_moves_onto_
     """The first digest after an upgrade (no covered date recorded yet) behaves as before."""
     workspace = team("next_working_day")
     assert "Sam Saturday (on Saturday" in post_on(workspace, MONDAY)
+
+
+@pytest.mark.django_db
+def test_a_preview_of_monday_before_fridays_digest_ran_leaves_the_weekend_to_friday(team):
+    workspace = team("working_day_before")
+    post_on(workspace, date(2026, 7, 9))  # Thursday's digest ran; Friday's has not yet
+
+    preview = services.digest_run_now(workspace=workspace, day=MONDAY, dry_run=True)
+
+    (post,) = [m.notification.body for m in preview.result.planned if m.notification.channel == "slack"]
+    assert "Mo Monday" in post
+    assert "Sam Saturday" not in post
+    assert "Sam Saturday" in post_on(workspace, FRIDAY)
