@@ -33,15 +33,13 @@ from notifications.rendering import (
     Rendered,
     TemplateLimitExceeded,
     TemplateRenderError,
-    default_source,
     default_variants,
     render_source,
     render_with_override,
     slack_mention,
-    with_image,
 )
 from notifications.routing import route_person
-from notifications.variants import choose, variant_index
+from notifications.variants import variant_index
 from reminders import appointments, slots
 from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
 from scheduling.alerts import PrepPlanner
@@ -463,26 +461,14 @@ class Planner:
             except TemplateRenderError:
                 logger.warning("reminder text failed to render; sending it as written", exc_info=True)
                 context["message"] = ChannelText(text)
-        variants = self.overrides.get((workspace.pk, reminder.kind, channel))
-        subject, body = default_source(
-            reminder_kind=reminder.kind, channel=channel, variant_key="" if variants else variant_key
+        return self.render(
+            workspace=workspace,
+            kind=reminder.kind,
+            channel=channel,
+            context=context,
+            language=language,
+            variant_key=variant_key,
         )
-        if variants:
-            override = choose(variants, variant_key)
-            try:
-                rendered = render_source(
-                    subject=override.subject or subject,
-                    body=override.body,
-                    channel=channel,
-                    context=context,
-                    language=language,
-                )
-                return with_image(rendered, override)
-            except TemplateLimitExceeded as exc:
-                return Rendered.limit_exceeded(exc)
-            except TemplateRenderError:
-                logger.warning("template override %s failed to render; using the default", override.pk, exc_info=True)
-        return render_source(subject=subject, body=body, channel=channel, context=context, language=language)
 
 
 def _when(local: datetime, *, all_day: bool):
