@@ -2,7 +2,7 @@
 (SHA-256 modulo the number of variants), written with the notification, never changed by a rerun; a
 workspace's own variants replace the shipped set; a variant's picture reaches Slack and email only."""
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -11,7 +11,9 @@ from notifications.rendering import default_variants, render_source
 from notifications.variants import variant_index
 from reminders.models import Reminder, ReminderKind
 from scheduling import services
+from scheduling.tick import tick
 from tests.factories import PersonFactory
+from tests.scheduling.test_own_time import LA, at, own_time_workspace
 
 DAY = date(2026, 6, 10)  # a Wednesday
 
@@ -176,3 +178,53 @@ def test_a_private_celebration_is_greeted_even_with_the_digests_greetings_off(ma
     (post,) = [m.notification.body for m in run.result.planned if m.notification.channel == "slack"]
     assert "Pub" in post
     assert "Priv" not in post
+
+
+# --- each person's own time ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_at_each_persons_own_time_the_greeting_is_the_variant_its_key_chooses(make_workspace):
+    day = date(2027, 6, 10)
+    workspace = own_time_workspace(make_workspace, tz="Europe/Berlin", now=datetime(2027, 6, 1, tzinfo=UTC))
+    for label in ("a", "b", "c"):
+        Template.objects.create(
+            workspace=workspace,
+            reminder_kind="personal_greeting",
+            channel="email",
+            label=label,
+            body=label.upper() + " for {{ person.name }}",
+        )
+    for number in range(6):
+        PersonFactory(
+            workspace=workspace,
+            name=f"Lee {number}",
+            email=f"lee{number}@example.com",
+            timezone=LA,
+            preferred_channels=["email"],
+            birth_month=day.month,
+            birth_day=day.day,
+        )
+
+    tick(now=at(day, time(9), LA) + timedelta(seconds=5))
+
+    sent = greetings()
+    assert len(sent) == 6
+    labels = [t.label for t in Template.objects.filter(workspace=workspace).order_by("created_at", "id")]
+    for notification in sent:
+        chosen = labels[variant_index(notification.idempotency_key, 3)].upper()
+        assert notification.body.startswith(f"{chosen} for {notification.person.name}")
+
+
+@pytest.mark.django_db
+def test_at_each_persons_own_time_a_private_celebration_is_greeted_with_greetings_off(make_workspace):
+    day = date(2027, 6, 10)
+    workspace = own_time_workspace(make_workspace, tz="Europe/Berlin", now=datetime(2027, 6, 1, tzinfo=UTC))
+    same = {"timezone": LA, "preferred_channels": ["email"], "birth_month": day.month, "birth_day": day.day}
+    PersonFactory(workspace=workspace, name="Pub", email="pub@example.com", **same)
+    PersonFactory(workspace=workspace, name="Priv", email="priv@example.com", celebrate_birthday="private", **same)
+    Reminder.objects.filter(workspace=workspace).update(personal_greetings=False)
+
+    tick(now=at(day, time(9), LA) + timedelta(seconds=5))
+
+    assert [n.person.name for n in greetings()] == ["Priv"]
