@@ -35,9 +35,13 @@ from notifications.threads import AWAITING_PARENT
 
 @admin.register(Template)
 class TemplateAdmin(admin.ModelAdmin):
-    list_display = ("workspace", "reminder_kind", "channel", "updated_at")
+    """A workspace's variants; ``clean()`` validates each as the API does (a variant's label is unique
+    per workspace, kind and channel: the database constraint, checked by the form)."""
+
+    list_display = ("workspace", "reminder_kind", "channel", "label", "image_url", "updated_at")
     list_filter = ("reminder_kind", "channel")
-    search_fields = ("workspace__name", "workspace__slug", "body")
+    search_fields = ("workspace__name", "workspace__slug", "label", "body")
+    fields = ("workspace", "reminder_kind", "channel", "label", "subject", "body", "image_url", "image_alt")
     list_select_related = ("workspace",)
     raw_id_fields = ("workspace",)
 

@@ -7,7 +7,7 @@ from django.utils import timezone as dj_timezone
 from encrypted_fields.fields import EncryptedCharField
 
 from notifications.querysets import NotificationQuerySet
-from notifications.validators import MAX_RATE_PER_SECOND, MIN_RATE_PER_SECOND
+from notifications.validators import MAX_RATE_PER_SECOND, MIN_RATE_PER_SECOND, validate_image_url
 from workspaces.models import Channel
 from workspaces.querysets import WorkspaceOwnedQuerySet
 
@@ -119,6 +119,12 @@ class Template(models.Model):
 
     ``subject`` and ``body`` are Jinja templates rendered in a sandbox; a template that does
     not compile (or fails on sample data) is rejected by ``clean()``, never at send time.
+
+    Each row is one **variant**: a workspace may keep several for a kind and channel, told
+    apart by ``label``; together they replace the shipped set, and each occurrence's message
+    uses one of them, chosen from its idempotency key (``notifications.variants``). A variant
+    is a whole template (validation, preview, admin and API alike), so it is this model with
+    a label rather than a second model beside it.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -127,23 +133,40 @@ class Template(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     subject = models.CharField(max_length=200, blank=True, help_text="Email only.")
     body = models.TextField(max_length=TEMPLATE_BODY_MAX_CHARS)
+    label = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        help_text="Tells this variant apart from the others of its kind and channel.",
+    )
+    image_url = models.CharField(
+        max_length=500,
+        blank=True,
+        default="",
+        validators=[validate_image_url],
+        help_text="Optional https:// picture shown with the message (Slack and email).",
+    )
+    image_alt = models.CharField(
+        max_length=200, blank=True, default="", help_text="What the picture shows, for screen readers (email)."
+    )
     created_at = models.DateTimeField(default=dj_timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = WorkspaceOwnedQuerySet.as_manager()
 
     class Meta:
-        ordering = ("reminder_kind", "channel")
+        ordering = ("reminder_kind", "channel", "created_at", "id")
         constraints = [
             models.UniqueConstraint(
-                fields=("workspace", "reminder_kind", "channel"),
-                name="template_one_per_kind_and_channel",
-                violation_error_message="This workspace already overrides this template.",
+                fields=("workspace", "reminder_kind", "channel", "label"),
+                name="template_variant_label_unique",
+                violation_error_message="This workspace already has a variant with this label for this template.",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.reminder_kind}/{self.channel} for {self.workspace_id}"
+        label = f" ({self.label})" if self.label else ""
+        return f"{self.reminder_kind}/{self.channel}{label} for {self.workspace_id}"
 
     def clean(self) -> None:
         from notifications.rendering import template_errors
@@ -220,6 +243,9 @@ class Notification(models.Model):
         db_index=False,  # ``notification_thread_parent_idx``: replies only
         help_text="Posted in the Slack thread of this notification, once it is sent.",
     )
+    # The chosen variant's picture, fixed when the message is written (Slack and email show it).
+    image_url = models.CharField(max_length=500, blank=True, default="")
+    image_alt = models.CharField(max_length=200, blank=True, default="")
     status = models.CharField(max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -15,17 +15,21 @@ Slack user id (:func:`slack_mention`) and is passed through as :class:`ChannelTe
 text stays plain (its HTML part escapes it, ``templates/notifications/email/message.html``),
 and so do SMS and WhatsApp.
 
-Shipped defaults live in ``templates/messages/<reminder_kind>/<channel>.txt``; a first line
-``Subject: …`` gives the email subject. Their words are marked with Django's ``translate`` and
+Shipped defaults live in ``templates/messages/<reminder_kind>/<channel>.txt`` (the first
+variant) and ``templates/messages/<reminder_kind>/<n>/<channel>.txt`` (variants 2, 3, …); a
+first line ``Subject: …`` gives the email subject. The variant a message uses is chosen from
+its idempotency key (``notifications.variants``). Their words are marked with Django's ``translate`` and
 ``blocktranslate`` tags (``notifications.translation``) and come from the catalogues in
 ``locale/``, in the person's language, else the workspace's locale (``birthdaybuddy.i18n``).
-A workspace's :class:`~notifications.models.Template`
-overrides one of them.
+A workspace's :class:`~notifications.models.Template` rows for a kind and channel (its
+variants) replace the shipped set.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -40,6 +44,7 @@ from birthdaybuddy.validators import SLACK_USER_ID_RE
 from notifications import conf, sandbox
 from notifications.models import MessageKind, Template
 from notifications.translation import DjangoTranslationExtension
+from notifications.variants import choose
 from workspaces.models import Channel
 
 logger = logging.getLogger(__name__)
@@ -55,6 +60,9 @@ class Rendered:
     # Set when the template broke a limit of the sandbox with this data: the message is not
     # sent; it is recorded as failed with this reason.
     failure: str = ""
+    # The chosen variant's picture (https), kept as data for the channels that show one.
+    image_url: str = ""
+    image_alt: str = ""
 
     @classmethod
     def limit_exceeded(cls, exc: TemplateLimitExceeded) -> Rendered:
@@ -141,10 +149,14 @@ def plain(value, _depth: int = 0):
 
 
 @lru_cache(maxsize=64)
-def _default_source(reminder_kind: str, channel: str) -> tuple[str, str]:
-    path = messages_dir() / reminder_kind / f"{channel}.txt"
-    text = path.read_text(encoding="utf-8")
-    return split_subject(text)
+def _default_variants(reminder_kind: str, channel: str) -> tuple[tuple[str, str], ...]:
+    folder = messages_dir() / reminder_kind
+    variants = [split_subject((folder / f"{channel}.txt").read_text(encoding="utf-8"))]
+    number = 2
+    while (path := folder / str(number) / f"{channel}.txt").is_file():
+        variants.append(split_subject(path.read_text(encoding="utf-8")))
+        number += 1
+    return tuple(variants)
 
 
 def split_subject(text: str) -> tuple[str, str]:
@@ -155,11 +167,17 @@ def split_subject(text: str) -> tuple[str, str]:
     return "", text
 
 
-def default_source(*, reminder_kind: str, channel: str) -> tuple[str, str]:
-    """The shipped ``(subject, body)`` template source for a kind and channel."""
+def default_variants(*, reminder_kind: str, channel: str) -> tuple[tuple[str, str], ...]:
+    """The shipped ``(subject, body)`` template sources for a kind and channel, first variant first."""
     if reminder_kind not in MessageKind.values or channel not in Channel.values:
         raise ValueError(f"No shipped template for {reminder_kind}/{channel}.")
-    return _default_source(reminder_kind, channel)
+    return _default_variants(reminder_kind, channel)
+
+
+def default_source(*, reminder_kind: str, channel: str, variant_key: str = "") -> tuple[str, str]:
+    """The shipped ``(subject, body)`` template source for a kind and channel: the variant
+    ``variant_key`` (a message's idempotency key) chooses, the first without one."""
+    return choose(default_variants(reminder_kind=reminder_kind, channel=channel), variant_key)
 
 
 @lru_cache(maxsize=512)
@@ -229,64 +247,93 @@ def _render(template, data: dict, limit: int, *, field: str, strict: bool = Fals
     return text
 
 
-def render_message(
-    *, workspace, reminder_kind: str, channel: str, context: dict, language: str | None = None
-) -> Rendered:
-    """The message for ``reminder_kind`` on ``channel``: the workspace's override, else the default,
-    in ``language`` (default: the workspace's locale)."""
-    override = (
+VARIANT_FIELDS = ("workspace_id", "reminder_kind", "channel", "subject", "body", "image_url", "image_alt")
+
+
+def workspace_variants(*, workspace, reminder_kind: str, channel: str) -> list[Template]:
+    """A workspace's own variants for a kind and channel, in their stable order (empty: the shipped set)."""
+    return list(
         Template.objects.filter(workspace=workspace, reminder_kind=reminder_kind, channel=channel)
-        .only("subject", "body")
-        .first()
-    )
-    return render_with_override(
-        override=override,
-        workspace=workspace,
-        reminder_kind=reminder_kind,
-        channel=channel,
-        context=context,
-        language=language,
+        .only(*VARIANT_FIELDS)
+        .order_by("created_at", "id")
     )
 
 
-def render_with_override(
+def render_message(
     *,
-    override: Template | None,
     workspace,
     reminder_kind: str,
     channel: str,
     context: dict,
     language: str | None = None,
+    variant_key: str = "",
 ) -> Rendered:
-    """Like :func:`render_message` with the override already looked up (None: the shipped default).
+    """The message for ``reminder_kind`` on ``channel``: the workspace's variants, else the shipped
+    ones, in ``language`` (default: the workspace's locale); ``variant_key`` (the message's
+    idempotency key) chooses the variant, the first without one."""
+    return render_with_override(
+        override=workspace_variants(workspace=workspace, reminder_kind=reminder_kind, channel=channel),
+        workspace=workspace,
+        reminder_kind=reminder_kind,
+        channel=channel,
+        context=context,
+        language=language,
+        variant_key=variant_key,
+    )
 
-    An override that fails at render time (it passed validation on save, so this means
-    unexpected data) falls back to the shipped default, logged, rather than losing the
+
+def render_with_override(
+    *,
+    override: Template | Sequence[Template] | None,
+    workspace,
+    reminder_kind: str,
+    channel: str,
+    context: dict,
+    language: str | None = None,
+    variant_key: str = "",
+) -> Rendered:
+    """Like :func:`render_message` with the workspace's variants already looked up (a template,
+    a list in their stable order, or None/empty: the shipped set).
+
+    ``variant_key`` chooses among the workspace's variants when it has any, else among the
+    shipped ones. An override that fails at render time (it passed validation on save, so this
+    means unexpected data) falls back to the shipped default, logged, rather than losing the
     message; one that breaks a limit of the sandbox gives a ``Rendered`` with ``failure`` set
     (the message is recorded as failed with that reason, not sent).
     """
     context = {"workspace": {"name": workspace.name}, **context}
     language = language or language_of(workspace=workspace)
-    default_subject, default_body = default_source(reminder_kind=reminder_kind, channel=channel)
-    if override is not None:
+    variants = [override] if isinstance(override, Template) else list(override or ())
+    default_subject, default_body = default_source(
+        reminder_kind=reminder_kind, channel=channel, variant_key="" if variants else variant_key
+    )
+    if variants:
+        chosen = choose(variants, variant_key)
         try:
-            return render_source(
-                subject=override.subject or default_subject,
-                body=override.body,
+            rendered = render_source(
+                subject=chosen.subject or default_subject,
+                body=chosen.body,
                 channel=channel,
                 context=context,
                 language=language,
             )
+            return with_image(rendered, chosen)
         except TemplateLimitExceeded as exc:
-            logger.warning("template override %s breaks a limit: %s", override.pk, exc.message)
+            logger.warning("template override %s breaks a limit: %s", chosen.pk, exc.message)
             return Rendered.limit_exceeded(exc)
         except TemplateRenderError:
-            logger.warning(
-                "template override %s failed to render; using the shipped default", override.pk, exc_info=True
-            )
+            logger.warning("template override %s failed to render; using the shipped default", chosen.pk, exc_info=True)
     return render_source(
         subject=default_subject, body=default_body, channel=channel, context=context, language=language
     )
+
+
+def with_image(rendered: Rendered, template: Template) -> Rendered:
+    """``rendered`` carrying ``template``'s picture (email uses the subject as its alt text when none is given)."""
+    if not template.image_url:
+        return rendered
+    alt = template.image_alt or rendered.subject
+    return dataclasses.replace(rendered, image_url=template.image_url, image_alt=alt)
 
 
 def sample_context(*, workspace_name: str, reminder_kind: str) -> dict:

@@ -145,6 +145,8 @@ def notification_resend(
         calendar=original.calendar,
         preferences_url=original.preferences_url,
         rsvp_url=original.rsvp_url,
+        image_url=original.image_url,
+        image_alt=original.image_alt,
         occurrence_date=original.occurrence_date,
         # A thread reply stays one: its parent was settled before it was first claimed.
         blocks=original.blocks,
@@ -249,34 +251,63 @@ def channel_config_send_test(
 
 
 def _save_template(template: Template) -> Template:
+    """Saves one variant; several may share a kind and channel, each with its own ``label``."""
     duplicate = (
         Template.objects.filter(
-            workspace=template.workspace, reminder_kind=template.reminder_kind, channel=template.channel
+            workspace=template.workspace,
+            reminder_kind=template.reminder_kind,
+            channel=template.channel,
+            label=template.label,
         )
         .exclude(pk=template.pk)
         .exists()
     )
     if duplicate:
+        which = f"variant “{template.label}”" if template.label else "variant without a label"
         raise ValidationError(
-            f"This workspace already overrides the {template.reminder_kind}/{template.channel} template; "
-            "update that one."
+            {
+                "label": [
+                    f"This workspace already has a {which} of the {template.reminder_kind}/{template.channel} "
+                    "template; update that one or give this one another label."
+                ]
+            }
         )
     template.full_clean(validate_constraints=False)
     try:
         with transaction.atomic():
             template.save()
     except IntegrityError as exc:
-        raise ValidationError("This workspace already overrides this template.") from exc
+        raise ValidationError({"label": ["This workspace already has a variant with this label."]}) from exc
     return template
 
 
-def template_create(*, workspace, reminder_kind: str, channel: str, body: str, subject: str = "") -> Template:
-    template = Template(workspace=workspace, reminder_kind=reminder_kind, channel=channel, subject=subject, body=body)
+def template_create(
+    *,
+    workspace,
+    reminder_kind: str,
+    channel: str,
+    body: str,
+    subject: str = "",
+    label: str = "",
+    image_url: str = "",
+    image_alt: str = "",
+) -> Template:
+    """A variant of a kind and channel's message; the workspace's variants replace the shipped set."""
+    template = Template(
+        workspace=workspace,
+        reminder_kind=reminder_kind,
+        channel=channel,
+        subject=subject,
+        body=body,
+        label=label,
+        image_url=image_url,
+        image_alt=image_alt,
+    )
     return _save_template(template)
 
 
 def template_update(*, template: Template, **fields) -> Template:
-    for name in ("reminder_kind", "channel", "subject", "body"):
+    for name in ("reminder_kind", "channel", "subject", "body", "label", "image_url", "image_alt"):
         if name in fields:
             setattr(template, name, fields[name])
     return _save_template(template)

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import URLValidator, validate_email
 from django.utils.translation import gettext
 
 from birthdaybuddy.validators import normalize_phone
@@ -336,3 +336,27 @@ def google_chat_space(url: str) -> str | None:
 
 
 CHAT_WEBHOOK_CHECKS = {"teams": teams_webhook_url_error, "gchat": google_chat_webhook_url_error}
+
+
+def validate_image_url(value: str) -> None:
+    """A variant's picture: an absolute ``https://`` URL with a host, no credentials, no whitespace.
+
+    Slack and mail clients fetch it themselves, so anything but https (``http:``, ``javascript:``,
+    ``data:``) is refused: no mixed content, no script, no inline payload in a message.
+    """
+    if not value:
+        return
+    message = "Give an https:// address of a picture (http, javascript: and data: addresses are refused)."
+    if len(value) > 500 or any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise ValidationError(message, code="image_url")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        raise ValidationError(message, code="image_url") from exc
+    if parts.scheme.lower() != "https" or not parts.hostname or parts.username or parts.password or port == 0:
+        raise ValidationError(message, code="image_url")
+    try:
+        URLValidator(schemes=["https"])(value)
+    except ValidationError as exc:
+        raise ValidationError(message, code="image_url") from exc

@@ -8,6 +8,7 @@ one insert records the occurrences.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from birthdaybuddy.db import insert_ignoring_conflicts
 from birthdaybuddy.timerules.recurrence import Occurrence as Slot
@@ -41,8 +42,17 @@ class OccurrenceResult:
         return sum(1 for m in self.planned if m.skipped and m.notification.pk in created)
 
 
-def occurrence_row(*, reminder: Reminder, slot: Slot, outcome: str, count: int, job_run: JobRun | None) -> Occurrence:
+def occurrence_row(
+    *,
+    reminder: Reminder,
+    slot: Slot,
+    outcome: str,
+    count: int,
+    job_run: JobRun | None,
+    covered_through: date | None = None,
+) -> Occurrence:
     return Occurrence(
+        covered_through=covered_through,
         reminder=reminder,
         local_date=slot.local_date,
         local_time=slot.local.time(),
@@ -101,7 +111,12 @@ def fire(*, steps: list[Step], job_run: JobRun | None) -> list[OccurrenceResult]
             outcome = Occurrence.Outcome.EMPTY
         rows.append(
             occurrence_row(
-                reminder=step.reminder, slot=step.slot, outcome=outcome, count=len(created_ids), job_run=job_run
+                reminder=step.reminder,
+                slot=step.slot,
+                outcome=outcome,
+                count=len(created_ids),
+                job_run=job_run,
+                covered_through=planner.covered_through(reminder=step.reminder, slot=step.slot),
             )
         )
         results.append(OccurrenceResult(slot=step.slot, outcome=outcome, planned=planned, created_ids=created_ids))

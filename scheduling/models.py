@@ -59,6 +59,12 @@ class Occurrence(models.Model):
     processed_at = models.DateTimeField(default=dj_timezone.now)
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
     notifications = models.PositiveIntegerField(default=0)
+    covered_through = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Digests: the last celebration date this occurrence stands for; the next digest "
+        "announces only later ones (a weekend policy changed in between never doubles or drops one).",
+    )
     job_run = models.ForeignKey(JobRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="occurrences")
 
     class Meta:

@@ -20,13 +20,13 @@ from django.db import transaction
 from birthdaybuddy.i18n import language_of
 from birthdaybuddy.timerules.recurrence import Occurrence as Slot
 from notifications.models import ChannelConfig, Template
-from notifications.rendering import render_with_override
+from notifications.rendering import VARIANT_FIELDS, render_with_override
 from notifications.services import notifications_enqueue, notifications_write
 from reminders.models import Reminder, ReminderKind
 from scheduling.digest import Celebrations, celebrations_for
 from scheduling.models import GreetingSchedule, JobRun
 from scheduling.own_time import calendar_of, greeting_slot_instant, greeting_time, is_missed, schedule_for
-from scheduling.planned import planned_notification
+from scheduling.planned import idempotency_key, planned_notification
 from scheduling.recipients import plan_greetings
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,8 @@ def greetings_fire(*, rows: list[GreetingSchedule], now: datetime) -> Fired:
         if is_missed(row, due=due, now=now, grace=settings.SCHEDULING_GRACE):
             fired.missed += 1
             logger.warning("greeting of person %s for %s missed (due %s)", row.person_id, row.local_date, due)
-        elif digest is not None and digest.active and digest.personal_greetings:
+        elif digest is not None and digest.active:
+            # With the digest's personal greetings off, only private celebrations are greeted (_plan).
             groups[(workspace.pk, row.local_date)].append(row)
     notifications = _plan(groups=groups, digests=digests)
     created = notifications_write(notifications=notifications) if notifications else []
@@ -128,10 +129,10 @@ def _plan(*, groups: dict[tuple, list[GreetingSchedule]], digests: dict) -> list
     configs: dict = defaultdict(dict)
     for config in ChannelConfig.objects.filter(workspace_id__in=busy, active=True):
         configs[config.workspace_id][config.kind] = config
-    templates = Template.objects.filter(workspace_id__in=busy).only(
-        "workspace_id", "reminder_kind", "channel", "subject", "body"
-    )
-    overrides = {(t.workspace_id, t.reminder_kind, t.channel): t for t in templates}
+    templates = Template.objects.filter(workspace_id__in=busy).only(*VARIANT_FIELDS).order_by("created_at", "id")
+    overrides: dict[tuple, list[Template]] = defaultdict(list)  # a workspace's variants, in their order
+    for template in templates:
+        overrides[(template.workspace_id, template.reminder_kind, template.channel)].append(template)
     notifications: list = []
     for (ws, day), rows in groups.items():
         found = celebrations[(ws, day)]
@@ -153,6 +154,8 @@ def _plan(*, groups: dict[tuple, list[GreetingSchedule]], digests: dict) -> list
         def add(
             *, purpose, channel, recipient, kind, context, person=None, workspace=workspace, digest=digest, slot=slot
         ):
+            # The variant is the one the message's key chooses, as when the digest greets.
+            key = idempotency_key(reminder=digest, slot=slot, purpose=purpose, channel=channel, recipient=recipient)
             rendered = render_with_override(
                 override=overrides.get((workspace.pk, kind, channel)),
                 workspace=workspace,
@@ -160,6 +163,7 @@ def _plan(*, groups: dict[tuple, list[GreetingSchedule]], digests: dict) -> list
                 channel=channel,
                 context=context,
                 language=language_of(person=person, workspace=workspace),
+                variant_key=key,
             )
             notifications.append(
                 planned_notification(
@@ -173,7 +177,13 @@ def _plan(*, groups: dict[tuple, list[GreetingSchedule]], digests: dict) -> list
                 )
             )
 
-        plan_greetings(workspace=workspace, celebrations=greeted, configs=configs.get(ws, {}), add=add)
+        plan_greetings(
+            workspace=workspace,
+            celebrations=greeted,
+            configs=configs.get(ws, {}),
+            add=add,
+            private_only=not digest.personal_greetings,
+        )
     return notifications
 
 

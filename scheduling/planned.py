@@ -11,9 +11,11 @@ from notifications.models import Notification, NotificationStatus
 from notifications.person_links import preferences_url, with_preferences_link
 from notifications.rendering import Rendered
 from reminders.models import Reminder
-from workspaces.models import Person
+from workspaces.models import Channel, Person
 
 WEBHOOK_RECIPIENT = "webhook"
+# The channels that show a variant's picture; SMS and WhatsApp send the text only.
+IMAGE_CHANNELS = frozenset({Channel.SLACK, Channel.EMAIL})
 
 
 @dataclass(slots=True)
@@ -72,6 +74,9 @@ def planned_notification(
             reminder=reminder, slot=slot, purpose=purpose, channel=channel, recipient=recipient
         ),
     )
+    if channel in IMAGE_CHANNELS and rendered.image_url:
+        notification.image_url = rendered.image_url
+        notification.image_alt = rendered.image_alt[:200]
     if rendered.failure:
         notification.status = NotificationStatus.FAILED
         notification.last_error = rendered.failure

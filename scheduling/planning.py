@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.db.models import Exists, F, OuterRef
@@ -28,22 +28,30 @@ from birthdaybuddy.timerules.recurrence import Occurrence as Slot
 from events.models import Attendee, Rsvp
 from notifications.models import ChannelConfig, Notification, NotificationStatus, Template
 from notifications.rendering import (
+    VARIANT_FIELDS,
     ChannelText,
     Rendered,
     TemplateLimitExceeded,
     TemplateRenderError,
-    default_source,
+    default_variants,
     render_source,
     render_with_override,
     slack_mention,
 )
 from notifications.routing import route_person
+from notifications.variants import variant_index
 from reminders import appointments, slots
 from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
 from scheduling.alerts import PrepPlanner
-from scheduling.digest import celebrations_for
+from scheduling.digest import announced_through, celebrations_for, covered_after_for
 from scheduling.own_time import pending_greetings, without_pending
-from scheduling.planned import WEBHOOK_RECIPIENT, PlannedMessage, mark_existing, planned_notification
+from scheduling.planned import (
+    WEBHOOK_RECIPIENT,
+    PlannedMessage,
+    idempotency_key,
+    mark_existing,
+    planned_notification,
+)
 from scheduling.recipients import chat_webhook_channels, plan_greetings, skip_recipient, slack_recipient, wants
 from scheduling.slack_digest import plan_slack_digest
 from workspaces.models import Channel, Membership, Person
@@ -82,7 +90,7 @@ class Planner:
         digests = [(reminder, slot) for reminder, slot in items if reminder.kind == ReminderKind.BIRTHDAY_DIGEST]
         others = [reminder for reminder, _ in items if reminder.kind != ReminderKind.BIRTHDAY_DIGEST]
         pairs = [(reminder.workspace, slot.local_date) for reminder, slot in digests]
-        self.celebrations = celebrations_for(pairs=pairs)
+        self.celebrations = celebrations_for(pairs=pairs, covered_after=covered_after_for(digests))
         self.prep = PrepPlanner(digests if prep else [], self.celebrations)
         # Each person's own time: a greeting whose schedule row stands for the day or later is the row's.
         self.pending = pending_greetings(
@@ -102,16 +110,18 @@ class Planner:
         }
         member_workspaces.update(r.workspace_id for r in others if r.audience == Audience.MEMBERS)
         self.configs: dict = defaultdict(dict)
-        self.overrides: dict[tuple, Template] = {}
+        # A workspace's variants per (workspace, kind, channel), in their stable order.
+        self.overrides: dict[tuple, list[Template]] = defaultdict(list)
         self.members: dict = defaultdict(list)
         self.audiences: dict = {}
         if busy:
             for config in ChannelConfig.objects.filter(workspace_id__in=busy, active=True):
                 self.configs[config.workspace_id][config.kind] = config
-            templates = Template.objects.filter(workspace_id__in=busy).only(
-                "workspace_id", "reminder_kind", "channel", "subject", "body"
+            templates = (
+                Template.objects.filter(workspace_id__in=busy).only(*VARIANT_FIELDS).order_by("created_at", "id")
             )
-            self.overrides = {(t.workspace_id, t.reminder_kind, t.channel): t for t in templates}
+            for template in templates:
+                self.overrides[(template.workspace_id, template.reminder_kind, template.channel)].append(template)
         if member_workspaces:
             is_member = Membership.objects.filter(workspace_id=OuterRef("workspace_id"), user_id=OuterRef("user_id"))
             for person in Person.objects.filter(Exists(is_member), workspace_id__in=member_workspaces).order_by(
@@ -119,6 +129,15 @@ class Planner:
             ):
                 self.members[person.workspace_id].append(person)
         self._load_audiences(others)
+
+    def covered_through(self, *, reminder: Reminder, slot: Slot) -> date | None:
+        """What the occurrence records as covered (digests only; see ``scheduling.digest``)."""
+        if reminder.kind != ReminderKind.BIRTHDAY_DIGEST:
+            return None
+        celebrations = self.celebrations.get((reminder.workspace_id, slot.local_date))
+        if celebrations is not None:
+            return celebrations.through
+        return announced_through(workspace=reminder.workspace, day=slot.local_date)  # a missed one
 
     def _load_audiences(self, reminders: list[Reminder]) -> None:
         chosen = [r.pk for r in reminders if r.audience == Audience.PEOPLE]
@@ -194,8 +213,11 @@ class Planner:
             return digest + prep
         return self._plan_reminder(reminder=reminder, slot=slot)
 
-    def render(self, *, workspace, kind: str, channel: str, context: dict, language: str | None = None) -> Rendered:
-        """``language``: the reader's; default the workspace's locale (a channel many people read)."""
+    def render(
+        self, *, workspace, kind: str, channel: str, context: dict, language: str | None = None, variant_key: str = ""
+    ) -> Rendered:
+        """``language``: the reader's; default the workspace's locale (a channel many people read).
+        ``variant_key``: the message's idempotency key, which chooses its variant."""
         return render_with_override(
             override=self.overrides.get((workspace.pk, kind, channel)),
             workspace=workspace,
@@ -203,7 +225,13 @@ class Planner:
             channel=channel,
             context=context,
             language=language,
+            variant_key=variant_key,
         )
+
+    def variant_count(self, *, workspace, kind: str, channel: str) -> int:
+        """How many variants the message of ``kind`` on ``channel`` chooses from in ``workspace``."""
+        own = self.overrides.get((workspace.pk, kind, channel))
+        return len(own) if own else len(default_variants(reminder_kind=kind, channel=channel))
 
     def _plan_digest(self, *, reminder: Reminder, slot: Slot) -> list[PlannedMessage]:
         workspace = reminder.workspace
@@ -226,8 +254,16 @@ class Planner:
         ) -> Notification:
             if rendered is None:
                 language = language_of(person=person, workspace=workspace) if person is not None else None
+                key = idempotency_key(
+                    reminder=reminder, slot=slot, purpose=purpose, channel=channel, recipient=recipient
+                )
                 rendered = self.render(
-                    workspace=workspace, kind=kind, channel=channel, context=context or {}, language=language
+                    workspace=workspace,
+                    kind=kind,
+                    channel=channel,
+                    context=context or {},
+                    language=language,
+                    variant_key=key,
                 )
             notification = planned_notification(
                 reminder=reminder,
@@ -252,9 +288,15 @@ class Planner:
                     config=configs.get(Channel.SLACK),
                     recipient=recipient,
                     render=lambda context: self.render(
-                        workspace=workspace, kind=reminder.kind, channel=Channel.SLACK, context=context
+                        workspace=workspace,
+                        kind=reminder.kind,
+                        channel=Channel.SLACK,
+                        context=context,
+                        variant_key=idempotency_key(
+                            reminder=reminder, slot=slot, purpose="digest", channel=Channel.SLACK, recipient=recipient
+                        ),
                     ),
-                    has_override=(workspace.pk, reminder.kind, Channel.SLACK) in self.overrides,
+                    has_override=bool(self.overrides.get((workspace.pk, reminder.kind, Channel.SLACK))),
                     add=add,
                 )
 
@@ -281,19 +323,26 @@ class Planner:
             ]
             if members:
                 context = celebrations.context(workspace=workspace, mentions=False)
-                # Members reading one language get the same text: render it once per language.
-                texts: dict[str, Rendered] = {}
+                # Members reading one language whose keys choose one variant get the same text:
+                # render it once per language and variant.
+                texts: dict[tuple[str, int], Rendered] = {}
+                count = self.variant_count(workspace=workspace, kind=reminder.kind, channel=Channel.EMAIL)
                 for person in members:
                     language = language_of(person=person, workspace=workspace)
-                    if language not in texts:
-                        texts[language] = self.render(
+                    key = idempotency_key(
+                        reminder=reminder, slot=slot, purpose="digest", channel=Channel.EMAIL, recipient=person.email
+                    )
+                    text_key = (language, variant_index(key, count))
+                    if text_key not in texts:
+                        texts[text_key] = self.render(
                             workspace=workspace,
                             kind=reminder.kind,
                             channel=Channel.EMAIL,
                             context=context,
                             language=language,
+                            variant_key=key,
                         )
-                    rendered = texts[language]
+                    rendered = texts[text_key]
                     add(
                         purpose="digest",
                         channel=Channel.EMAIL,
@@ -304,9 +353,15 @@ class Planner:
                         rendered=rendered,
                     )
 
-        if reminder.personal_greetings:
-            greeted = without_pending(celebrations, self.pending)
-            plan_greetings(workspace=workspace, celebrations=greeted, configs=configs, add=add)
+        # A private celebration is a greeting and nothing else: it is sent even when the
+        # digest's personal greetings are off (which then only leaves out the public ones').
+        plan_greetings(
+            workspace=workspace,
+            celebrations=without_pending(celebrations, self.pending),
+            configs=configs,
+            add=add,
+            private_only=not reminder.personal_greetings,
+        )
         return planned
 
     def _plan_reminder(self, *, reminder: Reminder, slot: Slot) -> list[PlannedMessage]:
@@ -335,13 +390,22 @@ class Planner:
                 mention = slack_mention(person.slack_user_id) if channel == Channel.SLACK else None
                 person_context = {"name": person.name, "mention": mention or person.name}
             language = language_of(person=person, workspace=workspace)
-            # The text depends only on the channel, the language and the person's name and mention.
+            # The text depends only on the channel, the language, the person's name and mention
+            # and the variant the message's key chooses.
             name = None if person_context is None else (person_context["name"], person_context["mention"])
-            key = (channel, language, name)
+            message_key = idempotency_key(
+                reminder=reminder, slot=slot, purpose="reminder", channel=channel, recipient=recipient
+            )
+            count = self.variant_count(workspace=workspace, kind=reminder.kind, channel=channel)
+            key = (channel, language, name, variant_index(message_key, count))
             rendered = texts.get(key)
             if rendered is None:
                 rendered = texts[key] = self._render_reminder(
-                    reminder=reminder, channel=channel, context={**context, "person": person_context}, language=language
+                    reminder=reminder,
+                    channel=channel,
+                    context={**context, "person": person_context},
+                    language=language,
+                    variant_key=message_key,
                 )
             notification = planned_notification(
                 reminder=reminder,
@@ -374,8 +438,11 @@ class Planner:
                 add(channel=route.channel, recipient=skip_recipient(person), person=person, reason=route.reason)
         return planned
 
-    def _render_reminder(self, *, reminder: Reminder, channel: str, context: dict, language: str) -> Rendered:
-        """The kind's template (the workspace's override or the default) with the reminder's text as ``{{ message }}``.
+    def _render_reminder(
+        self, *, reminder: Reminder, channel: str, context: dict, language: str, variant_key: str
+    ) -> Rendered:
+        """The kind's template (the workspace's variant or the shipped one ``variant_key`` chooses) with the
+        reminder's text as ``{{ message }}``.
 
         The reminder's own text (``Reminder.message``, the API's ``template``) is itself a
         sandboxed template over the same data.
@@ -394,22 +461,14 @@ class Planner:
             except TemplateRenderError:
                 logger.warning("reminder text failed to render; sending it as written", exc_info=True)
                 context["message"] = ChannelText(text)
-        subject, body = default_source(reminder_kind=reminder.kind, channel=channel)
-        override = self.overrides.get((workspace.pk, reminder.kind, channel))
-        if override is not None:
-            try:
-                return render_source(
-                    subject=override.subject or subject,
-                    body=override.body,
-                    channel=channel,
-                    context=context,
-                    language=language,
-                )
-            except TemplateLimitExceeded as exc:
-                return Rendered.limit_exceeded(exc)
-            except TemplateRenderError:
-                logger.warning("template override %s failed to render; using the default", override.pk, exc_info=True)
-        return render_source(subject=subject, body=body, channel=channel, context=context, language=language)
+        return self.render(
+            workspace=workspace,
+            kind=reminder.kind,
+            channel=channel,
+            context=context,
+            language=language,
+            variant_key=variant_key,
+        )
 
 
 def _when(local: datetime, *, all_day: bool):

@@ -10,7 +10,9 @@ still gets a row, ``skipped`` with the reason, so nobody is dropped silently.
 The digest goes to the workspace's Slack channel (the bot's channel, or the webhook), to its
 Microsoft Teams and Google Chat channels (:func:`chat_webhook_channels`) and by email to the
 members who want it; personal greetings reach each celebrating person on their own channel
-(``notifications.routing.person_destination``).
+(``notifications.routing.person_destination``). A private celebration is greeted whatever the
+digest's ``personal_greetings`` says: being greeted in private is all "private" means, and the
+setting is about the greetings that accompany the team's post.
 """
 
 from __future__ import annotations
@@ -53,8 +55,13 @@ def wants(person: Person, channel: str) -> bool:
     return channel in (person.preferred_channels or []) and channel not in (person.opted_out_channels or [])
 
 
-def plan_greetings(*, workspace, celebrations: Celebrations, configs: dict[str, ChannelConfig], add) -> None:
+def plan_greetings(
+    *, workspace, celebrations: Celebrations, configs: dict[str, ChannelConfig], add, private_only: bool = False
+) -> None:
+    """Each celebrating person's own greeting (``private_only``: only the private celebrations')."""
     for celebration in (*celebrations.birthdays, *celebrations.anniversaries):
+        if private_only and not celebration.private:
+            continue
         person = celebration.person
         destination = person_destination(person, configs)
         if destination is None:

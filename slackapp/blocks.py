@@ -6,7 +6,7 @@ import calendar
 from datetime import date
 from typing import Any
 
-from workspaces.models import Consent, Person
+from workspaces.models import Celebrate, Consent, Person
 
 PROFILE_MODAL = "birthday_profile"
 ACTION_EDIT = "profile_edit"
@@ -21,7 +21,14 @@ BIRTHDAY_BLOCK, BIRTHDAY_ACTION = "birthday", "birthday_date"
 NO_YEAR_BLOCK, NO_YEAR_ACTION = "no_year", "no_year_choice"
 JOINED_BLOCK, JOINED_ACTION = "joined_on", "joined_on_date"
 SHOW_AGE_BLOCK, SHOW_AGE_ACTION = "show_age", "show_age_choice"
-CELEBRATE_BLOCK, CELEBRATE_ACTION = "celebrate", "celebrate_choice"
+# "What to celebrate": one choice per kind (public / private / off), never a date cleared.
+CELEBRATE_BIRTHDAY_BLOCK, CELEBRATE_BIRTHDAY_ACTION = "celebrate_birthday", "celebrate_birthday_choice"
+CELEBRATE_ANNIVERSARY_BLOCK, CELEBRATE_ANNIVERSARY_ACTION = "celebrate_anniversary", "celebrate_anniversary_choice"
+CELEBRATE_CHOICES = (
+    (Celebrate.PUBLIC, "With the team (the channel's post and a greeting to me)"),
+    (Celebrate.PRIVATE, "Privately (only a greeting to me)"),
+    (Celebrate.OFF, "Not at all"),
+)
 
 
 def escape(text: str) -> str:
@@ -75,8 +82,20 @@ def profile_modal(person: Person | None, *, today: date) -> dict:
     no_year: dict[str, Any] = {"type": "checkboxes", "action_id": NO_YEAR_ACTION, "options": no_year_options}
     show_age_options = [option("Yes, others may see my age", "yes"), option("No, keep my age private", "no")]
     show_age: dict[str, Any] = {"type": "radio_buttons", "action_id": SHOW_AGE_ACTION, "options": show_age_options}
-    celebrate_options = [option("My birthday", "birthday"), option("My work anniversary", "anniversary")]
-    celebrate: dict[str, Any] = {"type": "checkboxes", "action_id": CELEBRATE_ACTION, "options": celebrate_options}
+    celebrate_options = [option(text, value) for value, text in CELEBRATE_CHOICES]
+    celebrate_birthday: dict[str, Any] = {
+        "type": "radio_buttons",
+        "action_id": CELEBRATE_BIRTHDAY_ACTION,
+        "options": celebrate_options,
+        "initial_option": celebrate_options[0],
+    }
+    celebrate_anniversary: dict[str, Any] = {
+        "type": "radio_buttons",
+        "action_id": CELEBRATE_ANNIVERSARY_ACTION,
+        "options": celebrate_options,
+        "initial_option": celebrate_options[0],
+    }
+    values: list[str] = [str(value) for value, _ in CELEBRATE_CHOICES]
     if person is not None:
         if person.birth_month is not None and person.birth_day is not None:
             year = person.birth_year or 2000  # a leap year: Feb 29 stays valid
@@ -86,10 +105,10 @@ def profile_modal(person: Person | None, *, today: date) -> dict:
         if person.joined_on:
             joined["initial_date"] = person.joined_on.isoformat()
         show_age["initial_option"] = show_age_options[0 if person.show_age else 1]
-        chosen = [celebrate_options[0]] if person.birth_month is not None else []
-        chosen += [celebrate_options[1]] if person.joined_on else []
-        if chosen:
-            celebrate["initial_options"] = chosen
+        if person.celebrate_birthday in values:
+            celebrate_birthday["initial_option"] = celebrate_options[values.index(person.celebrate_birthday)]
+        if person.celebrate_anniversary in values:
+            celebrate_anniversary["initial_option"] = celebrate_options[values.index(person.celebrate_anniversary)]
     return {
         "type": "modal",
         "callback_id": PROFILE_MODAL,
@@ -127,10 +146,17 @@ def profile_modal(person: Person | None, *, today: date) -> dict:
             },
             {
                 "type": "input",
-                "block_id": CELEBRATE_BLOCK,
+                "block_id": CELEBRATE_BIRTHDAY_BLOCK,
                 "optional": True,
-                "label": plain("What to celebrate"),
-                "element": celebrate,
+                "label": plain("Celebrate my birthday"),
+                "element": celebrate_birthday,
+            },
+            {
+                "type": "input",
+                "block_id": CELEBRATE_ANNIVERSARY_BLOCK,
+                "optional": True,
+                "label": plain("Celebrate my work anniversary"),
+                "element": celebrate_anniversary,
             },
         ],
     }

@@ -29,7 +29,7 @@ from slackapp.people import person_for_slack_user, person_for_slack_user_or_crea
 from workspaces import services as workspace_services
 from workspaces import slack_people
 from workspaces.birthdays import BIRTHDAY, birthday_list_upcoming, birthday_rows_for_viewer, workspace_today
-from workspaces.models import ADMIN_ROLES, Consent, Person
+from workspaces.models import ADMIN_ROLES, Celebrate, Consent, Person
 from workspaces.selectors import workspace_role_of
 
 logger = logging.getLogger(__name__)
@@ -145,14 +145,25 @@ def upcoming_text(installation: SlackInstallation, *, user_id: str) -> str:
     return "*Coming up (next 30 days)*\n" + ("\n".join(lines) if lines else "Nothing in the next 30 days.")
 
 
+def _day(when: date) -> str:
+    return f"{calendar.day_abbr[when.weekday()]} {when.day} {calendar.month_abbr[when.month]}"
+
+
 def upcoming_lines(installation: SlackInstallation, *, user_id: str) -> list[str]:
-    """The next 30 days as the API shows them to this person (ages only where they may see them)."""
+    """The next 30 days as the API shows them to this person (ages only where they may see them),
+    each on the day the digest announces it (with its own date when a weekend or holiday moves it).
+
+    A kind celebrated "off" is not listed; a private one only to admins and to the person themself.
+    """
     workspace = installation.workspace
     viewer_person = person_for_slack_user(installation, user_id)
     viewer = viewer_person.user if viewer_person is not None else None
     role = workspace_role_of(workspace=workspace, user=viewer) if viewer is not None else None
     rows = birthday_rows_for_viewer(
-        birthday_list_upcoming(workspace=workspace, days=30), viewer=viewer, viewer_role=role
+        birthday_list_upcoming(workspace=workspace, days=30),
+        viewer=viewer,
+        viewer_role=role,
+        own_person_id=viewer_person.pk if viewer_person is not None else None,
     )
     lines = []
     for row in rows:
@@ -162,12 +173,14 @@ def upcoming_lines(installation: SlackInstallation, *, user_id: str) -> list[str
             else blocks.escape(row["person"]["name"])
         )
         when = date.fromisoformat(row["date"])
-        day = f"{calendar.day_abbr[when.weekday()]} {when.day} {calendar.month_abbr[when.month]}"
+        announced = date.fromisoformat(row["announced_on"])
+        day = _day(announced) if announced == when else f"{_day(announced)} (for {_day(when)})"
         if row["kind"] == BIRTHDAY:
             what = f"turns {row['age']}" if row["age"] is not None else "birthday"
         else:
             what = f"{row['years']} year{'s' if row['years'] != 1 else ''} with the team"
-        lines.append(f"• {day}: {who} — {what}")
+        private = " (private: a greeting only)" if row["private"] else ""
+        lines.append(f"• {day}: {who} — {what}{private}")
     return lines
 
 
@@ -193,11 +206,20 @@ def modal_values(view: dict) -> dict:
     joined = text(value(blocks.JOINED_BLOCK, blocks.JOINED_ACTION).get("selected_date"))
     no_year = bool(value(blocks.NO_YEAR_BLOCK, blocks.NO_YEAR_ACTION).get("selected_options"))
     show_age = as_dict(value(blocks.SHOW_AGE_BLOCK, blocks.SHOW_AGE_ACTION).get("selected_option")).get("value")
-    celebrate_options = value(blocks.CELEBRATE_BLOCK, blocks.CELEBRATE_ACTION).get("selected_options")
-    celebrate = (
-        {as_dict(item).get("value") for item in celebrate_options} if isinstance(celebrate_options, list) else None
-    )
     result: dict = {"show_age": None if show_age is None else show_age == "yes"}
+    # What to celebrate sets each kind's choice; the dates stay as they are (turning a kind
+    # "off" and back on later needs no date typed again).
+    for field, block, action in (
+        ("celebrate_birthday", blocks.CELEBRATE_BIRTHDAY_BLOCK, blocks.CELEBRATE_BIRTHDAY_ACTION),
+        ("celebrate_anniversary", blocks.CELEBRATE_ANNIVERSARY_BLOCK, blocks.CELEBRATE_ANNIVERSARY_ACTION),
+    ):
+        choice = as_dict(value(block, action).get("selected_option")).get("value")
+        if choice is None:
+            result[field] = None
+        elif choice in Celebrate.values:
+            result[field] = choice
+        else:
+            errors[block] = "Choose one of the three."
     try:
         born = date.fromisoformat(birthday) if birthday else None
     except (TypeError, ValueError):
@@ -206,10 +228,6 @@ def modal_values(view: dict) -> dict:
         result["joined_on"] = date.fromisoformat(joined) if joined else None
     except (TypeError, ValueError):
         errors[blocks.JOINED_BLOCK] = "Pick a date."
-    if celebrate is not None and "birthday" not in celebrate:
-        born = None
-    if celebrate is not None and "anniversary" not in celebrate:
-        result["joined_on"] = None
     if born is not None:
         result.update(birth_month=born.month, birth_day=born.day, birth_year=None if no_year else born.year)
     else:
@@ -226,8 +244,9 @@ def modal_save(installation: SlackInstallation, *, user_id: str, values: dict) -
     if person is None:
         return None
     data = {key: values[key] for key in ("birth_month", "birth_day", "birth_year", "joined_on")}
-    if values.get("show_age") is not None:
-        data["show_age"] = values["show_age"]
+    for field in ("show_age", "celebrate_birthday", "celebrate_anniversary"):
+        if values.get(field) is not None:
+            data[field] = values[field]
     workspace_services.person_update(person=person, data=data)
     slack_people.person_consent_set(person=person, consent=Consent.ACTIVE)
     home_publish(installation, user_id=user_id)

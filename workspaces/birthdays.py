@@ -7,8 +7,15 @@ afterwards, so one cached answer serves every caller. ``birthday_page`` caches o
 of them as the API renders it (for every audience at once), so a warm API read costs one
 cache round trip and no rendering.
 
-The date arithmetic (Feb 29 in common years) is ``birthdaybuddy.timerules.recurrence``'s: only that
-pure module is imported, never scheduling's models or services.
+The date arithmetic (Feb 29 in common years) is ``birthdaybuddy.timerules.recurrence``'s, and the
+day a celebration is announced (the workspace's weekend/holiday policy) ``timerules.workdays``': only
+those pure modules are imported, never scheduling's models or services — so the list shows the day
+the digest will announce each celebration, as the digest decides it.
+
+A kind a person celebrates "off" is not listed at all; a "private" one (a personal greeting, no
+team post) is listed only to those who may see the team's settings — owners, admins, staff — and,
+on the Slack surfaces, to the person themself: everyone else would learn a date the person chose
+not to share with the team.
 """
 
 from __future__ import annotations
@@ -22,8 +29,9 @@ from django.db.models import Q
 from django.utils import timezone as dj_timezone
 
 from birthdaybuddy.timerules.recurrence import celebration_date, utc_to_local, zone
+from birthdaybuddy.timerules.workdays import ON_DAY, IsWorkday, shift, workday_calendar
 from workspaces import cache as bb_cache
-from workspaces.models import Person, Workspace
+from workspaces.models import ADMIN_ROLES, Celebrate, Person, Workspace
 from workspaces.selectors import person_birth_year_visible
 
 BIRTHDAY = "birthday"
@@ -33,8 +41,11 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 366
 # Part of the cache keys: change them when ``Upcoming`` (rows) or what ``birthday_page`` caches
 # (pages) changes shape, so a deploy never reads old entries.
-ROWS_FORMAT = "r2"
-PAGE_FORMAT = "p1"
+ROWS_FORMAT = "r3"
+PAGE_FORMAT = "p2"
+# A celebration moved off a weekend or holiday run is announced at most this many days away
+# from its date (the people query looks this far beyond the window).
+SHIFT_MARGIN_DAYS = 14
 
 PERSON_FIELDS = (
     "id",
@@ -46,7 +57,12 @@ PERSON_FIELDS = (
     "birth_year",
     "show_age",
     "joined_on",
+    "celebrate_birthday",
+    "celebrate_anniversary",
 )
+
+
+Day = date  # for the fields declared after ``Upcoming.date``, which shadows the name
 
 
 class PersonDates(NamedTuple):
@@ -61,11 +77,15 @@ class PersonDates(NamedTuple):
     birth_year: int | None
     show_age: bool
     joined_on: date | None
+    celebrate_birthday: str = Celebrate.PUBLIC
+    celebrate_anniversary: str = Celebrate.PUBLIC
 
 
 class Upcoming(NamedTuple):
     """One upcoming celebration, before the privacy step. ``years``: the age turned (birthday,
-    None without a birth year) or the years since joining (anniversary)."""
+    None without a birth year) or the years since joining (anniversary). ``announced``: the day
+    the digest announces it (``date`` unless a weekend or holiday moves it); ``private``: the
+    person is greeted personally only, with no team post."""
 
     date: date
     days_until: int
@@ -76,6 +96,8 @@ class Upcoming(NamedTuple):
     user_id: UUID | None
     show_age: bool
     years: int | None
+    announced: Day | None = None
+    private: bool = False
 
 
 def workspace_today(workspace: Workspace, *, now: datetime | None = None) -> date:
@@ -115,33 +137,66 @@ def upcoming_celebrations(
     days: int | None = DEFAULT_DAYS,
     month: int | None = None,
     kind: str | None = None,
+    shift_policy: str = ON_DAY,
+    is_workday: IsWorkday | None = None,
 ) -> list[Upcoming]:
     """Each person's next birthday and work anniversary inside the window, in date order.
 
     A Feb 29 date falls on Feb 28 or Mar 1 in common years, by ``leap_day_policy``. An
-    anniversary is listed only from the first year on (``years > 0``).
+    anniversary is listed only from the first year on (``years > 0``). Each row says the day
+    it is announced, by the weekend/holiday ``shift_policy`` and ``is_workday`` (default:
+    Monday to Friday); a row is listed when its date or that day is inside the window (a
+    Saturday birthday announced on Friday shows on Friday's list too). A kind celebrated
+    "off" is left out; a "private" one is marked.
     """
     start, end = window_of(today=today, days=days, month=month)
+    is_workday = is_workday or workday_calendar()
     rows: list[Upcoming] = []
+
+    def add(when: date, kind_: str, years: int | None, person: PersonDates, celebrate: str) -> None:
+        # The last occurrence may still be announced ahead (moved to the next working day).
+        for candidate in (when, _previous(when, kind_, person, leap_day_policy)):
+            if candidate is None:
+                continue
+            announced = shift(candidate, policy=shift_policy, is_workday=is_workday)
+            if start <= candidate <= end or (start <= announced <= end and candidate <= end):
+                if candidate != when:
+                    years = None if years is None else years - 1
+                common = (person.id, person.name, person.slack_user_id or "", person.user_id)
+                row = Upcoming(candidate, (candidate - today).days, kind_, *common, person.show_age, years)
+                rows.append(row._replace(announced=announced, private=celebrate == Celebrate.PRIVATE))
+                return
+
     for person in people:
-        common = (person.id, person.name, person.slack_user_id or "", person.user_id)
-        if kind in (None, BIRTHDAY) and person.birth_month is not None and person.birth_day is not None:
+        birthday_on = person.celebrate_birthday != Celebrate.OFF
+        if kind in (None, BIRTHDAY) and birthday_on and person.birth_month is not None and person.birth_day is not None:
             when = _next_celebration(person.birth_month, person.birth_day, today=today, policy=leap_day_policy)
-            if start <= when <= end:
-                age = when.year - person.birth_year if person.birth_year else None
-                rows.append(Upcoming(when, (when - today).days, BIRTHDAY, *common, person.show_age, age))
-        if kind in (None, ANNIVERSARY) and person.joined_on is not None:
+            age = when.year - person.birth_year if person.birth_year else None
+            add(when, BIRTHDAY, age, person, person.celebrate_birthday)
+        anniversary_on = person.celebrate_anniversary != Celebrate.OFF
+        if kind in (None, ANNIVERSARY) and anniversary_on and person.joined_on is not None:
             joined = person.joined_on
             when = _next_celebration(joined.month, joined.day, today=today, policy=leap_day_policy)
             if when.year <= joined.year:  # joined this year or not yet: the first anniversary is next
                 when = celebration_date(
                     month=joined.month, day=joined.day, year=joined.year + 1, leap_day_policy=leap_day_policy
                 )
-            years = when.year - joined.year
-            if years > 0 and start <= when <= end:
-                rows.append(Upcoming(when, (when - today).days, ANNIVERSARY, *common, person.show_age, years))
+            if when.year - joined.year > 0:
+                add(when, ANNIVERSARY, when.year - joined.year, person, person.celebrate_anniversary)
+    rows = [row for row in rows if row.kind != ANNIVERSARY or (row.years or 0) > 0]
     rows.sort(key=lambda row: (row.date, KINDS.index(row.kind), row.name.casefold(), row.person_id))
     return rows
+
+
+def _previous(when: date, kind: str, person: PersonDates, leap_day_policy: str) -> date | None:
+    """The occurrence a year before ``when`` (it may be announced after today when moved forward)."""
+    if kind == BIRTHDAY and person.birth_month is not None and person.birth_day is not None:
+        month, day = person.birth_month, person.birth_day
+    elif kind == ANNIVERSARY and person.joined_on is not None:
+        month, day = person.joined_on.month, person.joined_on.day
+    else:
+        return None
+    return celebration_date(month=month, day=day, year=when.year - 1, leap_day_policy=leap_day_policy)
 
 
 def _months_in(start: date, end: date) -> set[int]:
@@ -155,9 +210,10 @@ def _months_in(start: date, end: date) -> set[int]:
 
 def _people_query(*, workspace: Workspace, start: date, end: date, kind: str | None):
     """A superset of the people celebrating inside the window: one query, narrowed by month."""
-    birthdays = Q(birth_month__isnull=False, birth_day__isnull=False)
-    anniversaries = Q(joined_on__isnull=False)
-    months = _months_in(start, end)
+    birthdays = Q(birth_month__isnull=False, birth_day__isnull=False) & ~Q(celebrate_birthday=Celebrate.OFF)
+    anniversaries = Q(joined_on__isnull=False) & ~Q(celebrate_anniversary=Celebrate.OFF)
+    margin = timedelta(days=SHIFT_MARGIN_DAYS)
+    months = _months_in(start - margin, end + margin)
     if len(months) < 12:
         if 3 in months:
             months.add(2)  # Feb 29 is celebrated on Mar 1 under the "mar1" policy
@@ -169,7 +225,17 @@ def _people_query(*, workspace: Workspace, start: date, end: date, kind: str | N
 
 def _window_parts(workspace: Workspace, *, today: date, days: int | None, month: int | None, kind: str | None):
     """What a cached answer depends on besides the workspace's version."""
-    return (today.isoformat(), workspace.timezone, workspace.leap_day_policy, days, month, kind)
+    return (
+        today.isoformat(),
+        workspace.timezone,
+        workspace.leap_day_policy,
+        workspace.celebration_shift,
+        workspace.holiday_country,
+        workspace.holiday_region,
+        days,
+        month,
+        kind,
+    )
 
 
 def _cached_rows(
@@ -191,7 +257,14 @@ def _cached_rows(
     start, end = window_of(today=today, days=days, month=month)
     people = (PersonDates(*row) for row in _people_query(workspace=workspace, start=start, end=end, kind=kind))
     rows = upcoming_celebrations(
-        people, today=today, leap_day_policy=workspace.leap_day_policy, days=days, month=month, kind=kind
+        people,
+        today=today,
+        leap_day_policy=workspace.leap_day_policy,
+        days=days,
+        month=month,
+        kind=kind,
+        shift_policy=workspace.celebration_shift,
+        is_workday=workday_calendar(workspace.holiday_country, workspace.holiday_region),
     )
     if version is not None:
         bb_cache.birthdays_store(key, rows, version=version)
@@ -229,6 +302,7 @@ def birthday_page(
     month: int | None = None,
     kind: str | None = None,
     now: datetime | None = None,
+    with_private: bool = True,
 ) -> tuple[int, Any]:
     """``(count, rendered)``: how many celebrations ``birthday_list_upcoming`` lists, and page
     ``page`` of them as ``render`` makes it, cached as rendered beside the rows.
@@ -239,6 +313,8 @@ def birthday_page(
     ``render`` must return a picklable value that serves every caller (the per-caller
     privacy step comes after). ``page=None``: a page named otherwise than by its number
     (``last``), not cached. Invalidated with the rows, by the workspace's version.
+    ``with_private``: whether private celebrations are listed (see
+    :func:`sees_private_celebrations`); each audience has its own pages.
     """
     if days is None and month is None:
         days = DEFAULT_DAYS
@@ -253,6 +329,7 @@ def birthday_page(
                 *_window_parts(workspace, today=today, days=days, month=month, kind=kind),
                 page,
                 page_size,
+                with_private,
             ),
         )
         version, cached = bb_cache.birthdays_read(workspace.pk, key)
@@ -261,6 +338,8 @@ def birthday_page(
             paginate(range(count))
             return count, rendered
     rows = _cached_rows(workspace=workspace, today=today, days=days, month=month, kind=kind, version=version)
+    if not with_private:
+        rows = [row for row in rows if not row.private]
     rendered = render(paginate(rows))
     if key is not None and version is not None:
         bb_cache.birthdays_store(key, (len(rows), rendered), version=version)
@@ -274,6 +353,8 @@ def birthday_row_item(row: Upcoming, *, age_visible: bool) -> dict:
         "kind": row.kind,
         "date": row.date.isoformat(),
         "days_until": row.days_until,
+        "announced_on": (row.announced or row.date).isoformat(),
+        "private": row.private,
     }
     if row.kind == BIRTHDAY:
         item["age"] = row.years if age_visible else None
@@ -284,9 +365,22 @@ def birthday_row_item(row: Upcoming, *, age_visible: bool) -> dict:
     return item
 
 
-def birthday_rows_for_viewer(rows: Sequence[Upcoming], *, viewer, viewer_role: str | None) -> list[dict]:
+def sees_private_celebrations(*, viewer, viewer_role: str | None) -> bool:
+    """Whether ``viewer`` sees everyone's private celebrations in the lists: owners, admins, staff."""
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return False
+    return bool(viewer.is_staff or viewer_role in ADMIN_ROLES)
+
+
+def birthday_rows_for_viewer(
+    rows: Sequence[Upcoming], *, viewer, viewer_role: str | None, own_person_id: UUID | None = None
+) -> list[dict]:
     """The API rows as ``viewer`` may see them: a birthday's age only where the birth year is
-    visible to them (the People API's rule, ``person_birth_year_visible``)."""
+    visible to them (the People API's rule, ``person_birth_year_visible``); a private
+    celebration only to owners, admins and staff, and to the person ``own_person_id`` (the
+    viewer's own, where the surface knows it: Slack)."""
+    everyone = sees_private_celebrations(viewer=viewer, viewer_role=viewer_role)
+    rows = [row for row in rows if not row.private or everyone or row.person_id == own_person_id]
     return [
         birthday_row_item(
             row,

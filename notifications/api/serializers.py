@@ -12,6 +12,7 @@ from notifications.models import (
     NotificationStatus,
     Template,
 )
+from notifications.validators import validate_image_url
 from workspaces.models import Channel
 
 MASK = "••••"
@@ -167,10 +168,39 @@ class TemplateSerializer(serializers.ModelSerializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     subject = StrictCharField(required=False, allow_blank=True, max_length=200, help_text="Email subject template.")
     body = StrictCharField(max_length=10_000, trim_whitespace=False, help_text="Jinja template (sandboxed).")
+    # Shadows ``Field.label`` for the type checker only: the metaclass moves declared fields off the class.
+    label = StrictCharField(  # type: ignore[assignment]
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text="Tells this variant apart from the workspace's others of this kind and channel (unique among them).",
+    )
+    image_url = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        validators=[validate_image_url],
+        help_text="Optional https:// picture shown with this variant (Slack: an image attachment; email: in the "
+        "HTML part). http, javascript: and data: addresses are refused. SMS and WhatsApp send the text only.",
+    )
+    image_alt = StrictCharField(
+        required=False, allow_blank=True, max_length=200, help_text="What the picture shows (email alt text)."
+    )
 
     class Meta:
         model = Template
-        fields = ("id", "reminder_kind", "channel", "subject", "body", "created_at", "updated_at")
+        fields = (
+            "id",
+            "reminder_kind",
+            "channel",
+            "label",
+            "subject",
+            "body",
+            "image_url",
+            "image_alt",
+            "created_at",
+            "updated_at",
+        )
         read_only_fields = ("id", "created_at", "updated_at")
 
 

@@ -123,8 +123,11 @@ class ChannelConfigViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         tags=TEMPLATE_TAG,
         summary="List template overrides",
         description=(
-            "The workspace's overrides of the shipped message templates (per reminder kind and channel); "
-            f"kinds without an override use the shipped default. {ADMINS}"
+            "The workspace's overrides of the shipped message templates (per reminder kind and channel), each "
+            "one variant: a kind and channel may have several (told apart by `label`), which together replace "
+            "the shipped variants. Each message uses one, chosen from its idempotency key (SHA-256 modulo the "
+            "number of variants, in the order they were created), so a retry or rerun never changes its text. "
+            f"Kinds without an override use the shipped variants. {ADMINS}"
         ),
     ),
     retrieve=extend_schema(tags=TEMPLATE_TAG, summary="Get a template override", description=ADMINS),
@@ -136,7 +139,8 @@ class ChannelConfigViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
             "`workspace.name`, `date`, `date_display`, `birthdays` / `anniversaries` (each `name`, `mention`, "
             "`age` or `years`), `person` (personal greetings: `name`, `mention`, `age` or `years`), `event`, "
             "`message`. A template that does not compile or fails on sample data is rejected with 400, naming "
-            f"the line. {ADMINS}"
+            "the line. Several variants of one kind and channel need distinct `label`s; `image_url` (optional, "
+            f"https only) adds a picture on Slack and email. {ADMINS}"
         ),
     ),
     update=extend_schema(tags=TEMPLATE_TAG, summary="Replace a template override", description=ADMINS),

@@ -161,6 +161,8 @@ def prepare(
             rsvp_url=notification.rsvp_url,
             blocks=notification.blocks if notification.channel == "slack" else None,
             thread_ts=thread_ts,
+            image_url=notification.image_url,
+            image_alt=notification.image_alt,
         )
         jobs.append(Job(notification, provider, message, started_at=now))
     return jobs, outcomes

@@ -59,6 +59,8 @@ CLAIM_FIELDS = (
     "rsvp_url",
     "blocks",
     "thread_parent",
+    "image_url",
+    "image_alt",
     "status",
     "attempts",
     "retried_after_unknown",

@@ -66,6 +66,10 @@ class Message:
     blocks: list | None = None
     #: Slack bot only: the ``ts`` of the message this one replies to in its thread.
     thread_ts: str = ""
+    #: The chosen variant's picture (https, checked when the variant was saved) and its alt text:
+    #: Slack shows it as an image attachment, email as an ``<img>`` in the HTML part.
+    image_url: str = ""
+    image_alt: str = ""
 
     @property
     def calendar_method(self) -> str:

@@ -106,6 +106,8 @@ class EmailProvider:
                 "body": message.body,
                 "workspace_name": message.workspace_name,
                 "rsvp_url": message.rsvp_url,
+                "image_url": message.image_url,
+                "image_alt": message.image_alt or subject,
             },
         )
         email.attach_alternative(html, "text/html")

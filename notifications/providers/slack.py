@@ -176,6 +176,11 @@ def _header(headers, name: str):
     return value
 
 
+def _shows_image(blocks: list | None, url: str) -> bool:
+    """Whether Block Kit ``blocks`` already show the picture at ``url`` (then no attachment repeats it)."""
+    return any(isinstance(block, dict) and block.get("image_url") == url for block in blocks or ())
+
+
 def _payload(message: Message, *, thread: bool = False) -> dict:
     """What Slack is sent: ``text`` always (with blocks it is the fallback shown in notifications
     and read by screen readers), the Block Kit ``blocks`` when the message has them, and — for
@@ -186,6 +191,10 @@ def _payload(message: Message, *, thread: bool = False) -> dict:
         payload["blocks"] = message.blocks
     if thread and message.thread_ts:
         payload["thread_ts"] = message.thread_ts
+    if message.image_url and not _shows_image(message.blocks, message.image_url):
+        # The picture as an attachment keeps ``text`` (and its mentions) as it is: webhooks and
+        # chat.postMessage both take it, beside blocks or without them.
+        payload["attachments"] = [{"image_url": message.image_url, "fallback": message.image_alt or message.image_url}]
     return payload
 
 

@@ -25,7 +25,14 @@ TEMPLATES = sorted(
     ]
 )
 # The shipped message templates (Jinja, with Django's translation tags: notifications/translation.py).
-MESSAGE_TEMPLATES = sorted(BASE.glob("templates/messages/*/*.txt"))
+# Variants 2, 3, … of a kind sit in numbered folders: templates/messages/<kind>/<n>/<channel>.txt.
+MESSAGE_TEMPLATES = sorted([*BASE.glob("templates/messages/*/*.txt"), *BASE.glob("templates/messages/*/*/*.txt")])
+
+
+def message_kind(path: Path) -> str:
+    return path.relative_to(BASE / "templates/messages").parts[0]
+
+
 # Names, not words to translate.
 ALLOWED = {"BirthdayBuddy", "UTC"}
 PO = BASE / "locale/de/LC_MESSAGES/django.po"
@@ -73,7 +80,7 @@ def test_every_message_template_renders_in_german_with_no_english_left(path):
     from notifications.rendering import render_source, sample_context, split_subject
 
     subject, body = split_subject(path.read_text(encoding="utf-8"))
-    context = sample_context(workspace_name="Lima", reminder_kind=path.parent.name)
+    context = sample_context(workspace_name="Lima", reminder_kind=message_kind(path))
     english = render_source(subject=subject, body=body, channel=path.stem, context=context, language="en")
     german = render_source(subject=subject, body=body, channel=path.stem, context=context, language="de")
     words = {"Hello", "Today", "invites", "Reminder", "changed", "cancelled", "Happy", "birthday", "years", "When"}

@@ -1,6 +1,7 @@
 """``/birthday`` end to end: a signed command, the queued task run, the ephemeral answer posted to
 the fake Slack's response_url, the person changed through the workspace services (audited)."""
 
+import calendar
 from datetime import date
 
 import pytest
@@ -130,6 +131,34 @@ def test_upcoming_lists_30_days_with_privacy(alpha, run_command):
     assert f"turns {soon.year - 1990}" in admin_reply
 
 
+def test_upcoming_shows_the_announcement_day_leaves_out_off_and_keeps_private_to_admins_and_self(alpha, run_command):
+    workspace = alpha["workspace"]
+    workspace.celebration_shift = "next_working_day"
+    workspace.save()
+    today = workspace_today(workspace)
+    saturday = date.fromordinal(today.toordinal() + 1 + (5 - today.weekday() - 1) % 7)  # the next Saturday
+    monday = date.fromordinal(saturday.toordinal() + 2)
+    soon = date.fromordinal(today.toordinal() + 2)
+    PersonFactory(workspace=workspace, name="Sam Saturday", birth_month=saturday.month, birth_day=saturday.day)
+    PersonFactory(
+        workspace=workspace, name="Oz Off", birth_month=soon.month, birth_day=soon.day, celebrate_birthday="off"
+    )
+    bo = alpha["bo"]
+    bo.birth_month, bo.birth_day, bo.celebrate_birthday = soon.month, soon.day, "private"
+    bo.save()
+
+    def day(when: date) -> str:
+        return f"{calendar.day_abbr[when.weekday()]} {when.day} {calendar.month_abbr[when.month]}"
+
+    reply = run_command("upcoming")  # Bo, a member, sees his own private birthday
+    assert f"• {day(monday)} (for {day(saturday)}): Sam Saturday — birthday" in reply
+    assert "Oz Off" not in reply
+    assert "<@UBO> — birthday (private: a greeting only)" in reply
+    assert "<@UBO>" in run_command("upcoming", user_id="UADA")  # an admin sees it
+    PersonFactory(workspace=workspace, name="Cy Member", slack_user_id="UCY", birth_month=None, birth_day=None)
+    assert "<@UBO>" not in run_command("upcoming", user_id="UCY")  # another member does not
+
+
 def test_no_text_opens_the_modal(alpha, run_command, slack_api):
     alpha["bo"].birth_month, alpha["bo"].birth_day = 2, 29
     alpha["bo"].save()
@@ -141,7 +170,9 @@ def test_no_text_opens_the_modal(alpha, run_command, slack_api):
     blocks = {block["block_id"]: block for block in view["blocks"]}
     assert blocks["birthday"]["element"]["initial_date"] == "2000-02-29"
     assert blocks["no_year"]["element"]["initial_options"][0]["value"] == "no_year"
-    assert {"birthday", "no_year", "joined_on", "show_age", "celebrate"} <= set(blocks)
+    assert {"birthday", "no_year", "joined_on", "show_age", "celebrate_birthday", "celebrate_anniversary"} <= set(
+        blocks
+    )
     assert call.headers["Authorization"] == "Bearer xoxb-fake-bot-token-0001"
 
 

@@ -1,7 +1,10 @@
 """The App Home tab (views.publish on app_home_opened), its buttons, and the profile modal's submission."""
 
+from datetime import date
+
 import pytest
 
+from slackapp import blocks
 from tests.factories import PersonFactory
 from workspaces.models import Consent
 
@@ -87,8 +90,10 @@ def _submission(values: dict) -> dict:
         "joined_on": {"joined_on_date": {"selected_date": values.get("joined")}},
         "show_age": {"show_age_choice": {"selected_option": {"value": values.get("show_age", "no")}}},
     }
-    if "celebrate" in values:
-        state["celebrate"] = {"celebrate_choice": {"selected_options": [{"value": v} for v in values["celebrate"]]}}
+    for kind in ("birthday", "anniversary"):
+        if f"celebrate_{kind}" in values:
+            choice = {"selected_option": {"value": values[f"celebrate_{kind}"]}}
+            state[f"celebrate_{kind}"] = {f"celebrate_{kind}_choice": choice}
     return {
         "type": "view_submission",
         "team": {"id": "T0ALPHA"},
@@ -115,12 +120,37 @@ def test_modal_submission_saves_dates_and_choices(alpha, slack, run_tasks):
     )
 
 
-def test_modal_what_to_celebrate_drops_the_unchecked_date(alpha, slack, run_tasks):
-    slack.interaction(_submission({"birthday": "1990-07-14", "joined": "2020-02-03", "celebrate": ["anniversary"]}))
+@pytest.mark.parametrize(("birthday", "anniversary"), [("off", "private"), ("private", "public"), ("public", "off")])
+def test_modal_what_to_celebrate_sets_each_kind_and_keeps_the_dates(alpha, slack, run_tasks, birthday, anniversary):
+    submission = {
+        "birthday": "1990-07-14",
+        "joined": "2020-02-03",
+        "celebrate_birthday": birthday,
+        "celebrate_anniversary": anniversary,
+    }
+    assert slack.interaction(_submission(submission)).status_code == 200
     run_tasks()
     bo = alpha["bo"]
     bo.refresh_from_db()
-    assert (bo.birth_month, str(bo.joined_on)) == (None, "2020-02-03")
+    assert (bo.birth_month, bo.birth_day, str(bo.joined_on)) == (7, 14, "2020-02-03")
+    assert (bo.celebrate_birthday, bo.celebrate_anniversary) == (birthday, anniversary)
+
+
+def test_modal_opens_with_the_persons_choices_and_an_unknown_choice_is_refused(alpha, slack, run_tasks):
+    alpha["bo"].celebrate_anniversary = "private"
+    view = blocks.profile_modal(alpha["bo"], today=date(2026, 6, 1))
+    by_id = {block["block_id"]: block for block in view["blocks"]}
+    assert by_id["celebrate_birthday"]["element"]["initial_option"]["value"] == "public"
+    assert by_id["celebrate_anniversary"]["element"]["initial_option"]["value"] == "private"
+
+    response = slack.interaction(_submission({"birthday": "1990-07-14", "celebrate_birthday": "loudly"}))
+    assert response.json() == {
+        "response_action": "errors",
+        "errors": {"celebrate_birthday": "Choose one of the three."},
+    }
+    assert run_tasks() == []
+    alpha["bo"].refresh_from_db()
+    assert alpha["bo"].birth_month is None
 
 
 def test_modal_errors_are_shown_in_the_modal_and_nothing_is_saved(alpha, slack, run_tasks):

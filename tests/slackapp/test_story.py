@@ -223,9 +223,14 @@ def post_ts(story, post: dict) -> str:
 
 
 def greetings() -> dict[str, int]:
+    """Greeting emails sent, per address (known by their notification: the wording is one of several variants)."""
+    greeting_ids = {
+        str(pk)
+        for pk in Notification.objects.filter(idempotency_key__contains=":greeting-").values_list("pk", flat=True)
+    }
     found: dict[str, int] = {}
     for message in mail.outbox:
-        if "birthday" in message.subject.lower() and "card" not in message.subject.lower():
+        if message.extra_headers.get("X-BirthdayBuddy-Notification") in greeting_ids:
             for address in message.to:
                 found[address] = found.get(address, 0) + 1
     return found

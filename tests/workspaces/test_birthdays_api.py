@@ -17,7 +17,7 @@ from workspaces.models import Role
 
 pytestmark = pytest.mark.django_db
 
-ROW_KEYS = {"person", "kind", "date", "days_until", "age", "years"}
+ROW_KEYS = {"person", "kind", "date", "days_until", "announced_on", "private", "age", "years"}
 # The caller with their membership and its workspace (one query for the JWT authentication and
 # the mixin) + the people.
 QUERIES_COLD = 2
@@ -67,6 +67,8 @@ def test_member_lists_upcoming_birthdays_and_anniversaries(june_15, member_clien
         "kind": "anniversary",
         "date": "2026-06-16",
         "days_until": 1,
+        "announced_on": "2026-06-16",
+        "private": False,
         "age": None,
         "years": 5,
     }
@@ -632,6 +634,8 @@ def test_the_own_age_patch_lands_on_the_right_row(june_15, crowd, member):
             "kind": "birthday",
             "date": "2026-06-17",
             "days_until": 2,
+            "announced_on": "2026-06-17",
+            "private": False,
             "age": 25,
             "years": None,
         }

@@ -22,6 +22,7 @@ from workspaces.birthdays import (
     Upcoming,
     birthday_page,
     birthday_row_item,
+    sees_private_celebrations,
 )
 from workspaces.selectors import person_birth_year_visible
 
@@ -73,7 +74,16 @@ class BirthdaySerializer(serializers.Serializer):
     person = BirthdayPersonSerializer()
     kind = serializers.ChoiceField(choices=[(kind, kind) for kind in KINDS])
     date = serializers.DateField(help_text="The next celebration date in the workspace's time zone.")
-    days_until = serializers.IntegerField(help_text="Days from the workspace's local today (0 = today).")
+    days_until = serializers.IntegerField(
+        help_text="Days from the workspace's local today to `date` (0 = today; negative for a celebration "
+        "of the last few days that is announced today or later)."
+    )
+    announced_on = serializers.DateField(
+        help_text="The day the digest announces it: `date`, unless the workspace's weekend/holiday policy moves it."
+    )
+    private = serializers.BooleanField(
+        help_text="Greeted personally only, no team post (listed to owners, admins and staff only)."
+    )
     age = serializers.IntegerField(
         allow_null=True,
         help_text="Birthdays: the age turned on `date`, or null when the birth year is unknown or hidden from you.",
@@ -154,6 +164,10 @@ class RenderedPage(NamedTuple):
         "anniversaries, then name). Dates are local to the workspace's time zone and *today* is the "
         "workspace's local date. Feb 29 is celebrated on Feb 28 or Mar 1 in common years, as the "
         "workspace's `leap_day_policy` says. An anniversary is listed from its first year on.\n\n"
+        "`announced_on` is the day the digest announces the celebration under the workspace's weekend and "
+        "holiday policy (`celebration_shift`, `holiday_country`); a row is listed when its `date` or its "
+        "`announced_on` is inside the window. A kind a person celebrates `off` is not listed; a `private` "
+        "one (a personal greeting only) is listed to owners, admins and staff only.\n\n"
         f"The window is `days` calendar days from today, today included (default {DEFAULT_DAYS}, at most "
         f"{MAX_DAYS}: every next date fits in 366 days). With `month`, the window is instead the next "
         "occurrence of that month: this month from today on if it is the current month, otherwise the "
@@ -182,6 +196,7 @@ class BirthdayViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
             page_size=paginator.get_page_size(request),
             paginate=lambda rows: self.paginate_queryset(rows),
             render=RenderedPage.render,
+            with_private=sees_private_celebrations(viewer=request.user, viewer_role=self.role),
             **params,
         )
         results = rendered.for_viewer(viewer=request.user, viewer_role=self.role)
