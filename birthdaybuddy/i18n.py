@@ -55,3 +55,25 @@ def moved_text(day, *, announced):
     from django.utils.functional import lazy
 
     return lazy(_moved_text, str)(day, announced)
+
+
+def month_day_text(month: int, day: int, year: int | None = None) -> str:
+    """ "14 July" / "14. Juli" (with the year when given): a date without a weekday, for a
+    birthday whose year is unknown or private, in the active language (not lazy)."""
+    from datetime import date
+
+    from django.utils import formats
+    from django.utils.translation import pgettext
+
+    if year is None:
+        # 2000 is a leap year: 29 February stays a day.
+        return formats.date_format(date(2000, month, day), pgettext("a date without weekday or year", "j F"))
+    return formats.date_format(date(year, month, day), pgettext("a date without weekday", "j F Y"))
+
+
+def short_day_text(day) -> str:
+    """ "Mon 13 Jul" / "Mo, 13. Jul": a day in a list, in the active language (not lazy)."""
+    from django.utils import formats
+    from django.utils.translation import pgettext
+
+    return formats.date_format(day, pgettext("a day in a list", "D j M"))

@@ -1,11 +1,17 @@
-"""Block Kit views: the profile modal, the App Home tab, the consent question (plain data)."""
+"""Block Kit views: the profile modal, the App Home tab, the consent question (plain data).
+
+Built in the active language: the callers build each view inside ``speaking_to`` its reader."""
 
 from __future__ import annotations
 
-import calendar
 from datetime import date
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from birthdaybuddy.i18n import month_day_text
 from workspaces.models import Celebrate, Consent, Person
 
 PROFILE_MODAL = "birthday_profile"
@@ -25,9 +31,9 @@ SHOW_AGE_BLOCK, SHOW_AGE_ACTION = "show_age", "show_age_choice"
 CELEBRATE_BIRTHDAY_BLOCK, CELEBRATE_BIRTHDAY_ACTION = "celebrate_birthday", "celebrate_birthday_choice"
 CELEBRATE_ANNIVERSARY_BLOCK, CELEBRATE_ANNIVERSARY_ACTION = "celebrate_anniversary", "celebrate_anniversary_choice"
 CELEBRATE_CHOICES = (
-    (Celebrate.PUBLIC, "With the team (the channel's post and a greeting to me)"),
-    (Celebrate.PRIVATE, "Privately (only a greeting to me)"),
-    (Celebrate.OFF, "Not at all"),
+    (Celebrate.PUBLIC, gettext_lazy("With the team (the channel's post and a greeting to me)")),
+    (Celebrate.PRIVATE, gettext_lazy("Privately (only a greeting to me)")),
+    (Celebrate.OFF, gettext_lazy("Not at all")),
 )
 
 
@@ -36,12 +42,12 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def plain(text: str) -> dict:
-    return {"type": "plain_text", "text": text[:150], "emoji": True}
+def plain(text: str | Promise) -> dict:
+    return {"type": "plain_text", "text": str(text)[:150], "emoji": True}
 
 
 def section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": str(text)[:3000]}}
 
 
 def button(text: str, action_id: str, *, style: str | None = None, value: str = "") -> dict:
@@ -51,19 +57,19 @@ def button(text: str, action_id: str, *, style: str | None = None, value: str = 
     return element
 
 
-def option(text: str, value: str) -> dict:
+def option(text: str | Promise, value: str) -> dict:
     return {"text": plain(text), "value": value}
 
 
 def describe_birthday(person: Person) -> str:
     if person.birth_month is None or person.birth_day is None:
-        return "not set"
-    text = f"{person.birth_day} {calendar.month_name[person.birth_month]}"
-    return f"{text} {person.birth_year}" if person.birth_year else text
+        return _("not set")
+    return month_day_text(person.birth_month, person.birth_day, person.birth_year)
 
 
 def describe_joined(person: Person) -> str:
-    return person.joined_on.strftime("%-d %B %Y") if person.joined_on else "not set"
+    joined = person.joined_on
+    return month_day_text(joined.month, joined.day, joined.year) if joined else _("not set")
 
 
 def profile_modal(person: Person | None, *, today: date) -> dict:
@@ -71,16 +77,16 @@ def profile_modal(person: Person | None, *, today: date) -> dict:
     birthday: dict[str, Any] = {
         "type": "datepicker",
         "action_id": BIRTHDAY_ACTION,
-        "placeholder": plain("Your birthday"),
+        "placeholder": plain(_("Your birthday")),
     }
     joined: dict[str, Any] = {
         "type": "datepicker",
         "action_id": JOINED_ACTION,
-        "placeholder": plain("Your first day at work"),
+        "placeholder": plain(_("Your first day at work")),
     }
-    no_year_options = [option("Keep my birth year to myself (don't store it)", "no_year")]
+    no_year_options = [option(_("Keep my birth year to myself (don't store it)"), "no_year")]
     no_year: dict[str, Any] = {"type": "checkboxes", "action_id": NO_YEAR_ACTION, "options": no_year_options}
-    show_age_options = [option("Yes, others may see my age", "yes"), option("No, keep my age private", "no")]
+    show_age_options = [option(_("Yes, others may see my age"), "yes"), option(_("No, keep my age private"), "no")]
     show_age: dict[str, Any] = {"type": "radio_buttons", "action_id": SHOW_AGE_ACTION, "options": show_age_options}
     celebrate_options = [option(text, value) for value, text in CELEBRATE_CHOICES]
     celebrate_birthday: dict[str, Any] = {
@@ -112,50 +118,50 @@ def profile_modal(person: Person | None, *, today: date) -> dict:
     return {
         "type": "modal",
         "callback_id": PROFILE_MODAL,
-        "title": plain("My dates"),
-        "submit": plain("Save"),
-        "close": plain("Cancel"),
+        "title": plain(_("My dates")),
+        "submit": plain(_("Save")),
+        "close": plain(_("Cancel")),
         "blocks": [
             {
                 "type": "input",
                 "block_id": BIRTHDAY_BLOCK,
                 "optional": True,
-                "label": plain("Birthday"),
+                "label": plain(_("Birthday")),
                 "element": birthday,
             },
             {
                 "type": "input",
                 "block_id": NO_YEAR_BLOCK,
                 "optional": True,
-                "label": plain("Birth year"),
+                "label": plain(_("Birth year")),
                 "element": no_year,
             },
             {
                 "type": "input",
                 "block_id": JOINED_BLOCK,
                 "optional": True,
-                "label": plain("Work start date"),
+                "label": plain(_("Work start date")),
                 "element": joined,
             },
             {
                 "type": "input",
                 "block_id": SHOW_AGE_BLOCK,
                 "optional": True,
-                "label": plain("Show my age"),
+                "label": plain(_("Show my age")),
                 "element": show_age,
             },
             {
                 "type": "input",
                 "block_id": CELEBRATE_BIRTHDAY_BLOCK,
                 "optional": True,
-                "label": plain("Celebrate my birthday"),
+                "label": plain(_("Celebrate my birthday")),
                 "element": celebrate_birthday,
             },
             {
                 "type": "input",
                 "block_id": CELEBRATE_ANNIVERSARY_BLOCK,
                 "optional": True,
-                "label": plain("Celebrate my work anniversary"),
+                "label": plain(_("Celebrate my work anniversary")),
                 "element": celebrate_anniversary,
             },
         ],
@@ -164,18 +170,18 @@ def profile_modal(person: Person | None, *, today: date) -> dict:
 
 def consent_question(workspace_name: str) -> tuple[str, list[dict]]:
     """The onboarding DM: plain-text fallback and blocks with the two buttons."""
-    text = (
-        f"Hi! {workspace_name} celebrates birthdays and work anniversaries with BirthdayBuddy. "
+    text = _(
+        "Hi! %(workspace)s celebrates birthdays and work anniversaries with BirthdayBuddy. "
         "Would you like to add your dates? You choose what is shown, and you can stop any time."
-    )
+    ) % {"workspace": workspace_name}
     blocks = [
         section(escape(text)),
         {
             "type": "actions",
             "block_id": "consent",
             "elements": [
-                button("Add my dates", ACTION_CONSENT_YES, style="primary"),
-                button("No thanks", ACTION_CONSENT_NO),
+                button(_("Add my dates"), ACTION_CONSENT_YES, style="primary"),
+                button(_("No thanks"), ACTION_CONSENT_NO),
             ],
         },
     ]
@@ -193,33 +199,41 @@ def home_view(
     and for workspace admins a summary and a link to the settings."""
     blocks: list[dict] = [{"type": "header", "text": plain("🎂 BirthdayBuddy")}]
     if person is None:
-        blocks.append(section("You are not in this team's BirthdayBuddy yet. Use *Edit my dates* to add yourself."))
-        blocks.append({"type": "actions", "elements": [button("Edit my dates", ACTION_EDIT, style="primary")]})
+        blocks.append(section(_("You are not in this team's BirthdayBuddy yet. Use *Edit my dates* to add yourself.")))
+        blocks.append({"type": "actions", "elements": [button(_("Edit my dates"), ACTION_EDIT, style="primary")]})
     else:
         celebrated = person.consent != Consent.DECLINED
         lines = [
-            f"*Birthday:* {describe_birthday(person)}",
-            f"*Work start:* {describe_joined(person)}",
-            f"*Age shown to others:* {'yes' if person.show_age else 'no'}",
-            f"*Celebrations:* {'on' if celebrated else 'paused — nobody is told about your dates'}",
+            _("*Birthday:* %(date)s") % {"date": describe_birthday(person)},
+            _("*Work start:* %(date)s") % {"date": describe_joined(person)},
+            _("*Age shown to others:* %(answer)s") % {"answer": _("yes") if person.show_age else _("no")},
+            _("*Celebrations:* %(state)s")
+            % {"state": _("on") if celebrated else _("paused — nobody is told about your dates")},
         ]
         blocks.append(section("\n".join(lines)))
-        actions = [button("Edit my dates", ACTION_EDIT, style="primary")]
+        actions = [button(_("Edit my dates"), ACTION_EDIT, style="primary")]
         actions.append(
-            button("Hide my age", ACTION_HIDE_AGE) if person.show_age else button("Show my age", ACTION_SHOW_AGE)
+            button(_("Hide my age"), ACTION_HIDE_AGE) if person.show_age else button(_("Show my age"), ACTION_SHOW_AGE)
         )
         actions.append(
-            button("Pause celebrations", ACTION_PAUSE) if celebrated else button("Resume celebrations", ACTION_RESUME)
+            button(_("Pause celebrations"), ACTION_PAUSE)
+            if celebrated
+            else button(_("Resume celebrations"), ACTION_RESUME)
         )
         blocks.append({"type": "actions", "block_id": "my_choices", "elements": actions})
     blocks.append({"type": "divider"})
     blocks.append(
-        section("*Coming up (next 30 days)*\n" + ("\n".join(upcoming_lines) or "Nothing in the next 30 days."))
+        section(
+            _("*Coming up (next 30 days)*") + "\n" + ("\n".join(upcoming_lines) or _("Nothing in the next 30 days."))
+        )
     )
     if admin_summary is not None:
         blocks.append({"type": "divider"})
-        blocks.append(section("*For admins*\n" + "\n".join(admin_summary)))
+        blocks.append(section(_("*For admins*") + "\n" + "\n".join(admin_summary)))
         blocks.append(
-            {"type": "actions", "elements": [{"type": "button", "text": plain("Open settings"), "url": settings_url}]}
+            {
+                "type": "actions",
+                "elements": [{"type": "button", "text": plain(_("Open settings")), "url": settings_url}],
+            }
         )
     return {"type": "home", "blocks": blocks}

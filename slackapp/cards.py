@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from slack_sdk.errors import SlackApiError
 
 from cards import blocks as card_blocks
@@ -24,16 +26,17 @@ from workspaces.birthdays import workspace_today
 
 logger = logging.getLogger(__name__)
 
-NOT_OPEN_TO_YOU = "This button does not work for you."
+NOT_OPEN_TO_YOU = gettext_lazy("This button does not work for you.")
 REFUSALS = {
-    card_services.CLOSED: "The card was delivered on the day; it takes no more wishes.",
-    card_services.NOT_OPEN: "The card is not open yet.",
-    card_services.CARDS_OFF: "This workspace does not collect group cards any more.",
+    card_services.CLOSED: gettext_lazy("The card was delivered on the day; it takes no more wishes."),
+    card_services.NOT_OPEN: gettext_lazy("The card is not open yet."),
+    card_services.CARDS_OFF: gettext_lazy("This workspace does not collect group cards any more."),
 }
 
 
 def refusal_text(exc: ValidationError) -> str:
-    return REFUSALS.get(exc.code or "", NOT_OPEN_TO_YOU)
+    """The refusal in the active language (the caller speaks to the person who clicked)."""
+    return str(REFUSALS.get(exc.code or "", NOT_OPEN_TO_YOU))
 
 
 def _ref_for(installation: SlackInstallation, token: str) -> CardRef | None:
@@ -59,14 +62,17 @@ def wish_modal_open(installation: SlackInstallation, *, user_id: str, token: str
         door = door_for(installation, user_id=user_id, token=token)
     except ValidationError as exc:
         return refusal_text(exc)
-    what = "birthday" if door.ref.kind == "birthday" else "work anniversary"
-    title = f"Your wish for *{escape(door.person.name)}*'s {what}. Delivered together with the team's on the day."
+    if door.ref.kind == "birthday":
+        title = _("Your wish for *%(name)s*'s birthday. Delivered together with the team's on the day.")
+    else:
+        title = _("Your wish for *%(name)s*'s work anniversary. Delivered together with the team's on the day.")
+    title %= {"name": escape(door.person.name)}
     view = card_blocks.wish_modal(title=title, token=token, own_text=door.own_text)
     try:
         web_client(installation.bot_token).views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
         logger.warning("Slack views.open failed: %s", exc.response.get("error"))
-        return f"I could not open the card ({exc.response.get('error')}). Please try again."
+        return _("I could not open the card (%(error)s). Please try again.") % {"error": exc.response.get("error")}
     return None
 
 

@@ -1,5 +1,10 @@
 """Reads the dates people type after ``/birthday set``: "14 July", "July 14th", "14.07.", "07-14",
-"2025-07-14", "14.07.1990", "July 14, 1990" … (pure functions, no Django)."""
+"2025-07-14", "14.07.1990", "July 14, 1990", "14. Juli", "3. März 1990" … (pure functions: no
+database; the refusals are in the active language).
+
+Month names are English and German whatever the reader's language (a German speaker may type
+"14 July", an English one "14. Juli"): Babel's full and abbreviated names of each, stand-alone
+and in a date, plus Austria's "Jänner" and "Maerz" for keyboards without umlauts."""
 
 from __future__ import annotations
 
@@ -8,9 +13,26 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
-MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
-MONTHS["sept"] = 9
+from babel.dates import get_month_names
+from django.utils.translation import gettext as _
+
+MONTH_LOCALES = ("en", "de", "de_AT")
+
+
+def _month_words() -> dict[str, int]:
+    words: dict[str, int] = {}
+    for locale in MONTH_LOCALES:
+        for width in ("wide", "abbreviated"):
+            for context in ("format", "stand-alone"):
+                for number, name in get_month_names(width, context, locale).items():
+                    word = name.lower().rstrip(".")
+                    if words.setdefault(word, number) != number:  # pragma: no cover - a clash in CLDR
+                        raise ValueError(f"{word!r} names two months")
+    words.update({"sept": 9, "maerz": 3})
+    return words
+
+
+MONTHS = _month_words()
 MONTH_WORD = "|".join(sorted(MONTHS, key=len, reverse=True))
 DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\.?"
 YEAR = r"(?P<year>\d{4})"
@@ -26,7 +48,9 @@ PATTERNS = [
     re.compile(rf"^(?P<month>\d{{1,2}})[-/](?P<day>\d{{1,2}})(?:[-/]{YEAR})?$"),
 ]
 
-EXAMPLES = '"14 July", "July 14th", "14.07.", "07-14" or "14 July 1990"'
+
+def _examples() -> str:
+    return _('"14 July", "July 14th", "14.07.", "07-14" or "14 July 1990"')
 
 
 class DateNotUnderstood(ValueError):
@@ -40,8 +64,10 @@ class ParsedDate:
     year: int | None
 
     def describe(self) -> str:
-        text = f"{self.day} {calendar.month_name[self.month]}"
-        return f"{text} {self.year}" if self.year else text
+        """ "14 July" / "14. Juli 1990": what was understood, in the active language."""
+        from birthdaybuddy.i18n import month_day_text
+
+        return month_day_text(self.month, self.day, self.year)
 
 
 def parse_date(text: str, *, today: date) -> ParsedDate:
@@ -60,16 +86,27 @@ def parse_date(text: str, *, today: date) -> ParsedDate:
         day = int(parts["day"])
         year = int(parts["year"]) if parts.get("year") else None
         return _checked(month, day, year, today=today)
-    raise DateNotUnderstood(f"I could not read {text.strip()[:40]!r} as a date. Try {EXAMPLES}.")
+    raise DateNotUnderstood(
+        _("I could not read “%(text)s” as a date. Try %(examples)s.")
+        % {"text": text.strip()[:40], "examples": _examples()}
+    )
 
 
 def _checked(month: int, day: int, year: int | None, *, today: date) -> ParsedDate:
     if not 1 <= month <= 12:
-        raise DateNotUnderstood(f"There is no month {month}. Try {EXAMPLES}.")
+        raise DateNotUnderstood(
+            _("There is no month %(month)s. Try %(examples)s.") % {"month": month, "examples": _examples()}
+        )
     last = calendar.monthrange(year or 2000, month)[1]
     if not 1 <= day <= last:
-        where = f"{calendar.month_name[month]} {year}" if year else calendar.month_name[month]
-        raise DateNotUnderstood(f"{where} has no day {day}.")
+        raise DateNotUnderstood(_month_has_no_day(month, day, year))
     if year is not None and (year < 1900 or date(year, month, day) > today):
-        raise DateNotUnderstood(f"The year {year} cannot be a birth year.")
+        raise DateNotUnderstood(_("The year %(year)s cannot be a birth year.") % {"year": year})
     return ParsedDate(month, day, year)
+
+
+def _month_has_no_day(month: int, day: int, year: int | None) -> str:
+    from django.utils import formats
+
+    where = formats.date_format(date(year or 2000, month, 1), "F Y" if year else "F")
+    return _("%(month)s has no day %(day)s.") % {"month": where, "day": day}

@@ -6,16 +6,18 @@ in its workspace only.
 
 from __future__ import annotations
 
-import calendar
 import logging
 from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Min
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
+from birthdaybuddy.i18n import short_day_text
 from birthdaybuddy.links import absolute_url
 from cards import blocks as card_blocks
 from notifications.validators import webhook_url_error
@@ -25,7 +27,7 @@ from slackapp import cards as slack_cards
 from slackapp.client import web_client
 from slackapp.dateparse import DateNotUnderstood, ParsedDate, parse_date
 from slackapp.models import SlackInstallation
-from slackapp.people import person_for_slack_user, person_for_slack_user_or_create
+from slackapp.people import person_for_slack_user, person_for_slack_user_or_create, speaking_to
 from workspaces import services as workspace_services
 from workspaces import slack_people
 from workspaces.birthdays import BIRTHDAY, birthday_list_upcoming, birthday_rows_for_viewer, workspace_today
@@ -36,28 +38,34 @@ logger = logging.getLogger(__name__)
 
 
 def help_text() -> str:
-    name = settings.SLACK_COMMAND_NAME
-    return "\n".join(
-        [
-            f"*{name}* — open a form with your dates and choices",
-            f"*{name} set 14 July* — your birthday (also `July 14th`, `14.07.`, `07-14`, with or without a year)",
-            f"*{name} clear* — forget your birthday",
-            f"*{name} pause* / *{name} resume* — don't celebrate me / celebrate me again",
-            f"*{name} upcoming* — celebrations in the next 30 days",
-            f"*{name} help* — this list",
-        ]
-    )
+    """The commands, in the active language (the words after the command stay English: they are
+    what the command understands)."""
+    lines = [
+        _("*%(command)s* — open a form with your dates and choices"),
+        _("*%(command)s set 14 July* — your birthday (also `July 14th`, `14.07.`, `07-14`, with or without a year)"),
+        _("*%(command)s clear* — forget your birthday"),
+        _("*%(command)s pause* / *%(command)s resume* — don't celebrate me / celebrate me again"),
+        _("*%(command)s upcoming* — celebrations in the next 30 days"),
+        _("*%(command)s help* — this list"),
+    ]
+    return "\n".join(line % {"command": settings.SLACK_COMMAND_NAME} for line in lines)
 
 
 # --- /birthday ---------------------------------------------------------------------------
 
 
 def command_run(installation: SlackInstallation, payload: dict) -> str | None:
-    """Does what ``/birthday <text>`` asks and answers (ephemeral, through ``response_url``)."""
-    text = (payload.get("text") or "").strip()
-    word, _, rest = text.partition(" ")
-    word = word.lower()
+    """Does what ``/birthday <text>`` asks and answers (ephemeral, through ``response_url``) in the
+    language of the person who typed it."""
     user_id = payload.get("user_id", "")
+    with speaking_to(installation, person_for_slack_user(installation, user_id)):
+        return _command_run(installation, payload, user_id=user_id)
+
+
+def _command_run(installation: SlackInstallation, payload: dict, *, user_id: str) -> str | None:
+    text = (payload.get("text") or "").strip()
+    word, _sep, rest = text.partition(" ")
+    word = word.lower()
     if not text:
         reply = open_profile_modal(installation, user_id=user_id, trigger_id=payload.get("trigger_id", ""))
     elif word == "help":
@@ -67,11 +75,11 @@ def command_run(installation: SlackInstallation, payload: dict) -> str | None:
     elif word in ("set", "clear", "pause", "resume"):
         person = person_for_slack_user_or_create(installation, user_id)
         if person is None:
-            reply = "I could not tell who you are in this team's BirthdayBuddy; please ask an admin to add you."
+            reply = _("I could not tell who you are in this team's BirthdayBuddy; please ask an admin to add you.")
         else:
             reply = _command_change(person, word, rest.strip(), today=workspace_today(installation.workspace))
     else:
-        reply = f"I did not understand {text[:40]!r}.\n" + help_text()
+        reply = _("I did not understand “%(text)s”.") % {"text": blocks.escape(text[:40])} + "\n" + help_text()
     if reply:
         respond(payload.get("response_url", ""), reply)
     return reply
@@ -80,7 +88,7 @@ def command_run(installation: SlackInstallation, payload: dict) -> str | None:
 def _command_change(person: Person, word: str, rest: str, *, today: date) -> str:
     if word == "set":
         if not rest:
-            return f"Tell me the date, e.g. `{settings.SLACK_COMMAND_NAME} set 14 July`."
+            return _("Tell me the date, e.g. `%(command)s set 14 July`.") % {"command": settings.SLACK_COMMAND_NAME}
         try:
             parsed = parse_date(rest, today=today)
         except DateNotUnderstood as exc:
@@ -90,12 +98,14 @@ def _command_change(person: Person, word: str, rest: str, *, today: date) -> str
         workspace_services.person_update(
             person=person, data={"birth_month": None, "birth_day": None, "birth_year": None}
         )
-        return "Done: I forgot your birthday."
+        return _("Done: I forgot your birthday.")
     if word == "pause":
         slack_people.person_consent_set(person=person, consent=Consent.DECLINED)
-        return f"Done: you won't be celebrated. `{settings.SLACK_COMMAND_NAME} resume` turns it back on."
+        return _("Done: you won't be celebrated. `%(command)s resume` turns it back on.") % {
+            "command": settings.SLACK_COMMAND_NAME
+        }
     slack_people.person_consent_set(person=person, consent=Consent.ACTIVE)
-    return "Welcome back: you will be celebrated again."
+    return _("Welcome back: you will be celebrated again.")
 
 
 def birthday_set(person: Person, parsed: ParsedDate) -> str:
@@ -105,15 +115,13 @@ def birthday_set(person: Person, parsed: ParsedDate) -> str:
             data={"birth_month": parsed.month, "birth_day": parsed.day, "birth_year": parsed.year},
         )
     except ValidationError as exc:
-        return "That date cannot be saved: " + " ".join(exc.messages)
+        return _("That date cannot be saved: %(reason)s") % {"reason": " ".join(exc.messages)}
     if person.consent != Consent.ACTIVE:
         slack_people.person_consent_set(person=person, consent=Consent.ACTIVE)
-    note = (
-        ""
-        if parsed.year is None
-        else (" Your age is shown to others." if person.show_age else " Your age stays private.")
-    )
-    return f"Got it: your birthday is *{parsed.describe()}*.{note}"
+    said = _("Got it: your birthday is *%(date)s*.") % {"date": parsed.describe()}
+    if parsed.year is None:
+        return said
+    return said + " " + (_("Your age is shown to others.") if person.show_age else _("Your age stays private."))
 
 
 def respond(response_url: str, text: str) -> None:
@@ -134,19 +142,16 @@ def open_profile_modal(installation: SlackInstallation, *, user_id: str, trigger
         web_client(installation.bot_token).views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
         logger.warning("Slack views.open failed: %s", exc.response.get("error"))
-        return (
-            f"I could not open the form ({exc.response.get('error')}). Try `{settings.SLACK_COMMAND_NAME} set 14 July`."
-        )
+        return _("I could not open the form (%(error)s). Try `%(command)s set 14 July`.") % {
+            "error": exc.response.get("error"),
+            "command": settings.SLACK_COMMAND_NAME,
+        }
     return None
 
 
 def upcoming_text(installation: SlackInstallation, *, user_id: str) -> str:
     lines = upcoming_lines(installation, user_id=user_id)
-    return "*Coming up (next 30 days)*\n" + ("\n".join(lines) if lines else "Nothing in the next 30 days.")
-
-
-def _day(when: date) -> str:
-    return f"{calendar.day_abbr[when.weekday()]} {when.day} {calendar.month_abbr[when.month]}"
+    return _("*Coming up (next 30 days)*") + "\n" + ("\n".join(lines) if lines else _("Nothing in the next 30 days."))
 
 
 def upcoming_lines(installation: SlackInstallation, *, user_id: str) -> list[str]:
@@ -174,12 +179,19 @@ def upcoming_lines(installation: SlackInstallation, *, user_id: str) -> list[str
         )
         when = date.fromisoformat(row["date"])
         announced = date.fromisoformat(row["announced_on"])
-        day = _day(announced) if announced == when else f"{_day(announced)} (for {_day(when)})"
+        day = short_day_text(announced)
+        if announced != when:
+            day = pgettext("announced on one day for another", "%(announced)s (for %(day)s)") % {
+                "announced": day,
+                "day": short_day_text(when),
+            }
         if row["kind"] == BIRTHDAY:
-            what = f"turns {row['age']}" if row["age"] is not None else "birthday"
+            what = _("turns %(age)s") % {"age": row["age"]} if row["age"] is not None else _("birthday")
         else:
-            what = f"{row['years']} year{'s' if row['years'] != 1 else ''} with the team"
-        private = " (private: a greeting only)" if row["private"] else ""
+            what = ngettext("%(years)s year with the team", "%(years)s years with the team", row["years"]) % {
+                "years": row["years"]
+            }
+        private = " " + _("(private: a greeting only)") if row["private"] else ""
         lines.append(f"• {day}: {who} — {what}{private}")
     return lines
 
@@ -219,23 +231,23 @@ def modal_values(view: dict) -> dict:
         elif choice in Celebrate.values:
             result[field] = choice
         else:
-            errors[block] = "Choose one of the three."
+            errors[block] = _("Choose one of the three.")
     try:
         born = date.fromisoformat(birthday) if birthday else None
     except (TypeError, ValueError):
-        born, errors[blocks.BIRTHDAY_BLOCK] = None, "Pick a date."
+        born, errors[blocks.BIRTHDAY_BLOCK] = None, _("Pick a date.")
     try:
         result["joined_on"] = date.fromisoformat(joined) if joined else None
     except (TypeError, ValueError):
-        errors[blocks.JOINED_BLOCK] = "Pick a date."
+        errors[blocks.JOINED_BLOCK] = _("Pick a date.")
     if born is not None:
         result.update(birth_month=born.month, birth_day=born.day, birth_year=None if no_year else born.year)
     else:
         result.update(birth_month=None, birth_day=None, birth_year=None)
     if born is not None and not no_year and born > date.today():  # noqa: DTZ011 - a calendar date, any zone
-        errors[blocks.BIRTHDAY_BLOCK] = "A birthday cannot be in the future."
+        errors[blocks.BIRTHDAY_BLOCK] = _("A birthday cannot be in the future.")
     if result.get("joined_on") and result["joined_on"].year < 1900:
-        errors[blocks.JOINED_BLOCK] = "Pick a date after 1900."
+        errors[blocks.JOINED_BLOCK] = _("Pick a date after 1900.")
     return {"errors": errors} if errors else result
 
 
@@ -254,7 +266,13 @@ def modal_save(installation: SlackInstallation, *, user_id: str, values: dict) -
 
 
 def block_action(installation: SlackInstallation, payload: dict) -> None:
+    """A button pressed: the ephemeral answers in the language of the person who pressed it."""
     user_id = (payload.get("user") or {}).get("id", "")
+    with speaking_to(installation, person_for_slack_user(installation, user_id)):
+        _block_action(installation, payload, user_id=user_id)
+
+
+def _block_action(installation: SlackInstallation, payload: dict, *, user_id: str) -> None:
     for action in payload.get("actions") or []:
         action_id = action.get("action_id")
         if action_id == card_blocks.ACTION_ADD_WISHES:
@@ -280,8 +298,8 @@ def block_action(installation: SlackInstallation, payload: dict) -> None:
             slack_people.person_consent_set(person=person, consent=Consent.DECLINED)
             respond(
                 payload.get("response_url", ""),
-                "No problem: you won't be celebrated or asked again. "
-                f"`{settings.SLACK_COMMAND_NAME} resume` if you change your mind.",
+                _("No problem: you won't be celebrated or asked again. `%(command)s resume` if you change your mind.")
+                % {"command": settings.SLACK_COMMAND_NAME},
             )
         elif action_id in (blocks.ACTION_SHOW_AGE, blocks.ACTION_HIDE_AGE):
             workspace_services.person_update(person=person, data={"show_age": action_id == blocks.ACTION_SHOW_AGE})
@@ -309,26 +327,31 @@ def admin_summary(installation: SlackInstallation) -> list[str]:
     next_digest = Reminder.objects.filter(workspace=workspace, active=True, kind="birthday_digest").aggregate(
         at=Min("next_run_at")
     )["at"]
+    count = without.count()
     lines = [
-        f"*Without dates:* {without.count()}" + (f" ({names}{'…' if without.count() > 10 else ''})" if names else ""),
-        f"*Consent pending:* {pending} · *declined:* {declined}",
-        f"*Next digest:* {next_digest.isoformat(timespec='minutes') if next_digest else 'none scheduled'}",
+        _("*Without dates:* %(count)s") % {"count": count}
+        + (f" ({names}{'…' if count > 10 else ''})" if names else ""),
+        _("*Consent pending:* %(pending)s · *declined:* %(declined)s") % {"pending": pending, "declined": declined},
+        _("*Next digest:* %(when)s")
+        % {"when": next_digest.isoformat(timespec="minutes") if next_digest else _("none scheduled")},
     ]
     return lines
 
 
 def home_publish(installation: SlackInstallation, *, user_id: str) -> dict:
+    """Publishes the App Home tab of ``user_id``, in their language."""
     person = person_for_slack_user(installation, user_id)
     is_admin = (
         person is not None
         and person.user is not None
         and workspace_role_of(workspace=installation.workspace, user=person.user) in ADMIN_ROLES
     )
-    view = blocks.home_view(
-        person=person,
-        upcoming_lines=upcoming_lines(installation, user_id=user_id),
-        admin_summary=admin_summary(installation) if is_admin else None,
-        settings_url=absolute_url(f"/admin/workspaces/workspace/{installation.workspace_id}/change/"),
-    )
+    with speaking_to(installation, person):
+        view = blocks.home_view(
+            person=person,
+            upcoming_lines=upcoming_lines(installation, user_id=user_id),
+            admin_summary=admin_summary(installation) if is_admin else None,
+            settings_url=absolute_url(f"/admin/workspaces/workspace/{installation.workspace_id}/change/"),
+        )
     web_client(installation.bot_token).views_publish(user_id=user_id, view=view)
     return view

@@ -19,6 +19,7 @@ from slackapp import blocks
 from slackapp.client import web_client
 from slackapp.directory import user_lookup_by_email
 from slackapp.models import SlackInstallation
+from slackapp.people import speaking_to
 from workspaces import slack_people
 from workspaces.models import Consent, Person, Workspace
 
@@ -67,14 +68,16 @@ def onboarding_send(
         .filter(consent=Consent.PENDING, consent_asked_at__isnull=True)
         .exclude(slack_user_id="")
         .order_by("created_at")
-        .values_list("pk", "slack_user_id")[:limit]
+        .only("pk", "slack_user_id", "language")[:limit]
     )
     client = web_client(installation.bot_token)
-    text, message_blocks = blocks.consent_question(workspace.name)
     sent = failed = 0
-    for person_id, slack_user_id in pending:
+    for person in pending:
+        person_id, slack_user_id = person.pk, person.slack_user_id
         if not slack_people.person_consent_claim_ask(person_id=person_id, now=now):
             continue  # another run took it
+        with speaking_to(installation, person):  # each DM in its reader's language
+            text, message_blocks = blocks.consent_question(workspace.name)
         try:
             channel = client.conversations_open(users=slack_user_id)["channel"]["id"]
             client.chat_postMessage(channel=channel, text=text, blocks=message_blocks)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from slack_sdk.errors import SlackApiError
 
+from birthdaybuddy.i18n import language_of
 from slackapp.client import web_client
 from slackapp.models import SlackInstallation
 from workspaces import services as workspace_services
@@ -26,6 +28,12 @@ def person_for_slack_user(installation: SlackInstallation, slack_user_id: str) -
         .order_by("created_at")
         .first()
     )
+
+
+def speaking_to(installation: SlackInstallation, person: Person | None) -> translation.override:
+    """The language to answer in: the reader's own, else the workspace's locale (a person not
+    known yet reads the workspace's). Used as ``with speaking_to(...):`` around building a text."""
+    return translation.override(language_of(person=person, workspace=installation.workspace))
 
 
 def person_for_slack_user_or_create(installation: SlackInstallation, slack_user_id: str) -> Person | None:

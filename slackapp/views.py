@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
@@ -20,6 +21,7 @@ from cards import blocks as card_blocks
 from slackapp import cards as slack_cards
 from slackapp import handlers, install, tasks
 from slackapp.models import SlackEventReceipt, SlackInstallation
+from slackapp.people import person_for_slack_user, speaking_to
 from slackapp.verification import is_from_slack
 
 logger = logging.getLogger(__name__)
@@ -35,8 +37,8 @@ def _bad_request(detail: str) -> JsonResponse:
     return JsonResponse({"error": "invalid_request", "detail": detail}, status=400)
 
 
-def _ephemeral(text: str) -> JsonResponse:
-    return JsonResponse({"response_type": "ephemeral", "text": text})
+def _ephemeral(text: str | Promise) -> JsonResponse:
+    return JsonResponse({"response_type": "ephemeral", "text": str(text)})
 
 
 def _object(value) -> dict:
@@ -49,7 +51,8 @@ def _installation_for(team_id) -> SlackInstallation | None:
     return SlackInstallation.objects.filter(team_id=team_id, active=True).first()
 
 
-NOT_INSTALLED = (
+# No workspace, so no one's language is known: the default language (Slack sends no Accept-Language).
+NOT_INSTALLED = gettext_lazy(
     "BirthdayBuddy is not connected to this Slack workspace. "
     "Ask a BirthdayBuddy admin to add it to Slack from the workspace's settings."
 )
@@ -68,7 +71,8 @@ def commands(request: HttpRequest) -> HttpResponse:
     if installation is None:
         return _ephemeral(NOT_INSTALLED)
     if (payload["text"] or "").strip().lower() == "help":
-        return _ephemeral(handlers.help_text())  # nothing to look up: answered at once
+        with speaking_to(installation, person_for_slack_user(installation, payload["user_id"])):
+            return _ephemeral(handlers.help_text())  # nothing to write: answered at once
     tasks.command.delay(str(installation.pk), payload)
     return HttpResponse(status=200)
 
@@ -96,7 +100,8 @@ def interactivity(request: HttpRequest) -> HttpResponse:
             return _card_wish_submitted(installation, user_id=user_id or "", view=view)
         if view.get("callback_id") != "birthday_profile":
             return HttpResponse(status=200)
-        values = handlers.modal_values(view)
+        with speaking_to(installation, person_for_slack_user(installation, user_id or "")):
+            values = handlers.modal_values(view)
         if "errors" in values:
             return JsonResponse({"response_action": "errors", "errors": values["errors"]})
         values = {key: (value.isoformat() if hasattr(value, "isoformat") else value) for key, value in values.items()}
@@ -126,7 +131,8 @@ def interactivity(request: HttpRequest) -> HttpResponse:
 
 def _card_wish_submitted(installation: SlackInstallation, *, user_id: str, view: dict) -> HttpResponse:
     """The group card's modal: refusals and a bad text shown in the modal at once, the wish saved in Celery."""
-    errors = slack_cards.wish_submission_errors(installation, user_id=user_id, view=view)
+    with speaking_to(installation, person_for_slack_user(installation, user_id)):
+        errors = slack_cards.wish_submission_errors(installation, user_id=user_id, view=view)
     if errors:
         return JsonResponse({"response_action": "errors", "errors": errors})
     token, text = slack_cards.wish_values(view)
