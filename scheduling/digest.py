@@ -35,6 +35,7 @@ from birthdaybuddy.timerules.workdays import announced_on, shift, workday_calend
 from notifications.rendering import slack_mention
 from scheduling.models import Occurrence
 from workspaces.models import Celebrate, Person, Workspace
+from workspaces.querysets import may_be_celebrated
 
 # Work anniversaries with their own greeting: the first year, then every fifth.
 MILESTONE_FIRST = 1
@@ -158,7 +159,7 @@ def covered_dates(dates: list[date], *, day: date, covered: Covered | None, poli
 def celebrations_for(
     *,
     pairs: Iterable[tuple[Workspace, date]],
-    people: Iterable | None = None,
+    people: Iterable[Person] | None = None,
     covered_after: dict[tuple, Covered] | None = None,
 ) -> dict[tuple, Celebrations]:
     """``celebrations_on`` for many (workspace, local date) pairs with one query.
@@ -170,7 +171,8 @@ def celebrations_for(
     :class:`Covered`) leaves out what was announced already and catches up days off nobody
     announced (:func:`covered_dates`). The query selects people whose stored month/day matches
     one of the celebration dates of their workspace (grouped by date and leap-day policy);
-    Python then decides per pair. ``people`` (ids) narrows it to those people (each person's own time).
+    Python then decides per pair. ``people`` (already read: each person's own time claims them
+    with their rows) are the only candidates, and no query is made: the same rules are applied to them here.
     """
     workspaces: dict = {}
     sources: dict[tuple, list[date]] = {}
@@ -197,17 +199,7 @@ def celebrations_for(
     days_of: dict = defaultdict(list)
     for workspace_id, day in sources:
         days_of[workspace_id].append(day)
-    condition = Q()
-    for (day, policy), workspace_ids in groups.items():
-        birthdays_q = _month_day_q("birth_month", "birth_day", day=day, leap_day_policy=policy)
-        anniversaries_q = _month_day_q("joined_on__month", "joined_on__day", day=day, leap_day_policy=policy) & Q(
-            joined_on__year__lt=day.year
-        )
-        condition |= Q(workspace_id__in=workspace_ids) & (birthdays_q | anniversaries_q)
-    # Declined (paused) and Slack-deactivated people are neither in the digest nor greeted.
-    # Given the people, their ids are the whole query (the dates are decided below in any case).
-    candidates = Person.objects.filter(condition) if people is None else Person.objects.filter(pk__in=list(people))
-    for person in candidates.celebrated().order_by("name", "pk"):
+    for person in _candidates(groups, people):
         policy = workspaces[person.workspace_id].leap_day_policy
         for day in days_of[person.workspace_id]:
             celebrations = result[(person.workspace_id, day)]
@@ -216,6 +208,7 @@ def celebrations_for(
                 if (
                     person.celebrate_birthday != Celebrate.OFF
                     and person.birth_month is not None
+                    and person.birth_day is not None
                     and celebrates_on(month=person.birth_month, day=person.birth_day, on=on, leap_day_policy=policy)
                 ):
                     age = on.year - person.birth_year if person.show_age and person.birth_year else None
@@ -268,3 +261,20 @@ def covered_after_for(digests: Sequence[tuple[Any, Any]]) -> dict[tuple, Covered
             known = found.get(key)
             found[key] = mine if known is None else Covered(max(known.after, mine.after), max(known.ran, mine.ran))
     return found
+
+
+def _candidates(groups: dict[tuple[date, str], set], people: Iterable[Person] | None) -> Iterable[Person]:
+    """Who may celebrate on the groups' dates, by name: the matching people of the database, or
+    the ``people`` given (declined and Slack-deactivated people are never celebrated)."""
+    if people is not None:
+        workspace_ids = set().union(*groups.values())
+        mine = (p for p in people if p.workspace_id in workspace_ids and may_be_celebrated(p))
+        return sorted(mine, key=lambda p: (p.name, str(p.pk)))
+    condition = Q()
+    for (day, policy), workspace_ids in groups.items():
+        birthdays_q = _month_day_q("birth_month", "birth_day", day=day, leap_day_policy=policy)
+        anniversaries_q = _month_day_q("joined_on__month", "joined_on__day", day=day, leap_day_policy=policy) & Q(
+            joined_on__year__lt=day.year
+        )
+        condition |= Q(workspace_id__in=workspace_ids) & (birthdays_q | anniversaries_q)
+    return Person.objects.filter(condition).celebrated().order_by("name", "pk")

@@ -47,6 +47,7 @@ from reminders.models import Reminder, ReminderKind
 from scheduling.digest import Celebrations
 from scheduling.models import GreetingSchedule
 from workspaces.models import Celebrate, Person, Workspace
+from workspaces.querysets import may_be_celebrated
 
 # The workspace settings the schedule is computed from.
 SCHEDULE_SETTINGS = (
@@ -92,7 +93,7 @@ def next_greeting_date(
     People who are not celebrated at all (declined, deactivated in Slack, both kinds off) get
     none; whether they are celebrated on the day is decided again when the row fires.
     """
-    if person.consent == "declined" or person.slack_deactivated_at is not None:
+    if not may_be_celebrated(person):
         return None
     dates: list[tuple[int, int, int | None]] = []
     if person.birth_month and person.birth_day and person.celebrate_birthday != Celebrate.OFF:

@@ -50,12 +50,17 @@ class InvitationQuerySet(WorkspaceOwnedQuerySet):
         return self.none()
 
 
+def may_be_celebrated(person) -> bool:
+    """``PersonQuerySet.celebrated`` for a person already read: the same rule, without a query."""
+    return person.consent != "declined" and person.slack_deactivated_at is None
+
+
 class PersonQuerySet(WorkspaceOwnedQuerySet):
     def with_birthday(self):
         return self.filter(birth_month__isnull=False, birth_day__isnull=False)
 
     def celebrated(self):
-        """People who may be celebrated: not declined, not deactivated in Slack."""
+        """People who may be celebrated: not declined, not deactivated in Slack (:func:`may_be_celebrated`)."""
         return self.exclude(consent="declined").filter(slack_deactivated_at__isnull=True)
 
     def members(self):

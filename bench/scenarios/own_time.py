@@ -8,7 +8,10 @@ and loaded with ``COPY``; the service's own rebuild is timed on a sample of work
 
 Then: the idle tick (``tick(now=…)`` a minute before anything is due: reminders or greetings),
 and one day of greetings (``greetings_tick`` every minute for 24 hours from the first one due),
-CPU measured as this process's time. Afterwards everything is put back as the seed made it
+CPU measured as this process's time. The day runs twice: with the seed's Slack configs
+(incoming webhooks, which cannot reach a person, so people who want Slack get no greeting), and
+again, its rows put back, with a bot token on each Slack config as a workspace using the Slack
+app has (greetings to people who want Slack are direct messages). Afterwards everything is put back as the seed made it
 (zones cleared, settings off, rows and the greetings written deleted), so a rerun measures the
 same day again.
 """
@@ -27,6 +30,9 @@ from bench.environment import log
 from bench.procs import PostgresCpu
 
 REBUILD_SAMPLE = 50
+# The second day's Slack configs: the Slack app's (nothing is sent; delivery is not measured here).
+SLACK_APP_TOKEN = "xoxb-bench-own-time"  # noqa: S105 - a stand-in: nothing reaches Slack
+SLACK_APP_CHANNEL = "CBENCH0001"
 
 
 def _set_zones(zones: list[str]) -> int:
@@ -233,6 +239,32 @@ def _greetings_day(ctx: Context, *, start: datetime) -> dict:
     }
 
 
+def _due_rows(*, start: datetime) -> list:
+    """The rows a day from ``start`` fires, as they are before it (to fire the same day again)."""
+    from scheduling.models import GreetingSchedule
+
+    return list(GreetingSchedule.objects.filter(next_run_at__lte=start + timedelta(days=1)))
+
+
+def _put_back(rows: list) -> None:
+    from scheduling.models import GreetingSchedule
+
+    GreetingSchedule.objects.filter(person_id__in=[row.person_id for row in rows]).delete()
+    GreetingSchedule.objects.bulk_create(rows, batch_size=5_000)
+
+
+def _slack_app(*, on: bool) -> int:
+    """The bench's Slack configs as a workspace using the Slack app has them (a bot token and a
+    channel: greetings to people who want Slack are direct messages), or as seeded (a webhook
+    only, which cannot send a direct message)."""
+    from notifications.models import ChannelConfig
+
+    configs = ChannelConfig.objects.filter(kind="slack")
+    if on:
+        return configs.update(bot_token=SLACK_APP_TOKEN, channel_id=SLACK_APP_CHANNEL)
+    return configs.update(bot_token=None, channel_id="")
+
+
 def _restore(*, digests_without_greetings: list) -> None:
     from django.db import connection
 
@@ -279,8 +311,16 @@ def per_person_time(ctx: Context) -> dict:
         from scheduling.models import GreetingSchedule
 
         first_greeting = GreetingSchedule.objects.aggregate(first=Min("next_run_at"))["first"]
-        day = _greetings_day(ctx, start=first_greeting.replace(second=0, microsecond=0))
+        start = first_greeting.replace(second=0, microsecond=0)
+        rows = _due_rows(start=start)
+        log("per_person_time: the day, Slack as seeded (webhooks)")
+        day = _greetings_day(ctx, start=start)
+        _put_back(rows)
+        log("per_person_time: the same day, Slack as the Slack app has it (bot token: direct messages)")
+        _slack_app(on=True)
+        day_slack_app = _greetings_day(ctx, start=start)
     finally:
+        _slack_app(on=False)
         _restore(digests_without_greetings=digests_without_greetings)
     return {
         "people": people,
@@ -289,4 +329,5 @@ def per_person_time(ctx: Context) -> dict:
         "service_rebuild_sample": rebuild,
         "idle_tick": idle,
         "greetings_day": day,
+        "greetings_day_slack_app": day_slack_app,
     }

@@ -18,6 +18,8 @@ from birthdaybuddy.db import insert_ignoring_conflicts, insert_ignoring_conflict
 from notifications.models import Notification
 from reminders.models import Reminder
 from reminders.services import digest_ensure
+from scheduling.models import GreetingSchedule
+from scheduling.own_time_firing import save_rows, save_rows_orm
 from scheduling.tick import save_schedules, save_schedules_orm
 from tests.factories import PersonFactory, UserFactory, WorkspaceFactory
 from workspaces.importing.write import update_people, update_people_orm
@@ -89,6 +91,40 @@ def test_the_unnest_schedule_update_writes_what_bulk_update_writes():
     assert stored(Reminder, pks, skip=("updated_at",)) == fast
     assert fast[pks[0]]["next_run_at"] == base
     assert fast[pks[1]]["next_occurrence_at"] is None
+
+
+def test_the_unnest_greeting_row_update_writes_what_the_upsert_writes():
+    workspace = WorkspaceFactory()
+    people = [PersonFactory(workspace=workspace, name=f"P{n}") for n in range(3)]
+    start = datetime(2026, 5, 4, 7, 15, tzinfo=UTC)
+    originals = [
+        GreetingSchedule(person=p, workspace=workspace, zone="UTC", local_date=start.date(), next_run_at=start)
+        for p in people
+    ]
+    GreetingSchedule.objects.bulk_create(originals)
+    pks = [p.pk for p in people]
+    before = stored(GreetingSchedule, pks)
+    rows = [
+        GreetingSchedule(
+            person=p,
+            workspace=workspace,
+            zone=("Pacific/Auckland", "America/St_Johns", "Asia/Kathmandu")[n],
+            local_date=start.date() + timedelta(days=300 + n),
+            next_run_at=start + timedelta(days=300 + n, minutes=n),
+        )
+        for n, p in enumerate(people[:2])
+    ]
+
+    save_rows(rows)
+    fast = stored(GreetingSchedule, pks)
+    assert fast != before
+    assert fast[pks[2]] == before[pks[2]]  # a row not given is left alone
+    GreetingSchedule.objects.all().delete()
+    GreetingSchedule.objects.bulk_create(originals)
+    save_rows_orm(rows)
+    assert stored(GreetingSchedule, pks) == fast
+    assert fast[pks[1]]["zone"] == "America/St_Johns"
+    assert fast[pks[0]]["next_run_at"] == start + timedelta(days=300)
 
 
 def test_the_values_update_of_an_import_writes_what_bulk_update_writes():

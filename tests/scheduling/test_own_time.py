@@ -7,14 +7,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from notifications.models import Notification
+from notifications.models import ChannelConfig, Notification
 from reminders.models import Reminder, ReminderKind
 from scheduling.models import GreetingSchedule
 from scheduling.own_time import greeting_schedule_rebuild
 from scheduling.tick import tick
 from tests.factories import PersonFactory
-from workspaces.models import Consent
+from workspaces.models import Consent, Person
 from workspaces.services import person_update, workspace_update
 
 LA = "America/Los_Angeles"
@@ -393,3 +394,50 @@ def test_a_greeting_sent_before_notify_at_changed_is_not_sent_again_by_the_diges
 
     assert "Kiri" in Notification.objects.get(channel="slack", person=None).body
     assert greeted() == {"Kiri": 1, "Ana": 1}
+
+
+@pytest.mark.django_db
+def test_people_who_declined_or_left_slack_without_a_save_keep_their_row_but_are_not_greeted(make_workspace):
+    """Firing decides on the people claimed with the rows (not read again): the digest's rules
+    still hold for changes written in bulk, which send no signal and leave the row in place."""
+    day = date(2027, 6, 10)
+    workspace = own_time_workspace(make_workspace, tz="Europe/Berlin", now=datetime(2027, 6, 1, tzinfo=UTC))
+    for name in ("Ana", "Dee", "Sam"):
+        PersonFactory(workspace=workspace, name=name, email=f"{name.lower()}@example.com", timezone=LA, **birthday(day))
+    Person.objects.filter(name="Dee").update(consent=Consent.DECLINED)
+    Person.objects.filter(name="Sam").update(slack_deactivated_at=datetime(2027, 6, 2, tzinfo=UTC))
+    assert GreetingSchedule.objects.count() == 3
+    tick(now=at(day, time(9), LA) + timedelta(seconds=5))
+    assert greeted() == {"Ana": 1}
+
+
+@pytest.mark.django_db
+def test_a_minutes_statements_do_not_grow_with_its_greetings(make_workspace):
+    """A busy minute reads and writes per batch, never per row or per workspace: one person in one
+    workspace, or seven people on email and Slack direct messages in three, take the same statements."""
+    first, second = date(2027, 6, 10), date(2027, 6, 11)
+    now = datetime(2027, 6, 1, tzinfo=UTC)
+    lone = own_time_workspace(make_workspace, tz="Europe/Berlin", now=now)
+    PersonFactory(workspace=lone, name="Lone", email="lone@example.com", timezone=LA, **birthday(first))
+    for n in range(3):
+        workspace = own_time_workspace(make_workspace, tz="Europe/Berlin", now=now)
+        ChannelConfig.objects.filter(workspace=workspace).update(bot_token="xoxb-test", channel_id="C0TEAM")
+        for k in range(2 + (n == 0)):
+            PersonFactory(
+                workspace=workspace,
+                name=f"P{n}{k}",
+                email=f"p{n}{k}@example.com",
+                slack_user_id=f"U0{n}{k}AAAA",
+                preferred_channels=["slack"] if k else ["email"],
+                timezone=LA,
+                **birthday(second),
+            )
+    counts = []
+    for day in (first, second):
+        with CaptureQueriesContext(connection) as queries:
+            run = tick(now=at(day, time(9), LA) + timedelta(seconds=5))
+        counts.append((run.created, len(queries)))
+    assert counts[0][0] == 1
+    assert counts[1][0] == 7
+    assert counts[0][1] == counts[1][1]
+    assert sorted(n.channel for n in greetings() if n.occurrence_date == second) == ["email"] * 3 + ["slack"] * 4
