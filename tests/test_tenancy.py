@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.apps import apps
 from django.db import models, transaction
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.converters import UUIDConverter
 from django.urls.resolvers import RoutePattern
 from factory.django import DjangoModelFactory
@@ -273,3 +273,42 @@ def test_outsider_gets_404_and_changes_nothing(tenants, route: Route, method: st
     if method == "get" and all_real:
         # Positive control: the ids are real, so the 404 above came from tenancy, not from a typo.
         assert client_for(owner_a).get(url).status_code != 404, f"positive control: {url} is 404 for A's owner"
+
+
+# --- links people receive (guest, card, account, preferences links) -----------------------------
+
+
+def link_routes() -> list[Route]:
+    """Every route opened by a secret in its path (``<token>``): found by the walk, so a new kind of
+    link is covered without being listed here."""
+    return [route for route in _walk(get_resolver()) if "<token>" in re.sub(r"<\w+:", "<", route.route)]
+
+
+def _filled(route: Route) -> str:
+    """The route with a forged token, made-up ids, and a well-formed but unknown uuid."""
+    path = re.sub(r"<uuid:\w+>", str(uuid.uuid4()), route.route)
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", "forged-" + r"\1", path)
+
+
+def _row_counts() -> dict[str, int]:
+    return {model._meta.label: model._default_manager.count() for model in apps.get_models()}
+
+
+def test_the_walk_finds_every_kind_of_link():
+    names = {route.name for route in link_routes()}
+    assert {"rsvp", "gathering-plan", "card-wish", "invitation", "preferences", "password-reset"} <= names
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("route", link_routes(), ids=lambda route: route.route)
+def test_a_forged_link_opens_nothing_and_changes_nothing(client, tenants, route: Route, method: str):
+    """A made-up token (with made-up ids beside it) answers 4xx on every link route, for a
+    browser and for a JSON client, and writes nothing anywhere."""
+    path = _filled(route)
+    assert resolve(path).url_name == route.name  # the view itself answers, not the URL resolver's 404
+    before = _row_counts()
+    for accept in ("text/html", "application/json"):
+        response = getattr(client, method)(path, HTTP_ACCEPT=accept)
+        assert 400 <= response.status_code < 500, (route.route, accept, response.status_code)
+    assert _row_counts() == before
