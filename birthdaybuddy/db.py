@@ -74,7 +74,7 @@ def _insert_chunk(model: type[models.Model], rows: Sequence[models.Model]) -> li
         else:
             alias = f"c{len(arrays)}"
             selects.append(f"v.{alias}")
-            arrays.append((f"%s::{db_type}[]", values))
+            arrays.append((f"%b::{db_type}[]", values))
     if arrays:
         aliases = ", ".join(f"c{i}" for i in range(len(arrays)))
         source = f" FROM unnest({', '.join(cast for cast, _ in arrays)}) AS v({aliases})"

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone as dj_timezone
 from encrypted_fields.fields import EncryptedCharField
 
-from notifications.querysets import NotificationQuerySet
+from notifications.querysets import ChannelConfigQuerySet, NotificationQuerySet
 from notifications.validators import MAX_RATE_PER_SECOND, MIN_RATE_PER_SECOND, validate_image_url
 from workspaces.models import Channel
 from workspaces.querysets import WorkspaceOwnedQuerySet
@@ -58,7 +58,7 @@ class ChannelConfig(models.Model):
     created_at = models.DateTimeField(default=dj_timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = WorkspaceOwnedQuerySet.as_manager()
+    objects = ChannelConfigQuerySet.as_manager()
 
     class Meta:
         ordering = ("kind",)
@@ -88,12 +88,21 @@ class ChannelConfig(models.Model):
             raise ValidationError(errors)
 
     @property
+    def has_bot(self) -> bool:
+        """Whether a bot token is set (Slack direct messages and posts through the Web API).
+
+        Routing asks this rather than the secret: ``for_routing()`` reads it as a flag
+        (``bot_token_set``) and leaves the token encrypted in the database."""
+        known = self.__dict__.get("bot_token_set")
+        return bool(self.bot_token) if known is None else known
+
+    @property
     def digest_threads(self) -> bool:
         """Whether the digest really is threaded: the setting, and a bot that learns the parent's ``ts``."""
         return (
             self.kind == Channel.SLACK
             and self.digest_layout == DigestLayout.THREADED
-            and bool(self.bot_token and self.channel_id)
+            and bool(self.has_bot and self.channel_id)
         )
 
 

@@ -2,6 +2,7 @@ from django.db import models
 from django.utils import timezone
 
 from workspaces.models import Person
+from workspaces.querysets import WorkspaceOwnedQuerySet
 
 
 class NotificationQuerySet(models.QuerySet):
@@ -19,4 +20,15 @@ class NotificationQuerySet(models.QuerySet):
         return self.filter(
             models.Q(status="pending", next_attempt_at__lte=pending_before)
             | models.Q(status="sending", updated_at__lte=sending_before)
+        )
+
+
+class ChannelConfigQuerySet(WorkspaceOwnedQuerySet):
+    def for_routing(self):
+        """Active configs as routing reads them: kind and channel, and whether a bot token is set
+        (``ChannelConfig.has_bot``) without decrypting it. Secrets stay deferred."""
+        return (
+            self.filter(active=True)
+            .only("workspace_id", "kind", "active", "channel_id")
+            .annotate(bot_token_set=models.Q(bot_token__isnull=False))
         )

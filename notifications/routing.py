@@ -66,7 +66,7 @@ def _address(person: Person, channel: str, configs: dict[str, ChannelConfig]) ->
     if channel == Channel.SLACK:
         config = configs.get(Channel.SLACK)
         # A direct message needs a bot token; a webhook posts only to its own channel.
-        if person.slack_user_id and ((config and config.bot_token) or (config is None and fallback)):
+        if person.slack_user_id and ((config and config.has_bot) or (config is None and fallback)):
             return person.slack_user_id
     return None
 

@@ -1,7 +1,7 @@
 """The tick's part of each person's own time: due greeting rows become greetings, once.
 
 Claims due ``GreetingSchedule`` rows with ``FOR NO KEY UPDATE SKIP LOCKED`` (two ticks never
-take the same row), plans the greetings of the whole batch from data read once (who
+take the same row; ``own_time_claim.py``), plans the greetings of the whole batch from data read once (who
 celebrates — the digest's own rules — channel configs, template overrides), writes them with
 the digest's idempotency keys in the same transaction that advances the rows, and queues
 delivery after commit. What the schedule is: ``own_time.py``.
@@ -22,17 +22,15 @@ from birthdaybuddy.timerules.recurrence import Occurrence as Slot
 from notifications.models import ChannelConfig, Template
 from notifications.rendering import VARIANT_FIELDS, render_with_override
 from notifications.services import notifications_enqueue, notifications_write
-from reminders.models import Reminder, ReminderKind
 from scheduling.digest import Celebrations, celebrations_for
 from scheduling.models import GreetingSchedule, JobRun
 from scheduling.own_time import calendar_of, greeting_slot_instant, greeting_time, is_missed, schedule_for
+from scheduling.own_time_claim import claim_due, due_greetings
 from scheduling.planned import idempotency_key, planned_notification
 from scheduling.recipients import plan_greetings
 
 logger = logging.getLogger(__name__)
 
-DIGEST_FIELDS = ("workspace_id", "kind", "at_time", "active", "personal_greetings")
-CONFIG_FIELDS = ("workspace_id", "kind", "active", "bot_token", "channel_id")
 ROW_FIELDS = ("zone", "local_date", "next_run_at")
 
 
@@ -44,27 +42,19 @@ class Fired:
     missed: int = 0
 
 
-def due_greetings(*, now: datetime):
-    return GreetingSchedule.objects.filter(next_run_at__lte=now)
-
-
 def greetings_tick(*, now: datetime, limit: int, job_run: JobRun) -> Fired:
     """Fires every due greeting row in batches of ``limit`` (one transaction each)."""
     total = Fired()
     # Most minutes nothing is due: one look at the head of greeting_due_idx.
     while due_greetings(now=now).order_by("next_run_at").values_list("pk", flat=True)[:1]:
         with transaction.atomic():
-            rows = list(
-                due_greetings(now=now)
-                .select_for_update(skip_locked=True, no_key=True, of=("self",))
-                .select_related("person", "workspace")
-                .order_by("next_run_at")[:limit]
-            )
+            claimed = claim_due(now=now, limit=limit)
+            rows = claimed.rows
             if not rows:
                 break
             if job_run._state.adding:
                 job_run.save()
-            fired = greetings_fire(rows=rows, now=now)
+            fired = greetings_fire(rows=rows, digests=claimed.digests, now=now)
         for name in ("rows", "greeted", "created", "missed"):
             setattr(total, name, getattr(total, name) + getattr(fired, name))
         if len(rows) < limit:
@@ -72,14 +62,11 @@ def greetings_tick(*, now: datetime, limit: int, job_run: JobRun) -> Fired:
     return total
 
 
-def greetings_fire(*, rows: list[GreetingSchedule], now: datetime) -> Fired:
-    """Greets the people of claimed rows and advances (or drops) the rows; in the caller's transaction."""
+def greetings_fire(*, rows: list[GreetingSchedule], digests: dict, now: datetime) -> Fired:
+    """Greets the people of claimed rows and advances (or drops) the rows; in the caller's transaction.
+
+    ``digests``: the rows' workspaces' digests, by workspace id (read with the claim)."""
     fired = Fired(rows=len(rows))
-    workspace_ids = {row.workspace_id for row in rows}
-    # Only what firing reads of a digest (its key, time and switches): a digest row is wide,
-    # and one is read for nearly every row fired (bench/RESULTS.md, "Each person's own time").
-    digest_rows = Reminder.objects.filter(workspace_id__in=workspace_ids, kind=ReminderKind.BIRTHDAY_DIGEST)
-    digests = {d.workspace_id: d for d in digest_rows.only(*DIGEST_FIELDS)}
     calendars: dict = {}
     groups: dict[tuple, list[GreetingSchedule]] = defaultdict(list)
     moved: list[GreetingSchedule] = []
@@ -132,9 +119,9 @@ def _plan(*, groups: dict[tuple, list[GreetingSchedule]], digests: dict) -> list
     if not busy:
         return []
     configs: dict = defaultdict(dict)
-    # Routing a person reads the configs' kind and bot token: the webhook URL and auth token
-    # stay encrypted in the database (a decryption each, per config, otherwise).
-    for config in ChannelConfig.objects.filter(workspace_id__in=busy, active=True).only(*CONFIG_FIELDS):
+    # Routing a person reads the configs' kind and whether a bot token is set: the secrets stay
+    # encrypted in the database (a decryption each, per config, otherwise).
+    for config in ChannelConfig.objects.filter(workspace_id__in=busy).for_routing():
         configs[config.workspace_id][config.kind] = config
     templates = Template.objects.filter(workspace_id__in=busy).only(*VARIANT_FIELDS).order_by("created_at", "id")
     overrides: dict[tuple, list[Template]] = defaultdict(list)  # a workspace's variants, in their order
@@ -181,6 +168,7 @@ def _plan(*, groups: dict[tuple, list[GreetingSchedule]], digests: dict) -> list
                     recipient=recipient,
                     person=person,
                     rendered=rendered,
+                    key=key,
                 )
             )
 
@@ -255,7 +243,7 @@ def save_rows(rows: list[GreetingSchedule]) -> None:
     assignments = ", ".join(f"{column} = v.{column}" for column in columns)
     sql = (
         f"UPDATE {table} AS g SET {assignments} "  # noqa: S608 - identifiers from the model, quoted
-        f"FROM unnest(%s::uuid[], %s::text[], %s::date[], %s::timestamptz[]) "
+        f"FROM unnest(%b::uuid[], %b::text[], %b::date[], %b::timestamptz[]) "
         f"AS v({pk}, {', '.join(columns)}) WHERE g.{pk} = v.{pk}"
     )
     params = [[row.pk for row in rows], *([getattr(row, name) for row in rows] for name in ROW_FIELDS)]

@@ -55,8 +55,10 @@ def planned_notification(
     recipient: str,
     person: Person | None,
     rendered: Rendered,
+    key: str = "",
 ) -> Notification:
-    """The unsaved notification of one planned message (its key makes a rerun create nothing)."""
+    """The unsaved notification of one planned message (its key makes a rerun create nothing;
+    ``key``: the ``idempotency_key`` of these arguments, when the caller has it already)."""
     preferences = preferences_url(person)
     notification = Notification(
         workspace=reminder.workspace,
@@ -70,9 +72,8 @@ def planned_notification(
         ),
         preferences_url=preferences,
         occurrence_date=slot.local_date,
-        idempotency_key=idempotency_key(
-            reminder=reminder, slot=slot, purpose=purpose, channel=channel, recipient=recipient
-        ),
+        idempotency_key=key
+        or idempotency_key(reminder=reminder, slot=slot, purpose=purpose, channel=channel, recipient=recipient),
     )
     if channel in IMAGE_CHANNELS and rendered.image_url:
         notification.image_url = rendered.image_url

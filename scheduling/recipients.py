@@ -28,7 +28,7 @@ from workspaces.models import CHAT_WEBHOOK_CHANNELS, Channel, Person
 
 def slack_recipient(config: ChannelConfig | None) -> str | None:
     if config is not None:
-        return config.channel_id if config.bot_token and config.channel_id else WEBHOOK_RECIPIENT
+        return config.channel_id if config.has_bot and config.channel_id else WEBHOOK_RECIPIENT
     if settings.NOTIFICATIONS_CONSOLE_FALLBACK:
         return WEBHOOK_RECIPIENT
     return None

@@ -101,7 +101,7 @@ def save_schedules(reminders: list[Reminder]) -> None:
     assignments = ", ".join(f"{column} = v.{column}" for column in columns)
     sql = (
         f"UPDATE {table} AS r SET {assignments}, {updated} = %s "  # noqa: S608 - identifiers from the model, quoted
-        f"FROM unnest(%s::uuid[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[]) "
+        f"FROM unnest(%b::uuid[], %b::timestamptz[], %b::timestamptz[], %b::timestamptz[]) "
         f"AS v({pk}, {', '.join(columns)}) WHERE r.{pk} = v.{pk}"
     )
     params = [stamp, [r.pk for r in reminders], *([getattr(r, name) for r in reminders] for name in SCHEDULE_FIELDS)]

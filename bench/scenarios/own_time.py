@@ -126,7 +126,7 @@ def _idle_ticks(ctx: Context, *, now: datetime) -> dict:
     from django.test.utils import CaptureQueriesContext
 
     from scheduling.models import GreetingSchedule, JobRun
-    from scheduling.own_time_firing import due_greetings
+    from scheduling.own_time_claim import due_greetings
     from scheduling.tick import tick
 
     job_runs = [tick(now=now).pk for _ in range(5)]

@@ -125,3 +125,42 @@ def test_personal_greeting_for_a_birthday_and_an_anniversary(workspace, channel)
     assert "5-year work anniversary" in anniversary.body or "5 years" in anniversary.body
     if channel == "slack":
         assert "<@U01>" in birthday.body
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("kind", MessageKind.values)
+@pytest.mark.parametrize("channel", Channel.values)
+def test_shipped_templates_render_the_same_outside_the_sandbox(kind, channel, language):
+    """The shipped templates render without the sandbox (they are the project's own code); every
+    variant gives the text the sandbox gives, so nothing in them relies on what it refuses."""
+    from notifications.rendering import default_variants, sample_context
+
+    context = sample_context(workspace_name="Ana & <Bo>", reminder_kind=kind)
+    for subject, body in default_variants(reminder_kind=kind, channel=channel):
+        sandboxed = render_source(subject=subject, body=body, channel=channel, context=context, language=language)
+        trusted = render_source(
+            subject=subject, body=body, channel=channel, context=context, language=language, trusted=True
+        )
+        assert trusted == sandboxed
+        assert trusted.body
+
+
+def test_trusted_rendering_still_cuts_at_the_channels_length():
+    huge = {"message": "x" * 5_000}
+    rendered = render_source(subject="", body="{{ message }}", channel="sms", context=huge, trusted=True)
+    sandboxed = render_source(subject="", body="{{ message }}", channel="sms", context=huge)
+    assert rendered.body == sandboxed.body
+    assert len(rendered.body) < 5_000
+    assert rendered.body.endswith("…")
+
+
+@pytest.mark.django_db
+def test_a_workspace_template_never_renders_outside_the_sandbox(workspace):
+    TemplateFactory(workspace=workspace, reminder_kind="personal_greeting", channel="email", body="{{ 'x' * 1000000 }}")
+    rendered = render_message(
+        workspace=workspace,
+        reminder_kind="personal_greeting",
+        channel="email",
+        context={"person": {"name": "Ana"}},
+    )
+    assert rendered.failure.startswith("template_limit_exceeded: body")

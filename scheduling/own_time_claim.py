@@ -1,0 +1,165 @@
+"""The claim of due greeting rows, with the people, workspaces and digests firing reads.
+
+``claim_due_orm`` is its plain ORM meaning (and what SQLite runs): the rows ``FOR NO KEY
+UPDATE SKIP LOCKED`` with their person and workspace (``select_related``), then the digests
+of those workspaces. ``claim_due`` does the same on PostgreSQL in one statement whose SQL is
+built once per process: the ORM compiled both queries afresh for every minute with greetings
+due, and built the objects through ``select_related``'s machinery. Columns and joins come
+from the models' own fields, and rows become instances through
+``birthdaybuddy.db.ModelColumns`` (each field's converters, ``Model.from_db``), so the
+objects are the ones the ORM builds. ``tests/platform/test_fast_paths.py`` holds the two to
+the same objects on the same data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection
+
+from birthdaybuddy.db import ModelColumns
+from reminders.models import Reminder, ReminderKind
+from scheduling.models import GreetingSchedule
+from workspaces.models import Person, Workspace
+
+# What firing reads of a digest (its key, time and switches): a digest row is wide, and one
+# is read for nearly every row fired (bench/RESULTS.md, "Each person's own time").
+DIGEST_FIELDS = ("id", "workspace_id", "kind", "at_time", "active", "personal_greetings")
+# What firing reads of a person (the celebration rules, routing, the message) and of a
+# workspace (its time rules, name and language); the rest stays deferred.
+PERSON_FIELDS = (
+    "id",
+    "workspace_id",
+    "name",
+    "email",
+    "phone",
+    "slack_user_id",
+    "birth_month",
+    "birth_day",
+    "birth_year",
+    "joined_on",
+    "preferred_channels",
+    "opted_out_channels",
+    "show_age",
+    "consent",
+    "celebrate_birthday",
+    "celebrate_anniversary",
+    "timezone",
+    "slack_deactivated_at",
+    "language",
+    "preferences_key",
+)
+WORKSPACE_FIELDS = (
+    "id",
+    "name",
+    "timezone",
+    "notify_at",
+    "leap_day_policy",
+    "celebration_shift",
+    "holiday_country",
+    "holiday_region",
+    "locale",
+    "greet_in_own_zone",
+)
+
+
+@dataclass(slots=True)
+class Claimed:
+    """Due rows, locked for this transaction (person and workspace set), and the workspaces' digests."""
+
+    rows: list[GreetingSchedule]
+    digests: dict = field(default_factory=dict)  # workspace id -> Reminder (only DIGEST_FIELDS)
+
+
+def due_greetings(*, now: datetime):
+    return GreetingSchedule.objects.filter(next_run_at__lte=now)
+
+
+def claim_due_orm(*, now: datetime, limit: int) -> Claimed:
+    """What ``claim_due`` does, with the ORM."""
+    rows = list(
+        due_greetings(now=now)
+        .select_for_update(skip_locked=True, no_key=True, of=("self",))
+        .select_related("person", "workspace")
+        .only(
+            *(f.name for f in GreetingSchedule._meta.concrete_fields),
+            *(f"person__{name}" for name in PERSON_FIELDS),
+            *(f"workspace__{name}" for name in WORKSPACE_FIELDS),
+        )
+        .order_by("next_run_at")[:limit]
+    )
+    if not rows:
+        return Claimed(rows=[])
+    digests = Reminder.objects.filter(
+        workspace_id__in={row.workspace_id for row in rows}, kind=ReminderKind.BIRTHDAY_DIGEST
+    ).only(*DIGEST_FIELDS)
+    return Claimed(rows=rows, digests={digest.workspace_id: digest for digest in digests})
+
+
+# Buys: the claim and the digests' read, ~a fifth of a day's greetings planning CPU (bench/RESULTS.md,
+# "Each person's own time: planning throughput, round 3").
+class DueGreetingsClaim:
+    """``claim_due_orm`` in one statement: the due rows' ids locked in a CTE (``FOR NO KEY UPDATE
+    SKIP LOCKED``, as the ORM's ``of=("self",)`` locks only them), joined to their person,
+    workspace and digest (at most one per workspace: ``reminder_one_digest_per_workspace``)."""
+
+    def __init__(self) -> None:
+        self.compiled: str | None = None
+        self.plan: list[tuple[ModelColumns, str]] = []
+
+    def _compile(self) -> str:
+        quote = connection.ops.quote_name
+        g_meta, p_meta, w_meta, d_meta = (model._meta for model in (GreetingSchedule, Person, Workspace, Reminder))
+        g_person = quote(g_meta.get_field("person").column)
+        g_workspace = quote(g_meta.get_field("workspace").column)
+        g_next = quote(g_meta.get_field("next_run_at").column)
+        d_workspace = quote(d_meta.get_field("workspace").column)
+        d_kind = quote(d_meta.get_field("kind").column)
+        self.plan = [
+            (ModelColumns(connection, GreetingSchedule, "g"), "row"),
+            (ModelColumns(connection, Person, "p", PERSON_FIELDS), "person"),
+            (ModelColumns(connection, Workspace, "w", WORKSPACE_FIELDS), "workspace"),
+            (ModelColumns(connection, Reminder, "d", DIGEST_FIELDS), "digest"),
+        ]
+        columns = ", ".join(column for columns, _ in self.plan for column in columns.select)
+        table = quote(g_meta.db_table)
+        # Only quoted names from the models' metadata go into the text; values are parameters.
+        return (
+            f"WITH due AS (SELECT {g_person} FROM {table} WHERE {g_next} <= %s "  # noqa: S608
+            f"ORDER BY {g_next} LIMIT %s FOR NO KEY UPDATE SKIP LOCKED) "
+            f"SELECT {columns} FROM due JOIN {table} g ON g.{g_person} = due.{g_person} "
+            f"JOIN {quote(p_meta.db_table)} p ON p.{quote(p_meta.pk.column)} = g.{g_person} "
+            f"JOIN {quote(w_meta.db_table)} w ON w.{quote(w_meta.pk.column)} = g.{g_workspace} "
+            f"LEFT JOIN {quote(d_meta.db_table)} d ON d.{d_workspace} = g.{g_workspace} AND d.{d_kind} = %s "
+            f"ORDER BY g.{g_next}"
+        )
+
+    def __call__(self, *, now: datetime, limit: int) -> Claimed:
+        if connection.vendor != "postgresql":
+            return claim_due_orm(now=now, limit=limit)
+        if self.compiled is None:
+            self.compiled = self._compile()
+        with connection.cursor() as cursor:
+            cursor.execute(self.compiled, [now, limit, ReminderKind.BIRTHDAY_DIGEST.value])
+            found = cursor.fetchall()
+        claimed = Claimed(rows=[])
+        (rows, _), (people, _), (workspaces, _), (digests, _) = self.plan
+        workspace_by_id: dict = {}
+        for values in found:
+            row = rows.build(connection, values, 0)
+            start = len(rows.fields)
+            person = people.build(connection, values, start)
+            start += len(people.fields)
+            workspace = workspace_by_id.get(row.workspace_id)
+            if workspace is None:
+                workspace = workspace_by_id[row.workspace_id] = workspaces.build(connection, values, start)
+            start += len(workspaces.fields)
+            if values[start] is not None and row.workspace_id not in claimed.digests:
+                claimed.digests[row.workspace_id] = digests.build(connection, values, start)
+            row.person, row.workspace = person, workspace
+            claimed.rows.append(row)
+        return claimed
+
+
+claim_due = DueGreetingsClaim()
