@@ -77,3 +77,15 @@ def short_day_text(day) -> str:
     from django.utils.translation import pgettext
 
     return formats.date_format(day, pgettext("a day in a list", "D j M"))
+
+
+def moment_text(instant, *, tz) -> str:
+    """ "Friday 11 December, 09:00 (Europe/Berlin)" / "Freitag, 11. Dezember, 09:00 Uhr (Europe/Berlin)":
+    an aware instant as the clock in ``tz`` (a ``ZoneInfo``) shows it, the zone named, in the active
+    language (not lazy)."""
+    from django.utils import formats
+    from django.utils.translation import pgettext
+
+    local = instant.astimezone(tz)
+    when = formats.date_format(local, pgettext("a day and time in a message", "l j F, H:i"))
+    return f"{when} ({tz.key})"

@@ -20,6 +20,9 @@ commit, and the sweeper re-queues any row a lost queue message left pending. Key
 - ``event:<event>:offer:<attendee>:<waitlisted at>:<channel>``: a place offered to a guest
   from the waitlist (once per time they joined it), with the deadline to confirm.
 
+Each key also chooses the message's variant of its template (``variant_key``,
+``notifications.variants``), so a retried write renders the same text.
+
 An email also carries the event as an ``.ics`` attachment (``Notification.calendar``, built
 when the message is written): ``METHOD:REQUEST`` for an invitation and for each change (the
 same ``UID``, the event's ``SEQUENCE`` bumped by every move), ``METHOD:CANCEL`` for a
@@ -130,14 +133,15 @@ def event_invitations_write(*, event_id, attendee_ids: list, now: datetime | Non
             token = attendee_rsvp_token_issue(attendee=attendee, now=now)
             link = rsvp_url(token)
             context = {**base, "person": {"name": attendee.person.name}, "rsvp_url": link}
+            key = f"{prefix}{attendee.pk}:{channel}"
             rows.append(
                 _notification(
                     event=event,
                     person=attendee.person,
                     channel=channel,
                     recipient=recipient,
-                    rendered=_render(event.workspace, INVITATION, channel, context, person=attendee.person),
-                    key=f"{prefix}{attendee.pk}:{channel}",
+                    rendered=_render(event.workspace, INVITATION, channel, context, person=attendee.person, key=key),
+                    key=key,
                     rsvp=link,
                     method="REQUEST",
                     now=now,
@@ -187,7 +191,7 @@ def event_invitation_resend_write(*, event: Event, attendee: Attendee, now: date
         person=attendee.person,
         channel=channel,
         recipient=recipient,
-        rendered=_render(event.workspace, INVITATION, channel, context, person=attendee.person),
+        rendered=_render(event.workspace, INVITATION, channel, context, person=attendee.person, key=key),
         key=key,
         rsvp=link,
         method="REQUEST",
@@ -298,14 +302,17 @@ def _write_notices(
         channel, recipient = destination
         answer = ANSWERS.get(attendee.answer, attendee.answer)
         message_context = {**base, "person": {"name": attendee.person.name}, "answer": answer}
+        message_key = key(attendee, channel)
         rows.append(
             _notification(
                 event=event,
                 person=attendee.person,
                 channel=channel,
                 recipient=recipient,
-                rendered=_render(event.workspace, UPDATE, channel, message_context, person=attendee.person),
-                key=key(attendee, channel),
+                rendered=_render(
+                    event.workspace, UPDATE, channel, message_context, person=attendee.person, key=message_key
+                ),
+                key=message_key,
                 method=method,
                 now=now,
             )
@@ -365,13 +372,16 @@ def _event_context(event: Event) -> dict:
     }
 
 
-def _render(workspace, kind: str, channel: str, context: dict, *, person: Person) -> Rendered:
+def _render(workspace, kind: str, channel: str, context: dict, *, person: Person, key: str) -> Rendered:
+    """The message in ``person``'s language; ``key`` (its idempotency key) chooses the variant, so a
+    retried or repeated write renders the same text."""
     return render_message(
         workspace=workspace,
         reminder_kind=kind,
         channel=channel,
         context=context,
         language=language_of(person=person, workspace=workspace),
+        variant_key=key,
     )
 
 

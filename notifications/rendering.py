@@ -274,12 +274,17 @@ def _generate_bounded(template, data: dict, limit: int) -> str:
 VARIANT_FIELDS = ("workspace_id", "reminder_kind", "channel", "subject", "body", "image_url", "image_alt")
 
 
+def variants_in_order(*, workspace, reminder_kind: str, channel: str):
+    """A workspace's variants for a kind and channel in the order messages choose among them (creation)."""
+    return Template.objects.filter(workspace=workspace, reminder_kind=reminder_kind, channel=channel).order_by(
+        "created_at", "id"
+    )
+
+
 def workspace_variants(*, workspace, reminder_kind: str, channel: str) -> list[Template]:
     """A workspace's own variants for a kind and channel, in their stable order (empty: the shipped set)."""
     return list(
-        Template.objects.filter(workspace=workspace, reminder_kind=reminder_kind, channel=channel)
-        .only(*VARIANT_FIELDS)
-        .order_by("created_at", "id")
+        variants_in_order(workspace=workspace, reminder_kind=reminder_kind, channel=channel).only(*VARIANT_FIELDS)
     )
 
 

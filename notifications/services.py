@@ -29,17 +29,8 @@ from birthdaybuddy.errors import Conflict
 from birthdaybuddy.validators import normalize_phone
 from notifications import delivery
 from notifications.channel_test import ChannelTestResult, send_test, test_recipient
-from notifications.models import ChannelConfig, MessageKind, Notification, NotificationStatus, Template
+from notifications.models import ChannelConfig, Notification, NotificationStatus, Template
 from notifications.queueing import enqueue_on_commit
-from notifications.rendering import (
-    Rendered,
-    TemplateRenderError,
-    default_source,
-    render_source,
-    sample_context,
-    template_errors,
-)
-from workspaces.models import Channel
 
 logger = logging.getLogger(__name__)
 
@@ -315,29 +306,3 @@ def template_update(*, template: Template, **fields) -> Template:
 
 def template_delete(*, template: Template) -> None:
     template.delete()
-
-
-def template_preview(
-    *, workspace, reminder_kind: str, channel: str, subject: str | None = None, body: str | None = None
-) -> Rendered:
-    """Renders sample data with ``body``/``subject`` if given, else with the effective template."""
-    if reminder_kind not in MessageKind.values or channel not in Channel.values:
-        errors = template_errors(reminder_kind=reminder_kind, channel=channel, subject="", body="x")
-        raise ValidationError(errors)
-    if body is None:
-        override = Template.objects.filter(workspace=workspace, reminder_kind=reminder_kind, channel=channel).first()
-        default_subject, default_body = default_source(reminder_kind=reminder_kind, channel=channel)
-        body = override.body if override else default_body
-        if subject is None:
-            subject = (override.subject if override else "") or default_subject
-    else:
-        errors = template_errors(reminder_kind=reminder_kind, channel=channel, subject=subject or "", body=body)
-        if errors:
-            raise ValidationError(errors)
-        if subject is None:
-            subject = default_source(reminder_kind=reminder_kind, channel=channel)[0]
-    context = sample_context(workspace_name=workspace.name, reminder_kind=reminder_kind)
-    try:
-        return render_source(subject=subject or "", body=body, channel=channel, context=context)
-    except TemplateRenderError as exc:
-        raise ValidationError({exc.field: [exc.message]}) from exc

@@ -16,7 +16,8 @@ entry by itself. Messages are written through the outbox in the reminder's own t
 (like the events' invitations, ``events/messages.py``): the change and its messages commit
 together or not at all. Keys: ``appointment:<reminder>:<sequence>:<person>:<channel>`` (a
 confirmation), ``appointment:<reminder>:update:<sequence>:<person>:<channel>`` and
-``appointment:<reminder>:cancel:<sequence>:<person>:<channel>`` — a retried write sends nothing twice.
+``appointment:<reminder>:cancel:<sequence>:<person>:<channel>`` — a retried write sends nothing twice,
+and each key chooses its message's variant of the template (``variant_key``), so the text never changes.
 
 Channels: the reminder's own order (else each person's preferences, then email, SMS,
 WhatsApp, Slack), as for its reminder message. A person no channel reaches gets a ``skipped``
@@ -275,6 +276,7 @@ def _notification(
         channel=channel,
         context=context,
         language=language_of(person=person, workspace=workspace),
+        variant_key=key,  # the message's own key: a retried write renders the same variant
     )
     preferences = preferences_url(person)
     notification.subject = rendered.subject

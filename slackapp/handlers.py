@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,7 +18,7 @@ from django.utils.translation import ngettext, pgettext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from birthdaybuddy.i18n import short_day_text
+from birthdaybuddy.i18n import moment_text, short_day_text
 from birthdaybuddy.links import absolute_url
 from cards import blocks as card_blocks
 from notifications.validators import webhook_url_error
@@ -318,6 +319,7 @@ def _block_action(installation: SlackInstallation, payload: dict, *, user_id: st
 
 
 def admin_summary(installation: SlackInstallation) -> list[str]:
+    """The App Home's lines for a workspace admin, in the active language (the caller speaks to the admin)."""
     workspace = installation.workspace
     people = Person.objects.for_workspace(workspace)
     without = people.celebrated().filter(birth_month__isnull=True, joined_on__isnull=True)
@@ -332,8 +334,9 @@ def admin_summary(installation: SlackInstallation) -> list[str]:
         _("*Without dates:* %(count)s") % {"count": count}
         + (f" ({names}{'…' if count > 10 else ''})" if names else ""),
         _("*Consent pending:* %(pending)s · *declined:* %(declined)s") % {"pending": pending, "declined": declined},
+        # When the digest goes out, as the team's clock shows it (the workspace's zone, named).
         _("*Next digest:* %(when)s")
-        % {"when": next_digest.isoformat(timespec="minutes") if next_digest else _("none scheduled")},
+        % {"when": moment_text(next_digest, tz=ZoneInfo(workspace.timezone)) if next_digest else _("none scheduled")},
     ]
     return lines
 

@@ -27,11 +27,13 @@ logger = logging.getLogger(__name__)
 
 
 class InstallRefused(Exception):
-    """The callback cannot complete: ``code`` names why (the page explains it)."""
+    """The callback cannot complete: ``code`` names why (the page explains it); ``link``: the
+    install link once it was found valid (its workspace and admin: the page speaks their language)."""
 
-    def __init__(self, code: str):
+    def __init__(self, code: str, *, link: SlackOAuthState | None = None):
         super().__init__(code)
         self.code = code
+        self.link = link
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class InstallResult:
     installation: SlackInstallation
     reinstalled: bool
     channel_connected: bool
+    link: SlackOAuthState  # the install link used (its workspace and admin)
 
 
 def _hash(state: str) -> str:
@@ -85,9 +88,9 @@ def _use_state(state: str, *, now: datetime) -> SlackOAuthState:
     return row
 
 
-def install_cancel(*, state: str, now: datetime | None = None) -> Workspace:
+def install_cancel(*, state: str, now: datetime | None = None) -> SlackOAuthState:
     """The admin pressed "Cancel" on Slack's page: the link is used up, nothing else changes."""
-    return _use_state(state, now=now or dj_timezone.now()).workspace
+    return _use_state(state, now=now or dj_timezone.now())
 
 
 def install_complete(*, state: str, code: str, now: datetime | None = None) -> InstallResult:
@@ -102,9 +105,9 @@ def install_complete(*, state: str, code: str, now: datetime | None = None) -> I
     row = _use_state(state, now=now)
     workspace, user = row.workspace, row.user
     if workspace_role_of(workspace=workspace, user=user) not in ADMIN_ROLES:
-        raise InstallRefused("not_admin")
+        raise InstallRefused("not_admin", link=row)
     if not isinstance(code, str) or not 1 <= len(code) <= 256:
-        raise InstallRefused("exchange_failed")
+        raise InstallRefused("exchange_failed", link=row)
     try:
         answer = web_client().oauth_v2_access(
             client_id=settings.SLACK_CLIENT_ID,
@@ -114,15 +117,14 @@ def install_complete(*, state: str, code: str, now: datetime | None = None) -> I
         )
     except (SlackApiError, OSError) as exc:
         logger.warning("Slack oauth.v2.access failed for workspace %s: %s", workspace.pk, exc)
-        raise InstallRefused("exchange_failed") from exc
+        raise InstallRefused("exchange_failed", link=row) from exc
     team = answer.get("team") or {}
     token = answer.get("access_token") or ""
     if not team.get("id") or not token.startswith("xoxb-"):
-        raise InstallRefused("exchange_failed")
+        raise InstallRefused("exchange_failed", link=row)
     webhook = answer.get("incoming_webhook") or {}
     return _bind(
-        workspace=workspace,
-        user=user,
+        link=row,
         now=now,
         values={
             "team_id": team["id"],
@@ -139,11 +141,12 @@ def install_complete(*, state: str, code: str, now: datetime | None = None) -> I
 
 
 @transaction.atomic
-def _bind(*, workspace: Workspace, user, now: datetime, values: dict) -> InstallResult:
+def _bind(*, link: SlackOAuthState, now: datetime, values: dict) -> InstallResult:
+    workspace, user = link.workspace, link.user
     Workspace.objects.select_for_update().get(pk=workspace.pk)
     elsewhere = SlackInstallation.objects.filter(team_id=values["team_id"]).exclude(workspace=workspace)
     if elsewhere.exists():
-        raise InstallRefused("team_bound_elsewhere")
+        raise InstallRefused("team_bound_elsewhere", link=link)
     installation = SlackInstallation.objects.filter(workspace=workspace).first()
     reinstalled = installation is not None
     if installation is None:
@@ -158,7 +161,7 @@ def _bind(*, workspace: Workspace, user, now: datetime, values: dict) -> Install
     from slackapp import tasks
 
     transaction.on_commit(lambda: tasks.directory_sync.delay(str(installation.pk)))
-    return InstallResult(installation, reinstalled, channel_connected)
+    return InstallResult(installation, reinstalled, channel_connected, link)
 
 
 def _connect_channel(installation: SlackInstallation) -> bool:

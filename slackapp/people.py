@@ -30,6 +30,14 @@ def person_for_slack_user(installation: SlackInstallation, slack_user_id: str) -
     )
 
 
+def person_for_account(workspace, user) -> Person | None:
+    """The person of ``workspace`` linked to the account ``user`` (an admin outside Slack, such as
+    the one installing the app), or None."""
+    if user is None:
+        return None
+    return Person.objects.for_workspace(workspace).filter(user=user).order_by("created_at").first()
+
+
 def speaking_to(installation: SlackInstallation, person: Person | None) -> translation.override:
     """The language to answer in: the reader's own, else the workspace's locale (a person not
     known yet reads the workspace's). Used as ``with speaking_to(...):`` around building a text."""

@@ -20,8 +20,8 @@ from birthdaybuddy.i18n import language_of
 from cards import blocks as card_blocks
 from slackapp import cards as slack_cards
 from slackapp import handlers, install, tasks
-from slackapp.models import SlackEventReceipt, SlackInstallation
-from slackapp.people import person_for_slack_user, speaking_to
+from slackapp.models import SlackEventReceipt, SlackInstallation, SlackOAuthState
+from slackapp.people import person_for_account, person_for_slack_user, speaking_to
 from slackapp.verification import is_from_slack
 
 logger = logging.getLogger(__name__)
@@ -216,11 +216,23 @@ OUTCOMES = {
 }
 
 
-def _outcome_page(request: HttpRequest, outcome: str, *, status: int, workspace=None, detail: str = "") -> HttpResponse:
-    """A page in the workspace's language (known once the state was valid), else the browser's."""
+def _admin_language(link: SlackOAuthState | None) -> str:
+    """The language of the admin who started the install link: their own in its workspace, else the
+    workspace's; before a link is known valid, the browser's."""
+    if link is None:
+        return translation.get_language()
+    return language_of(person=person_for_account(link.workspace, link.user), workspace=link.workspace)
+
+
+def _outcome_page(
+    request: HttpRequest, outcome: str, *, status: int, link: SlackOAuthState | None = None, channel: str = ""
+) -> HttpResponse:
+    """A page in the language of the admin installing (known once the link was valid), else the
+    browser's; ``channel``: where celebrations will be posted, when the install connected one."""
     title, message = OUTCOMES[outcome]
-    language = language_of(workspace=workspace) if workspace is not None else translation.get_language()
-    with translation.override(language):
+    workspace = link.workspace if link is not None else None
+    with translation.override(_admin_language(link)):
+        detail = _("Celebrations will be posted in %(channel)s.") % {"channel": channel} if channel else ""
         return render(
             request,
             "pages/message.html",
@@ -239,25 +251,20 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     if request.GET.get("error"):
         try:
-            workspace = install.install_cancel(state=state)
+            link = install.install_cancel(state=state)
         except install.InstallRefused as exc:
-            return _outcome_page(request, exc.code, status=400)
-        return _outcome_page(request, "cancelled", status=200, workspace=workspace)
+            return _outcome_page(request, exc.code, status=400, link=exc.link)
+        return _outcome_page(request, "cancelled", status=200, link=link)
     try:
         result = install.install_complete(state=state, code=request.GET.get("code", ""))
     except install.InstallRefused as exc:
-        return _outcome_page(request, exc.code, status=409 if exc.code == "team_bound_elsewhere" else 400)
-    workspace = result.installation.workspace
-    detail = ""
-    if result.channel_connected:
-        with translation.override(language_of(workspace=workspace)):
-            detail = _("Celebrations will be posted in %(channel)s.") % {
-                "channel": result.installation.channel_name or result.installation.channel_id
-            }
+        status = 409 if exc.code == "team_bound_elsewhere" else 400
+        return _outcome_page(request, exc.code, status=status, link=exc.link)
+    installation = result.installation
     return _outcome_page(
         request,
         "reinstalled" if result.reinstalled else "installed",
         status=200,
-        workspace=workspace,
-        detail=detail,
+        link=result.link,
+        channel=(installation.channel_name or installation.channel_id) if result.channel_connected else "",
     )

@@ -216,9 +216,34 @@ class TemplatePreviewRequestSerializer(serializers.Serializer):
     )
 
 
-class TemplatePreviewSerializer(serializers.Serializer):
+class TemplatePreviewVariantSerializer(serializers.Serializer):
+    # ``label`` and ``source`` shadow ``Field``'s attributes for the type checker only (as in TemplateSerializer).
+    label = serializers.CharField(  # type: ignore[assignment]
+        allow_blank=True,
+        help_text="The workspace variant's label (may be blank); `shipped 1`, `shipped 2` … for the shipped "
+        "variants; `draft` for a draft.",
+    )
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=["workspace", "shipped", "draft"],
+        help_text="A variant of the workspace (`Template`), a shipped one, or the draft sent with the request.",
+    )
+    id = serializers.UUIDField(allow_null=True, help_text="The workspace variant's id; null for shipped and drafts.")
     subject = serializers.CharField(allow_blank=True)
     body = serializers.CharField(allow_blank=True)
+    image_url = serializers.CharField(allow_blank=True, help_text="The variant's picture, if it has one.")
+    image_alt = serializers.CharField(allow_blank=True)
+
+
+class TemplatePreviewSerializer(serializers.Serializer):
+    subject = serializers.CharField(
+        allow_blank=True, help_text="The first variant's subject (the same as `variants[0]`)."
+    )
+    body = serializers.CharField(allow_blank=True, help_text="The first variant's body (the same as `variants[0]`).")
+    variants = TemplatePreviewVariantSerializer(
+        many=True,
+        help_text="Every variant a message of this kind and channel may use, in the order messages choose among "
+        "them: the workspace's own, else the shipped ones (a draft alone).",
+    )
 
 
 class DeliveryAttemptSerializer(serializers.ModelSerializer):

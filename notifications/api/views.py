@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from notifications import services
+from notifications import previews, services
 from notifications.api.filters import NotificationFilterSet
 from notifications.api.serializers import (
     ChannelConfigSerializer,
@@ -177,8 +177,10 @@ class TemplateViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         tags=TEMPLATE_TAG,
         summary="Preview a template",
         description=(
-            "Renders sample data with `body`/`subject` if given (a draft, not saved), else with the "
-            f"workspace's current template for `reminder_kind` and `channel`. {ADMINS}"
+            "Renders sample data with `body`/`subject` if a body is given (a draft, not saved), else with every "
+            "variant of `reminder_kind` and `channel` the workspace's messages choose among: its own variants "
+            "(in creation order), else the shipped ones. `variants` lists each with its label; `subject` and "
+            f"`body` are the first one's. {ADMINS}"
         ),
         request=TemplatePreviewRequestSerializer,
         responses={200: TemplatePreviewSerializer},
@@ -186,8 +188,9 @@ class TemplateViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
     def preview(self, request, *args, **kwargs):
         serializer = TemplatePreviewRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        rendered = services.template_preview(workspace=self.workspace, **serializer.validated_data)
-        return Response(TemplatePreviewSerializer({"subject": rendered.subject, "body": rendered.body}).data)
+        preview = previews.template_preview(workspace=self.workspace, **serializer.validated_data)
+        body = {"subject": preview.subject, "body": preview.body, "variants": [asdict(v) for v in preview.variants]}
+        return Response(TemplatePreviewSerializer(body).data)
 
 
 @extend_schema_view(

@@ -79,7 +79,22 @@ def test_preview_of_a_draft(auth_client, workspace):
     response = auth_client.post(templates_url(workspace, "preview"), payload, format="json")
 
     assert response.status_code == 200
-    assert response.json() == {"subject": "", "body": f"{workspace.name}: Ana Lima, Bo Chen"}
+    body = f"{workspace.name}: Ana Lima, Bo Chen"
+    assert response.json() == {
+        "subject": "",
+        "body": body,
+        "variants": [
+            {
+                "label": "draft",
+                "source": "draft",
+                "id": None,
+                "subject": "",
+                "body": body,
+                "image_url": "",
+                "image_alt": "",
+            }
+        ],
+    }
     assert not Template.objects.exists()
 
 

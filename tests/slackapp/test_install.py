@@ -9,7 +9,7 @@ from django.utils import timezone as dj_timezone
 from notifications.models import ChannelConfig
 from slackapp.models import SlackInstallation, SlackOAuthState
 from tests.conftest import client_for
-from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+from tests.factories import MembershipFactory, PersonFactory, UserFactory, WorkspaceFactory
 from tests.slackapp.factories import SlackInstallationFactory
 from tests.slackapp.fakes import BOT_TOKEN, basic_auth
 from workspaces.models import Role
@@ -234,6 +234,27 @@ def test_the_outcome_page_speaks_the_workspaces_language(owner_and_workspace, cl
     page = client.get("/slack/oauth/callback", {"code": "good-code", "state": state}).content.decode()
     assert "BirthdayBuddy ist in Slack" in page
     assert "Glückwünsche werden in #celebrations gepostet." in page
+
+
+def test_the_outcome_pages_speak_the_installing_admins_own_language(owner_and_workspace, client):
+    """GIVEN an English workspace whose owner reads German, WHEN they install, cancel or are refused,
+    THEN each page is German; the same pages for an admin without a language of their own stay English."""
+    owner, workspace = owner_and_workspace
+    PersonFactory(workspace=workspace, user=owner, name="Olga Owner", email=owner.email, language="de")
+    english_admin = UserFactory()
+    MembershipFactory(workspace=workspace, user=english_admin, role=Role.ADMIN)
+
+    def page(user, **query) -> str:
+        state = _state(_install_url(user, workspace))
+        return client.get("/slack/oauth/callback", {"state": state, **query}).content.decode()
+
+    installed = page(owner, code="good-code")
+    assert "BirthdayBuddy ist in Slack" in installed
+    assert "Glückwünsche werden in #celebrations gepostet." in installed
+    assert "Installation abgebrochen" in page(owner, error="access_denied")
+    assert "Slack hat die Installation nicht angenommen" in page(owner, code="stolen-code")
+    assert "Installation cancelled" in page(english_admin, error="access_denied")
+    assert "Slack did not accept the installation" in page(english_admin, code="stolen-code")
 
 
 def test_the_installation_is_audited_with_its_bot_token_masked(
