@@ -7,6 +7,7 @@ class SchedulingConfig(AppConfig):
 
     def ready(self) -> None:
         from scheduling import own_time, receivers  # noqa: F401  (connects the receivers)
-        from workspaces.lifecycle import workspace_steps_register
+        from workspaces.lifecycle import people_steps_register, workspace_steps_register
 
         workspace_steps_register(created=own_time.workspace_created, changed=own_time.workspace_changed)
+        people_steps_register(written=own_time.people_written)

@@ -20,18 +20,20 @@ writes it first — this schedule, or the digest before the setting was switched
 it was switched off — the other writes nothing. The digest leaves to the schedule the people
 whose row stands for that date or a later one: still to come, or sent and moved on (even if
 the digest's time, and with it the key, changed since) (:func:`pending_greetings`); everyone
-else (no row yet: imported in bulk; a row behind the day) is greeted with the digest, so
-nobody is dropped.
+else (no row: dates written by a plain UPDATE, which runs no step and sends no signal; a row
+behind the day) is greeted with the digest, so nobody is dropped.
 
-The rows follow the data: a person saved (``receivers.person_saved``), a workspace's settings
-changed (:func:`workspace_changed`, a ``workspaces.lifecycle`` step), and every row after it
-fires. Quiet hours hold back reminders, never the digest: greetings come at the digest's time
-in the person's zone, as the digest's greetings did.
+The rows follow the data: a person saved (``receivers.person_saved``), people written in bulk
+(:func:`people_written`, a ``workspaces.lifecycle`` people step: the import, ``sync_birthdays``, a
+profile copied to its people), a workspace's settings changed (:func:`workspace_changed`, a
+``workspaces.lifecycle`` step), and every row after it fires. Quiet hours hold back reminders,
+never the digest: greetings come at the digest's time in the person's zone, as the digest's
+greetings did.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -204,6 +206,43 @@ def greeting_schedule_person_sync(*, person: Person, now: datetime | None = None
     )
 
 
+@transaction.atomic
+def greeting_schedule_people_sync(
+    *, workspace: Workspace, person_ids: Collection[Any], now: datetime | None = None
+) -> int:
+    """:func:`greeting_schedule_person_sync` for many people of ``workspace`` at once (written in
+    bulk): their rows recomputed from what they are now, dropped for whoever is no longer greeted.
+    One statement for the digest's time, then four per ``REBUILD_CHUNK`` people (their rows, the
+    people, the rows dropped, one upsert), never one per person. Returns the rows written."""
+    if not workspace.greet_in_own_zone:
+        return 0
+    now = now or timezone.now()
+    at = greeting_time(workspace, digest_of(workspace))
+    is_workday = calendar_of(workspace)
+    ids = list(dict.fromkeys(person_ids))
+    written = 0
+    for start in range(0, len(ids), REBUILD_CHUNK):
+        chunk = ids[start : start + REBUILD_CHUNK]
+        rows_of_chunk = GreetingSchedule.objects.filter(workspace=workspace, person_id__in=chunk)
+        existing = dict(rows_of_chunk.values_list("person_id", "local_date"))
+        rows: list[GreetingSchedule] = []
+        for person in Person.objects.filter(workspace=workspace, pk__in=chunk):
+            start_on = _fresh_start(person, workspace, existing.get(person.pk), now)
+            row = schedule_for(person, workspace, at=at, on_or_after=start_on, now=now, is_workday=is_workday)
+            if row is not None:
+                rows.append(row)
+        rows_of_chunk.exclude(person_id__in=[row.person_id for row in rows]).delete()
+        if rows:
+            GreetingSchedule.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["person"],
+                update_fields=["zone", "local_date", "next_run_at"],
+            )
+        written += len(rows)
+    return written
+
+
 def greeting_schedule_disable(*, workspace: Workspace, now: datetime | None = None) -> int:
     """The setting switched off: the digests from the workspace's local tomorrow greet everyone
     again, so only the rows for those dates go. Rows for today or earlier still fire (today's
@@ -227,6 +266,13 @@ def workspace_changed(workspace: Workspace, before: Mapping[str, Any]) -> None:
 def workspace_created(workspace: Workspace) -> None:
     if workspace.greet_in_own_zone:
         greeting_schedule_rebuild(workspace=workspace)
+
+
+def people_written(workspace: Workspace, person_ids: Collection[Any]) -> None:
+    """A ``workspaces.lifecycle`` people step: people written in bulk (an import, ``sync_birthdays``,
+    a profile copied to its people) get their rows as a save would have given them."""
+    if workspace.greet_in_own_zone:
+        greeting_schedule_people_sync(workspace=workspace, person_ids=person_ids)
 
 
 # --- what the digest leaves to the schedule -------------------------------------------------

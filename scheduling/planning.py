@@ -4,7 +4,7 @@ Planning reads only. Each planned message carries its idempotency key
 (reminder, occurrence, purpose, channel, recipient) and whether it already exists.
 
 Who receives what on which channel: ``scheduling/recipients.py``; what a planned message is:
-``scheduling/planned.py``.
+``scheduling/planned.py``; a digest occurrence's messages: ``scheduling/digest_planning.py``.
 
 A :class:`Planner` plans many occurrences together (the tick's whole claimed batch): it
 reads who celebrates, the workspaces' channel configs, members and template overrides,
@@ -26,7 +26,7 @@ from birthdaybuddy.i18n import day_text, language_of
 from birthdaybuddy.timerules.occurrences import EventOccurrence
 from birthdaybuddy.timerules.recurrence import Occurrence as Slot
 from events.models import Attendee, Rsvp
-from notifications.models import ChannelConfig, Notification, NotificationStatus, Template
+from notifications.models import ChannelConfig, NotificationStatus, Template
 from notifications.rendering import (
     VARIANT_FIELDS,
     ChannelText,
@@ -44,7 +44,8 @@ from reminders import appointments, slots
 from reminders.models import EVENT_AUDIENCES, Audience, MessageType, Reminder, ReminderKind
 from scheduling.alerts import PrepPlanner
 from scheduling.digest import announced_through, celebrations_for, covered_after_for
-from scheduling.own_time import pending_greetings, without_pending
+from scheduling.digest_planning import plan_digest
+from scheduling.own_time import pending_greetings
 from scheduling.planned import (
     WEBHOOK_RECIPIENT,
     PlannedMessage,
@@ -52,8 +53,7 @@ from scheduling.planned import (
     mark_existing,
     planned_notification,
 )
-from scheduling.recipients import chat_webhook_channels, plan_greetings, skip_recipient, slack_recipient, wants
-from scheduling.slack_digest import plan_slack_digest
+from scheduling.recipients import chat_webhook_channels, skip_recipient, slack_recipient
 from workspaces.models import Channel, Membership, Person
 
 logger = logging.getLogger(__name__)
@@ -207,7 +207,7 @@ class Planner:
         """The messages of one occurrence (``exists`` not yet known: see :func:`mark_existing`)."""
         if reminder.kind == ReminderKind.BIRTHDAY_DIGEST:
             celebrations = self.celebrations[(reminder.workspace_id, slot.local_date)]
-            digest = self._plan_digest(reminder=reminder, slot=slot)
+            digest = plan_digest(self, reminder=reminder, slot=slot)
             planned_keys = {m.notification.idempotency_key for m in digest}
             prep = self.prep.plan(reminder=reminder, slot=slot, celebrations=celebrations, digest_keys=planned_keys)
             return digest + prep
@@ -232,137 +232,6 @@ class Planner:
         """How many variants the message of ``kind`` on ``channel`` chooses from in ``workspace``."""
         own = self.overrides.get((workspace.pk, kind, channel))
         return len(own) if own else len(default_variants(reminder_kind=kind, channel=channel))
-
-    def _plan_digest(self, *, reminder: Reminder, slot: Slot) -> list[PlannedMessage]:
-        workspace = reminder.workspace
-        celebrations = self.celebrations[(workspace.pk, slot.local_date)]
-        if not celebrations:
-            return []
-        configs = self.configs.get(workspace.pk, {})
-        channels = reminder.channels or [Channel.SLACK, Channel.EMAIL]
-        planned: list[PlannedMessage] = []
-
-        def add(
-            *,
-            purpose: str,
-            channel: str,
-            recipient: str,
-            kind: str,
-            context: dict | None = None,
-            person: Person | None = None,
-            rendered: Rendered | None = None,
-        ) -> Notification:
-            if rendered is None:
-                language = language_of(person=person, workspace=workspace) if person is not None else None
-                key = idempotency_key(
-                    reminder=reminder, slot=slot, purpose=purpose, channel=channel, recipient=recipient
-                )
-                rendered = self.render(
-                    workspace=workspace,
-                    kind=kind,
-                    channel=channel,
-                    context=context or {},
-                    language=language,
-                    variant_key=key,
-                )
-            notification = planned_notification(
-                reminder=reminder,
-                slot=slot,
-                purpose=purpose,
-                channel=channel,
-                recipient=recipient,
-                person=person,
-                rendered=rendered,
-            )
-            planned.append(PlannedMessage(notification=notification))
-            return notification
-
-        if Channel.SLACK in channels and celebrations.public:
-            recipient = slack_recipient(configs.get(Channel.SLACK))
-            if recipient:
-                # Block Kit, one post or a thread by the channel's setting: ``slack_digest.py``.
-                plan_slack_digest(
-                    workspace=workspace,
-                    kind=reminder.kind,
-                    celebrations=celebrations,
-                    config=configs.get(Channel.SLACK),
-                    recipient=recipient,
-                    render=lambda context: self.render(
-                        workspace=workspace,
-                        kind=reminder.kind,
-                        channel=Channel.SLACK,
-                        context=context,
-                        variant_key=idempotency_key(
-                            reminder=reminder, slot=slot, purpose="digest", channel=Channel.SLACK, recipient=recipient
-                        ),
-                    ),
-                    has_override=bool(self.overrides.get((workspace.pk, reminder.kind, Channel.SLACK))),
-                    add=add,
-                )
-
-        chats = chat_webhook_channels(reminder.channels, configs, configured_only=True)
-        if chats and celebrations.public:
-            # Plain names (mentions=False): Teams and Google Chat get no user ids from us.
-            chat_context = celebrations.context(workspace=workspace, mentions=False)
-            for channel in chats:
-                add(
-                    purpose="digest",
-                    channel=channel,
-                    recipient=WEBHOOK_RECIPIENT,
-                    kind=reminder.kind,
-                    context=chat_context,
-                )
-
-        if Channel.EMAIL in channels and celebrations.public:
-            # Surprise-safe: the people celebrated that day get their greeting, not the team's digest.
-            celebrated = {person.pk for person in celebrations.people}
-            members = [
-                p
-                for p in self.members.get(workspace.pk, [])
-                if p.email and wants(p, Channel.EMAIL) and p.pk not in celebrated
-            ]
-            if members:
-                context = celebrations.context(workspace=workspace, mentions=False)
-                # Members reading one language whose keys choose one variant get the same text:
-                # render it once per language and variant.
-                texts: dict[tuple[str, int], Rendered] = {}
-                count = self.variant_count(workspace=workspace, kind=reminder.kind, channel=Channel.EMAIL)
-                for person in members:
-                    language = language_of(person=person, workspace=workspace)
-                    key = idempotency_key(
-                        reminder=reminder, slot=slot, purpose="digest", channel=Channel.EMAIL, recipient=person.email
-                    )
-                    text_key = (language, variant_index(key, count))
-                    if text_key not in texts:
-                        texts[text_key] = self.render(
-                            workspace=workspace,
-                            kind=reminder.kind,
-                            channel=Channel.EMAIL,
-                            context=context,
-                            language=language,
-                            variant_key=key,
-                        )
-                    rendered = texts[text_key]
-                    add(
-                        purpose="digest",
-                        channel=Channel.EMAIL,
-                        recipient=person.email,
-                        kind=reminder.kind,
-                        context=context,
-                        person=person,
-                        rendered=rendered,
-                    )
-
-        # A private celebration is a greeting and nothing else: it is sent even when the
-        # digest's personal greetings are off (which then only leaves out the public ones').
-        plan_greetings(
-            workspace=workspace,
-            celebrations=without_pending(celebrations, self.pending),
-            configs=configs,
-            add=add,
-            private_only=not reminder.personal_greetings,
-        )
-        return planned
 
     def _plan_reminder(self, *, reminder: Reminder, slot: Slot) -> list[PlannedMessage]:
         workspace = reminder.workspace

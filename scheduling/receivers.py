@@ -22,6 +22,7 @@ def tick_now(sender, **kwargs) -> None:
 def person_saved(sender, instance: Person, raw: bool = False, **kwargs) -> None:
     """Derived data in step: a person's greeting row follows their dates, zone and choices, in the
     workspaces greeting in each person's own zone (``own_time.py``). Bulk writes send no signal:
+    their writers run the people steps instead (``own_time.people_written``); after a plain UPDATE
     the digest greets whoever has no row for the day or later, so nobody is dropped."""
     if raw:
         return

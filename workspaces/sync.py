@@ -23,7 +23,8 @@ The rules, where the issue left it open:
   the server's date) is reported as an error for that member and skipped.
 
 Writes use bulk statements, which send no signals, so the workspace's cached birthdays
-are invalidated explicitly.
+are invalidated explicitly and the people steps (``workspaces.lifecycle``: each person's
+greeting schedule) run once per workspace with the people written.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from django.utils import timezone as dj_timezone
 
 from audit.entries import audit_bulk_changes
 from workspaces import cache as bb_cache
+from workspaces.lifecycle import people_written_steps_run
 from workspaces.models import Membership, Person, Workspace, validate_birthday
 
 if TYPE_CHECKING:
@@ -281,6 +283,7 @@ def _sync_workspace(*, workspace: Workspace, dry_run: bool, backfill_only: bool)
         workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
         result, to_create, to_update = _plan_workspace(workspace=workspace, backfill_only=backfill_only)
         _write(result=result, to_create=to_create, to_update=to_update)
+        people_written_steps_run(workspace, [person.pk for person in (*to_create, *to_update)])
     return result
 
 
@@ -342,7 +345,17 @@ def person_sync_for_user(*, user: User, changed_fields: Collection[str] | None =
             Person.objects.bulk_update(to_update, sorted({*values, "updated_at"}))
             bb_cache.birthdays_bump({person.workspace_id for person in to_update})
             _audit_profile_copies(updated=[(before[person.pk], person) for person in to_update])
+            _people_steps_run(to_update)
     return changes
+
+
+def _people_steps_run(people: list[Person]) -> None:
+    """The people steps for a profile's copies, per workspace (a user is in a few)."""
+    by_workspace: dict[Any, list[Any]] = {}
+    for person in people:
+        by_workspace.setdefault(person.workspace_id, []).append(person.pk)
+    for workspace in Workspace.objects.filter(pk__in=by_workspace):
+        people_written_steps_run(workspace, by_workspace[workspace.pk])
 
 
 def _audit_profile_copies(*, updated: list[tuple[Person, Person]]) -> None:

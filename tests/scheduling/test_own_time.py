@@ -326,7 +326,8 @@ def test_a_person_moving_zone_is_greeted_in_the_new_one(make_workspace):
 
 @pytest.mark.django_db
 def test_people_without_a_row_are_greeted_with_the_digest(make_workspace):
-    """People written in bulk (an import) have no row yet: the digest greets them at its own time."""
+    """A person without a row (dates written by a plain UPDATE, which runs no step and sends no
+    signal) is greeted by the digest at its own time."""
     day = date(2027, 6, 10)
     workspace = own_time_workspace(make_workspace, tz="Europe/Berlin", now=datetime(2027, 6, 1, tzinfo=UTC))
     PersonFactory(workspace=workspace, name="Lee", email="lee@example.com", timezone=LA, **birthday(day))

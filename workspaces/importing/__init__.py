@@ -31,7 +31,8 @@ How an import goes:
 5. The writes are ``bulk_create``/``bulk_update`` in chunks inside one transaction, with the
    workspace row locked (two imports into one workspace run one after the other); the
    existing people are read with one query. Each created or changed person gets an audit
-   entry, the import one more; the cached birthdays are invalidated once.
+   entry, the import one more; the cached birthdays are invalidated once; the people steps
+   (``workspaces.lifecycle``: each person's greeting schedule) run once with everyone written.
 
 The steps: ``parse.py`` (read the file, check each row), ``plan.py`` (match against the
 workspace), ``write.py`` (the writes), ``results.py`` (what is reported).
@@ -51,6 +52,7 @@ from workspaces.importing.parse import COLUMNS, check_row, decode, expected_colu
 from workspaces.importing.plan import plan_import
 from workspaces.importing.results import ImportRejected, ImportResult, RowError
 from workspaces.importing.write import write
+from workspaces.lifecycle import people_written_steps_run
 from workspaces.models import Workspace
 
 if TYPE_CHECKING:
@@ -89,7 +91,7 @@ def people_import(
     with transaction.atomic():
         if not dry_run:
             # One import per workspace at a time: both would otherwise create the same new people.
-            Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+            workspace = Workspace.objects.select_for_update().filter(pk=workspace.pk).first() or workspace
         plan = plan_import(workspace=workspace, candidates=candidates)
         plan.errors.sort(key=lambda error: error.row)
         if plan.errors and not partial:
@@ -113,6 +115,9 @@ def people_import(
         if dry_run:
             return result
         write(plan)
+        # Bulk writes send no post_save: what the apps above derive from people follows here.
+        written = [person.pk for person in plan.create] + [after.pk for _, after in plan.update]
+        people_written_steps_run(workspace, written)
         audit.audit_bulk_changes(
             workspace=workspace,
             actor=actor,
