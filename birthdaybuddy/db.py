@@ -4,7 +4,7 @@
 Notification row with 25 columns costs more to prepare than to insert). Here each column
 travels as one array and PostgreSQL expands them with ``unnest``; a column with the same
 value in every row is a single parameter. Other databases (the embedded SQLite default)
-get ``bulk_create``.
+get ``bulk_create``. The rows may be model instances or, cheaper still, dicts of column values.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connection, models
+from django.utils import timezone
 
 # Columns whose Python values psycopg adapts as they are; anything else goes through the field.
 _NATIVE_TYPES = frozenset(
@@ -53,7 +54,37 @@ def insert_ignoring_conflicts(model: type[models.Model], rows: Sequence[models.M
     return inserted
 
 
+def insert_values_ignoring_conflicts(model: type[models.Model], rows: Sequence[dict]) -> list:
+    """``insert_ignoring_conflicts`` from each row's column values (keyed by attname, such as
+    ``workspace_id``) instead of model instances, which cost more to build than to insert; a
+    field a row leaves out takes its default (one value for the whole call).
+
+    ORM meaning: ``insert_values_ignoring_conflicts_orm``.
+    """
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        return insert_values_ignoring_conflicts_orm(model, rows)
+    inserted: list = []
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        inserted.extend(_insert_columns(model, lambda field, chunk=chunk: _column(field, chunk)))
+    return inserted
+
+
+def insert_values_ignoring_conflicts_orm(model: type[models.Model], rows: Sequence[dict]) -> list:
+    """What ``insert_values_ignoring_conflicts`` does, with the ORM (and what SQLite runs).
+
+    Parity: ``tests/platform/test_fast_paths.py``."""
+    return insert_ignoring_conflicts_orm(model, [model(**row) for row in rows])
+
+
 def _insert_chunk(model: type[models.Model], rows: Sequence[models.Model]) -> list:
+    return _insert_columns(model, lambda field: _values(field, rows))
+
+
+def _insert_columns(model: type[models.Model], column_values) -> list:
+    """The insert of one chunk; ``column_values(field)`` gives the field's column as it is saved."""
     meta = model._meta
     quote = connection.ops.quote_name
     pk = meta.pk
@@ -64,7 +95,7 @@ def _insert_chunk(model: type[models.Model], rows: Sequence[models.Model]) -> li
     for field in meta.concrete_fields:
         if field.primary_key and isinstance(field, models.AutoField | models.BigAutoField):
             continue
-        values = _values(field, rows)
+        values = column_values(field)
         db_type = field.rel_db_type(connection) if field.is_relation else field.db_type(connection)
         names.append(quote(field.column))
         first = values[0]
@@ -98,6 +129,25 @@ def _values(field: models.Field, rows: Sequence[models.Model]) -> list:
         return [field.pre_save(row, add=True) for row in rows]
     attname = field.attname
     values = [getattr(row, attname) for row in rows]
+    if field.is_relation or field.get_internal_type() in _NATIVE_TYPES:
+        return values
+    return [None if value is None else field.get_db_prep_save(value, connection) for value in values]
+
+
+def _column(field: models.Field, rows: Sequence[dict]) -> list:
+    """The column's values for ``rows`` (dicts by attname), as ``bulk_create`` would save the
+    instances ``model(**row)``: a missing value is the field's default (a callable one called
+    for each row, as each instance would), ``auto_now`` fields the time of the write."""
+    attname = field.attname
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        values = [timezone.now()] * len(rows)
+    elif all(attname in row for row in rows):
+        values = [row[attname] for row in rows]
+    elif field.has_default() and callable(field.default):
+        values = [row[attname] if attname in row else field.get_default() for row in rows]
+    else:
+        default = field.get_default()
+        values = [row.get(attname, default) for row in rows]
     if field.is_relation or field.get_internal_type() in _NATIVE_TYPES:
         return values
     return [None if value is None else field.get_db_prep_save(value, connection) for value in values]

@@ -36,9 +36,16 @@ def dispatch(ids: list[str], *, countdown: float | None = None, batch: bool = Fa
         if batch or len(ids) >= conf.batch_threshold():
             size = conf.batch_size()
             for start in range(0, len(ids), size):
-                tasks.deliver_batch.apply_async((ids[start : start + size],), **options)
+                chunk = ids[start : start + size]
+                # Celery would repr every id for the message's header (and the worker's log line).
+                tasks.deliver_batch.apply_async((chunk,), argsrepr=_ids_repr(chunk), **options)
         else:
             for pk in ids:
                 tasks.deliver.apply_async((pk,), **options)
     except Exception:
         logger.exception("could not queue %d notification(s); the sweeper will pick them up", len(ids))
+
+
+def _ids_repr(ids: list[str]) -> str:
+    """A batch's arguments as the worker logs them: the first id and how many there are."""
+    return f"[['{ids[0]}', … {len(ids)} ids]]" if len(ids) > 1 else repr([ids])

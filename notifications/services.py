@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.entries import audit_manual_send
-from birthdaybuddy.db import insert_ignoring_conflicts
+from birthdaybuddy.db import insert_ignoring_conflicts, insert_values_ignoring_conflicts
 from birthdaybuddy.errors import Conflict
 from birthdaybuddy.validators import normalize_phone
 from notifications import delivery
@@ -78,6 +78,22 @@ def notifications_write(*, notifications: list[Notification]) -> list[uuid.UUID]
     with transaction.atomic(savepoint=False):
         inserted = set(insert_ignoring_conflicts(Notification, rows))
     return [row.id for row in rows if row.id in inserted]
+
+
+def notifications_write_rows(*, rows: list[dict]) -> list[uuid.UUID]:
+    """``notifications_write`` for notifications given as column values (attnames; see
+    ``birthdaybuddy.db.insert_values_ignoring_conflicts``): the same keys skipped, the ids inserted."""
+    unique: dict[str, dict] = {}
+    for row in rows:
+        unique.setdefault(row["idempotency_key"], row)
+    values = list(unique.values())
+    if not values:
+        return []
+    for row in values:
+        row.setdefault("id", uuid.uuid4())
+    with transaction.atomic(savepoint=False):
+        inserted = set(insert_values_ignoring_conflicts(Notification, values))
+    return [row["id"] for row in values if row["id"] in inserted]
 
 
 def notifications_enqueue(*, notification_ids: Iterable, countdown: float | None = None, batch: bool = False) -> None:

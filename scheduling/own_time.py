@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -116,6 +116,35 @@ def next_greeting_date(
     return best
 
 
+class NextGreeting(NamedTuple):
+    zone: str
+    local_date: date
+    next_run_at: datetime
+
+
+def next_greeting(
+    person: Person,
+    workspace: Workspace,
+    *,
+    at: time,
+    on_or_after: date | None,
+    now: datetime,
+    is_workday: IsWorkday,
+    after: date | None = None,
+) -> NextGreeting | None:
+    """The person's next greeting: from ``on_or_after`` (default: their local today), or after ``after``."""
+    zone = person_zone(person, workspace)
+    tz = ZoneInfo(zone)
+    if after is not None:
+        on_or_after = after + timedelta(days=1)
+    elif on_or_after is None:
+        on_or_after = utc_to_local(now, tz).date()
+    day = next_greeting_date(person, workspace, on_or_after=on_or_after, is_workday=is_workday)
+    if day is None:
+        return None
+    return NextGreeting(zone, day, local_to_utc(datetime.combine(day, at), tz))
+
+
 def schedule_for(
     person: Person,
     workspace: Workspace,
@@ -126,22 +155,18 @@ def schedule_for(
     is_workday: IsWorkday,
     after: date | None = None,
 ) -> GreetingSchedule | None:
-    """The person's next row: from ``on_or_after`` (default: their local today), or after ``after``."""
-    zone = person_zone(person, workspace)
-    tz = ZoneInfo(zone)
-    if after is not None:
-        on_or_after = after + timedelta(days=1)
-    elif on_or_after is None:
-        on_or_after = utc_to_local(now, tz).date()
-    day = next_greeting_date(person, workspace, on_or_after=on_or_after, is_workday=is_workday)
-    if day is None:
+    """The person's next row (``next_greeting`` as an unsaved ``GreetingSchedule``)."""
+    found = next_greeting(
+        person, workspace, at=at, on_or_after=on_or_after, now=now, is_workday=is_workday, after=after
+    )
+    if found is None:
         return None
     return GreetingSchedule(
         person=person,
         workspace=workspace,
-        zone=zone,
-        local_date=day,
-        next_run_at=local_to_utc(datetime.combine(day, at), tz),
+        zone=found.zone,
+        local_date=found.local_date,
+        next_run_at=found.next_run_at,
     )
 
 

@@ -1,10 +1,12 @@
-"""The claim of due greeting rows, with the people, workspaces and digests firing reads.
+"""The claim of due greeting rows, with everything firing reads of their people and workspaces.
 
 ``claim_due_orm`` is its plain ORM meaning (and what SQLite runs): the rows ``FOR NO KEY
-UPDATE SKIP LOCKED`` with their person and workspace (``select_related``), then the digests
-of those workspaces. ``claim_due`` does the same on PostgreSQL in one statement whose SQL is
-built once per process: the ORM compiled both queries afresh for every minute with greetings
-due, and built the objects through ``select_related``'s machinery. Columns and joins come
+UPDATE SKIP LOCKED`` with their person and workspace (``select_related``), then the
+workspaces' digests, their active channel configs as routing reads them
+(``ChannelConfigQuerySet.for_routing``) and which of them have templates of their own.
+``claim_due`` does the same on PostgreSQL in one statement whose SQL is built once per
+process: the ORM compiled four queries afresh for every minute with greetings due, and
+built the objects through ``select_related``'s machinery. Columns and joins come
 from the models' own fields, and rows become instances through
 ``birthdaybuddy.db.ModelColumns`` (each field's converters, ``Model.from_db``), so the
 objects are the ones the ORM builds. ``tests/platform/test_fast_paths.py`` holds the two to
@@ -13,12 +15,14 @@ the same objects on the same data.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection
 
 from birthdaybuddy.db import ModelColumns
+from notifications.models import ChannelConfig, Template
 from reminders.models import Reminder, ReminderKind
 from scheduling.models import GreetingSchedule
 from workspaces.models import Person, Workspace
@@ -64,12 +68,19 @@ WORKSPACE_FIELDS = (
 )
 
 
+# A config as routing reads it (``for_routing``), in the order of ``concrete_fields``.
+CONFIG_FIELDS = ("id", "workspace_id", "kind", "active", "channel_id")
+
+
 @dataclass(slots=True)
 class Claimed:
-    """Due rows, locked for this transaction (person and workspace set), and the workspaces' digests."""
+    """Due rows, locked for this transaction (person and workspace set), and of their workspaces:
+    the digests, the active channel configs and which have templates of their own."""
 
     rows: list[GreetingSchedule]
     digests: dict = field(default_factory=dict)  # workspace id -> Reminder (only DIGEST_FIELDS)
+    configs: dict = field(default_factory=dict)  # workspace id -> {kind: ChannelConfig (for_routing)}
+    with_templates: set = field(default_factory=set)  # workspace ids
 
 
 def due_greetings(*, now: datetime):
@@ -91,10 +102,14 @@ def claim_due_orm(*, now: datetime, limit: int) -> Claimed:
     )
     if not rows:
         return Claimed(rows=[])
-    digests = Reminder.objects.filter(
-        workspace_id__in={row.workspace_id for row in rows}, kind=ReminderKind.BIRTHDAY_DIGEST
-    ).only(*DIGEST_FIELDS)
-    return Claimed(rows=rows, digests={digest.workspace_id: digest for digest in digests})
+    workspace_ids = {row.workspace_id for row in rows}
+    digests = Reminder.objects.filter(workspace_id__in=workspace_ids, kind=ReminderKind.BIRTHDAY_DIGEST)
+    claimed = Claimed(rows=rows, digests={digest.workspace_id: digest for digest in digests.only(*DIGEST_FIELDS)})
+    for config in ChannelConfig.objects.filter(workspace_id__in=workspace_ids).for_routing():
+        claimed.configs.setdefault(config.workspace_id, {})[config.kind] = config
+    templates = Template.objects.filter(workspace_id__in=workspace_ids)
+    claimed.with_templates = set(templates.values_list("workspace_id", flat=True).distinct())
+    return claimed
 
 
 # Buys: the claim and the digests' read, ~a fifth of a day's greetings planning CPU (bench/RESULTS.md,
@@ -102,7 +117,9 @@ def claim_due_orm(*, now: datetime, limit: int) -> Claimed:
 class DueGreetingsClaim:
     """``claim_due_orm`` in one statement: the due rows' ids locked in a CTE (``FOR NO KEY UPDATE
     SKIP LOCKED``, as the ORM's ``of=("self",)`` locks only them), joined to their person,
-    workspace and digest (at most one per workspace: ``reminder_one_digest_per_workspace``)."""
+    workspace and digest (at most one per workspace: ``reminder_one_digest_per_workspace``), with
+    the workspace's active configs as a JSON array (kind, channel, whether a bot token is set:
+    the secrets are not read) and whether it has templates."""
 
     def __init__(self) -> None:
         self.compiled: str | None = None
@@ -116,6 +133,20 @@ class DueGreetingsClaim:
         g_next = quote(g_meta.get_field("next_run_at").column)
         d_workspace = quote(d_meta.get_field("workspace").column)
         d_kind = quote(d_meta.get_field("kind").column)
+        c_meta, t_meta = ChannelConfig._meta, Template._meta
+        c_id, c_kind, c_channel, c_bot, c_active, c_workspace = (
+            quote(c_meta.get_field(name).column)
+            for name in ("id", "kind", "channel_id", "bot_token", "active", "workspace")
+        )
+        # Only quoted names from the models' metadata go into the text; values are parameters.
+        configs = (
+            f"(SELECT json_agg(json_build_array(c.{c_id}, c.{c_kind}, c.{c_channel}, c.{c_bot} IS NOT NULL)) "  # noqa: S608
+            f"FROM {quote(c_meta.db_table)} c WHERE c.{c_workspace} = g.{g_workspace} AND c.{c_active})"
+        )
+        templates = (
+            f"EXISTS (SELECT 1 FROM {quote(t_meta.db_table)} t "  # noqa: S608
+            f"WHERE t.{quote(t_meta.get_field('workspace').column)} = g.{g_workspace})"
+        )
         self.plan = [
             (ModelColumns(connection, GreetingSchedule, "g"), "row"),
             (ModelColumns(connection, Person, "p", PERSON_FIELDS), "person"),
@@ -128,7 +159,7 @@ class DueGreetingsClaim:
         return (
             f"WITH due AS (SELECT {g_person} FROM {table} WHERE {g_next} <= %s "  # noqa: S608
             f"ORDER BY {g_next} LIMIT %s FOR NO KEY UPDATE SKIP LOCKED) "
-            f"SELECT {columns} FROM due JOIN {table} g ON g.{g_person} = due.{g_person} "
+            f"SELECT {columns}, {configs}, {templates} FROM due JOIN {table} g ON g.{g_person} = due.{g_person} "
             f"JOIN {quote(p_meta.db_table)} p ON p.{quote(p_meta.pk.column)} = g.{g_person} "
             f"JOIN {quote(w_meta.db_table)} w ON w.{quote(w_meta.pk.column)} = g.{g_workspace} "
             f"LEFT JOIN {quote(d_meta.db_table)} d ON d.{d_workspace} = g.{g_workspace} AND d.{d_kind} = %s "
@@ -157,9 +188,26 @@ class DueGreetingsClaim:
             start += len(workspaces.fields)
             if values[start] is not None and row.workspace_id not in claimed.digests:
                 claimed.digests[row.workspace_id] = digests.build(connection, values, start)
+            start += len(digests.fields)
+            if row.workspace_id not in claimed.configs:
+                claimed.configs[row.workspace_id] = self._configs(row.workspace_id, values[start] or [])
+            if values[start + 1]:
+                claimed.with_templates.add(row.workspace_id)
             row.person, row.workspace = person, workspace
             claimed.rows.append(row)
         return claimed
+
+    @staticmethod
+    def _configs(workspace_id, found: list) -> dict:
+        """``{kind: ChannelConfig}`` as ``for_routing()`` builds them, from the JSON the claim read."""
+        configs = {}
+        for pk, kind, channel_id, bot_token_set in found:
+            config = ChannelConfig.from_db(
+                connection.alias, CONFIG_FIELDS, [uuid.UUID(pk), workspace_id, kind, True, channel_id]
+            )
+            config.bot_token_set = bot_token_set
+            configs[kind] = config
+        return configs
 
 
 claim_due = DueGreetingsClaim()

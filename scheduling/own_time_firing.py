@@ -19,14 +19,14 @@ from django.db import connection, transaction
 
 from birthdaybuddy.i18n import language_of
 from birthdaybuddy.timerules.recurrence import Occurrence as Slot
-from notifications.models import ChannelConfig, Template
+from notifications.models import Template
 from notifications.rendering import VARIANT_FIELDS, render_with_override
-from notifications.services import notifications_enqueue, notifications_write
+from notifications.services import notifications_enqueue, notifications_write_rows
 from scheduling.digest import Celebrations, celebrations_for
 from scheduling.models import GreetingSchedule, JobRun
-from scheduling.own_time import calendar_of, greeting_slot_instant, greeting_time, is_missed, schedule_for
-from scheduling.own_time_claim import claim_due, due_greetings
-from scheduling.planned import idempotency_key, planned_notification
+from scheduling.own_time import calendar_of, greeting_slot_instant, greeting_time, is_missed, next_greeting
+from scheduling.own_time_claim import Claimed, claim_due, due_greetings
+from scheduling.planned import idempotency_key, planned_values
 from scheduling.recipients import plan_greetings
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def greetings_tick(*, now: datetime, limit: int, job_run: JobRun) -> Fired:
                 break
             if job_run._state.adding:
                 job_run.save()
-            fired = greetings_fire(rows=rows, digests=claimed.digests, now=now)
+            fired = greetings_fire(claimed=claimed, now=now)
         for name in ("rows", "greeted", "created", "missed"):
             setattr(total, name, getattr(total, name) + getattr(fired, name))
         if len(rows) < limit:
@@ -62,13 +62,13 @@ def greetings_tick(*, now: datetime, limit: int, job_run: JobRun) -> Fired:
     return total
 
 
-def greetings_fire(*, rows: list[GreetingSchedule], digests: dict, now: datetime) -> Fired:
-    """Greets the people of claimed rows and advances (or drops) the rows; in the caller's transaction.
-
-    ``digests``: the rows' workspaces' digests, by workspace id (read with the claim)."""
+def greetings_fire(*, claimed: Claimed, now: datetime) -> Fired:
+    """Greets the people of claimed rows and advances (or drops) the rows; in the caller's transaction."""
+    rows, digests = claimed.rows, claimed.digests
     fired = Fired(rows=len(rows))
     calendars: dict = {}
     groups: dict[tuple, list[GreetingSchedule]] = defaultdict(list)
+    slots: dict[tuple, datetime] = {}  # the group's instant: its first row's
     moved: list[GreetingSchedule] = []
     advance: list[GreetingSchedule] = []
     drop: list[GreetingSchedule] = []
@@ -92,8 +92,10 @@ def greetings_fire(*, rows: list[GreetingSchedule], digests: dict, now: datetime
         elif digest is not None and digest.active:
             # With the digest's personal greetings off, only private celebrations are greeted (_plan).
             groups[(workspace.pk, row.local_date)].append(row)
-    notifications = _plan(groups=groups, digests=digests)
-    created = notifications_write(notifications=notifications) if notifications else []
+            slots.setdefault((workspace.pk, row.local_date), due)
+    notifications = _plan(groups=groups, slots=slots, claimed=claimed)
+    # The greetings as column values, not models: building a model costs more than inserting it.
+    created = notifications_write_rows(rows=notifications) if notifications else []
     fired.created = len(created)
     fired.greeted = sum(len(group) for group in groups.values())
     # One batch task for the minute's greetings, not one task each: a day's greetings come in
@@ -106,11 +108,13 @@ def greetings_fire(*, rows: list[GreetingSchedule], digests: dict, now: datetime
     return fired
 
 
-def _plan(*, groups: dict[tuple, list[GreetingSchedule]], digests: dict) -> list:
+def _plan(*, groups: dict[tuple, list[GreetingSchedule]], slots: dict[tuple, datetime], claimed: Claimed) -> list:
     """The greetings of the rows to fire, grouped by (workspace, announced date): who celebrates by
-    the digest's rules, applied to the claimed people; one query each for configs and overrides."""
+    the digest's rules, applied to the claimed people, routed by the configs read with the claim;
+    a query for the workspaces' own templates only where some have them."""
     if not groups:
         return []
+    digests, configs = claimed.digests, claimed.configs
     workspaces = {rows[0].workspace_id: rows[0].workspace for rows in groups.values()}
     # The people came with their rows' claim: who celebrates is decided on them, not read again.
     people = [row.person for rows in groups.values() for row in rows]
@@ -118,15 +122,11 @@ def _plan(*, groups: dict[tuple, list[GreetingSchedule]], digests: dict) -> list
     busy = {ws for (ws, day), found in celebrations.items() if found}
     if not busy:
         return []
-    configs: dict = defaultdict(dict)
-    # Routing a person reads the configs' kind and whether a bot token is set: the secrets stay
-    # encrypted in the database (a decryption each, per config, otherwise).
-    for config in ChannelConfig.objects.filter(workspace_id__in=busy).for_routing():
-        configs[config.workspace_id][config.kind] = config
-    templates = Template.objects.filter(workspace_id__in=busy).only(*VARIANT_FIELDS).order_by("created_at", "id")
     overrides: dict[tuple, list[Template]] = defaultdict(list)  # a workspace's variants, in their order
-    for template in templates:
-        overrides[(template.workspace_id, template.reminder_kind, template.channel)].append(template)
+    if with_templates := busy & claimed.with_templates:
+        templates = Template.objects.filter(workspace_id__in=with_templates).only(*VARIANT_FIELDS)
+        for template in templates.order_by("created_at", "id"):
+            overrides[(template.workspace_id, template.reminder_kind, template.channel)].append(template)
     notifications: list = []
     for (ws, day), rows in groups.items():
         found = celebrations[(ws, day)]
@@ -142,8 +142,7 @@ def _plan(*, groups: dict[tuple, list[GreetingSchedule]], digests: dict) -> list
         digest = digests[ws]
         digest.workspace = workspace
         # The digest's own occurrence for the day: its key is the digest greeting's.
-        at = greeting_time(workspace, digest)
-        slot = Slot(at=greeting_slot_instant(rows[0], at), local=datetime.combine(day, at))
+        slot = Slot(at=slots[(ws, day)], local=datetime.combine(day, greeting_time(workspace, digest)))
 
         def add(
             *, purpose, channel, recipient, kind, context, person=None, workspace=workspace, digest=digest, slot=slot
@@ -160,7 +159,7 @@ def _plan(*, groups: dict[tuple, list[GreetingSchedule]], digests: dict) -> list
                 variant_key=key,
             )
             notifications.append(
-                planned_notification(
+                planned_values(
                     reminder=digest,
                     slot=slot,
                     purpose=purpose,
@@ -193,7 +192,7 @@ def _advance(rows: list[GreetingSchedule], *, digests: dict, calendars: dict, no
         key = (workspace.holiday_country, workspace.holiday_region)
         if key not in calendars:
             calendars[key] = calendar_of(workspace)
-        nxt = schedule_for(
+        nxt = next_greeting(
             row.person,
             workspace,
             at=greeting_time(workspace, digests.get(workspace.pk)),

@@ -46,6 +46,46 @@ def idempotency_key(*, reminder: Reminder, slot: Slot, purpose: str, channel: st
     return f"{reminder.pk}:{slot.local:%Y%m%dT%H%M}:{purpose}:{channel}:{recipient_hash}"
 
 
+def planned_values(
+    *,
+    reminder: Reminder,
+    slot: Slot,
+    purpose: str,
+    channel: str,
+    recipient: str,
+    person: Person | None,
+    rendered: Rendered,
+    key: str = "",
+) -> dict:
+    """The notification of one planned message as its column values (attnames), for writers that
+    insert rows without building models (``notifications_write_rows``); ``planned_notification``
+    is the same message as an unsaved model. ``key``: the ``idempotency_key`` of these arguments,
+    when the caller has it already."""
+    preferences = preferences_url(person)
+    values = {
+        "workspace_id": reminder.workspace_id,
+        "reminder_id": reminder.pk,
+        "person_id": person.pk if person is not None else None,
+        "channel": channel,
+        "recipient": recipient,
+        "subject": rendered.subject,
+        "body": with_preferences_link(
+            body=rendered.body, person=person, channel=channel, workspace=reminder.workspace, url=preferences
+        ),
+        "preferences_url": preferences,
+        "occurrence_date": slot.local_date,
+        "idempotency_key": key
+        or idempotency_key(reminder=reminder, slot=slot, purpose=purpose, channel=channel, recipient=recipient),
+    }
+    if channel in IMAGE_CHANNELS and rendered.image_url:
+        values["image_url"] = rendered.image_url
+        values["image_alt"] = rendered.image_alt[:200]
+    if rendered.failure:
+        values["status"] = NotificationStatus.FAILED
+        values["last_error"] = rendered.failure
+    return values
+
+
 def planned_notification(
     *,
     reminder: Reminder,
@@ -57,31 +97,19 @@ def planned_notification(
     rendered: Rendered,
     key: str = "",
 ) -> Notification:
-    """The unsaved notification of one planned message (its key makes a rerun create nothing;
-    ``key``: the ``idempotency_key`` of these arguments, when the caller has it already)."""
-    preferences = preferences_url(person)
-    notification = Notification(
-        workspace=reminder.workspace,
+    """The unsaved notification of one planned message (its key makes a rerun create nothing)."""
+    values = planned_values(
         reminder=reminder,
-        person=person,
+        slot=slot,
+        purpose=purpose,
         channel=channel,
         recipient=recipient,
-        subject=rendered.subject,
-        body=with_preferences_link(
-            body=rendered.body, person=person, channel=channel, workspace=reminder.workspace, url=preferences
-        ),
-        preferences_url=preferences,
-        occurrence_date=slot.local_date,
-        idempotency_key=key
-        or idempotency_key(reminder=reminder, slot=slot, purpose=purpose, channel=channel, recipient=recipient),
+        person=person,
+        rendered=rendered,
+        key=key,
     )
-    if channel in IMAGE_CHANNELS and rendered.image_url:
-        notification.image_url = rendered.image_url
-        notification.image_alt = rendered.image_alt[:200]
-    if rendered.failure:
-        notification.status = NotificationStatus.FAILED
-        notification.last_error = rendered.failure
-    return notification
+    del values["workspace_id"], values["reminder_id"], values["person_id"]
+    return Notification(workspace=reminder.workspace, reminder=reminder, person=person, **values)
 
 
 def mark_existing(planned: list[PlannedMessage]) -> None:

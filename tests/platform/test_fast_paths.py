@@ -14,11 +14,17 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
 from audit.entries import insert_entries, insert_entries_orm
-from birthdaybuddy.db import insert_ignoring_conflicts, insert_ignoring_conflicts_orm
+from birthdaybuddy.db import (
+    insert_ignoring_conflicts,
+    insert_ignoring_conflicts_orm,
+    insert_values_ignoring_conflicts,
+    insert_values_ignoring_conflicts_orm,
+)
 from notifications.models import Notification
 from reminders.models import Reminder
 from reminders.services import digest_ensure
 from scheduling.models import GreetingSchedule
+from scheduling.own_time_claim import DIGEST_FIELDS, PERSON_FIELDS, WORKSPACE_FIELDS, claim_due, claim_due_orm
 from scheduling.own_time_firing import save_rows, save_rows_orm
 from scheduling.tick import save_schedules, save_schedules_orm
 from tests.factories import PersonFactory, UserFactory, WorkspaceFactory
@@ -75,6 +81,45 @@ def test_the_unnest_insert_writes_what_bulk_create_writes():
     assert insert_ignoring_conflicts_orm(Notification, again) == []
 
 
+def test_the_insert_from_column_values_writes_what_the_models_write():
+    """Rows given as column values (attnames), each leaving out what it does not set: defaults
+    filled as ``Model(**row)`` fills them, a key taken skipped, the inserted ids returned."""
+    workspace = WorkspaceFactory()
+    reminder = digest_ensure(workspace=workspace)
+    person = PersonFactory(workspace=workspace)
+    auto = ("created_at", "updated_at", "next_attempt_at")
+
+    def rows():
+        return [
+            {
+                "id": uuid.UUID(int=n + 100),
+                "workspace_id": workspace.pk,
+                "reminder_id": reminder.pk if n % 2 else None,
+                "person_id": person.pk if n != 1 else None,
+                "channel": ("email", "slack", "sms")[n],
+                "recipient": f"r{n}@example.com",
+                "body": f"body {n} — «ü»",
+                "occurrence_date": datetime(2026, 3, 1 + n, tzinfo=UTC).date(),
+                "idempotency_key": key,
+                **({"image_url": "https://example.com/cake.png", "image_alt": "Cake"} if n == 0 else {}),
+                **({"status": "failed", "last_error": "template_limit_exceeded: body"} if n == 2 else {}),
+            }
+            for n, key in enumerate(["v-a", "v-b", "v-c"])
+        ]
+
+    Notification.objects.bulk_create(notification_rows(workspace, ["v-b"]))  # a conflict for both paths
+    fast_ids = insert_values_ignoring_conflicts(Notification, rows())
+    assert sorted(fast_ids) == [uuid.UUID(int=100), uuid.UUID(int=102)]
+    fast = stored(Notification, fast_ids, skip=auto)
+    Notification.objects.filter(pk__in=fast_ids).delete()
+    orm_ids = insert_values_ignoring_conflicts_orm(Notification, rows())
+    assert sorted(orm_ids) == sorted(fast_ids)
+    assert stored(Notification, orm_ids, skip=auto) == fast
+    assert fast[uuid.UUID(int=100)]["image_url"] == "https://example.com/cake.png"
+    assert fast[uuid.UUID(int=102)]["status"] == "failed"
+    assert fast[uuid.UUID(int=102)]["calendar"] == Notification._meta.get_field("calendar").get_default()
+
+
 def test_the_unnest_schedule_update_writes_what_bulk_update_writes():
     reminders = [digest_ensure(workspace=WorkspaceFactory()) for _ in range(3)]
     base = datetime(2026, 5, 4, 7, 15, tzinfo=UTC)
@@ -125,6 +170,81 @@ def test_the_unnest_greeting_row_update_writes_what_the_upsert_writes():
     assert stored(GreetingSchedule, pks) == fast
     assert fast[pks[1]]["zone"] == "America/St_Johns"
     assert fast[pks[0]]["next_run_at"] == start + timedelta(days=300)
+
+
+def claimed_as_data(claimed) -> dict:
+    """What firing reads of a claim, as plain data (rows by person, with their objects' fields)."""
+
+    def fields(obj, names):
+        return {name: getattr(obj, name) for name in names}
+
+    return {
+        "rows": {
+            row.person_id: (
+                fields(row, ("workspace_id", "zone", "local_date", "next_run_at")),
+                fields(row.person, PERSON_FIELDS),
+                fields(row.workspace, WORKSPACE_FIELDS),
+            )
+            for row in claimed.rows
+        },
+        "digests": {ws: fields(digest, DIGEST_FIELDS) for ws, digest in claimed.digests.items()},
+        "configs": {
+            ws: {kind: (c.pk, c.channel_id, c.has_bot, c.active) for kind, c in configs.items()}
+            for ws, configs in claimed.configs.items()
+            if configs
+        },
+        "with_templates": claimed.with_templates,
+    }
+
+
+def test_the_greeting_claim_reads_what_the_orm_reads():
+    from django.db import transaction
+
+    from notifications.models import ChannelConfig, Template
+
+    start = datetime(2026, 5, 4, 7, 15, tzinfo=UTC)
+    slack_app, plain = WorkspaceFactory(timezone="Europe/Berlin"), WorkspaceFactory(timezone="Asia/Kathmandu")
+    digest_ensure(workspace=slack_app)
+    Reminder.objects.filter(workspace=plain, kind="birthday_digest").delete()  # the other has no digest
+    ChannelConfig.objects.create(workspace=slack_app, kind="slack", bot_token="xoxb-1-2-abc", channel_id="C1")
+    ChannelConfig.objects.create(workspace=slack_app, kind="sms", account_sid="AC1", active=False)
+    ChannelConfig.objects.create(workspace=plain, kind="slack", webhook_url="https://hooks.slack.com/services/T/B/x")
+    Template.objects.create(workspace=slack_app, reminder_kind="personal_greeting", channel="email", body="Hi")
+    people = [
+        PersonFactory(workspace=ws, name=f"P{n}", timezone=zone, preferred_channels=["slack", "email"])
+        for n, (ws, zone) in enumerate([(slack_app, "America/St_Johns"), (slack_app, ""), (plain, "Asia/Tokyo")])
+    ]
+    GreetingSchedule.objects.all().delete()  # saving people may have written rows: these are the test's
+    GreetingSchedule.objects.bulk_create(
+        GreetingSchedule(
+            person=p, workspace=p.workspace, zone=p.timezone or "UTC", local_date=start.date(), next_run_at=start
+        )
+        for p in people
+    )
+    later = PersonFactory(workspace=plain, name="Later")
+    GreetingSchedule.objects.filter(person=later).delete()
+    GreetingSchedule.objects.create(
+        person=later, workspace=plain, zone="UTC", local_date=start.date(), next_run_at=start + timedelta(hours=1)
+    )
+
+    for limit in (10, 2):
+        with transaction.atomic():
+            fast = claimed_as_data(claim_due(now=start, limit=limit))
+            transaction.set_rollback(True)
+        with transaction.atomic():
+            orm = claimed_as_data(claim_due_orm(now=start, limit=limit))
+            transaction.set_rollback(True)
+        assert len(fast["rows"]) == min(limit, 3)
+        if limit == 10:
+            assert fast == orm
+            assert later.pk not in fast["rows"]  # not due yet
+            assert set(fast["digests"]) == {slack_app.pk}
+            assert fast["configs"][slack_app.pk]["slack"][1:3] == ("C1", True)
+            assert "sms" not in fast["configs"][slack_app.pk]  # inactive
+            assert fast["configs"][plain.pk]["slack"][2] is False  # a webhook: no bot
+            assert fast["with_templates"] == {slack_app.pk}
+        else:  # the same number of rows, the earliest first (ties in any order)
+            assert set(fast["rows"]) <= set(orm["rows"]) | {p.pk for p in people}
 
 
 def test_the_values_update_of_an_import_writes_what_bulk_update_writes():
