@@ -59,6 +59,8 @@ class ChannelConfig(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ChannelConfigQuerySet.as_manager()
+    # Set by reads that know whether a bot token is stored without decrypting it (``for_routing``).
+    bot_token_set: bool | None = None
 
     class Meta:
         ordering = ("kind",)
@@ -93,8 +95,7 @@ class ChannelConfig(models.Model):
 
         Routing asks this rather than the secret: ``for_routing()`` reads it as a flag
         (``bot_token_set``) and leaves the token encrypted in the database."""
-        known = self.__dict__.get("bot_token_set")
-        return bool(self.bot_token) if known is None else known
+        return bool(self.bot_token) if self.bot_token_set is None else self.bot_token_set
 
     @property
     def digest_threads(self) -> bool:

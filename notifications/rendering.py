@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.utils import translation
@@ -122,7 +123,7 @@ def escape_for_channel(value, channel: str):
     return value
 
 
-ENVIRONMENT_OPTIONS = {
+ENVIRONMENT_OPTIONS: dict[str, Any] = {
     "extensions": [DjangoTranslationExtension],
     "autoescape": False,
     "undefined": ChainableUndefined,

@@ -18,8 +18,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 from django.db import connection
+from django.db.models import Model
 
 from birthdaybuddy.db import ModelColumns
 from notifications.models import ChannelConfig, Template
@@ -127,25 +129,27 @@ class DueGreetingsClaim:
 
     def _compile(self) -> str:
         quote = connection.ops.quote_name
-        g_meta, p_meta, w_meta, d_meta = (model._meta for model in (GreetingSchedule, Person, Workspace, Reminder))
-        g_person = quote(g_meta.get_field("person").column)
-        g_workspace = quote(g_meta.get_field("workspace").column)
-        g_next = quote(g_meta.get_field("next_run_at").column)
-        d_workspace = quote(d_meta.get_field("workspace").column)
-        d_kind = quote(d_meta.get_field("kind").column)
-        c_meta, t_meta = ChannelConfig._meta, Template._meta
+
+        def column(model: type[Model], name: str) -> str:
+            return quote(str(model._meta.get_field(name).column))  # type: ignore[union-attr]
+
+        def table(model: type[Model]) -> str:
+            return quote(model._meta.db_table)
+
+        g_person, g_workspace = column(GreetingSchedule, "person"), column(GreetingSchedule, "workspace")
+        g_next = column(GreetingSchedule, "next_run_at")
+        d_workspace, d_kind = column(Reminder, "workspace"), column(Reminder, "kind")
         c_id, c_kind, c_channel, c_bot, c_active, c_workspace = (
-            quote(c_meta.get_field(name).column)
-            for name in ("id", "kind", "channel_id", "bot_token", "active", "workspace")
+            column(ChannelConfig, name) for name in ("id", "kind", "channel_id", "bot_token", "active", "workspace")
         )
         # Only quoted names from the models' metadata go into the text; values are parameters.
         configs = (
             f"(SELECT json_agg(json_build_array(c.{c_id}, c.{c_kind}, c.{c_channel}, c.{c_bot} IS NOT NULL)) "  # noqa: S608
-            f"FROM {quote(c_meta.db_table)} c WHERE c.{c_workspace} = g.{g_workspace} AND c.{c_active})"
+            f"FROM {table(ChannelConfig)} c WHERE c.{c_workspace} = g.{g_workspace} AND c.{c_active})"
         )
         templates = (
-            f"EXISTS (SELECT 1 FROM {quote(t_meta.db_table)} t "  # noqa: S608
-            f"WHERE t.{quote(t_meta.get_field('workspace').column)} = g.{g_workspace})"
+            f"EXISTS (SELECT 1 FROM {table(Template)} t "  # noqa: S608
+            f"WHERE t.{column(Template, 'workspace')} = g.{g_workspace})"
         )
         self.plan = [
             (ModelColumns(connection, GreetingSchedule, "g"), "row"),
@@ -153,16 +157,16 @@ class DueGreetingsClaim:
             (ModelColumns(connection, Workspace, "w", WORKSPACE_FIELDS), "workspace"),
             (ModelColumns(connection, Reminder, "d", DIGEST_FIELDS), "digest"),
         ]
-        columns = ", ".join(column for columns, _ in self.plan for column in columns.select)
-        table = quote(g_meta.db_table)
+        columns = ", ".join(name for columns, _ in self.plan for name in columns.select)
+        rows = table(GreetingSchedule)
         # Only quoted names from the models' metadata go into the text; values are parameters.
         return (
-            f"WITH due AS (SELECT {g_person} FROM {table} WHERE {g_next} <= %s "  # noqa: S608
+            f"WITH due AS (SELECT {g_person} FROM {rows} WHERE {g_next} <= %s "  # noqa: S608
             f"ORDER BY {g_next} LIMIT %s FOR NO KEY UPDATE SKIP LOCKED) "
-            f"SELECT {columns}, {configs}, {templates} FROM due JOIN {table} g ON g.{g_person} = due.{g_person} "
-            f"JOIN {quote(p_meta.db_table)} p ON p.{quote(p_meta.pk.column)} = g.{g_person} "
-            f"JOIN {quote(w_meta.db_table)} w ON w.{quote(w_meta.pk.column)} = g.{g_workspace} "
-            f"LEFT JOIN {quote(d_meta.db_table)} d ON d.{d_workspace} = g.{g_workspace} AND d.{d_kind} = %s "
+            f"SELECT {columns}, {configs}, {templates} FROM due JOIN {rows} g ON g.{g_person} = due.{g_person} "
+            f"JOIN {table(Person)} p ON p.{column(Person, 'id')} = g.{g_person} "
+            f"JOIN {table(Workspace)} w ON w.{column(Workspace, 'id')} = g.{g_workspace} "
+            f"LEFT JOIN {table(Reminder)} d ON d.{d_workspace} = g.{g_workspace} AND d.{d_kind} = %s "
             f"ORDER BY g.{g_next}"
         )
 
@@ -176,15 +180,16 @@ class DueGreetingsClaim:
             found = cursor.fetchall()
         claimed = Claimed(rows=[])
         (rows, _), (people, _), (workspaces, _), (digests, _) = self.plan
-        workspace_by_id: dict = {}
+        workspace_by_id: dict[object, Workspace] = {}
         for values in found:
-            row = rows.build(connection, values, 0)
+            row = cast(GreetingSchedule, rows.build(connection, values, 0))
             start = len(rows.fields)
-            person = people.build(connection, values, start)
+            person = cast(Person, people.build(connection, values, start))
             start += len(people.fields)
             workspace = workspace_by_id.get(row.workspace_id)
             if workspace is None:
-                workspace = workspace_by_id[row.workspace_id] = workspaces.build(connection, values, start)
+                workspace = cast(Workspace, workspaces.build(connection, values, start))
+                workspace_by_id[row.workspace_id] = workspace
             start += len(workspaces.fields)
             if values[start] is not None and row.workspace_id not in claimed.digests:
                 claimed.digests[row.workspace_id] = digests.build(connection, values, start)
