@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.conf import settings
 from django.utils import translation
 
@@ -25,6 +27,13 @@ def language_of(*, person=None, workspace=None) -> str:
 
 
 def _day_text(day, with_year: bool) -> str:
+    return _day_text_in(day, with_year, translation.get_language())
+
+
+@lru_cache(maxsize=2048)
+def _day_text_in(day, with_year: bool, language: str | None) -> str:
+    """``_day_text`` in ``language`` (the active one): the same few days are written thousands of
+    times a day, in every digest's context and footer (bench/RESULTS.md, round 3)."""
     from django.utils import formats
     from django.utils.translation import pgettext
 

@@ -48,9 +48,9 @@ def plan_digest(planner: Planner, *, reminder: Reminder, slot: Slot) -> list[Pla
         person: Person | None = None,
         rendered: Rendered | None = None,
     ) -> Notification:
+        key = idempotency_key(reminder=reminder, slot=slot, purpose=purpose, channel=channel, recipient=recipient)
         if rendered is None:
             language = language_of(person=person, workspace=workspace) if person is not None else None
-            key = idempotency_key(reminder=reminder, slot=slot, purpose=purpose, channel=channel, recipient=recipient)
             rendered = planner.render(
                 workspace=workspace,
                 kind=kind,
@@ -67,6 +67,7 @@ def plan_digest(planner: Planner, *, reminder: Reminder, slot: Slot) -> list[Pla
             recipient=recipient,
             person=person,
             rendered=rendered,
+            key=key,
         )
         planned.append(PlannedMessage(notification=notification))
         return notification
