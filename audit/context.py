@@ -117,3 +117,12 @@ def request_context() -> dict[str, Any]:
         "remote_addr": client_address(request) if request is not None else None,
         "cid": current_request_id(),
     }
+
+
+def acting_as(user):
+    """Entries written inside are ``user``'s (``with acting_as(user): …``): for a request that is
+    not the user's own session, such as Slack's signed request naming its user in the body. The
+    address stays empty: the request's is Slack's, not the user's."""
+    from auditlog.context import set_actor
+
+    return set_actor(user)

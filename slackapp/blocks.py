@@ -22,6 +22,7 @@ ACTION_PAUSE = "profile_pause"
 ACTION_RESUME = "profile_resume"
 ACTION_CONSENT_YES = "consent_accept"
 ACTION_CONSENT_NO = "consent_decline"
+ACTION_OPEN_SETTINGS = "workspace_settings_open"
 
 BIRTHDAY_BLOCK, BIRTHDAY_ACTION = "birthday", "birthday_date"
 NO_YEAR_BLOCK, NO_YEAR_ACTION = "no_year", "no_year_choice"
@@ -193,10 +194,9 @@ def home_view(
     person: Person | None,
     upcoming_lines: list[str],
     admin_summary: list[str] | None,
-    settings_url: str,
 ) -> dict:
     """The App Home tab: my dates and choices (with buttons), the team's upcoming celebrations,
-    and for workspace admins a summary and a link to the settings."""
+    and for workspace admins a summary and the button that opens the settings modal."""
     blocks: list[dict] = [{"type": "header", "text": plain("🎂 BirthdayBuddy")}]
     if person is None:
         blocks.append(section(_("You are not in this team's BirthdayBuddy yet. Use *Edit my dates* to add yourself.")))
@@ -231,9 +231,6 @@ def home_view(
         blocks.append({"type": "divider"})
         blocks.append(section(_("*For admins*") + "\n" + "\n".join(admin_summary)))
         blocks.append(
-            {
-                "type": "actions",
-                "elements": [{"type": "button", "text": plain(_("Open settings")), "url": settings_url}],
-            }
+            {"type": "actions", "block_id": "admin", "elements": [button(_("Open settings"), ACTION_OPEN_SETTINGS)]}
         )
     return {"type": "home", "blocks": blocks}

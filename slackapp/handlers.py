@@ -19,7 +19,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from birthdaybuddy.i18n import moment_text, short_day_text
-from birthdaybuddy.links import absolute_url
 from cards import blocks as card_blocks
 from notifications.validators import webhook_url_error
 from reminders.models import Reminder
@@ -28,11 +27,12 @@ from slackapp import cards as slack_cards
 from slackapp.client import web_client
 from slackapp.dateparse import DateNotUnderstood, ParsedDate, parse_date
 from slackapp.models import SlackInstallation
-from slackapp.people import person_for_slack_user, person_for_slack_user_or_create, speaking_to
+from slackapp.people import person_for_slack_user, person_for_slack_user_or_create, person_is_admin, speaking_to
+from slackapp.settings_modal import settings_modal_open
 from workspaces import services as workspace_services
 from workspaces import slack_people
 from workspaces.birthdays import BIRTHDAY, birthday_list_upcoming, birthday_rows_for_viewer, workspace_today
-from workspaces.models import ADMIN_ROLES, Celebrate, Consent, Person
+from workspaces.models import Celebrate, Consent, Person
 from workspaces.selectors import workspace_role_of
 
 logger = logging.getLogger(__name__)
@@ -283,6 +283,11 @@ def _block_action(installation: SlackInstallation, payload: dict, *, user_id: st
             if reply:
                 respond(payload.get("response_url", ""), reply)
             continue
+        if action_id == blocks.ACTION_OPEN_SETTINGS:
+            reply = settings_modal_open(installation, user_id=user_id, trigger_id=payload.get("trigger_id", ""))
+            if reply:
+                respond(payload.get("response_url", ""), reply)
+            continue
         if action_id in (blocks.ACTION_EDIT, blocks.ACTION_CONSENT_YES):
             if action_id == blocks.ACTION_CONSENT_YES:
                 person = person_for_slack_user(installation, user_id)
@@ -344,17 +349,12 @@ def admin_summary(installation: SlackInstallation) -> list[str]:
 def home_publish(installation: SlackInstallation, *, user_id: str) -> dict:
     """Publishes the App Home tab of ``user_id``, in their language."""
     person = person_for_slack_user(installation, user_id)
-    is_admin = (
-        person is not None
-        and person.user is not None
-        and workspace_role_of(workspace=installation.workspace, user=person.user) in ADMIN_ROLES
-    )
+    is_admin = person_is_admin(installation, person)
     with speaking_to(installation, person):
         view = blocks.home_view(
             person=person,
             upcoming_lines=upcoming_lines(installation, user_id=user_id),
             admin_summary=admin_summary(installation) if is_admin else None,
-            settings_url=absolute_url(f"/admin/workspaces/workspace/{installation.workspace_id}/change/"),
         )
     web_client(installation.bot_token).views_publish(user_id=user_id, view=view)
     return view

@@ -13,7 +13,8 @@ from slackapp.client import web_client
 from slackapp.models import SlackInstallation
 from workspaces import services as workspace_services
 from workspaces import slack_people
-from workspaces.models import Consent, Person
+from workspaces.models import ADMIN_ROLES, Consent, Person
+from workspaces.selectors import workspace_role_of
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,17 @@ def person_for_account(workspace, user) -> Person | None:
     if user is None:
         return None
     return Person.objects.for_workspace(workspace).filter(user=user).order_by("created_at").first()
+
+
+def person_is_admin(installation: SlackInstallation, person: Person | None) -> bool:
+    """Whether the person acts for a workspace owner or admin: linked to an active account whose
+    role in the installation's workspace is one (read now, so a demotion counts at once)."""
+    if person is None or person.user is None or person.workspace_id != installation.workspace_id:
+        return False
+    user = person.user
+    if not user.is_active:
+        return False
+    return workspace_role_of(workspace=installation.workspace, user=user) in ADMIN_ROLES
 
 
 def speaking_to(installation: SlackInstallation, person: Person | None) -> translation.override:

@@ -36,6 +36,8 @@ def interaction(installation_id: str, payload: dict) -> None:
 
         user_id = (payload.get("user") or {}).get("id", "")
         cards.wish_save(installation, user_id=user_id, token=payload.get("token", ""), text=payload.get("text", ""))
+    elif payload.get("type") == "settings_saved":
+        handlers.home_publish(installation, user_id=(payload.get("user") or {}).get("id", ""))
     elif payload.get("type") == "view_submission":
         user_id = (payload.get("user") or {}).get("id", "")
         handlers.modal_save(installation, user_id=user_id, values=payload["values"])

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from birthdaybuddy.i18n import language_of
 from cards import blocks as card_blocks
 from slackapp import cards as slack_cards
-from slackapp import handlers, install, tasks
+from slackapp import handlers, install, settings_modal, tasks
 from slackapp.models import SlackEventReceipt, SlackInstallation, SlackOAuthState
 from slackapp.people import person_for_account, person_for_slack_user, speaking_to
 from slackapp.verification import is_from_slack
@@ -98,6 +98,8 @@ def interactivity(request: HttpRequest) -> HttpResponse:
         view = _object(payload.get("view"))
         if view.get("callback_id") == card_blocks.WISH_MODAL:
             return _card_wish_submitted(installation, user_id=user_id or "", view=view)
+        if view.get("callback_id") == settings_modal.SETTINGS_MODAL:
+            return _settings_submitted(installation, user_id=user_id or "", view=view)
         if view.get("callback_id") != "birthday_profile":
             return HttpResponse(status=200)
         with speaking_to(installation, person_for_slack_user(installation, user_id or "")):
@@ -139,6 +141,17 @@ def _card_wish_submitted(installation: SlackInstallation, *, user_id: str, view:
     tasks.interaction.delay(
         str(installation.pk), {"type": "card_wish", "user": {"id": user_id}, "token": token, "text": text}
     )
+    return HttpResponse(status=200)
+
+
+def _settings_submitted(installation: SlackInstallation, *, user_id: str, view: dict) -> HttpResponse:
+    """The settings modal: saved in the request (the services' refusals are the modal's errors, in
+    the submitter's language), then the submitter's App Home is published again in Celery."""
+    with speaking_to(installation, person_for_slack_user(installation, user_id)):
+        errors = settings_modal.settings_submit(installation, user_id=user_id, view=view)
+    if errors:
+        return JsonResponse({"response_action": "errors", "errors": errors})
+    tasks.interaction.delay(str(installation.pk), {"type": "settings_saved", "user": {"id": user_id}})
     return HttpResponse(status=200)
 
 

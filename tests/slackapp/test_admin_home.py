@@ -51,13 +51,13 @@ def test_each_admin_reads_the_summary_in_their_language_with_the_digest_in_the_t
     assert "*For admins*" in english
     assert "*Consent pending:* 1 · *declined:* 0" in english
     assert "*Next digest:* Friday 11 December, 09:00 (Pacific/Auckland)" in english
-    assert "Open settings|https://" in english
+    assert "Open settings|workspace_settings_open" in english
 
     assert "*Für Admins*" in german
     assert "*Zustimmung offen:* 1 · *abgelehnt:* 0" in german
     assert "*Ohne Daten:* 2 (Bo Member, Pat Pending)" in german
     assert "*Nächste Übersicht:* Freitag, 11. Dezember, 09:00 Uhr (Pacific/Auckland)" in german
-    assert "Einstellungen öffnen|https://" in german
+    assert "Einstellungen öffnen|workspace_settings_open" in german
     for home in (english, german):
         assert "2026-12-10" not in home
         assert "20:00" not in home

@@ -47,7 +47,7 @@ def test_home_for_a_member_shows_dates_choices_and_upcoming(alpha, slack, slack_
     assert "For admins" not in text
 
 
-def test_home_for_an_admin_has_the_summary_and_settings_link(alpha, slack, slack_api, run_tasks):
+def test_home_for_an_admin_has_the_summary_and_settings_button(alpha, slack, slack_api, run_tasks):
     pending = PersonFactory(workspace=alpha["workspace"], name="Pat Pending", birth_month=None, birth_day=None)
     pending.consent = Consent.PENDING
     pending.save()
@@ -58,7 +58,8 @@ def test_home_for_an_admin_has_the_summary_and_settings_link(alpha, slack, slack
     assert "*Without dates:* 2 (Bo Member, Pat Pending)" in text
     assert "*Consent pending:* 1" in text
     assert "*Next digest:*" in text
-    assert f"https://bb.example.com/admin/workspaces/workspace/{alpha['workspace'].pk}/change/" in text
+    assert "Open settings|workspace_settings_open" in text
+    assert "/admin/" not in text
 
 
 @pytest.mark.parametrize(

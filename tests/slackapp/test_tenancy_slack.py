@@ -49,6 +49,7 @@ def _requests(slack_api):
             "profile_resume",
             "consent_accept",
             "consent_decline",
+            "workspace_settings_open",
         )
     ]
     interactions.append(
@@ -62,6 +63,16 @@ def _requests(slack_api):
                         "show_age": {"show_age_choice": {"selected_option": {"value": "yes"}}},
                     }
                 },
+            },
+        }
+    )
+    interactions.append(
+        {
+            "type": "view_submission",
+            "view": {
+                "callback_id": "workspace_settings",
+                "private_metadata": "",
+                "state": {"values": {"holiday_country": {"holiday_country_code": {"value": "AT"}}}},
             },
         }
     )
