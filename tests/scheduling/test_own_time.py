@@ -1,6 +1,5 @@
 """Each person's own time: greetings at the digest's time in each person's zone, once."""
 
-import threading
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +13,7 @@ from reminders.models import Reminder, ReminderKind
 from scheduling.models import GreetingSchedule
 from scheduling.own_time import greeting_schedule_rebuild
 from scheduling.tick import tick
+from tests.concurrency import concurrently
 from tests.factories import PersonFactory
 from workspaces.models import Consent, Person
 from workspaces.services import person_update, workspace_update
@@ -139,27 +139,6 @@ def test_weekend_and_feb_29_rules_apply_in_the_persons_zone(make_workspace):
     assert greeted() == {"Lee": 1}
 
 
-def _concurrently(*calls):
-    barrier = threading.Barrier(len(calls))
-    errors = []
-
-    def run(call):
-        try:
-            barrier.wait()
-            call()
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors, errors
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="in-memory SQLite cannot hold concurrent writers")
 def test_concurrent_ticks_greet_each_person_exactly_once(make_workspace):
@@ -186,7 +165,7 @@ def test_concurrent_ticks_greet_each_person_exactly_once(make_workspace):
     now = datetime(2027, 6, 10, 5, 10, tzinfo=UTC)  # 09:00 came in each zone, less than 6 h ago
     assert GreetingSchedule.objects.filter(next_run_at__lte=now).count() == 30
 
-    _concurrently(*(lambda: tick(now=now, limit=3) for _ in range(3)))
+    concurrently(*(lambda: tick(now=now, limit=3) for _ in range(3)))
     tick(now=now)
 
     assert Notification.objects.filter(idempotency_key__contains=":greeting-").count() == 30

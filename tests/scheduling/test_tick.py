@@ -1,6 +1,5 @@
 """The tick: due reminders become notifications once, at the right instant, in every zone."""
 
-import threading
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +13,7 @@ from reminders.models import Reminder, ReminderKind
 from scheduling import services
 from scheduling.models import JobRun, Occurrence
 from scheduling.tick import tick
+from tests.concurrency import concurrently
 from tests.factories import PersonFactory
 from workspaces.services import workspace_update
 
@@ -231,27 +231,6 @@ def test_idle_tick_costs_the_same_few_queries_whatever_the_size(make_workspace):
     assert JobRun.objects.filter(kind="tick").count() == 2
 
 
-def _concurrently(*calls):
-    barrier = threading.Barrier(len(calls))
-    errors = []
-
-    def run(call):
-        try:
-            barrier.wait()
-            call()
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert not errors, errors
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="in-memory SQLite cannot hold concurrent writers")
 def test_two_concurrent_ticks_and_run_now_create_each_notification_once(make_workspace):
@@ -265,7 +244,7 @@ def test_two_concurrent_ticks_and_run_now_create_each_notification_once(make_wor
         Reminder.objects.filter(workspace=workspace).update(next_run_at=when)
 
     now = when + timedelta(seconds=30)
-    _concurrently(
+    concurrently(
         lambda: tick(now=now, limit=3),
         lambda: tick(now=now, limit=3),
         lambda: services.digest_run_now(workspace=workspaces[0], day=date(2026, 5, 17)),
